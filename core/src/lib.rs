@@ -1,0 +1,12 @@
+//! Patchwork core: the `no_std` heart of private CNN inference with Block-ReLU.
+//!
+//! Ring arithmetic over Z_2^64, approximate DReLU, and the SecureNN protocol steps
+//! (Wagh, Gupta, Chandran, PoPETs 2019) with the Block-ReLU layer of "Securing Neural Networks
+//! with Knapsack Optimization", all written once with the party role as a value and run over
+//! an abstract [`transport::Transport`].
+#![cfg_attr(not(feature = "std"), no_std)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod patch;
