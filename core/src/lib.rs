@@ -9,5 +9,14 @@
 
 extern crate alloc;
 
+pub mod bitpack;
+#[cfg(feature = "std")]
+pub mod net;
+pub mod party;
 pub mod patch;
+pub mod prg;
+pub mod protocol;
+pub mod ring;
+pub mod role;
 pub mod spec;
+pub mod transport;

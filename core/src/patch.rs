@@ -26,7 +26,10 @@ impl PatchSize {
             (0, 1) => Some(PatchSize::Identity),
             (1, 0) => Some(PatchSize::Zero),
             (h, w) if h >= 1 && w >= 1 && h <= u16::MAX as u32 && w <= u16::MAX as u32 => {
-                Some(PatchSize::Block { h: h as u16, w: w as u16 })
+                Some(PatchSize::Block {
+                    h: h as u16,
+                    w: w as u16,
+                })
             }
             _ => None,
         }
@@ -46,9 +49,7 @@ impl PatchSize {
     pub fn drelu_count(self, height: usize, width: usize) -> usize {
         match self {
             PatchSize::Identity | PatchSize::Zero => 0,
-            PatchSize::Block { h, w } => {
-                height.div_ceil(h as usize) * width.div_ceil(w as usize)
-            }
+            PatchSize::Block { h, w } => height.div_ceil(h as usize) * width.div_ceil(w as usize),
         }
     }
 

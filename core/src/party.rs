@@ -1,0 +1,189 @@
+//! A party's side of a session: its role, its transport, its keys and the step counter that
+//! keeps the three parties on the same schedule.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::bitpack;
+use crate::prg::{KeyRef, KeySet, Prg};
+use crate::role::Role;
+use crate::transport::{Tag, Transport, TransportError};
+
+/// Errors of a protocol step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error<E> {
+    /// The transport failed (peer, step and message are named inside).
+    Transport(TransportError<E>),
+    /// The caller passed inputs of inconsistent sizes.
+    Shape {
+        what: &'static str,
+        expected: usize,
+        found: usize,
+    },
+    /// A setting outside what the protocol supports.
+    Config(&'static str),
+    /// A message of the right length whose content is impossible (e.g. a Z_p value >= p).
+    Malformed { peer: Role, what: &'static str },
+}
+
+impl<E> From<TransportError<E>> for Error<E> {
+    fn from(e: TransportError<E>) -> Self {
+        Error::Transport(e)
+    }
+}
+
+impl<E: core::fmt::Debug> core::fmt::Display for Error<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Error::Transport(e) => write!(f, "{e}"),
+            Error::Shape {
+                what,
+                expected,
+                found,
+            } => {
+                write!(f, "{what}: expected {expected} elements, found {found}")
+            }
+            Error::Config(what) => write!(f, "unsupported setting: {what}"),
+            Error::Malformed { peer, what } => write!(f, "malformed message from {peer}: {what}"),
+        }
+    }
+}
+
+impl<E: core::fmt::Debug> core::error::Error for Error<E> {}
+
+/// Checks that a slice has the length the step expects.
+pub fn check_len<E>(what: &'static str, expected: usize, found: usize) -> Result<(), Error<E>> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(Error::Shape {
+            what,
+            expected,
+            found,
+        })
+    }
+}
+
+/// One party of a session. Every protocol step takes `&mut Party` and calls
+/// [`Party::begin_step`] once, so all three parties number their steps identically.
+pub struct Party<T> {
+    role: Role,
+    keys: KeySet,
+    transport: T,
+    seq: u32,
+}
+
+/// A step in progress: its sequence number names its messages and its randomness streams.
+#[derive(Clone, Copy, Debug)]
+pub struct Step {
+    pub seq: u32,
+}
+
+impl Step {
+    /// The tag of message `msg` of this step.
+    pub fn tag(self, msg: u16) -> Tag {
+        Tag { seq: self.seq, msg }
+    }
+}
+
+impl<T: Transport> Party<T> {
+    /// A party with its per-session keys and its transport.
+    pub fn new(keys: KeySet, transport: T) -> Party<T> {
+        Party {
+            role: keys.role(),
+            keys,
+            transport,
+            seq: 0,
+        }
+    }
+
+    /// This party's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The transport (for its counters).
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// Gives the transport back.
+    pub fn into_transport(self) -> T {
+        self.transport
+    }
+
+    /// Starts the next step of the schedule.
+    pub fn begin_step(&mut self) -> Step {
+        self.seq = self.seq.wrapping_add(1);
+        Step { seq: self.seq }
+    }
+
+    /// The randomness stream this party shares with `other` for `step` and `purpose`.
+    ///
+    /// # Panics
+    /// If `other` is this party's own role: protocol code always names another party.
+    pub fn shared(&self, other: Role, step: Step, purpose: u16) -> Prg {
+        self.keys
+            .stream(KeyRef::With(other), step.seq, purpose)
+            .expect("protocol code names another party")
+    }
+
+    /// A stream keyed by a pair key but named by a fixed id instead of a step, for masks that
+    /// live for the whole session (the weight mask of [`crate::protocol::product`]).
+    pub fn shared_fixed(&self, other: Role, id: u32, purpose: u16) -> Prg {
+        self.keys
+            .stream(KeyRef::With(other), id, purpose | 0x8000)
+            .expect("protocol code names another party")
+    }
+
+    /// Sends raw bytes.
+    pub fn send(
+        &mut self,
+        to: Role,
+        step: Step,
+        msg: u16,
+        bytes: &[u8],
+    ) -> Result<(), Error<T::Error>> {
+        Ok(self.transport.send(to, step.tag(msg), bytes)?)
+    }
+
+    /// Receives exactly `len` raw bytes.
+    pub fn recv(
+        &mut self,
+        from: Role,
+        step: Step,
+        msg: u16,
+        len: usize,
+    ) -> Result<Vec<u8>, Error<T::Error>> {
+        let mut buf = vec![0u8; len];
+        self.transport.recv(from, step.tag(msg), &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Sends values packed to `width` bits each.
+    pub fn send_packed(
+        &mut self,
+        to: Role,
+        step: Step,
+        msg: u16,
+        values: impl IntoIterator<Item = u64>,
+        n: usize,
+        width: u32,
+    ) -> Result<(), Error<T::Error>> {
+        let bytes = bitpack::pack(values, n, width);
+        self.send(to, step, msg, &bytes)
+    }
+
+    /// Receives `n` values packed to `width` bits each.
+    pub fn recv_packed(
+        &mut self,
+        from: Role,
+        step: Step,
+        msg: u16,
+        n: usize,
+        width: u32,
+    ) -> Result<Vec<u64>, Error<T::Error>> {
+        let bytes = self.recv(from, step, msg, bitpack::packed_len(n, width))?;
+        Ok(bitpack::unpack(&bytes, n, width))
+    }
+}

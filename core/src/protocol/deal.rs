@@ -1,0 +1,70 @@
+//! Dealing by the helper P2 (SecureNN's "crypto provider"): P2 knows a vector and gives P0 and
+//! P1 additive shares of it. P0's share is drawn from the stream P0 shares with P2, so only P1's
+//! correction share travels (the PRF optimisation of SecureNN, Section 4).
+
+use alloc::vec::Vec;
+
+use crate::party::{Error, Party, Step};
+use crate::ring::{self, P, P_BITS};
+use crate::role::Role;
+use crate::transport::Transport;
+
+/// Shares over Z_2^64 of `values` (given by P2 only; P0 and P1 pass `None`). P0 and P1 get
+/// their shares, P2 gets an empty vector. One message of `8 n` bytes from P2 to P1.
+pub fn deal_ring<T: Transport>(
+    p: &mut Party<T>,
+    step: Step,
+    msg: u16,
+    purpose: u16,
+    n: usize,
+    values: Option<&[u64]>,
+) -> Result<Vec<u64>, Error<T::Error>> {
+    match p.role() {
+        Role::P0 => {
+            let mut prg = p.shared(Role::P2, step, purpose);
+            Ok((0..n).map(|_| prg.u64()).collect())
+        }
+        Role::P1 => p.recv_packed(Role::P2, step, msg, n, 64),
+        Role::P2 => {
+            let values = values.ok_or(Error::Config("P2 must give the values it deals"))?;
+            let mut prg = p.shared(Role::P0, step, purpose);
+            let corr = values.iter().map(|v| v.wrapping_sub(prg.u64()));
+            p.send_packed(Role::P1, step, msg, corr, n, 64)?;
+            Ok(Vec::new())
+        }
+    }
+}
+
+/// Shares over Z_p of `values` (Z_p elements, given by P2 only), each sent in 7 bits.
+pub fn deal_zp<T: Transport>(
+    p: &mut Party<T>,
+    step: Step,
+    msg: u16,
+    purpose: u16,
+    n: usize,
+    values: Option<&[u8]>,
+) -> Result<Vec<u8>, Error<T::Error>> {
+    match p.role() {
+        Role::P0 => {
+            let mut prg = p.shared(Role::P2, step, purpose);
+            Ok((0..n).map(|_| prg.zp()).collect())
+        }
+        Role::P1 => {
+            let v = p.recv_packed(Role::P2, step, msg, n, P_BITS)?;
+            if v.iter().any(|&x| x >= P as u64) {
+                return Err(Error::Malformed {
+                    peer: Role::P2,
+                    what: "a Z_p share >= p",
+                });
+            }
+            Ok(v.into_iter().map(|x| x as u8).collect())
+        }
+        Role::P2 => {
+            let values = values.ok_or(Error::Config("P2 must give the values it deals"))?;
+            let mut prg = p.shared(Role::P0, step, purpose);
+            let corr = values.iter().map(|&v| ring::zp_sub(v, prg.zp()) as u64);
+            p.send_packed(Role::P1, step, msg, corr, n, P_BITS)?;
+            Ok(Vec::new())
+        }
+    }
+}

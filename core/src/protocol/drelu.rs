@@ -1,0 +1,113 @@
+//! DReLU and ReLU (SecureNN Alg. 7 and 8), exact or approximate (seed paper, "Approximate
+//! DReLU": the comparison ignores the `k_msb` most and `k_lsb` least significant bits).
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::sign;
+use crate::party::{Error, Party};
+use crate::ring::mask;
+use crate::role::Role;
+use crate::transport::Transport;
+
+/// How DReLU compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    /// The full 64-bit comparison.
+    Exact,
+    /// Each party drops the `k_lsb` low bits of its share (a local shift) and the comparison
+    /// runs on the next `64 - k_msb - k_lsb` bits. The seed paper uses (43, 5): l* = 16.
+    Approx { k_msb: u32, k_lsb: u32 },
+}
+
+impl Comparison {
+    /// The seed paper's setting: ignore 43 high and 5 low bits.
+    pub const PAPER: Comparison = Comparison::Approx {
+        k_msb: 43,
+        k_lsb: 5,
+    };
+
+    /// Bits the comparison runs on (`l*`; 64 when exact).
+    pub fn width(self) -> u32 {
+        match self {
+            Comparison::Exact => 64,
+            Comparison::Approx { k_msb, k_lsb } => 64u32.saturating_sub(k_msb + k_lsb),
+        }
+    }
+
+    /// Checks the setting: at least 2 bits must remain.
+    pub fn check<E>(self) -> Result<(), Error<E>> {
+        match self {
+            Comparison::Approx { k_msb, k_lsb } if k_msb.saturating_add(k_lsb) > 62 => {
+                Err(Error::Config("approximate DReLU needs k_msb + k_lsb <= 62"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The local step of approximate DReLU on one share: drop `k_lsb` low bits, keep `l*` bits.
+    /// Shares of `a` become shares over Z_2^l* of `(a >> k_lsb) - carry`, carry in {0, 1}.
+    #[inline]
+    pub fn reduce_share(self, share: u64) -> u64 {
+        match self {
+            Comparison::Exact => share,
+            Comparison::Approx { k_lsb, .. } => (share >> k_lsb) & mask(self.width()),
+        }
+    }
+}
+
+/// Shares over Z_2^64 of `DReLU(a) = [a >= 0]` (a read as two's complement) for the `n` shared
+/// values `a` (P2 passes `n` zeros and gets zeros). 3 rounds.
+pub fn drelu<T: Transport>(
+    p: &mut Party<T>,
+    a: &[u64],
+    cmp: Comparison,
+) -> Result<Vec<u64>, Error<T::Error>> {
+    cmp.check()?;
+    if a.is_empty() {
+        return Ok(Vec::new());
+    }
+    let step = p.begin_step();
+    let split = split(p, step, a, cmp)?;
+    sign::bits_to_shares(p, step, &split)
+}
+
+/// Shares of `ReLU(a) = a * DReLU(a)`. 3 rounds.
+pub fn relu<T: Transport>(
+    p: &mut Party<T>,
+    a: &[u64],
+    cmp: Comparison,
+) -> Result<Vec<u64>, Error<T::Error>> {
+    cmp.check()?;
+    if a.is_empty() {
+        return Ok(Vec::new());
+    }
+    let step = p.begin_step();
+    let split = split(p, step, a, cmp)?;
+    let identity: Vec<u32> = (0..a.len() as u32).collect();
+    sign::multiply(p, step, &split, held(p.role(), a), &identity)
+}
+
+/// The comparison stage on the reduced shares.
+pub(crate) fn split<T: Transport>(
+    p: &mut Party<T>,
+    step: crate::party::Step,
+    a: &[u64],
+    cmp: Comparison,
+) -> Result<sign::SplitSign, Error<T::Error>> {
+    let reduced: Vec<u64> = if p.role() == Role::P2 {
+        vec![]
+    } else {
+        a.iter().map(|&s| cmp.reduce_share(s)).collect()
+    };
+    sign::split(p, step, &reduced, a.len(), cmp.width())
+}
+
+/// The shares a party holds: P2 holds none.
+pub(crate) fn held(role: Role, a: &[u64]) -> &[u64] {
+    if role == Role::P2 {
+        &[]
+    } else {
+        a
+    }
+}

@@ -1,0 +1,225 @@
+//! The sign of shared values: the comparison stage of DReLU and the multiplication of shared
+//! values by the resulting bit, over a ring Z_2^m (m = 64 for exact DReLU, m = l* for the seed
+//! paper's approximate DReLU).
+//!
+//! SecureNN computes DReLU(a) = 1 - MSB(a) with ShareConvert (Alg. 5) then ComputeMSB (Alg. 4),
+//! two PrivateCompare calls and a multiplication. Patchwork uses the reveal-and-compare idea
+//! of ComputeMSB directly on the even ring, which needs one PrivateCompare and no
+//! ShareConvert:
+//!
+//! 1. P2 knows a random `x` in Z_2^m; P0 and P1 hold its shares (both drawn from pair streams,
+//!    nothing travels) and Z_p shares of the bits of `x mod 2^(m-1)` (P1's come as corrections).
+//!    P0 and P1 open `c = a + x mod 2^m` to each other (round 1).
+//! 2. `MSB(a) = c_hi XOR x_hi XOR (x_lo > c_lo)`, where `_hi` is bit m-1 and `_lo` the rest.
+//!    PrivateCompare (Alg. 3) gives P2 `beta' = beta XOR (x_lo > c_lo)` (round 2).
+//! 3. P2 sets `gamma = x_hi XOR beta'`; P0 and P1 know `beta~ = 1 XOR c_hi XOR beta`, and
+//!    `DReLU(a) = beta~ XOR gamma`. Each bit is uniform to the party that holds it.
+//!
+//! Multiplying by the bit (ReLU = a * DReLU(a), SelectShare for MaxPool, Block-ReLU's
+//! broadcast of one decision to a patch) reuses the split: P0 and P1 send P2 their shares of
+//! `v` hidden by a common mask `T` (in round 2, beside the comparison), P2 deals shares of
+//! `gamma * (v + T)` and of `gamma` (round 3), and `v * gamma = gamma*(v+T) - T*gamma` is local;
+//! `v * DReLU = v - v*gamma` when `beta~ = 1`. A whole ReLU is therefore 3 rounds.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::compare::{self, CompareMasks};
+use super::deal::{deal_ring, deal_zp};
+use crate::party::{Error, Party, Step};
+use crate::ring::{mask, P_BITS};
+use crate::role::Role;
+use crate::transport::Transport;
+
+/// Message numbers within a sign step.
+mod msg {
+    pub const OPEN: u16 = 1;
+    pub const X_BITS: u16 = 2;
+    pub const COMPARE: u16 = 3;
+    pub const MASKED_V: u16 = 4;
+    pub const GAMMA: u16 = 5;
+    pub const PRODUCT: u16 = 6;
+}
+
+/// Randomness purposes within a sign step.
+mod purpose {
+    pub const X: u16 = 1;
+    pub const X_BITS: u16 = 2;
+    pub const COMPARE: u16 = 3;
+    pub const V_MASK: u16 = 4;
+    pub const GAMMA: u16 = 5;
+    pub const PRODUCT: u16 = 6;
+}
+
+/// The outcome of the comparison stage: for P0 and P1 the bit `beta~` of each value, for P2
+/// the bit `gamma`; `DReLU = beta~ XOR gamma`.
+pub struct SplitSign {
+    pub bits: Vec<u8>,
+}
+
+/// Rounds 1-2: the comparison stage for `n` values given as shares over Z_2^m (`a` is empty for
+/// P2). `m` is 2..=64.
+pub fn split<T: Transport>(
+    p: &mut Party<T>,
+    step: Step,
+    a: &[u64],
+    n: usize,
+    m: u32,
+) -> Result<SplitSign, Error<T::Error>> {
+    if !(2..=64).contains(&m) {
+        return Err(Error::Config("comparison ring width must be 2..=64 bits"));
+    }
+    let bits = (m - 1) as usize;
+    let ring = mask(m);
+    if p.role() == Role::P2 {
+        let (mut x0, mut x1) = (
+            p.shared(Role::P0, step, purpose::X),
+            p.shared(Role::P1, step, purpose::X),
+        );
+        let x: Vec<u64> = (0..n)
+            .map(|_| (x0.u64().wrapping_add(x1.u64())) & ring)
+            .collect();
+        let x_bits: Vec<u8> = x
+            .iter()
+            .flat_map(|v| (0..bits).map(move |i| ((v >> i) & 1) as u8))
+            .collect();
+        deal_zp(
+            p,
+            step,
+            msg::X_BITS,
+            purpose::X_BITS,
+            n * bits,
+            Some(&x_bits),
+        )?;
+        let m0 = p.recv_packed(Role::P0, step, msg::COMPARE, n * bits, P_BITS)?;
+        let m1 = p.recv_packed(Role::P1, step, msg::COMPARE, n * bits, P_BITS)?;
+        let (m0, m1) = (to_zp(&m0, Role::P0)?, to_zp(&m1, Role::P1)?);
+        let gamma = (0..n)
+            .map(|e| {
+                let r = e * bits..(e + 1) * bits;
+                let beta_prime = compare::helper_result(&m0[r.clone()], &m1[r]) as u8;
+                ((x[e] >> (m - 1)) as u8 & 1) ^ beta_prime
+            })
+            .collect();
+        return Ok(SplitSign { bits: gamma });
+    }
+    crate::party::check_len("shares to compare", n, a.len())?;
+    let me = p.role();
+    let other = if me == Role::P0 { Role::P1 } else { Role::P0 };
+    let mut xs = p.shared(Role::P2, step, purpose::X);
+    let c_mine: Vec<u64> = a.iter().map(|v| v.wrapping_add(xs.u64()) & ring).collect();
+    p.send_packed(other, step, msg::OPEN, c_mine.iter().copied(), n, m)?;
+    let x_bits = deal_zp(p, step, msg::X_BITS, purpose::X_BITS, n * bits, None)?;
+    let c_other = p.recv_packed(other, step, msg::OPEN, n, m)?;
+    let mut common = p.shared(other, step, purpose::COMPARE);
+    let j = me.j() as u8;
+    let mut masks = CompareMasks::default();
+    let mut out = vec![0u8; n * bits];
+    let mut beta_tilde = Vec::with_capacity(n);
+    for e in 0..n {
+        let c = c_mine[e].wrapping_add(c_other[e]) & ring;
+        CompareMasks::draw(&mut common, bits, &mut masks);
+        let r = e * bits..(e + 1) * bits;
+        compare::holder_message(j, &x_bits[r.clone()], c & mask(m - 1), &masks, &mut out[r]);
+        beta_tilde.push(1 ^ (c >> (m - 1)) as u8 ^ masks.beta);
+    }
+    p.send_packed(
+        Role::P2,
+        step,
+        msg::COMPARE,
+        out.iter().map(|&v| v as u64),
+        n * bits,
+        P_BITS,
+    )?;
+    Ok(SplitSign { bits: beta_tilde })
+}
+
+fn to_zp<E>(v: &[u64], peer: Role) -> Result<Vec<u8>, Error<E>> {
+    v.iter()
+        .map(|&x| {
+            if x < crate::ring::P as u64 {
+                Ok(x as u8)
+            } else {
+                Err(Error::Malformed {
+                    peer,
+                    what: "a Z_p value >= p",
+                })
+            }
+        })
+        .collect()
+}
+
+/// Round 3 for a DReLU: P2 deals shares of `gamma` over Z_2^64 and the holders turn them into
+/// shares of `DReLU = beta~ XOR gamma`. P2 gets zeros.
+pub fn bits_to_shares<T: Transport>(
+    p: &mut Party<T>,
+    step: Step,
+    split: &SplitSign,
+) -> Result<Vec<u64>, Error<T::Error>> {
+    let n = split.bits.len();
+    if p.role() == Role::P2 {
+        let gamma: Vec<u64> = split.bits.iter().map(|&b| b as u64).collect();
+        deal_ring(p, step, msg::GAMMA, purpose::GAMMA, n, Some(&gamma))?;
+        return Ok(vec![0; n]);
+    }
+    let j = p.role().j();
+    let g = deal_ring(p, step, msg::GAMMA, purpose::GAMMA, n, None)?;
+    Ok(g.iter()
+        .zip(&split.bits)
+        .map(|(g, &bt)| if bt == 1 { j.wrapping_sub(*g) } else { *g })
+        .collect())
+}
+
+/// Rounds 2-3 of a multiplication by the sign: shares of `v[k] * DReLU[decision[k]]` for every
+/// element `k` of `v` (P2 passes `v` empty and gets zeros). `decision[k]` indexes the values
+/// given to [`split`].
+pub fn multiply<T: Transport>(
+    p: &mut Party<T>,
+    step: Step,
+    split: &SplitSign,
+    v: &[u64],
+    decision: &[u32],
+) -> Result<Vec<u64>, Error<T::Error>> {
+    let len = decision.len();
+    let n = split.bits.len();
+    if decision.iter().any(|&d| d as usize >= n) {
+        return Err(Error::Config("decision index out of range"));
+    }
+    if p.role() == Role::P2 {
+        let y0 = p.recv_packed(Role::P0, step, msg::MASKED_V, len, 64)?;
+        let y1 = p.recv_packed(Role::P1, step, msg::MASKED_V, len, 64)?;
+        let gamma: Vec<u64> = split.bits.iter().map(|&b| b as u64).collect();
+        let z: Vec<u64> = (0..len)
+            .map(|k| gamma[decision[k] as usize].wrapping_mul(y0[k].wrapping_add(y1[k])))
+            .collect();
+        deal_ring(p, step, msg::GAMMA, purpose::GAMMA, n, Some(&gamma))?;
+        deal_ring(p, step, msg::PRODUCT, purpose::PRODUCT, len, Some(&z))?;
+        return Ok(vec![0; len]);
+    }
+    crate::party::check_len("values to multiply by the sign", len, v.len())?;
+    let me = p.role();
+    let other = if me == Role::P0 { Role::P1 } else { Role::P0 };
+    let mut common = p.shared(other, step, purpose::V_MASK);
+    // T = R + S: P0 hides its share with R, P1 with S; P2 sees v + T.
+    let mut t = Vec::with_capacity(len);
+    let mut sent = Vec::with_capacity(len);
+    for &vk in v {
+        let (r, s) = (common.u64(), common.u64());
+        t.push(r.wrapping_add(s));
+        sent.push(vk.wrapping_add(if me == Role::P0 { r } else { s }));
+    }
+    p.send_packed(Role::P2, step, msg::MASKED_V, sent, len, 64)?;
+    let g = deal_ring(p, step, msg::GAMMA, purpose::GAMMA, n, None)?;
+    let z = deal_ring(p, step, msg::PRODUCT, purpose::PRODUCT, len, None)?;
+    Ok((0..len)
+        .map(|k| {
+            let d = decision[k] as usize;
+            let q = z[k].wrapping_sub(t[k].wrapping_mul(g[d]));
+            if split.bits[d] == 1 {
+                v[k].wrapping_sub(q)
+            } else {
+                q
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,42 @@
+//! The three parties of SecureNN and their roles.
+
+/// A party of the protocol. P0 (client, holds the input) and P1 (server, holds the model) hold
+/// 2-out-of-2 additive shares; P2 (helper) deals correlated randomness and runs the last step
+/// of PrivateCompare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    P0,
+    P1,
+    P2,
+}
+
+impl Role {
+    /// All three roles, in index order.
+    pub const ALL: [Role; 3] = [Role::P0, Role::P1, Role::P2];
+
+    /// 0, 1 or 2.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The role with index 0, 1 or 2.
+    pub fn from_index(i: usize) -> Option<Role> {
+        Role::ALL.get(i).copied()
+    }
+
+    /// Whether this party holds a share of the secret values (P0 and P1).
+    pub fn is_holder(self) -> bool {
+        self != Role::P2
+    }
+
+    /// `j` of the SecureNN algorithms: 0 for P0, 1 for P1 (P2 holds no share and gets 0).
+    pub fn j(self) -> u64 {
+        (self == Role::P1) as u64
+    }
+}
+
+impl core::fmt::Display for Role {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "P{}", self.index())
+    }
+}

@@ -1,0 +1,148 @@
+//! The message-oriented transport the protocols run over.
+//!
+//! A message goes from one party to another under a [`Tag`]: the sequence number of the
+//! protocol step that sends it and the kind of message within that step. The receiver names
+//! the tag and the exact length it expects; anything else is a typed error (a schedule mismatch
+//! is caught, never decoded as garbage). Rounds are counted with a Lamport clock carried in
+//! every message: a message's depth is one more than the deepest message its sender had
+//! received when it sent it, so the number of rounds of a run is the depth of its deepest
+//! message, the length of its longest chain of dependent messages.
+
+pub mod frame;
+pub mod stream;
+
+use crate::role::Role;
+
+/// Names a message: the protocol step (sequence number, agreed by all parties because they run
+/// the same schedule) and the message kind within the step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Tag {
+    pub seq: u32,
+    pub msg: u16,
+}
+
+/// Everything that can go wrong when receiving or sending, with the peer named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportError<E> {
+    /// The peer sent a message for another step or of another kind.
+    WrongTag {
+        peer: Role,
+        expected: Tag,
+        found: Tag,
+    },
+    /// The message had the expected tag but not the expected length.
+    WrongLength {
+        peer: Role,
+        tag: Tag,
+        expected: usize,
+        found: usize,
+    },
+    /// The frame header names another sender than the stream's peer.
+    WrongSender { peer: Role, found: u8 },
+    /// The frame header is not a Patchwork frame (bad magic or version, nonzero reserved bits).
+    BadFrame { peer: Role, reason: &'static str },
+    /// The stream ended, fully or in the middle of a frame.
+    Closed { peer: Role },
+    /// No message arrived within the configured time.
+    Timeout { peer: Role, tag: Tag },
+    /// A party tried to talk to itself or to a peer it has no channel to.
+    NoChannel { peer: Role },
+    /// An error of the underlying byte stream.
+    Io { peer: Role, error: E },
+}
+
+impl<E: core::fmt::Debug> core::fmt::Display for TransportError<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            TransportError::WrongTag {
+                peer,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{peer} sent step {} message {} where step {} message {} was expected",
+                found.seq, found.msg, expected.seq, expected.msg
+            ),
+            TransportError::WrongLength {
+                peer,
+                tag,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{peer} sent {found} bytes for step {} message {}, expected {expected}",
+                tag.seq, tag.msg
+            ),
+            TransportError::WrongSender { peer, found } => {
+                write!(
+                    f,
+                    "stream from {peer} carried a frame signed by party {found}"
+                )
+            }
+            TransportError::BadFrame { peer, reason } => {
+                write!(f, "bad frame from {peer}: {reason}")
+            }
+            TransportError::Closed { peer } => write!(f, "{peer} closed the connection"),
+            TransportError::Timeout { peer, tag } => write!(
+                f,
+                "timed out waiting for {peer} (step {} message {})",
+                tag.seq, tag.msg
+            ),
+            TransportError::NoChannel { peer } => write!(f, "no channel to {peer}"),
+            TransportError::Io { peer, error } => write!(f, "I/O error with {peer}: {error:?}"),
+        }
+    }
+}
+
+impl<E: core::fmt::Debug> core::error::Error for TransportError<E> {}
+
+/// Sends and receives whole messages between parties.
+pub trait Transport {
+    /// The error of the underlying channel.
+    type Error: core::fmt::Debug;
+
+    /// Sends `payload` to `to` under `tag`.
+    fn send(
+        &mut self,
+        to: Role,
+        tag: Tag,
+        payload: &[u8],
+    ) -> Result<(), TransportError<Self::Error>>;
+
+    /// Receives the next message from `from`, which must carry `tag` and exactly `buf.len()`
+    /// bytes, into `buf`.
+    fn recv(
+        &mut self,
+        from: Role,
+        tag: Tag,
+        buf: &mut [u8],
+    ) -> Result<(), TransportError<Self::Error>>;
+
+    /// Rounds so far: the depth of the deepest message sent or received (see the module doc).
+    fn rounds(&self) -> u32;
+}
+
+/// The Lamport clock behind [`Transport::rounds`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RoundClock {
+    received: u32,
+    sent: u32,
+}
+
+impl RoundClock {
+    /// The depth to stamp on a message sent now.
+    pub fn on_send(&mut self) -> u32 {
+        self.sent = self.received + 1;
+        self.sent
+    }
+
+    /// Records a received message's depth.
+    pub fn on_recv(&mut self, depth: u32) {
+        self.received = self.received.max(depth);
+    }
+
+    /// Depth of the deepest message seen.
+    pub fn rounds(&self) -> u32 {
+        self.received.max(self.sent)
+    }
+}
