@@ -10,6 +10,8 @@
 extern crate alloc;
 
 pub mod bitpack;
+pub mod cost;
+pub mod fixed_point;
 #[cfg(feature = "std")]
 pub mod net;
 pub mod party;

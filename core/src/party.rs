@@ -22,6 +22,13 @@ pub enum Error<E> {
     },
     /// A setting outside what the protocol supports.
     Config(&'static str),
+    /// A Block-ReLU patch that does not fit its activation map.
+    PatchTooLarge {
+        channel: usize,
+        patch: [u32; 2],
+        height: usize,
+        width: usize,
+    },
     /// A message of the right length whose content is impossible (e.g. a Z_p value >= p).
     Malformed { peer: Role, what: &'static str },
 }
@@ -44,6 +51,16 @@ impl<E: core::fmt::Debug> core::fmt::Display for Error<E> {
                 write!(f, "{what}: expected {expected} elements, found {found}")
             }
             Error::Config(what) => write!(f, "unsupported setting: {what}"),
+            Error::PatchTooLarge {
+                channel,
+                patch,
+                height,
+                width,
+            } => write!(
+                f,
+                "channel {channel}: patch {}x{} is larger than the {height}x{width} map",
+                patch[0], patch[1]
+            ),
             Error::Malformed { peer, what } => write!(f, "malformed message from {peer}: {what}"),
         }
     }

@@ -67,3 +67,77 @@ impl PatchSize {
 pub fn patch_index(y: usize, x: usize, width: usize, h: usize, w: usize) -> usize {
     (y / h) * width.div_ceil(w) + x / w
 }
+
+/// Plaintext Block-ReLU of one image, in place: `x` is `C x height x width` (channel-major) and
+/// `patches` has one entry per channel. For each patch, the sign of the patch sum decides
+/// whether the whole patch passes (sum >= 0) or becomes zero; identity channels pass, zero
+/// channels become zero. This is the reference the secure [`crate::protocol::brelu`] step and the
+/// float engine follow.
+pub fn block_relu_in_place<T>(
+    x: &mut [T],
+    height: usize,
+    width: usize,
+    patches: &[PatchSize],
+    nonneg: impl Fn(T) -> bool,
+) where
+    T: Copy + Default + core::ops::Add<Output = T>,
+{
+    let hw = height * width;
+    for (channel, &ps) in x.chunks_mut(hw).zip(patches) {
+        match ps {
+            PatchSize::Identity => {}
+            PatchSize::Zero => channel.fill(T::default()),
+            PatchSize::Block { h, w } => {
+                let (h, w) = (h as usize, w as usize);
+                for py in (0..height).step_by(h) {
+                    for px in (0..width).step_by(w) {
+                        let rows = py..(py + h).min(height);
+                        let cols = px..(px + w).min(width);
+                        let mut sum = T::default();
+                        for y in rows.clone() {
+                            for xx in cols.clone() {
+                                sum = sum + channel[y * width + xx];
+                            }
+                        }
+                        if !nonneg(sum) {
+                            for y in rows.clone() {
+                                channel[y * width + cols.start..y * width + cols.end]
+                                    .fill(T::default());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drelu_counts_with_ragged_edges() {
+        assert_eq!(PatchSize::RELU.drelu_count(5, 7), 35);
+        assert_eq!(PatchSize::Block { h: 2, w: 3 }.drelu_count(5, 7), 3 * 3);
+        assert_eq!(PatchSize::Identity.drelu_count(5, 7), 0);
+        assert_eq!(PatchSize::Zero.drelu_count(5, 7), 0);
+        assert_eq!(PatchSize::from_pair(0, 1), Some(PatchSize::Identity));
+        assert_eq!(PatchSize::from_pair(1, 0), Some(PatchSize::Zero));
+        assert_eq!(PatchSize::from_pair(0, 0), None);
+        assert_eq!(patch_index(4, 6, 7, 2, 3), 2 * 3 + 2);
+    }
+
+    #[test]
+    fn plaintext_block_relu_decides_per_patch() {
+        // One 3x3 channel, 2x2 patches: sums are (1-5+2+1)=-1 | (3+4)=7 | (-1+2)=1 | (-9)=-9.
+        let mut x = [1i64, -5, 3, 2, 1, 4, -1, 2, -9];
+        block_relu_in_place(&mut x, 3, 3, &[PatchSize::Block { h: 2, w: 2 }], |s| s >= 0);
+        assert_eq!(x, [0, 0, 3, 0, 0, 4, -1, 2, 0]);
+        let mut y = [1i64, -2, 3, 4];
+        block_relu_in_place(&mut y, 1, 2, &[PatchSize::Identity, PatchSize::Zero], |s| {
+            s >= 0
+        });
+        assert_eq!(y, [1, -2, 0, 0]);
+    }
+}

@@ -54,6 +54,38 @@ impl Comparison {
             Comparison::Approx { k_lsb, .. } => (share >> k_lsb) & mask(self.width()),
         }
     }
+
+    /// What the protocol outputs for a value shared as `(s0, s1)`: the sign bit of
+    /// `reduce(s0) + reduce(s1)` on the `l*`-bit ring. For exact comparison this is `[a >= 0]`;
+    /// for approximate DReLU it can differ from it (see [`Comparison::guaranteed`]). Used to
+    /// measure error rates without running the protocol; the tests check the protocol agrees.
+    pub fn outcome(self, s0: u64, s1: u64) -> bool {
+        let m = self.width();
+        let sum = self.reduce_share(s0).wrapping_add(self.reduce_share(s1)) & mask(m);
+        (sum >> (m - 1)) & 1 == 0
+    }
+
+    /// The outcome for `x` when it does not depend on how `x` is shared, else `None`.
+    ///
+    /// Approximate DReLU computes the sign of `(x >> k_lsb) - carry` on `l*` bits, with a carry
+    /// in {0, 1} that depends on the shares. It is therefore exact for
+    /// `2^k_lsb <= x < 2^(l* - 1 + k_lsb)` and `-(2^(l*-1) - 1) 2^k_lsb <= x < 0`; values in
+    /// `[0, 2^k_lsb)` may read as negative, and larger magnitudes wrap.
+    pub fn guaranteed(self, x: i64) -> Option<bool> {
+        let (Comparison::Approx { k_lsb, .. }, m) = (self, self.width()) else {
+            return Some(x >= 0);
+        };
+        let q = (x >> k_lsb) as i128;
+        let half = 1i128 << (m - 1);
+        // Both q - 0 and q - 1 must lie in [-half, half) and have the same sign.
+        if q - 1 >= 0 && q < half {
+            Some(true)
+        } else if q < 0 && q - 1 >= -half {
+            Some(false)
+        } else {
+            None
+        }
+    }
 }
 
 /// Shares over Z_2^64 of `DReLU(a) = [a >= 0]` (a read as two's complement) for the `n` shared

@@ -4,7 +4,13 @@
 //! P0 and P1 pass their shares; P2 passes placeholders of the right length (its share is zero)
 //! and gets zeros back. Every step begins a new step number ([`crate::party::Party::begin_step`]).
 
+pub mod bilinear;
+pub mod brelu;
 pub mod compare;
 pub mod deal;
 pub mod drelu;
+pub mod maxpool;
+pub mod product;
+pub mod select;
 pub mod sign;
+pub mod truncate;

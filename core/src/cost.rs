@@ -1,0 +1,141 @@
+//! The cost model: exact payload bytes per directed edge and rounds of every protocol step, as
+//! functions of its sizes and settings. Tests check the in-memory network's counters against
+//! these numbers exactly; reports print them beside what was measured.
+//!
+//! Wire widths: ring elements of the comparison ring take `m` bits, Z_p elements 7 bits, all
+//! other ring elements 64 bits; every message is packed to whole bytes.
+
+use crate::bitpack::packed_len;
+use crate::patch::PatchSize;
+use crate::protocol::bilinear::Bilinear;
+use crate::protocol::brelu::{MapShape, PatchPlan};
+use crate::protocol::drelu::Comparison;
+use crate::protocol::maxpool::Pool;
+use crate::ring::P_BITS;
+use crate::role::Role::{self, P0, P1, P2};
+
+/// Bytes per directed edge `[from][to]` and rounds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cost {
+    pub bytes: [[u64; 3]; 3],
+    pub rounds: u32,
+}
+
+impl Cost {
+    fn send(mut self, from: Role, to: Role, bytes: usize) -> Cost {
+        self.bytes[from.index()][to.index()] += bytes as u64;
+        self
+    }
+
+    fn rounds(mut self, r: u32) -> Cost {
+        self.rounds = r;
+        self
+    }
+
+    /// Runs `self` then `next`: bytes add up, rounds add up.
+    pub fn then(mut self, next: Cost) -> Cost {
+        for a in 0..3 {
+            for b in 0..3 {
+                self.bytes[a][b] += next.bytes[a][b];
+            }
+        }
+        self.rounds += next.rounds;
+        self
+    }
+
+    /// All payload bytes.
+    pub fn total_bytes(&self) -> u64 {
+        self.bytes.iter().flatten().sum()
+    }
+
+    /// Bytes between `a` and `b`, both directions.
+    pub fn between(&self, a: Role, b: Role) -> u64 {
+        self.bytes[a.index()][b.index()] + self.bytes[b.index()][a.index()]
+    }
+}
+
+/// The comparison stage of `n` values on an `m`-bit ring (rounds counted by the caller).
+fn split(n: usize, m: u32) -> Cost {
+    let zp = packed_len(n * (m as usize - 1), P_BITS);
+    Cost::default()
+        .send(P0, P1, packed_len(n, m))
+        .send(P1, P0, packed_len(n, m))
+        .send(P2, P1, zp)
+        .send(P0, P2, zp)
+        .send(P1, P2, zp)
+}
+
+/// Multiplying `len` values by `n` decisions.
+fn multiply(len: usize, n: usize) -> Cost {
+    Cost::default()
+        .send(P0, P2, 8 * len)
+        .send(P1, P2, 8 * len)
+        .send(P2, P1, 8 * (n + len))
+}
+
+/// [`crate::protocol::drelu::drelu`] of `n` values.
+pub fn drelu(n: usize, cmp: Comparison) -> Cost {
+    if n == 0 {
+        return Cost::default();
+    }
+    split(n, cmp.width()).send(P2, P1, 8 * n).rounds(3)
+}
+
+/// [`crate::protocol::drelu::relu`] of `n` values.
+pub fn relu(n: usize, cmp: Comparison) -> Cost {
+    if n == 0 {
+        return Cost::default();
+    }
+    split(n, cmp.width()).then(multiply(n, n)).rounds(3)
+}
+
+/// [`crate::protocol::brelu::block_relu`] of a layer.
+pub fn block_relu(shape: MapShape, sizes: &[PatchSize], cmp: Comparison) -> Cost {
+    let plan = PatchPlan::new(shape, sizes);
+    if plan.patches == 0 {
+        return Cost::default();
+    }
+    split(plan.patches, cmp.width())
+        .then(multiply(plan.pixels.len(), plan.patches))
+        .rounds(3)
+}
+
+/// [`crate::protocol::product::beaver`].
+pub fn beaver(op: &impl Bilinear) -> Cost {
+    let opened = 8 * (op.lhs_len() + op.rhs_len());
+    Cost::default()
+        .send(P0, P1, opened)
+        .send(P1, P0, opened)
+        .send(P2, P1, 8 * op.out_len())
+        .rounds(1)
+}
+
+/// [`crate::protocol::product::PrivateOperand::setup`] of an operand of `len` elements.
+pub fn private_operand_setup(len: usize) -> Cost {
+    Cost::default().send(P1, P0, 8 * len).rounds(1)
+}
+
+/// [`crate::protocol::product::PrivateOperand::product`].
+pub fn private_operand_product(op: &impl Bilinear) -> Cost {
+    Cost::default()
+        .send(P0, P1, 8 * op.lhs_len())
+        .send(P2, P1, 8 * op.out_len())
+        .rounds(1)
+}
+
+/// [`crate::protocol::select::select_share`] of `n` values.
+pub fn select_share(n: usize) -> Cost {
+    beaver(&crate::protocol::bilinear::Elementwise(n))
+}
+
+/// [`crate::protocol::maxpool::max_pool`].
+pub fn max_pool(shape: MapShape, pool: Pool, cmp: Comparison) -> Cost {
+    let mut sizes: alloc::vec::Vec<usize> = pool.windows(shape).iter().map(|w| w.len()).collect();
+    let mut cost = Cost::default();
+    while sizes.iter().any(|&s| s > 1) {
+        let pairs: usize = sizes.iter().map(|s| s / 2).sum();
+        cost = cost.then(relu(pairs, cmp));
+        sizes.iter_mut().for_each(|s| *s = s.div_ceil(2));
+    }
+    cost
+}

@@ -1,0 +1,286 @@
+//! Bilinear maps over Z_2^64 that Beaver products (SecureNN Alg. 1) evaluate: elementwise
+//! multiplication, matrix multiplication and 2-D convolution. Every product protocol is written
+//! once over this trait.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// A bilinear map `out = op(lhs, rhs)` over Z_2^64 with fixed sizes.
+pub trait Bilinear {
+    /// Elements of the left operand (the activations).
+    fn lhs_len(&self) -> usize;
+    /// Elements of the right operand (the weights, or a second activation).
+    fn rhs_len(&self) -> usize;
+    /// Elements of the output.
+    fn out_len(&self) -> usize;
+    /// `out += op(lhs, rhs)`, wrapping.
+    fn accumulate(&self, lhs: &[u64], rhs: &[u64], out: &mut [u64]);
+
+    /// `op(lhs, rhs)`.
+    fn apply(&self, lhs: &[u64], rhs: &[u64]) -> Vec<u64> {
+        let mut out = vec![0; self.out_len()];
+        self.accumulate(lhs, rhs, &mut out);
+        out
+    }
+}
+
+/// Elementwise multiplication of two vectors of `n` elements.
+#[derive(Clone, Copy, Debug)]
+pub struct Elementwise(pub usize);
+
+impl Bilinear for Elementwise {
+    fn lhs_len(&self) -> usize {
+        self.0
+    }
+    fn rhs_len(&self) -> usize {
+        self.0
+    }
+    fn out_len(&self) -> usize {
+        self.0
+    }
+    fn accumulate(&self, lhs: &[u64], rhs: &[u64], out: &mut [u64]) {
+        for ((o, a), b) in out.iter_mut().zip(lhs).zip(rhs) {
+            *o = o.wrapping_add(a.wrapping_mul(*b));
+        }
+    }
+}
+
+/// `(m x k) * (k x n)`, row-major.
+#[derive(Clone, Copy, Debug)]
+pub struct MatMul {
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+}
+
+impl Bilinear for MatMul {
+    fn lhs_len(&self) -> usize {
+        self.m * self.k
+    }
+    fn rhs_len(&self) -> usize {
+        self.k * self.n
+    }
+    fn out_len(&self) -> usize {
+        self.m * self.n
+    }
+    fn accumulate(&self, lhs: &[u64], rhs: &[u64], out: &mut [u64]) {
+        gemm_acc(self.m, self.k, self.n, lhs, rhs, out);
+    }
+}
+
+/// `out (m x n) += a (m x k) * b (k x n)`, wrapping, row-major; i-k-j order so the inner loop
+/// streams rows.
+pub fn gemm_acc(m: usize, k: usize, n: usize, a: &[u64], b: &[u64], out: &mut [u64]) {
+    for i in 0..m {
+        let row = &mut out[i * n..(i + 1) * n];
+        for (kk, &aik) in a[i * k..(i + 1) * k].iter().enumerate() {
+            if aik == 0 {
+                continue;
+            }
+            for (o, &bv) in row.iter_mut().zip(&b[kk * n..(kk + 1) * n]) {
+                *o = o.wrapping_add(aik.wrapping_mul(bv));
+            }
+        }
+    }
+}
+
+/// A 2-D convolution of one `in_c x in_h x in_w` image with `out_c x (in_c/groups) x kh x kw`
+/// weights (ONNX `Conv` semantics, no bias: a bias is a public-free addition done by its owner).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2d {
+    pub in_c: usize,
+    pub in_h: usize,
+    pub in_w: usize,
+    pub out_c: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub stride: [usize; 2],
+    /// Padding `[top, left, bottom, right]`.
+    pub pad: [usize; 4],
+    pub dilation: [usize; 2],
+    pub groups: usize,
+}
+
+impl Conv2d {
+    /// Output height and width.
+    pub fn out_hw(&self) -> (usize, usize) {
+        let span = |inp: usize, pa: usize, pb: usize, k: usize, d: usize, s: usize| {
+            (inp + pa + pb).saturating_sub(d * (k - 1) + 1) / s + 1
+        };
+        (
+            span(
+                self.in_h,
+                self.pad[0],
+                self.pad[2],
+                self.kh,
+                self.dilation[0],
+                self.stride[0],
+            ),
+            span(
+                self.in_w,
+                self.pad[1],
+                self.pad[3],
+                self.kw,
+                self.dilation[1],
+                self.stride[1],
+            ),
+        )
+    }
+
+    /// The im2col matrix of one group: `(cg * kh * kw) x (oh * ow)`.
+    fn im2col(&self, x: &[u64], g: usize) -> Vec<u64> {
+        let cg = self.in_c / self.groups;
+        let (oh, ow) = self.out_hw();
+        let mut cols = vec![0u64; cg * self.kh * self.kw * oh * ow];
+        let mut row = 0;
+        for c in g * cg..(g + 1) * cg {
+            let plane = &x[c * self.in_h * self.in_w..(c + 1) * self.in_h * self.in_w];
+            for ky in 0..self.kh {
+                for kx in 0..self.kw {
+                    let dst = &mut cols[row * oh * ow..(row + 1) * oh * ow];
+                    for oy in 0..oh {
+                        let iy = (oy * self.stride[0] + ky * self.dilation[0]) as isize
+                            - self.pad[0] as isize;
+                        if iy < 0 || iy >= self.in_h as isize {
+                            continue;
+                        }
+                        for ox in 0..ow {
+                            let ix = (ox * self.stride[1] + kx * self.dilation[1]) as isize
+                                - self.pad[1] as isize;
+                            if ix >= 0 && ix < self.in_w as isize {
+                                dst[oy * ow + ox] = plane[iy as usize * self.in_w + ix as usize];
+                            }
+                        }
+                    }
+                    row += 1;
+                }
+            }
+        }
+        cols
+    }
+}
+
+impl Bilinear for Conv2d {
+    fn lhs_len(&self) -> usize {
+        self.in_c * self.in_h * self.in_w
+    }
+    fn rhs_len(&self) -> usize {
+        self.out_c * (self.in_c / self.groups) * self.kh * self.kw
+    }
+    fn out_len(&self) -> usize {
+        let (oh, ow) = self.out_hw();
+        self.out_c * oh * ow
+    }
+    fn accumulate(&self, lhs: &[u64], rhs: &[u64], out: &mut [u64]) {
+        let (oh, ow) = self.out_hw();
+        let og = self.out_c / self.groups;
+        let kdim = (self.in_c / self.groups) * self.kh * self.kw;
+        for g in 0..self.groups {
+            let cols = self.im2col(lhs, g);
+            let w = &rhs[g * og * kdim..(g + 1) * og * kdim];
+            gemm_acc(
+                og,
+                kdim,
+                oh * ow,
+                w,
+                &cols,
+                &mut out[g * og * oh * ow..(g + 1) * og * oh * ow],
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Direct convolution, the definition.
+    fn direct(c: &Conv2d, x: &[u64], w: &[u64]) -> Vec<u64> {
+        let (oh, ow) = c.out_hw();
+        let cg = c.in_c / c.groups;
+        let og = c.out_c / c.groups;
+        let mut out = vec![0u64; c.out_c * oh * ow];
+        for o in 0..c.out_c {
+            let g = o / og;
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut acc = 0u64;
+                    for ci in 0..cg {
+                        for ky in 0..c.kh {
+                            for kx in 0..c.kw {
+                                let iy = (oy * c.stride[0] + ky * c.dilation[0]) as isize
+                                    - c.pad[0] as isize;
+                                let ix = (ox * c.stride[1] + kx * c.dilation[1]) as isize
+                                    - c.pad[1] as isize;
+                                if iy >= 0
+                                    && ix >= 0
+                                    && (iy as usize) < c.in_h
+                                    && (ix as usize) < c.in_w
+                                {
+                                    let xv = x[(g * cg + ci) * c.in_h * c.in_w
+                                        + iy as usize * c.in_w
+                                        + ix as usize];
+                                    let wv = w[((o * cg + ci) * c.kh + ky) * c.kw + kx];
+                                    acc = acc.wrapping_add(xv.wrapping_mul(wv));
+                                }
+                            }
+                        }
+                    }
+                    out[(o * oh + oy) * ow + ox] = acc;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn im2col_conv_matches_direct_convolution() {
+        let shapes = [
+            Conv2d {
+                in_c: 3,
+                in_h: 7,
+                in_w: 6,
+                out_c: 4,
+                kh: 3,
+                kw: 3,
+                stride: [1, 1],
+                pad: [1, 1, 1, 1],
+                dilation: [1, 1],
+                groups: 1,
+            },
+            Conv2d {
+                in_c: 4,
+                in_h: 9,
+                in_w: 9,
+                out_c: 4,
+                kh: 3,
+                kw: 3,
+                stride: [2, 2],
+                pad: [2, 2, 2, 2],
+                dilation: [2, 2],
+                groups: 4,
+            },
+            Conv2d {
+                in_c: 4,
+                in_h: 5,
+                in_w: 8,
+                out_c: 6,
+                kh: 1,
+                kw: 2,
+                stride: [1, 2],
+                pad: [0, 1, 0, 0],
+                dilation: [1, 1],
+                groups: 2,
+            },
+        ];
+        for c in shapes {
+            let x: Vec<u64> = (0..c.lhs_len() as u64)
+                .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+                .collect();
+            let w: Vec<u64> = (0..c.rhs_len() as u64)
+                .map(|i| (i * 7 + 3).wrapping_neg())
+                .collect();
+            assert_eq!(c.apply(&x, &w), direct(&c, &x, &w), "{c:?}");
+        }
+    }
+}
