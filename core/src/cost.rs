@@ -32,7 +32,8 @@ impl Cost {
         self
     }
 
-    /// Runs `self` then `next`: bytes add up, rounds add up.
+    /// Runs `self` then `next`: bytes add up, rounds add up. The round sum is exact when
+    /// `next` waits on the messages of `self` and an upper bound when the two overlap.
     pub fn then(mut self, next: Cost) -> Cost {
         for a in 0..3 {
             for b in 0..3 {
