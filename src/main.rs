@@ -1,1 +1,72 @@
-fn main() {}
+//! The `patchwork` command line.
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Private CNN inference with Block-ReLU and approximate DReLU over 3-party SecureNN.
+#[derive(Parser)]
+#[command(name = "patchwork", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        what: BenchWhat,
+    },
+    /// Measures the error rate of approximate DReLU for a grid of (k_msb, k_lsb) on synthetic
+    /// activations.
+    ApproxError(cmd::approx_error::Args),
+}
+
+#[derive(Subcommand)]
+enum BenchWhat {
+    /// Bits per element, rounds and throughput of each protocol step over the in-memory network.
+    Protocols {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Elements per step (a multiple of 1024).
+        #[arg(long, default_value_t = 1 << 18)]
+        elements: usize,
+        /// Repetitions; the best time is kept.
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Bench { what: BenchWhat::Protocols { json, elements, reps } } => {
+            if elements < 1024 || elements % 1024 != 0 || reps == 0 {
+                Err("--elements must be a positive multiple of 1024 and --reps at least 1".to_string())
+            } else {
+                let rows = cmd::bench::protocols(elements, reps);
+                if json {
+                    let map: serde_json::Map<String, serde_json::Value> =
+                        rows.into_iter().map(|(k, v)| (k, serde_json::to_value(v).expect("plain numbers"))).collect();
+                    println!("{}", serde_json::Value::Object(map));
+                } else {
+                    cmd::bench::print_table(&rows);
+                }
+                Ok(())
+            }
+        }
+        Command::ApproxError(args) => cmd::approx_error::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

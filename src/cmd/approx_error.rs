@@ -1,0 +1,95 @@
+//! `patchwork approx-error`: the error rate of approximate DReLU (seed paper, "Approximate
+//! DReLU") for a grid of (k_msb, k_lsb), measured on synthetic activations.
+//!
+//! Method: draw activations `x ~ Normal(0, sigma^2)` (real units), encode them with `f`
+//! fractional bits, split each into uniformly random shares `(x0, x - x0)` as the protocol
+//! sees them, and evaluate the plaintext outcome of the approximate comparison
+//! ([`Comparison::outcome`], which the protocol tests check bit for bit against the secure
+//! protocol). An error is an outcome different from `[x >= 0]`. Errors come from values in
+//! `[0, 2^(k_lsb - f))` that the dropped carry turns negative, and from magnitudes of at least
+//! `2^(63 - k_msb - f)` that wrap around the `l*`-bit ring. Real activations come with the
+//! planner.
+
+use patchwork_core::fixed_point::FixedPoint;
+use patchwork_core::prg::Prg;
+use patchwork_core::protocol::drelu::Comparison;
+
+/// Arguments of `approx-error`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Standard deviation of the synthetic activations, in real units.
+    #[arg(long, default_value_t = 1.0)]
+    sigma: f64,
+    /// Fractional bits of the fixed-point encoding.
+    #[arg(long, default_value_t = 12)]
+    frac_bits: u32,
+    /// Activations per grid point.
+    #[arg(long, default_value_t = 1_000_000)]
+    samples: usize,
+    /// k_msb values of the grid.
+    #[arg(long, value_delimiter = ',', default_value = "35,39,41,43,45,47")]
+    k_msb: Vec<u32>,
+    /// k_lsb values of the grid.
+    #[arg(long, value_delimiter = ',', default_value = "0,2,4,5,6,8")]
+    k_lsb: Vec<u32>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Error rate of `cmp` over `samples` activations drawn from `Normal(0, sigma^2)`.
+pub fn error_rate(cmp: Comparison, fp: FixedPoint, sigma: f64, samples: usize, seed: u32) -> Result<f64, String> {
+    let mut prg = Prg::new(&[7; 16], seed, 1);
+    let uniform = |prg: &mut Prg| ((prg.u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+    let mut errors = 0usize;
+    for _ in 0..samples {
+        let (u1, u2) = (uniform(&mut prg), uniform(&mut prg));
+        let x = sigma * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+        let v = fp.encode(x as f32).map_err(|e| format!("sigma {sigma} too large for the encoding: {e:?}"))?;
+        let s0 = prg.u64();
+        if cmp.outcome(s0, v.wrapping_sub(s0)) != ((v as i64) >= 0) {
+            errors += 1;
+        }
+    }
+    Ok(errors as f64 / samples as f64)
+}
+
+/// Runs the grid and prints it.
+pub fn run(args: &Args) -> Result<(), String> {
+    let fp = FixedPoint::new(args.frac_bits).ok_or("--frac-bits must be at most 32")?;
+    if args.samples == 0 {
+        return Err("--samples must be at least 1".into());
+    }
+    let mut grid = Vec::new();
+    for (i, &k_msb) in args.k_msb.iter().enumerate() {
+        for (j, &k_lsb) in args.k_lsb.iter().enumerate() {
+            let cmp = Comparison::Approx { k_msb, k_lsb };
+            if k_msb + k_lsb > 62 {
+                return Err(format!("k_msb + k_lsb = {} leaves fewer than 2 bits", k_msb + k_lsb));
+            }
+            let rate = error_rate(cmp, fp, args.sigma, args.samples, (i * 64 + j) as u32)?;
+            grid.push((k_msb, k_lsb, rate));
+        }
+    }
+    if args.json {
+        let rows: Vec<_> = grid.iter().map(|&(m, l, r)| serde_json::json!({"k_msb": m, "k_lsb": l, "error_rate": r})).collect();
+        let out = serde_json::json!({"sigma": args.sigma, "frac_bits": args.frac_bits, "samples": args.samples, "grid": rows});
+        println!("{out}");
+        return Ok(());
+    }
+    println!(
+        "approximate DReLU error rate, x ~ N(0, {}^2), f = {}, {} samples per cell (rows k_msb, columns k_lsb)",
+        args.sigma, args.frac_bits, args.samples
+    );
+    print!("{:>6}", "");
+    args.k_lsb.iter().for_each(|l| print!("{l:>11}"));
+    println!();
+    for &m in &args.k_msb {
+        print!("{m:>6}");
+        for &(_, _, r) in grid.iter().filter(|g| g.0 == m) {
+            print!("{r:>11.2e}");
+        }
+        println!();
+    }
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! `patchwork bench protocols`: bits per element, rounds and throughput of each protocol step
+//! over the in-memory three-party network (all three parties in this process, one thread each).
+
+use std::time::Instant;
+
+use patchwork_core::cost::{self, Cost};
+use patchwork_core::net::memory::{self, Traffic};
+use patchwork_core::patch::PatchSize;
+use patchwork_core::protocol::bilinear::Conv2d;
+use patchwork_core::protocol::brelu::{block_relu, MapShape};
+use patchwork_core::protocol::drelu::{drelu, relu, Comparison};
+use patchwork_core::protocol::product::PrivateOperand;
+use patchwork_core::role::Role;
+use serde::Serialize;
+
+/// One row of the table.
+#[derive(Serialize)]
+pub struct Row {
+    /// Bits on the wire per element (per output element for conv), all edges.
+    pub bits_per_element: f64,
+    /// Bits the cost model predicts per element.
+    pub model_bits_per_element: f64,
+    pub rounds: u32,
+    /// Elements (outputs for conv) per second, all three parties together.
+    pub elements_per_second: f64,
+    pub elements: usize,
+    pub seconds: f64,
+}
+
+fn row(elements: usize, traffic: &Traffic, model: Cost, seconds: f64) -> Row {
+    Row {
+        bits_per_element: traffic.total_bytes() as f64 * 8.0 / elements as f64,
+        model_bits_per_element: model.total_bytes() as f64 * 8.0 / elements as f64,
+        rounds: traffic.rounds,
+        elements_per_second: elements as f64 / seconds,
+        elements,
+        seconds,
+    }
+}
+
+/// Pseudo-random activations (shares are random anyway; values only matter for correctness).
+fn values(n: usize) -> Vec<u64> {
+    (0..n as u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40).collect()
+}
+
+/// Times `f` on the in-memory network; the best of `reps` runs.
+fn time<R: Send>(reps: usize, f: impl Fn(&mut patchwork_core::party::Party<memory::MemoryTransport>) -> R + Sync) -> (Traffic, f64) {
+    let mut best = f64::INFINITY;
+    let mut traffic = Traffic::default();
+    for rep in 0..reps {
+        let t0 = Instant::now();
+        let (_, t) = memory::run(rep as u64 + 1, &f);
+        best = best.min(t0.elapsed().as_secs_f64());
+        traffic = t;
+    }
+    (traffic, best)
+}
+
+/// Runs the benchmark with `n` elements per step and returns the named rows.
+pub fn protocols(n: usize, reps: usize) -> Vec<(String, Row)> {
+    let x = values(n);
+    let mut rows = Vec::new();
+    for (name, cmp) in [("drelu", Comparison::Exact), ("drelu_approx", Comparison::PAPER)] {
+        let (t, s) = time(reps, |p| drelu(p, &x, cmp).unwrap());
+        rows.push((name.to_string(), row(n, &t, cost::drelu(n, cmp), s)));
+    }
+    for (name, cmp) in [("relu", Comparison::Exact), ("relu_approx", Comparison::PAPER)] {
+        let (t, s) = time(reps, |p| relu(p, &x, cmp).unwrap());
+        rows.push((name.to_string(), row(n, &t, cost::relu(n, cmp), s)));
+    }
+    let side = 32;
+    let shape = MapShape { channels: n / (side * side), height: side, width: side };
+    let xb = &x[..shape.len()];
+    for (name, k, cmp) in [
+        ("brelu_2x2", 2, Comparison::Exact),
+        ("brelu_4x4", 4, Comparison::Exact),
+        ("brelu_2x2_approx", 2, Comparison::PAPER),
+        ("brelu_4x4_approx", 4, Comparison::PAPER),
+    ] {
+        let sizes = vec![PatchSize::Block { h: k, w: k }; shape.channels];
+        let (t, s) = time(reps, |p| block_relu(p, xb, shape, &sizes, cmp).unwrap());
+        rows.push((name.to_string(), row(shape.len(), &t, cost::block_relu(shape, &sizes, cmp), s)));
+    }
+    // A ResNet18-style 3x3 conv, 64 -> 64 channels on 32x32, weights held by P1 and masked once.
+    let conv = Conv2d { in_c: 64, in_h: 32, in_w: 32, out_c: 64, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dilation: [1, 1], groups: 1 };
+    let w: Vec<u64> = values(64 * 64 * 9);
+    let xc = values(64 * 32 * 32);
+    let (t, s) = time(reps, |p| {
+        let mine = (p.role() == Role::P1).then_some(&w[..]);
+        let op = PrivateOperand::setup(p, 1, w.len(), mine).unwrap();
+        op.product(p, &conv, &xc).unwrap()
+    });
+    let outputs = 64 * 32 * 32;
+    let model = cost::private_operand_setup(w.len()).then(cost::private_operand_product(&conv));
+    rows.push(("conv".to_string(), row(outputs, &t, model, s)));
+    rows
+}
+
+/// Prints the rows as a table.
+pub fn print_table(rows: &[(String, Row)]) {
+    println!("{:<18} {:>14} {:>12} {:>7} {:>14} {:>10}", "step", "bits/element", "model bits", "rounds", "elements/s", "elements");
+    for (name, r) in rows {
+        println!(
+            "{:<18} {:>14.1} {:>12.1} {:>7} {:>14.3e} {:>10}",
+            name, r.bits_per_element, r.model_bits_per_element, r.rounds, r.elements_per_second, r.elements
+        );
+    }
+    println!("(conv: per output element, including the one-time weight mask of this single run)");
+}

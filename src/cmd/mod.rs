@@ -1,0 +1,3 @@
+//! Subcommands of the CLI.
+pub mod approx_error;
+pub mod bench;
