@@ -39,20 +39,36 @@ enum BenchWhat {
         /// Repetitions; the best time is kept.
         #[arg(long, default_value_t = 3)]
         reps: usize,
+        /// Only the steps whose name contains one of these (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Bench { what: BenchWhat::Protocols { json, elements, reps } } => {
+        Command::Bench {
+            what:
+                BenchWhat::Protocols {
+                    json,
+                    elements,
+                    reps,
+                    only,
+                },
+        } => {
             if elements < 1024 || elements % 1024 != 0 || reps == 0 {
-                Err("--elements must be a positive multiple of 1024 and --reps at least 1".to_string())
+                Err(
+                    "--elements must be a positive multiple of 1024 and --reps at least 1"
+                        .to_string(),
+                )
             } else {
-                let rows = cmd::bench::protocols(elements, reps);
+                let rows = cmd::bench::protocols(elements, reps, &only);
                 if json {
-                    let map: serde_json::Map<String, serde_json::Value> =
-                        rows.into_iter().map(|(k, v)| (k, serde_json::to_value(v).expect("plain numbers"))).collect();
+                    let map: serde_json::Map<String, serde_json::Value> = rows
+                        .into_iter()
+                        .map(|(k, v)| (k, serde_json::to_value(v).expect("plain numbers")))
+                        .collect();
                     println!("{}", serde_json::Value::Object(map));
                 } else {
                     cmd::bench::print_table(&rows);

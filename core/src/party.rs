@@ -191,6 +191,30 @@ impl<T: Transport> Party<T> {
         self.send(to, step, msg, &bytes)
     }
 
+    /// Receives `n` Z_p values packed to 7 bits each; a value >= p is a malformed message.
+    pub fn recv_zp(
+        &mut self,
+        from: Role,
+        step: Step,
+        msg: u16,
+        n: usize,
+    ) -> Result<Vec<u8>, Error<T::Error>> {
+        let bytes = self.recv(from, step, msg, bitpack::packed_len(n, crate::ring::P_BITS))?;
+        let mut out = vec![0u8; n];
+        let mut bad = false;
+        bitpack::unpack_each(&bytes, n, crate::ring::P_BITS, |i, v| {
+            bad |= v >= crate::ring::P as u64;
+            out[i] = v as u8;
+        });
+        if bad {
+            return Err(Error::Malformed {
+                peer: from,
+                what: "a Z_p value >= p",
+            });
+        }
+        Ok(out)
+    }
+
     /// Receives `n` values packed to `width` bits each.
     pub fn recv_packed(
         &mut self,

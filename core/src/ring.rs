@@ -20,13 +20,15 @@ pub fn mask(m: u32) -> u64 {
 /// `(a + b) mod p`.
 #[inline]
 pub fn zp_add(a: u8, b: u8) -> u8 {
-    ((a as u16 + b as u16) % P as u16) as u8
+    let s = a + b; // both < 67, no overflow
+    s - (P & ((s >= P) as u8).wrapping_neg())
 }
 
 /// `(a - b) mod p`.
 #[inline]
 pub fn zp_sub(a: u8, b: u8) -> u8 {
-    ((a as u16 + P as u16 - b as u16) % P as u16) as u8
+    let d = a.wrapping_sub(b);
+    d.wrapping_add(P & ((a < b) as u8).wrapping_neg())
 }
 
 /// `(a * b) mod p`.

@@ -125,7 +125,7 @@ fn zero_positions(view: &View, bits: usize) -> Vec<u64> {
         let a = patchwork_core::bitpack::unpack(a, n * bits, 7);
         let b = patchwork_core::bitpack::unpack(b, n * bits, 7);
         for e in 0..n {
-            let pos = (0..bits).find(|&i| (a[e * bits + i] + b[e * bits + i]) % 67 == 0);
+            let pos = (0..bits).find(|&i| (a[e * bits + i] + b[e * bits + i]).is_multiple_of(67));
             h[pos.unwrap_or(64)] += 1;
         }
     }

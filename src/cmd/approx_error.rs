@@ -38,14 +38,22 @@ pub struct Args {
 }
 
 /// Error rate of `cmp` over `samples` activations drawn from `Normal(0, sigma^2)`.
-pub fn error_rate(cmp: Comparison, fp: FixedPoint, sigma: f64, samples: usize, seed: u32) -> Result<f64, String> {
+pub fn error_rate(
+    cmp: Comparison,
+    fp: FixedPoint,
+    sigma: f64,
+    samples: usize,
+    seed: u32,
+) -> Result<f64, String> {
     let mut prg = Prg::new(&[7; 16], seed, 1);
     let uniform = |prg: &mut Prg| ((prg.u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
     let mut errors = 0usize;
     for _ in 0..samples {
         let (u1, u2) = (uniform(&mut prg), uniform(&mut prg));
         let x = sigma * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-        let v = fp.encode(x as f32).map_err(|e| format!("sigma {sigma} too large for the encoding: {e:?}"))?;
+        let v = fp
+            .encode(x as f32)
+            .map_err(|e| format!("sigma {sigma} too large for the encoding: {e:?}"))?;
         let s0 = prg.u64();
         if cmp.outcome(s0, v.wrapping_sub(s0)) != ((v as i64) >= 0) {
             errors += 1;
@@ -65,14 +73,20 @@ pub fn run(args: &Args) -> Result<(), String> {
         for (j, &k_lsb) in args.k_lsb.iter().enumerate() {
             let cmp = Comparison::Approx { k_msb, k_lsb };
             if k_msb + k_lsb > 62 {
-                return Err(format!("k_msb + k_lsb = {} leaves fewer than 2 bits", k_msb + k_lsb));
+                return Err(format!(
+                    "k_msb + k_lsb = {} leaves fewer than 2 bits",
+                    k_msb + k_lsb
+                ));
             }
             let rate = error_rate(cmp, fp, args.sigma, args.samples, (i * 64 + j) as u32)?;
             grid.push((k_msb, k_lsb, rate));
         }
     }
     if args.json {
-        let rows: Vec<_> = grid.iter().map(|&(m, l, r)| serde_json::json!({"k_msb": m, "k_lsb": l, "error_rate": r})).collect();
+        let rows: Vec<_> = grid
+            .iter()
+            .map(|&(m, l, r)| serde_json::json!({"k_msb": m, "k_lsb": l, "error_rate": r}))
+            .collect();
         let out = serde_json::json!({"sigma": args.sigma, "frac_bits": args.frac_bits, "samples": args.samples, "grid": rows});
         println!("{out}");
         return Ok(());

@@ -40,11 +40,16 @@ fn row(elements: usize, traffic: &Traffic, model: Cost, seconds: f64) -> Row {
 
 /// Pseudo-random activations (shares are random anyway; values only matter for correctness).
 fn values(n: usize) -> Vec<u64> {
-    (0..n as u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40).collect()
+    (0..n as u64)
+        .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40)
+        .collect()
 }
 
 /// Times `f` on the in-memory network; the best of `reps` runs.
-fn time<R: Send>(reps: usize, f: impl Fn(&mut patchwork_core::party::Party<memory::MemoryTransport>) -> R + Sync) -> (Traffic, f64) {
+fn time<R: Send>(
+    reps: usize,
+    f: impl Fn(&mut patchwork_core::party::Party<memory::MemoryTransport>) -> R + Sync,
+) -> (Traffic, f64) {
     let mut best = f64::INFINITY;
     let mut traffic = Traffic::default();
     for rep in 0..reps {
@@ -56,20 +61,38 @@ fn time<R: Send>(reps: usize, f: impl Fn(&mut patchwork_core::party::Party<memor
     (traffic, best)
 }
 
-/// Runs the benchmark with `n` elements per step and returns the named rows.
-pub fn protocols(n: usize, reps: usize) -> Vec<(String, Row)> {
+/// Runs the benchmark with `n` elements per step and returns the named rows; `only` (when not
+/// empty) keeps the steps whose name contains one of its entries.
+pub fn protocols(n: usize, reps: usize, only: &[String]) -> Vec<(String, Row)> {
     let x = values(n);
     let mut rows = Vec::new();
-    for (name, cmp) in [("drelu", Comparison::Exact), ("drelu_approx", Comparison::PAPER)] {
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| name.contains(o.as_str()));
+    for (name, cmp) in [
+        ("drelu", Comparison::Exact),
+        ("drelu_approx", Comparison::PAPER),
+    ] {
+        if !wanted(name) {
+            continue;
+        }
         let (t, s) = time(reps, |p| drelu(p, &x, cmp).unwrap());
         rows.push((name.to_string(), row(n, &t, cost::drelu(n, cmp), s)));
     }
-    for (name, cmp) in [("relu", Comparison::Exact), ("relu_approx", Comparison::PAPER)] {
+    for (name, cmp) in [
+        ("relu", Comparison::Exact),
+        ("relu_approx", Comparison::PAPER),
+    ] {
+        if !wanted(name) {
+            continue;
+        }
         let (t, s) = time(reps, |p| relu(p, &x, cmp).unwrap());
         rows.push((name.to_string(), row(n, &t, cost::relu(n, cmp), s)));
     }
     let side = 32;
-    let shape = MapShape { channels: n / (side * side), height: side, width: side };
+    let shape = MapShape {
+        channels: n / (side * side),
+        height: side,
+        width: side,
+    };
     let xb = &x[..shape.len()];
     for (name, k, cmp) in [
         ("brelu_2x2", 2, Comparison::Exact),
@@ -77,12 +100,32 @@ pub fn protocols(n: usize, reps: usize) -> Vec<(String, Row)> {
         ("brelu_2x2_approx", 2, Comparison::PAPER),
         ("brelu_4x4_approx", 4, Comparison::PAPER),
     ] {
+        if !wanted(name) {
+            continue;
+        }
         let sizes = vec![PatchSize::Block { h: k, w: k }; shape.channels];
         let (t, s) = time(reps, |p| block_relu(p, xb, shape, &sizes, cmp).unwrap());
-        rows.push((name.to_string(), row(shape.len(), &t, cost::block_relu(shape, &sizes, cmp), s)));
+        rows.push((
+            name.to_string(),
+            row(shape.len(), &t, cost::block_relu(shape, &sizes, cmp), s),
+        ));
+    }
+    if !wanted("conv") {
+        return rows;
     }
     // A ResNet18-style 3x3 conv, 64 -> 64 channels on 32x32, weights held by P1 and masked once.
-    let conv = Conv2d { in_c: 64, in_h: 32, in_w: 32, out_c: 64, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dilation: [1, 1], groups: 1 };
+    let conv = Conv2d {
+        in_c: 64,
+        in_h: 32,
+        in_w: 32,
+        out_c: 64,
+        kh: 3,
+        kw: 3,
+        stride: [1, 1],
+        pad: [1, 1, 1, 1],
+        dilation: [1, 1],
+        groups: 1,
+    };
     let w: Vec<u64> = values(64 * 64 * 9);
     let xc = values(64 * 32 * 32);
     let (t, s) = time(reps, |p| {
@@ -98,11 +141,19 @@ pub fn protocols(n: usize, reps: usize) -> Vec<(String, Row)> {
 
 /// Prints the rows as a table.
 pub fn print_table(rows: &[(String, Row)]) {
-    println!("{:<18} {:>14} {:>12} {:>7} {:>14} {:>10}", "step", "bits/element", "model bits", "rounds", "elements/s", "elements");
+    println!(
+        "{:<18} {:>14} {:>12} {:>7} {:>14} {:>10}",
+        "step", "bits/element", "model bits", "rounds", "elements/s", "elements"
+    );
     for (name, r) in rows {
         println!(
             "{:<18} {:>14.1} {:>12.1} {:>7} {:>14.3e} {:>10}",
-            name, r.bits_per_element, r.model_bits_per_element, r.rounds, r.elements_per_second, r.elements
+            name,
+            r.bits_per_element,
+            r.model_bits_per_element,
+            r.rounds,
+            r.elements_per_second,
+            r.elements
         );
     }
     println!("(conv: per output element, including the one-time weight mask of this single run)");

@@ -13,6 +13,24 @@
 use crate::prg::Prg;
 use crate::ring::{zp_add, zp_mul, zp_sub, P};
 
+const REJECT: u8 = u8::MAX;
+
+/// Byte -> uniform element of Z_p, bytes from 3p up rejected.
+const ELEMENT_TABLE: [u8; 256] = sample_table(P, 0);
+/// Byte -> uniform nonzero element of Z_p, bytes from 3(p-1) up rejected.
+const NONZERO_TABLE: [u8; 256] = sample_table(P - 1, 1);
+
+const fn sample_table(modulus: u8, offset: u8) -> [u8; 256] {
+    let mut t = [REJECT; 256];
+    let limit = (256 / modulus as usize) * modulus as usize;
+    let mut b = 0;
+    while b < limit {
+        t[b] = (b % modulus as usize) as u8 + offset;
+        b += 1;
+    }
+    t
+}
+
 /// The common randomness of one comparison of `bits` bits, drawn identically by P0 and P1 from
 /// the stream they share.
 #[derive(Clone, Debug)]
@@ -39,10 +57,25 @@ impl CompareMasks {
     pub fn draw(prg: &mut Prg, bits: usize, out: &mut CompareMasks) {
         out.beta = prg.byte() & 1;
         out.rotation = prg.below(bits as u16) as usize;
-        for i in 0..bits {
-            out.s[i] = prg.zp_nonzero();
-            out.u[i] = prg.zp();
-        }
+        // Rejection sampling on bytes through lookup tables: exactly uniform. Branch-free:
+        // every byte is written, only accepted ones advance.
+        let mut fill = |dst: &mut [u8], table: &[u8; 256]| {
+            let mut buf = [0u8; 96];
+            let mut got = [0u8; 64 + 96];
+            let mut k = 0;
+            while k < dst.len() {
+                let want = ((dst.len() - k) * 4 / 3 + 2).min(buf.len());
+                prg.fill_bytes(&mut buf[..want]);
+                for &b in &buf[..want] {
+                    let v = table[b as usize];
+                    got[k] = v;
+                    k += (v != REJECT) as usize;
+                }
+            }
+            dst.copy_from_slice(&got[..dst.len()]);
+        };
+        fill(&mut out.s[..bits], &NONZERO_TABLE);
+        fill(&mut out.u[..bits], &ELEMENT_TABLE);
     }
 }
 
@@ -52,8 +85,17 @@ pub fn holder_message(j: u8, x_bits: &[u8], r: u64, m: &CompareMasks, out: &mut 
     let bits = x_bits.len();
     let all_ones = r == crate::ring::mask(bits as u32);
     let put = |out: &mut [u8], i: usize, c: u8| {
-        let hidden = if j == 0 { m.u[i] } else { (P - m.u[i]) % P };
-        out[(i + m.rotation) % bits] = zp_add(zp_mul(m.s[i], c), hidden);
+        let masked = zp_mul(m.s[i], c);
+        let k = if i + m.rotation >= bits {
+            i + m.rotation - bits
+        } else {
+            i + m.rotation
+        };
+        out[k] = if j == 0 {
+            zp_add(masked, m.u[i])
+        } else {
+            zp_sub(masked, m.u[i])
+        };
     };
     if m.beta == 1 && all_ones {
         // x <= 2^bits - 1 always holds: make exactly one c_i zero (c_0 = 0, the rest 1).
@@ -75,7 +117,9 @@ pub fn holder_message(j: u8, x_bits: &[u8], r: u64, m: &CompareMasks, out: &mut 
             zp_add(zp_sub(xi, jt), zp_add(j, prefix))
         };
         put(out, i, c);
-        let w = if ti == 0 { xi } else { zp_sub(j, xi) };
+        // w = x_i XOR t_i: x_i when t_i = 0, j - x_i when t_i = 1.
+        let flip = zp_sub(j, xi);
+        let w = xi ^ ((xi ^ flip) & ti.wrapping_neg());
         prefix = zp_add(prefix, w);
     }
 }

@@ -5,7 +5,7 @@
 use alloc::vec::Vec;
 
 use crate::party::{Error, Party, Step};
-use crate::ring::{self, P, P_BITS};
+use crate::ring::{self, P_BITS};
 use crate::role::Role;
 use crate::transport::Transport;
 
@@ -49,16 +49,7 @@ pub fn deal_zp<T: Transport>(
             let mut prg = p.shared(Role::P2, step, purpose);
             Ok((0..n).map(|_| prg.zp()).collect())
         }
-        Role::P1 => {
-            let v = p.recv_packed(Role::P2, step, msg, n, P_BITS)?;
-            if v.iter().any(|&x| x >= P as u64) {
-                return Err(Error::Malformed {
-                    peer: Role::P2,
-                    what: "a Z_p share >= p",
-                });
-            }
-            Ok(v.into_iter().map(|x| x as u8).collect())
-        }
+        Role::P1 => p.recv_zp(Role::P2, step, msg, n),
         Role::P2 => {
             let values = values.ok_or(Error::Config("P2 must give the values it deals"))?;
             let mut prg = p.shared(Role::P0, step, purpose);

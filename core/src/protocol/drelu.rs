@@ -78,9 +78,9 @@ impl Comparison {
         let q = (x >> k_lsb) as i128;
         let half = 1i128 << (m - 1);
         // Both q - 0 and q - 1 must lie in [-half, half) and have the same sign.
-        if q - 1 >= 0 && q < half {
+        if q > 0 && q < half {
             Some(true)
-        } else if q < 0 && q - 1 >= -half {
+        } else if q < 0 && q > -half {
             Some(false)
         } else {
             None

@@ -91,9 +91,8 @@ pub fn split<T: Transport>(
             n * bits,
             Some(&x_bits),
         )?;
-        let m0 = p.recv_packed(Role::P0, step, msg::COMPARE, n * bits, P_BITS)?;
-        let m1 = p.recv_packed(Role::P1, step, msg::COMPARE, n * bits, P_BITS)?;
-        let (m0, m1) = (to_zp(&m0, Role::P0)?, to_zp(&m1, Role::P1)?);
+        let m0 = p.recv_zp(Role::P0, step, msg::COMPARE, n * bits)?;
+        let m1 = p.recv_zp(Role::P1, step, msg::COMPARE, n * bits)?;
         let gamma = (0..n)
             .map(|e| {
                 let r = e * bits..(e + 1) * bits;
@@ -132,21 +131,6 @@ pub fn split<T: Transport>(
         P_BITS,
     )?;
     Ok(SplitSign { bits: beta_tilde })
-}
-
-fn to_zp<E>(v: &[u64], peer: Role) -> Result<Vec<u8>, Error<E>> {
-    v.iter()
-        .map(|&x| {
-            if x < crate::ring::P as u64 {
-                Ok(x as u8)
-            } else {
-                Err(Error::Malformed {
-                    peer,
-                    what: "a Z_p value >= p",
-                })
-            }
-        })
-        .collect()
 }
 
 /// Round 3 for a DReLU: P2 deals shares of `gamma` over Z_2^64 and the holders turn them into
