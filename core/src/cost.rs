@@ -140,3 +140,34 @@ pub fn max_pool(shape: MapShape, pool: Pool, cmp: Comparison) -> Cost {
     }
     cost
 }
+
+/// [`crate::protocol::securenn::share_convert`] of `n` values.
+pub fn share_convert(n: usize) -> Cost {
+    let zp = packed_len(n * 64, P_BITS);
+    Cost::default()
+        .send(P0, P2, 8 * n + zp)
+        .send(P1, P2, 8 * n + zp)
+        .send(P2, P1, zp + 16 * n)
+        .rounds(4)
+}
+
+/// [`crate::protocol::securenn::compute_msb`] of `n` values.
+pub fn compute_msb(n: usize) -> Cost {
+    let zp = packed_len(n * 64, P_BITS);
+    Cost::default()
+        .send(P0, P1, 8 * n)
+        .send(P1, P0, 8 * n)
+        .send(P0, P2, zp)
+        .send(P1, P2, zp)
+        .send(P2, P1, zp + 16 * n)
+        .rounds(3)
+        .then(beaver(&crate::protocol::bilinear::Elementwise(n)))
+}
+
+/// [`crate::protocol::securenn::drelu`] of `n` values.
+pub fn securenn_drelu(n: usize) -> Cost {
+    if n == 0 {
+        return Cost::default();
+    }
+    share_convert(n).then(compute_msb(n))
+}

@@ -77,10 +77,59 @@ mod tests {
     }
 
     #[test]
+    fn odd_ring_matches_u128_arithmetic() {
+        let vals = [
+            0u64,
+            1,
+            2,
+            ODD - 1,
+            ODD - 2,
+            1 << 63,
+            (1 << 63) - 1,
+            0x1234_5678_9abc_def0,
+        ];
+        let n = ODD as u128;
+        for &a in &vals {
+            for &b in &vals {
+                let (a, b) = (odd_reduce(a), odd_reduce(b));
+                assert_eq!(odd_add(a, b) as u128, (a as u128 + b as u128) % n);
+                assert_eq!(odd_sub(a, b) as u128, (a as u128 + n - b as u128) % n);
+            }
+        }
+    }
+
+    #[test]
     fn mask_widths() {
         assert_eq!(mask(1), 1);
         assert_eq!(mask(16), 0xffff);
         assert_eq!(mask(63), u64::MAX >> 1);
         assert_eq!(mask(64), u64::MAX);
     }
+}
+
+/// The odd modulus `L - 1 = 2^64 - 1` of SecureNN's ShareConvert and ComputeMSB.
+pub const ODD: u64 = u64::MAX;
+
+/// Reduces a `u64` into Z_{L-1} (`L - 1` itself becomes 0).
+#[inline]
+pub fn odd_reduce(a: u64) -> u64 {
+    if a == ODD {
+        0
+    } else {
+        a
+    }
+}
+
+/// `(a + b) mod (L - 1)` for `a, b` in Z_{L-1}.
+#[inline]
+pub fn odd_add(a: u64, b: u64) -> u64 {
+    let (s, carry) = a.overflowing_add(b);
+    // a + b = s + carry * 2^64 = s + carry * (L - 1) + carry.
+    odd_reduce(s.wrapping_add(carry as u64))
+}
+
+/// `(a - b) mod (L - 1)` for `a, b` in Z_{L-1}.
+#[inline]
+pub fn odd_sub(a: u64, b: u64) -> u64 {
+    odd_add(a, ODD - b)
 }

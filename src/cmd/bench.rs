@@ -10,6 +10,7 @@ use patchwork_core::protocol::bilinear::Conv2d;
 use patchwork_core::protocol::brelu::{block_relu, MapShape};
 use patchwork_core::protocol::drelu::{drelu, relu, Comparison};
 use patchwork_core::protocol::product::PrivateOperand;
+use patchwork_core::protocol::securenn;
 use patchwork_core::role::Role;
 use serde::Serialize;
 
@@ -156,5 +157,10 @@ pub fn print_table(rows: &[(String, Row)]) {
             r.elements
         );
     }
-    println!("(conv: per output element, including the one-time weight mask of this single run)");
+    if rows.iter().any(|(n, _)| n == "conv") {
+        println!(
+            "(conv: per output element, including the one-time weight mask of this single run)"
+        );
+    }
+    println!("(drelu_securenn: SecureNN's ShareConvert + ComputeMSB path, the baseline of drelu)");
 }

@@ -11,6 +11,7 @@ pub mod deal;
 pub mod drelu;
 pub mod maxpool;
 pub mod product;
+pub mod securenn;
 pub mod select;
 pub mod sign;
 pub mod truncate;
