@@ -78,6 +78,13 @@ pub fn protocols(n: usize, reps: usize, only: &[String]) -> Vec<(String, Row)> {
         let (t, s) = time(reps, |p| drelu(p, &x, cmp).unwrap());
         rows.push((name.to_string(), row(n, &t, cost::drelu(n, cmp), s)));
     }
+    if wanted("drelu_securenn") {
+        let (t, s) = time(reps, |p| securenn::drelu(p, &x).unwrap());
+        rows.push((
+            "drelu_securenn".to_string(),
+            row(n, &t, cost::securenn_drelu(n), s),
+        ));
+    }
     for (name, cmp) in [
         ("relu", Comparison::Exact),
         ("relu_approx", Comparison::PAPER),

@@ -81,13 +81,13 @@ fn private_compare<T: Transport>(
     let mut masks = CompareMasks::default();
     let mut out = vec![0u8; n * BITS];
     let mut betas = Vec::with_capacity(n);
-    for e in 0..n {
+    for (e, &re) in r.iter().enumerate().take(n) {
         CompareMasks::draw(&mut common, BITS, &mut masks);
         let range = e * BITS..(e + 1) * BITS;
         compare::holder_message(
             p.role().j() as u8,
             &x_bits[range.clone()],
-            r[e],
+            re,
             &masks,
             &mut out[range],
         );
