@@ -61,6 +61,33 @@ pub fn sub_assign(a: &mut [u64], b: &[u64]) {
         .for_each(|(x, y)| *x = x.wrapping_sub(*y));
 }
 
+/// The odd modulus `L - 1 = 2^64 - 1` of SecureNN's ShareConvert and ComputeMSB.
+pub const ODD: u64 = u64::MAX;
+
+/// Reduces a `u64` into Z_{L-1} (`L - 1` itself becomes 0).
+#[inline]
+pub fn odd_reduce(a: u64) -> u64 {
+    if a == ODD {
+        0
+    } else {
+        a
+    }
+}
+
+/// `(a + b) mod (L - 1)` for `a, b` in Z_{L-1}.
+#[inline]
+pub fn odd_add(a: u64, b: u64) -> u64 {
+    let (s, carry) = a.overflowing_add(b);
+    // a + b = s + carry * 2^64 = s + carry * (L - 1) + carry.
+    odd_reduce(s.wrapping_add(carry as u64))
+}
+
+/// `(a - b) mod (L - 1)` for `a, b` in Z_{L-1}.
+#[inline]
+pub fn odd_sub(a: u64, b: u64) -> u64 {
+    odd_add(a, ODD - b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,31 +132,4 @@ mod tests {
         assert_eq!(mask(63), u64::MAX >> 1);
         assert_eq!(mask(64), u64::MAX);
     }
-}
-
-/// The odd modulus `L - 1 = 2^64 - 1` of SecureNN's ShareConvert and ComputeMSB.
-pub const ODD: u64 = u64::MAX;
-
-/// Reduces a `u64` into Z_{L-1} (`L - 1` itself becomes 0).
-#[inline]
-pub fn odd_reduce(a: u64) -> u64 {
-    if a == ODD {
-        0
-    } else {
-        a
-    }
-}
-
-/// `(a + b) mod (L - 1)` for `a, b` in Z_{L-1}.
-#[inline]
-pub fn odd_add(a: u64, b: u64) -> u64 {
-    let (s, carry) = a.overflowing_add(b);
-    // a + b = s + carry * 2^64 = s + carry * (L - 1) + carry.
-    odd_reduce(s.wrapping_add(carry as u64))
-}
-
-/// `(a - b) mod (L - 1)` for `a, b` in Z_{L-1}.
-#[inline]
-pub fn odd_sub(a: u64, b: u64) -> u64 {
-    odd_add(a, ODD - b)
 }
