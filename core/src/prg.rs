@@ -70,6 +70,23 @@ impl KeySet {
 
 const BUF: usize = 1024;
 
+const REJECT: u8 = u8::MAX;
+/// Byte -> uniform element of Z_p; bytes from 3p up are rejected.
+const ELEMENT_TABLE: [u8; 256] = sample_table(crate::ring::P, 0);
+/// Byte -> uniform nonzero element of Z_p; bytes from 3(p-1) up are rejected.
+const NONZERO_TABLE: [u8; 256] = sample_table(crate::ring::P - 1, 1);
+
+const fn sample_table(modulus: u8, offset: u8) -> [u8; 256] {
+    let mut t = [REJECT; 256];
+    let limit = (256 / modulus as usize) * modulus as usize;
+    let mut b = 0;
+    while b < limit {
+        t[b] = (b % modulus as usize) as u8 + offset;
+        b += 1;
+    }
+    t
+}
+
 /// A buffered AES-CTR keystream. The counter block is `seq || purpose || 0 || block counter`.
 pub struct Prg {
     cipher: ctr::Ctr128BE<Aes128>,
@@ -162,10 +179,33 @@ impl Prg {
         self.below(crate::ring::P as u16)
     }
 
-    /// A uniform nonzero element of Z_p.
-    #[inline]
-    pub fn zp_nonzero(&mut self) -> u8 {
-        1 + self.below(crate::ring::P as u16 - 1)
+    /// Fills `out` with uniform elements of Z_p (exactly uniform, branch-free rejection
+    /// sampling on bytes). Draws the same stream bytes as repeated [`Prg::zp`].
+    pub fn fill_zp(&mut self, out: &mut [u8]) {
+        self.fill_table(out, &ELEMENT_TABLE);
+    }
+
+    /// Fills `out` with uniform nonzero elements of Z_p.
+    pub fn fill_zp_nonzero(&mut self, out: &mut [u8]) {
+        self.fill_table(out, &NONZERO_TABLE);
+    }
+
+    fn fill_table(&mut self, out: &mut [u8], table: &[u8; 256]) {
+        let mut k = 0;
+        while k < out.len() {
+            if self.pos == BUF {
+                self.refill();
+            }
+            let mut i = self.pos;
+            while i < BUF && k < out.len() {
+                // Every byte is written; only accepted ones advance `k`.
+                let v = table[self.buf[i] as usize];
+                out[k] = v;
+                k += (v != REJECT) as usize;
+                i += 1;
+            }
+            self.pos = i;
+        }
     }
 }
 
@@ -226,6 +266,18 @@ mod tests {
             .map(|&c| (c as f64 - 1000.0).powi(2) / 1000.0)
             .sum();
         assert!(chi < 110.0, "chi-square {chi}");
-        assert!((0..1000).all(|_| prg.zp_nonzero() != 0));
+        let mut nz = [0u8; 1000];
+        prg.fill_zp_nonzero(&mut nz);
+        assert!(nz.iter().all(|&v| (1..67).contains(&v)));
+    }
+
+    #[test]
+    fn bulk_and_single_draws_consume_the_same_bytes() {
+        let (mut a, mut b) = (Prg::new(&[3; 16], 1, 2), Prg::new(&[3; 16], 1, 2));
+        let mut bulk = [0u8; 3000];
+        a.fill_zp(&mut bulk);
+        let single: alloc::vec::Vec<u8> = (0..3000).map(|_| b.zp()).collect();
+        assert_eq!(&bulk[..], &single[..]);
+        assert_eq!(a.u64(), b.u64());
     }
 }

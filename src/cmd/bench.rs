@@ -63,11 +63,11 @@ fn time<R: Send>(
 }
 
 /// Runs the benchmark with `n` elements per step and returns the named rows; `only` (when not
-/// empty) keeps the steps whose name contains one of its entries.
+/// empty) keeps the steps it names.
 pub fn protocols(n: usize, reps: usize, only: &[String]) -> Vec<(String, Row)> {
     let x = values(n);
     let mut rows = Vec::new();
-    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| name.contains(o.as_str()));
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     for (name, cmp) in [
         ("drelu", Comparison::Exact),
         ("drelu_approx", Comparison::PAPER),

@@ -11,25 +11,7 @@
 //! [`super::sign`].
 
 use crate::prg::Prg;
-use crate::ring::{zp_add, zp_mul, zp_sub, P};
-
-const REJECT: u8 = u8::MAX;
-
-/// Byte -> uniform element of Z_p, bytes from 3p up rejected.
-const ELEMENT_TABLE: [u8; 256] = sample_table(P, 0);
-/// Byte -> uniform nonzero element of Z_p, bytes from 3(p-1) up rejected.
-const NONZERO_TABLE: [u8; 256] = sample_table(P - 1, 1);
-
-const fn sample_table(modulus: u8, offset: u8) -> [u8; 256] {
-    let mut t = [REJECT; 256];
-    let limit = (256 / modulus as usize) * modulus as usize;
-    let mut b = 0;
-    while b < limit {
-        t[b] = (b % modulus as usize) as u8 + offset;
-        b += 1;
-    }
-    t
-}
+use crate::ring::{zp_add, zp_sub, P};
 
 /// The common randomness of one comparison of `bits` bits, drawn identically by P0 and P1 from
 /// the stream they share.
@@ -57,25 +39,8 @@ impl CompareMasks {
     pub fn draw(prg: &mut Prg, bits: usize, out: &mut CompareMasks) {
         out.beta = prg.byte() & 1;
         out.rotation = prg.below(bits as u16) as usize;
-        // Rejection sampling on bytes through lookup tables: exactly uniform. Branch-free:
-        // every byte is written, only accepted ones advance.
-        let mut fill = |dst: &mut [u8], table: &[u8; 256]| {
-            let mut buf = [0u8; 96];
-            let mut got = [0u8; 64 + 96];
-            let mut k = 0;
-            while k < dst.len() {
-                let want = ((dst.len() - k) * 4 / 3 + 2).min(buf.len());
-                prg.fill_bytes(&mut buf[..want]);
-                for &b in &buf[..want] {
-                    let v = table[b as usize];
-                    got[k] = v;
-                    k += (v != REJECT) as usize;
-                }
-            }
-            dst.copy_from_slice(&got[..dst.len()]);
-        };
-        fill(&mut out.s[..bits], &NONZERO_TABLE);
-        fill(&mut out.u[..bits], &ELEMENT_TABLE);
+        prg.fill_zp_nonzero(&mut out.s[..bits]);
+        prg.fill_zp(&mut out.u[..bits]);
     }
 }
 
@@ -83,45 +48,42 @@ impl CompareMasks {
 /// `i` of `x`, `r < 2^bits` the public value. Writes `bits` Z_p values into `out`.
 pub fn holder_message(j: u8, x_bits: &[u8], r: u64, m: &CompareMasks, out: &mut [u8]) {
     let bits = x_bits.len();
-    let all_ones = r == crate::ring::mask(bits as u32);
-    let put = |out: &mut [u8], i: usize, c: u8| {
-        let masked = zp_mul(m.s[i], c);
-        let k = if i + m.rotation >= bits {
-            i + m.rotation - bits
-        } else {
-            i + m.rotation
-        };
-        out[k] = if j == 0 {
-            zp_add(masked, m.u[i])
-        } else {
-            zp_sub(masked, m.u[i])
-        };
-    };
-    if m.beta == 1 && all_ones {
+    let mut c = [0u8; 64];
+    if m.beta == 1 && r == crate::ring::mask(bits as u32) {
         // x <= 2^bits - 1 always holds: make exactly one c_i zero (c_0 = 0, the rest 1).
-        for i in 0..bits {
-            put(out, i, if j == 1 && i != 0 { 1 } else { 0 });
+        c[1..bits].fill(j);
+    } else {
+        // beta = 0 tests x > r; beta = 1 tests x < r + 1, i.e. NOT (x > r).
+        let t = r + m.beta as u64;
+        let mut prefix = j; // j + shares of the number of differing bits above i
+        for i in (0..bits).rev() {
+            let ti = ((t >> i) & 1) as u8;
+            let jt = j & ti.wrapping_neg();
+            let xi = x_bits[i];
+            let base = if m.beta == 0 {
+                zp_sub(jt, xi)
+            } else {
+                zp_sub(xi, jt)
+            };
+            c[i] = zp_add(base, prefix);
+            // w_i = x_i XOR t_i: x_i when t_i = 0, j - x_i when t_i = 1.
+            let flip = zp_sub(j, xi);
+            prefix = zp_add(prefix, xi ^ ((xi ^ flip) & ti.wrapping_neg()));
         }
-        return;
     }
-    // beta = 0 tests x > r; beta = 1 tests x < r + 1, i.e. NOT (x > r).
-    let t = r + m.beta as u64;
-    let mut prefix = 0u8; // shares of the number of differing bits above i
-    for i in (0..bits).rev() {
-        let ti = ((t >> i) & 1) as u8;
-        let jt = j * ti;
-        let xi = x_bits[i];
-        let c = if m.beta == 0 {
-            zp_add(zp_sub(jt, xi), zp_add(j, prefix))
+    // Mask every c_i (independent lanes: vectorized) and rotate.
+    let mut masked = [0u8; 64];
+    for i in 0..64 {
+        let v = ((m.s[i] as u16 * c[i] as u16) % P as u16) as u8;
+        masked[i] = if j == 0 {
+            zp_add(v, m.u[i])
         } else {
-            zp_add(zp_sub(xi, jt), zp_add(j, prefix))
+            zp_sub(v, m.u[i])
         };
-        put(out, i, c);
-        // w = x_i XOR t_i: x_i when t_i = 0, j - x_i when t_i = 1.
-        let flip = zp_sub(j, xi);
-        let w = xi ^ ((xi ^ flip) & ti.wrapping_neg());
-        prefix = zp_add(prefix, w);
     }
+    let rot = m.rotation;
+    out[rot..bits].copy_from_slice(&masked[..bits - rot]);
+    out[..rot].copy_from_slice(&masked[bits - rot..bits]);
 }
 
 /// P2's side: whether any of the reconstructed values is zero, i.e. `beta XOR (x > r)`.

@@ -2,6 +2,7 @@
 //! P1 additive shares of it. P0's share is drawn from the stream P0 shares with P2, so only P1's
 //! correction share travels (the PRF optimisation of SecureNN, Section 4).
 
+use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::party::{Error, Party, Step};
@@ -86,14 +87,19 @@ pub fn deal_zp<T: Transport>(
 ) -> Result<Vec<u8>, Error<T::Error>> {
     match p.role() {
         Role::P0 => {
-            let mut prg = p.shared(Role::P2, step, purpose);
-            Ok((0..n).map(|_| prg.zp()).collect())
+            let mut share = vec![0u8; n];
+            p.shared(Role::P2, step, purpose).fill_zp(&mut share);
+            Ok(share)
         }
         Role::P1 => p.recv_zp(Role::P2, step, msg, n),
         Role::P2 => {
             let values = values.ok_or(Error::Config("P2 must give the values it deals"))?;
-            let mut prg = p.shared(Role::P0, step, purpose);
-            let corr = values.iter().map(|&v| ring::zp_sub(v, prg.zp()) as u64);
+            let mut share0 = vec![0u8; n];
+            p.shared(Role::P0, step, purpose).fill_zp(&mut share0);
+            let corr = values
+                .iter()
+                .zip(&share0)
+                .map(|(&v, &s)| ring::zp_sub(v, s) as u64);
             p.send_packed(Role::P1, step, msg, corr, n, P_BITS)?;
             Ok(Vec::new())
         }
