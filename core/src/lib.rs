@@ -11,3 +11,4 @@ extern crate alloc;
 
 pub mod patch;
 pub mod spec;
+pub mod model;

@@ -1,1 +1,4 @@
-//! Host harness (see ARCHITECTURE.md).
+//! Patchwork host harness: ONNX loading, model transforms, the float reference forward, data
+//! sets, and the model-related commands (see ARCHITECTURE.md).
+
+pub mod onnx;
