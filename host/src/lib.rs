@@ -2,3 +2,5 @@
 //! sets, and the model-related commands (see ARCHITECTURE.md).
 
 pub mod onnx;
+pub mod reference;
+pub mod npy;
