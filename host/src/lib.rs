@@ -4,3 +4,6 @@
 pub mod onnx;
 pub mod reference;
 pub mod npy;
+pub mod transform;
+pub mod fashion;
+pub mod spec_io;
