@@ -7,3 +7,5 @@ pub mod npy;
 pub mod transform;
 pub mod fashion;
 pub mod spec_io;
+pub mod input;
+pub mod commands;
