@@ -109,7 +109,7 @@ pub fn parse_idx(bytes: &[u8], magic: u32) -> Result<(Vec<usize>, &[u8]), String
     }
     let ndim = (magic & 0xff) as usize;
     let dims = (0..ndim).map(|i| be(4 + 4 * i).map(|d| d as usize)).collect::<Result<Vec<_>, _>>()?;
-    let count: usize = dims.iter().product();
+    let count = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or("IDX dimensions overflow")?;
     let data = &bytes[4 + 4 * ndim..];
     if data.len() != count {
         return Err(format!("IDX data: expected {count} bytes for dims {dims:?}, found {}", data.len()));

@@ -76,8 +76,8 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Npy, String> {
     let body = &bytes[start + header_len..];
     let data = match descr {
         "<f4" => {
-            if body.len() != count * 4 {
-                return Err(format!("data has {} bytes, expected {} for shape {shape:?} of <f4", body.len(), count * 4));
+            if Some(body.len()) != count.checked_mul(4) {
+                return Err(format!("data has {} bytes, expected 4 x {count} for shape {shape:?} of <f4", body.len()));
             }
             NpyData::F32(body.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
         }

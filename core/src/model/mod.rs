@@ -190,3 +190,6 @@ fn check_weights(node: &Node) -> Result<(), ModelError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -16,9 +16,9 @@ impl Shape {
         Shape(vec![1, c, h, w])
     }
 
-    /// Number of elements.
+    /// Number of elements (saturating at `usize::MAX`, so hostile shapes cannot overflow).
     pub fn numel(&self) -> usize {
-        self.0.iter().product()
+        self.0.iter().fold(1usize, |a, &d| a.saturating_mul(d))
     }
 
     /// `(C, H, W)` of a rank-4 shape.

@@ -10,6 +10,10 @@ use super::generated::{type_proto, ModelProto};
 use super::ops;
 use super::tensor::{decode, ConstTensor};
 
+/// The largest value (in elements) a model may have; larger ones are rejected at import so a
+/// hostile file cannot make the reference engine allocate without bound.
+pub const MAX_ELEMENTS: usize = 1 << 28;
+
 /// State while converting one graph.
 pub struct Importer<'a> {
     pub path: &'a str,
@@ -48,6 +52,9 @@ impl<'a> Importer<'a> {
                 infer_shape(&op, &ins).map_err(|e| cx.graph_err(&e.to_string()))?
             }
         };
+        if shape.numel() > MAX_ELEMENTS {
+            return Err(cx.graph_err(&format!("output shape {shape} exceeds {MAX_ELEMENTS} elements")));
+        }
         let output = self.add_value(cx.output_name()?, shape);
         self.model.nodes.push(Node { name: cx.name.clone(), op, inputs, output });
         Ok(output)
@@ -192,6 +199,9 @@ fn input_shape(input: &super::generated::ValueInfoProto) -> Result<Shape, String
             (Some(Value::DimParam(_)) | None, 0) => out.push(1),
             (v, _) => return Err(format!("dimension {i} must be a positive constant, found {v:?}")),
         }
+    }
+    if Shape(out.clone()).numel() > MAX_ELEMENTS {
+        return Err(format!("shape {out:?} exceeds {MAX_ELEMENTS} elements"));
     }
     if out.first() != Some(&1) {
         return Err(format!("batch size must be 1, found shape {out:?}"));

@@ -29,3 +29,6 @@ pub fn import_bytes(source: &str, bytes: &[u8]) -> Result<Model, ImportError> {
         .map_err(|e| ImportError::Decode { path: source.to_string(), source: e })?;
     import::import(source, &proto)
 }
+
+#[cfg(test)]
+mod tests;

@@ -18,7 +18,7 @@ pub fn flatten(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
         return Err(cx.attr_err("axis", format!("in -{rank}..={rank}"), axis.to_string()));
     }
     let (a, b) = dims.split_at(axis as usize);
-    let shape = Shape(vec![a.iter().product(), b.iter().product()]);
+    let shape = Shape(vec![Shape(a.to_vec()).numel(), Shape(b.to_vec()).numel()]);
     imp.push(cx, Op::Reshape, vec![x], Some(shape)).map(drop)
 }
 
@@ -32,7 +32,7 @@ pub fn reshape(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
         return Err(cx.input_err(1, "expected an INT64 shape"));
     };
     let allow_zero = cx.int("allowzero", 0)? != 0;
-    let numel: usize = dims.iter().product();
+    let numel = Shape(dims.clone()).numel();
     let mut out = Vec::with_capacity(target.len());
     let mut infer = None;
     for (i, &t) in target.iter().enumerate() {
@@ -46,14 +46,14 @@ pub fn reshape(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
             t => return Err(cx.input_err(1, format!("invalid target dimension {t} in {target:?}"))),
         }
     }
-    let known: usize = out.iter().product();
+    let known = Shape(out.clone()).numel();
     if let Some(i) = infer {
         if known == 0 || numel % known != 0 {
             return Err(cx.input_err(1, format!("cannot reshape {numel} elements to {target:?}")));
         }
         out[i] = numel / known;
     }
-    if out.iter().product::<usize>() != numel {
+    if Shape(out.clone()).numel() != numel {
         return Err(cx.input_err(1, format!("cannot reshape {dims:?} ({numel} elements) to {target:?}")));
     }
     imp.push(cx, Op::Reshape, vec![x], Some(Shape(out))).map(drop)
