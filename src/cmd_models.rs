@@ -29,7 +29,10 @@ pub struct TransformArgs {
 
 impl TransformArgs {
     fn transforms(self) -> Transforms {
-        Transforms { maxpool_to_avgpool: self.maxpool_to_avgpool, relu6_to_relu: self.relu6_to_relu }
+        Transforms {
+            maxpool_to_avgpool: self.maxpool_to_avgpool,
+            relu6_to_relu: self.relu6_to_relu,
+        }
     }
 }
 
@@ -115,7 +118,11 @@ fn load(model: &std::path::Path, t: TransformArgs) -> Result<commands::LoadedMod
 /// Runs `patchwork reference`.
 pub fn run_reference(args: &ReferenceArgs) -> Result<(), CommandError> {
     let m = load(&args.model, args.transforms)?.model;
-    let spec = args.spec.as_deref().map(|p| commands::load_checked_spec(&m, p)).transpose()?;
+    let spec = args
+        .spec
+        .as_deref()
+        .map(|p| commands::load_checked_spec(&m, p))
+        .transpose()?;
     let y = commands::reference(&m, &args.input, spec.as_ref())?;
     if args.json {
         println!("{}", commands::output_json(&y));
@@ -125,7 +132,11 @@ pub fn run_reference(args: &ReferenceArgs) -> Result<(), CommandError> {
         if values.len() <= 1000 {
             println!("{values:?}");
         } else {
-            println!("{:?} ... ({} values; use --json for all)", &values[..16], values.len());
+            println!(
+                "{:?} ... ({} values; use --json for all)",
+                &values[..16],
+                values.len()
+            );
         }
         if values.len() == 10 {
             let best = (0..10).fold(0, |b, j| if values[j] > values[b] { j } else { b });
@@ -146,8 +157,10 @@ pub fn run_spec(args: &SpecArgs) -> Result<(), CommandError> {
 pub fn run_spec_stats(args: &SpecStatsArgs) -> Result<(), CommandError> {
     let m = load(&args.model, args.transforms)?.model;
     let spec = commands::load_checked_spec(&m, &args.spec)?;
-    let s = commands::spec_stats(&m, &spec)
-        .map_err(|source| CommandError::SpecFit { path: args.spec.display().to_string(), source })?;
+    let s = commands::spec_stats(&m, &spec).map_err(|source| CommandError::SpecFit {
+        path: args.spec.display().to_string(),
+        source,
+    })?;
     if args.json {
         let layers: Vec<_> = s
             .layers
@@ -169,7 +182,11 @@ pub fn run_spec_stats(args: &SpecStatsArgs) -> Result<(), CommandError> {
 /// Runs `patchwork eval`.
 pub fn run_eval(args: &EvalArgs) -> Result<(), CommandError> {
     let m = load(&args.model, args.transforms)?.model;
-    let spec = args.spec.as_deref().map(|p| commands::load_checked_spec(&m, p)).transpose()?;
+    let spec = args
+        .spec
+        .as_deref()
+        .map(|p| commands::load_checked_spec(&m, p))
+        .transpose()?;
     let data = commands::load_data(&args.data, &args.data_dir)?;
     let start = std::time::Instant::now();
     let acc = commands::evaluate(&m, spec.as_ref(), &data, args.limit)?;
@@ -179,7 +196,11 @@ pub fn run_eval(args: &EvalArgs) -> Result<(), CommandError> {
         acc.correct,
         acc.total,
         args.data,
-        if spec.is_some() { " with Block-ReLU spec" } else { "" },
+        if spec.is_some() {
+            " with Block-ReLU spec"
+        } else {
+            ""
+        },
         start.elapsed()
     );
     Ok(())

@@ -9,6 +9,6 @@
 
 extern crate alloc;
 
+pub mod model;
 pub mod patch;
 pub mod spec;
-pub mod model;

@@ -48,19 +48,30 @@ pub struct LoadedModel {
 pub fn load(model: &Path, transforms: Transforms) -> Result<LoadedModel, CommandError> {
     let mut m = load_model(model)?;
     let report = apply(&mut m, transforms);
-    Ok(LoadedModel { model: m, transforms: report })
+    Ok(LoadedModel {
+        model: m,
+        transforms: report,
+    })
 }
 
 /// Loads a spec and checks it against the model.
 pub fn load_checked_spec(model: &Model, path: &Path) -> Result<Spec, CommandError> {
     let spec = load_spec(path)?;
-    patchwork_core::model::spec_check::validate_spec(model, &spec)
-        .map_err(|source| CommandError::SpecFit { path: path.display().to_string(), source })?;
+    patchwork_core::model::spec_check::validate_spec(model, &spec).map_err(|source| {
+        CommandError::SpecFit {
+            path: path.display().to_string(),
+            source,
+        }
+    })?;
     Ok(spec)
 }
 
 /// Float reference output of the model on one input file.
-pub fn reference(model: &Model, input: &Path, spec: Option<&Spec>) -> Result<ArrayD<f32>, CommandError> {
+pub fn reference(
+    model: &Model,
+    input: &Path,
+    spec: Option<&Spec>,
+) -> Result<ArrayD<f32>, CommandError> {
     let x = load_input(input, model.shape(model.input))?;
     Ok(forward(model, &x, spec)?)
 }
@@ -78,7 +89,11 @@ pub fn spec_stats(model: &Model, spec: &Spec) -> Result<DreluSummary, SpecError>
 /// A text table of a summary: per layer, channels, map, DReLUs plain and with the spec.
 pub fn format_summary(s: &DreluSummary) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{:<40} {:>5} {:>9} {:>10} {:>10} {:>7} {:>4} {:>4}", "layer", "C", "HxW", "ReLU", "spec", "ratio", "id", "zero");
+    let _ = writeln!(
+        out,
+        "{:<40} {:>5} {:>9} {:>10} {:>10} {:>7} {:>4} {:>4}",
+        "layer", "C", "HxW", "ReLU", "spec", "ratio", "id", "zero"
+    );
     for l in &s.layers {
         let _ = writeln!(
             out,
@@ -93,7 +108,16 @@ pub fn format_summary(s: &DreluSummary) -> String {
             l.zero_channels
         );
     }
-    let _ = writeln!(out, "{:<40} {:>5} {:>9} {:>10} {:>10} {:>7.4}", "total", "", "", s.plain(), s.with_spec(), s.ratio());
+    let _ = writeln!(
+        out,
+        "{:<40} {:>5} {:>9} {:>10} {:>10} {:>7.4}",
+        "total",
+        "",
+        "",
+        s.plain(),
+        s.with_spec(),
+        s.ratio()
+    );
     out
 }
 
@@ -126,7 +150,12 @@ pub fn load_data(name: &str, dir: &Path) -> Result<Dataset, CommandError> {
 }
 
 /// Plaintext float top-1 accuracy on the first `limit` images (all when `None`).
-pub fn evaluate(model: &Model, spec: Option<&Spec>, data: &Dataset, limit: Option<usize>) -> Result<Accuracy, CommandError> {
+pub fn evaluate(
+    model: &Model,
+    spec: Option<&Spec>,
+    data: &Dataset,
+    limit: Option<usize>,
+) -> Result<Accuracy, CommandError> {
     let total = limit.unwrap_or(data.len()).min(data.len());
     let mut correct = 0;
     for i in 0..total {

@@ -14,8 +14,18 @@ use crate::npy::{parse_npy, NpyData};
 pub const DEFAULT_DIR: &str = "/usr/share/datasets/fashion-mnist";
 
 /// The 10 class names, by label.
-pub const CLASSES: [&str; 10] =
-    ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+pub const CLASSES: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
 
 /// A set of labelled images (row-major bytes).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,8 +51,12 @@ impl Dataset {
     /// Image `i` as a `[1, 1, rows, cols]` tensor of `pixel / 255`.
     pub fn input(&self, i: usize) -> ArrayD<f32> {
         let n = self.rows * self.cols;
-        let px = self.images[i * n..(i + 1) * n].iter().map(|&b| b as f32 / 255.0).collect();
-        ArrayD::from_shape_vec(IxDyn(&[1, 1, self.rows, self.cols]), px).expect("rows * cols pixels")
+        let px = self.images[i * n..(i + 1) * n]
+            .iter()
+            .map(|&b| b as f32 / 255.0)
+            .collect();
+        ArrayD::from_shape_vec(IxDyn(&[1, 1, self.rows, self.cols]), px)
+            .expect("rows * cols pixels")
     }
 }
 
@@ -52,7 +66,10 @@ pub enum DataError {
     #[error("{path}: not found. Install Fashion-MNIST with `apt-get install -y dataset-fashion-mnist` (files go to {DEFAULT_DIR})")]
     Missing { path: String },
     #[error("{path}: cannot read: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}: {detail}")]
     Format { path: String, detail: String },
 }
@@ -72,27 +89,44 @@ pub fn load(dir: &Path, split: Split) -> Result<Dataset, DataError> {
     };
     let images = read_gz(&dir.join(format!("{prefix}-images-idx3-ubyte.gz")))?;
     let labels = read_gz(&dir.join(format!("{prefix}-labels-idx1-ubyte.gz")))?;
-    let (dims, pixels) = parse_idx(&images.1, 0x803).map_err(|detail| DataError::Format { path: images.0.clone(), detail })?;
-    let (ldims, labels_data) = parse_idx(&labels.1, 0x801).map_err(|detail| DataError::Format { path: labels.0.clone(), detail })?;
+    let (dims, pixels) = parse_idx(&images.1, 0x803).map_err(|detail| DataError::Format {
+        path: images.0.clone(),
+        detail,
+    })?;
+    let (ldims, labels_data) = parse_idx(&labels.1, 0x801).map_err(|detail| DataError::Format {
+        path: labels.0.clone(),
+        detail,
+    })?;
     if dims[0] != ldims[0] {
         return Err(DataError::Format {
             path: labels.0,
             detail: format!("{} labels for {} images", ldims[0], dims[0]),
         });
     }
-    Ok(Dataset { rows: dims[1], cols: dims[2], images: pixels.to_vec(), labels: labels_data.to_vec() })
+    Ok(Dataset {
+        rows: dims[1],
+        cols: dims[2],
+        images: pixels.to_vec(),
+        labels: labels_data.to_vec(),
+    })
 }
 
 fn read_gz(path: &PathBuf) -> Result<(String, Vec<u8>), DataError> {
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => DataError::Missing { path: name.clone() },
-        _ => DataError::Io { path: name.clone(), source },
+        _ => DataError::Io {
+            path: name.clone(),
+            source,
+        },
     })?;
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(file)
         .read_to_end(&mut out)
-        .map_err(|source| DataError::Io { path: name.clone(), source })?;
+        .map_err(|source| DataError::Io {
+            path: name.clone(),
+            source,
+        })?;
     Ok((name, out))
 }
 
@@ -108,11 +142,19 @@ pub fn parse_idx(bytes: &[u8], magic: u32) -> Result<(Vec<usize>, &[u8]), String
         return Err(format!("IDX magic: expected {magic:#x}, found {found:#x}"));
     }
     let ndim = (magic & 0xff) as usize;
-    let dims = (0..ndim).map(|i| be(4 + 4 * i).map(|d| d as usize)).collect::<Result<Vec<_>, _>>()?;
-    let count = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or("IDX dimensions overflow")?;
+    let dims = (0..ndim)
+        .map(|i| be(4 + 4 * i).map(|d| d as usize))
+        .collect::<Result<Vec<_>, _>>()?;
+    let count = dims
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or("IDX dimensions overflow")?;
     let data = &bytes[4 + 4 * ndim..];
     if data.len() != count {
-        return Err(format!("IDX data: expected {count} bytes for dims {dims:?}, found {}", data.len()));
+        return Err(format!(
+            "IDX data: expected {count} bytes for dims {dims:?}, found {}",
+            data.len()
+        ));
     }
     Ok((dims, data))
 }
@@ -128,7 +170,12 @@ pub fn bundled_test64() -> Dataset {
     let (NpyData::U8(images), NpyData::U8(labels)) = (i.data, l.data) else {
         unreachable!("the bundled data files are u8 arrays (checked by tests)");
     };
-    Dataset { rows: 28, cols: 28, images, labels }
+    Dataset {
+        rows: 28,
+        cols: 28,
+        images,
+        labels,
+    }
 }
 
 #[cfg(test)]
@@ -160,12 +207,17 @@ mod tests {
     fn idx_errors_not_panics() {
         assert!(parse_idx(&[0, 0, 8], 0x801).is_err());
         assert!(parse_idx(&[0, 0, 8, 1, 0, 0, 0, 2, 5], 0x801).is_err());
-        assert_eq!(parse_idx(&[0, 0, 8, 1, 0, 0, 0, 1, 5], 0x801).unwrap().1, &[5]);
+        assert_eq!(
+            parse_idx(&[0, 0, 8, 1, 0, 0, 0, 1, 5], 0x801).unwrap().1,
+            &[5]
+        );
     }
 
     #[test]
     fn missing_dir_names_the_package() {
-        let e = load(Path::new("/nonexistent-fashion"), Split::Test).unwrap_err().to_string();
+        let e = load(Path::new("/nonexistent-fashion"), Split::Test)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("dataset-fashion-mnist"), "{e}");
     }
 }

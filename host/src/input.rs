@@ -16,7 +16,11 @@ pub enum InputError {
     #[error("{path}: cannot decode PNG: {detail}")]
     Png { path: String, detail: String },
     #[error("{path}: input shape {found:?} does not fit the model input {expected}")]
-    Shape { path: String, expected: Shape, found: Vec<usize> },
+    Shape {
+        path: String,
+        expected: Shape,
+        found: Vec<usize>,
+    },
     #[error("{path}: unknown input type (expected a .npy or .png file)")]
     Extension { path: String },
 }
@@ -24,7 +28,10 @@ pub enum InputError {
 /// Loads `path` and reshapes it to `expected` (leading 1s may be missing in the file).
 pub fn load_input(path: &Path, expected: &Shape) -> Result<ArrayD<f32>, InputError> {
     let name = path.display().to_string();
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
     let (shape, data) = match ext.as_deref() {
         Some("npy") => {
             let npy = read_npy(path)?;
@@ -34,12 +41,24 @@ pub fn load_input(path: &Path, expected: &Shape) -> Result<ArrayD<f32>, InputErr
             };
             (npy.shape, data)
         }
-        Some("png") => read_png(path).map_err(|detail| InputError::Png { path: name.clone(), detail })?,
+        Some("png") => read_png(path).map_err(|detail| InputError::Png {
+            path: name.clone(),
+            detail,
+        })?,
         _ => return Err(InputError::Extension { path: name }),
     };
-    let strip = |s: &[usize]| s.iter().skip_while(|&&d| d == 1).copied().collect::<Vec<_>>();
+    let strip = |s: &[usize]| {
+        s.iter()
+            .skip_while(|&&d| d == 1)
+            .copied()
+            .collect::<Vec<_>>()
+    };
     if strip(&shape) != strip(&expected.0) {
-        return Err(InputError::Shape { path: name, expected: expected.clone(), found: shape });
+        return Err(InputError::Shape {
+            path: name,
+            expected: expected.clone(),
+            found: shape,
+        });
     }
     Ok(ArrayD::from_shape_vec(IxDyn(&expected.0), data).expect("element count checked"))
 }

@@ -31,7 +31,10 @@ impl Npy {
 #[derive(Debug, thiserror::Error)]
 pub enum NpyError {
     #[error("{path}: cannot read: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}: not a supported .npy file: {detail}")]
     Format { path: String, detail: String },
 }
@@ -39,7 +42,10 @@ pub enum NpyError {
 /// Reads an `.npy` file.
 pub fn read_npy(path: &Path) -> Result<Npy, NpyError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| NpyError::Io { path: name.clone(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| NpyError::Io {
+        path: name.clone(),
+        source,
+    })?;
     parse_npy(&bytes).map_err(|detail| NpyError::Format { path: name, detail })
 }
 
@@ -50,7 +56,10 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Npy, String> {
     }
     let (header_len, start) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
         v => return Err(format!("unsupported format version {v}")),
     };
     let header = bytes
@@ -64,30 +73,54 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Npy, String> {
     }
     let shape_text = header
         .split_once("'shape':")
-        .and_then(|(_, rest)| rest.split_once('(').and_then(|(_, r)| r.split_once(')')).map(|(s, _)| s))
+        .and_then(|(_, rest)| {
+            rest.split_once('(')
+                .and_then(|(_, r)| r.split_once(')'))
+                .map(|(s, _)| s)
+        })
         .ok_or("header has no 'shape' tuple")?;
     let shape = shape_text
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().map_err(|_| format!("bad dimension '{s}'")))
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| format!("bad dimension '{s}'"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    let count = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or("shape overflows")?;
+    let count = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or("shape overflows")?;
     let body = &bytes[start + header_len..];
     let data = match descr {
         "<f4" => {
             if Some(body.len()) != count.checked_mul(4) {
-                return Err(format!("data has {} bytes, expected 4 x {count} for shape {shape:?} of <f4", body.len()));
+                return Err(format!(
+                    "data has {} bytes, expected 4 x {count} for shape {shape:?} of <f4",
+                    body.len()
+                ));
             }
-            NpyData::F32(body.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+            NpyData::F32(
+                body.chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
+            )
         }
         "|u1" | "<u1" => {
             if body.len() != count {
-                return Err(format!("data has {} bytes, expected {count} for shape {shape:?} of u1", body.len()));
+                return Err(format!(
+                    "data has {} bytes, expected {count} for shape {shape:?} of u1",
+                    body.len()
+                ));
             }
             NpyData::U8(body.to_vec())
         }
-        other => return Err(format!("dtype '{other}' is not supported (expected '<f4' or '|u1')")),
+        other => {
+            return Err(format!(
+                "dtype '{other}' is not supported (expected '<f4' or '|u1')"
+            ))
+        }
     };
     Ok(Npy { shape, data })
 }
@@ -106,7 +139,11 @@ pub fn encode_npy(npy: &Npy) -> Vec<u8> {
         NpyData::U8(_) => "|u1",
     };
     let dims: Vec<String> = npy.shape.iter().map(|d| d.to_string()).collect();
-    let shape = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+    let shape = if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
     let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
@@ -116,7 +153,9 @@ pub fn encode_npy(npy: &Npy) -> Vec<u8> {
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
     match &npy.data {
-        NpyData::F32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+        NpyData::F32(v) => v
+            .iter()
+            .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
         NpyData::U8(v) => out.extend_from_slice(v),
     }
     out
@@ -128,13 +167,19 @@ mod tests {
 
     #[test]
     fn round_trip_and_truncation() {
-        let a = Npy { shape: vec![2, 3], data: NpyData::F32(vec![1.0, 2.0, 3.0, 4.0, 5.0, -6.5]) };
+        let a = Npy {
+            shape: vec![2, 3],
+            data: NpyData::F32(vec![1.0, 2.0, 3.0, 4.0, 5.0, -6.5]),
+        };
         let bytes = encode_npy(&a);
         assert_eq!(parse_npy(&bytes).unwrap(), a);
         for cut in 0..bytes.len() {
             assert!(parse_npy(&bytes[..cut]).is_err());
         }
-        let b = Npy { shape: vec![4], data: NpyData::U8(vec![1, 2, 3, 4]) };
+        let b = Npy {
+            shape: vec![4],
+            data: NpyData::U8(vec![1, 2, 3, 4]),
+        };
         assert_eq!(parse_npy(&encode_npy(&b)).unwrap(), b);
     }
 }

@@ -14,7 +14,8 @@ use patchwork_host::onnx::load_model;
 use patchwork_host::reference::forward;
 
 fn venv_python() -> Option<PathBuf> {
-    let venv = std::env::var("PATCHWORK_VENV").unwrap_or_else(|_| "/root/.cache/patchwork-venv".into());
+    let venv =
+        std::env::var("PATCHWORK_VENV").unwrap_or_else(|_| "/root/.cache/patchwork-venv".into());
     let py = Path::new(&venv).join("bin/python");
     py.exists().then_some(py)
 }
@@ -28,8 +29,17 @@ fn export(name: &str) -> Option<PathBuf> {
     let dir = std::env::temp_dir().join(format!("patchwork-onnx-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../python/export_test_models.py");
-    let out = Command::new(py).arg(script).arg(&dir).arg(name).output().unwrap();
-    assert!(out.status.success(), "export of {name} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(py)
+        .arg(script)
+        .arg(&dir)
+        .arg(name)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "export of {name} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     print!("{}", String::from_utf8_lossy(&out.stdout));
     Some(dir)
 }
@@ -46,13 +56,19 @@ fn check(name: &str) {
     assert_eq!(y.shape(), expected.shape.as_slice(), "{name}: output shape");
     let want = expected.to_f32();
     let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    let err = y.iter().zip(&want).fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    let err = y
+        .iter()
+        .zip(&want)
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
     println!(
         "{name}: {} nodes, max abs error {err:.3e}, output scale {scale:.4}, relative {:.3e}, forward {elapsed:.2?}",
         model.nodes.len(),
         err / scale
     );
-    assert!(err <= 1e-4 * scale, "{name}: max abs error {err} exceeds 1e-4 * {scale}");
+    assert!(
+        err <= 1e-4 * scale,
+        "{name}: max abs error {err} exceeds 1e-4 * {scale}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

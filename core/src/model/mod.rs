@@ -68,9 +68,18 @@ pub enum ModelError {
     /// A value is written twice.
     WrittenTwice { node: String, value: String },
     /// A node's declared output shape disagrees with its operator and inputs.
-    Shape { node: String, op: &'static str, error: ShapeError },
+    Shape {
+        node: String,
+        op: &'static str,
+        error: ShapeError,
+    },
     /// A weight or bias buffer has the wrong length.
-    WeightLength { node: String, what: &'static str, expected: usize, found: usize },
+    WeightLength {
+        node: String,
+        what: &'static str,
+        expected: usize,
+        found: usize,
+    },
     /// The graph output is never written.
     OutputNotWritten { value: String },
 }
@@ -82,13 +91,24 @@ impl fmt::Display for ModelError {
                 write!(f, "node '{node}': value id {value} does not exist")
             }
             ModelError::NotTopological { node, value } => {
-                write!(f, "node '{node}': reads '{value}' before any node writes it")
+                write!(
+                    f,
+                    "node '{node}': reads '{value}' before any node writes it"
+                )
             }
             ModelError::WrittenTwice { node, value } => {
-                write!(f, "node '{node}': writes '{value}', which was already written")
+                write!(
+                    f,
+                    "node '{node}': writes '{value}', which was already written"
+                )
             }
             ModelError::Shape { node, op, error } => write!(f, "node '{node}' ({op}): {error}"),
-            ModelError::WeightLength { node, what, expected, found } => write!(
+            ModelError::WeightLength {
+                node,
+                what,
+                expected,
+                found,
+            } => write!(
                 f,
                 "node '{node}': {what} has {found} values, expected {expected}"
             ),
@@ -122,18 +142,27 @@ impl Model {
         let mut written = alloc::vec![false; self.values.len()];
         let name_of = |id: ValueId| self.values[id].name.clone();
         if self.input >= self.values.len() {
-            return Err(ModelError::UnknownValue { node: String::from("<input>"), value: self.input });
+            return Err(ModelError::UnknownValue {
+                node: String::from("<input>"),
+                value: self.input,
+            });
         }
         written[self.input] = true;
         for node in &self.nodes {
             for &v in node.inputs.iter().chain(core::iter::once(&node.output)) {
                 if v >= self.values.len() {
-                    return Err(ModelError::UnknownValue { node: node.name.clone(), value: v });
+                    return Err(ModelError::UnknownValue {
+                        node: node.name.clone(),
+                        value: v,
+                    });
                 }
             }
             for &v in &node.inputs {
                 if !written[v] {
-                    return Err(ModelError::NotTopological { node: node.name.clone(), value: name_of(v) });
+                    return Err(ModelError::NotTopological {
+                        node: node.name.clone(),
+                        value: name_of(v),
+                    });
                 }
             }
             if written[node.output] {
@@ -144,15 +173,21 @@ impl Model {
             }
             written[node.output] = true;
             let ins: Vec<&Shape> = node.inputs.iter().map(|&v| self.shape(v)).collect();
-            check_shape(&node.op, &ins, self.shape(node.output)).map_err(|error| ModelError::Shape {
-                node: node.name.clone(),
-                op: node.op.kind(),
-                error,
+            check_shape(&node.op, &ins, self.shape(node.output)).map_err(|error| {
+                ModelError::Shape {
+                    node: node.name.clone(),
+                    op: node.op.kind(),
+                    error,
+                }
             })?;
             check_weights(node)?;
         }
         if self.output >= self.values.len() || !written[self.output] {
-            let value = self.values.get(self.output).map(|v| v.name.clone()).unwrap_or_default();
+            let value = self
+                .values
+                .get(self.output)
+                .map(|v| v.name.clone())
+                .unwrap_or_default();
             return Err(ModelError::OutputNotWritten { value });
         }
         Ok(())
@@ -180,7 +215,11 @@ fn check_weights(node: &Node) -> Result<(), ModelError> {
         }
         Op::Linear(l) => {
             if l.weight.len() != l.in_features * l.out_features {
-                return Err(err("weight", l.in_features * l.out_features, l.weight.len()));
+                return Err(err(
+                    "weight",
+                    l.in_features * l.out_features,
+                    l.weight.len(),
+                ));
             }
             if l.bias.len() != l.out_features {
                 return Err(err("bias", l.out_features, l.bias.len()));

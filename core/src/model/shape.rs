@@ -59,9 +59,17 @@ pub enum ShapeError {
     /// Wrong number of inputs.
     InputCount { expected: usize, found: usize },
     /// An input has the wrong rank.
-    Rank { input: usize, expected: usize, found: usize },
+    Rank {
+        input: usize,
+        expected: usize,
+        found: usize,
+    },
     /// A dimension disagrees with the operator's parameters or another input.
-    Dim { what: &'static str, expected: usize, found: usize },
+    Dim {
+        what: &'static str,
+        expected: usize,
+        found: usize,
+    },
     /// The window (with padding and dilation) is larger than the padded input.
     WindowTooLarge { window: usize, padded_input: usize },
     /// A stride, dilation, group count or kernel size is zero.
@@ -78,13 +86,27 @@ impl fmt::Display for ShapeError {
             ShapeError::InputCount { expected, found } => {
                 write!(f, "expected {expected} inputs, found {found}")
             }
-            ShapeError::Rank { input, expected, found } => {
-                write!(f, "input {input}: expected rank {expected}, found rank {found}")
+            ShapeError::Rank {
+                input,
+                expected,
+                found,
+            } => {
+                write!(
+                    f,
+                    "input {input}: expected rank {expected}, found rank {found}"
+                )
             }
-            ShapeError::Dim { what, expected, found } => {
+            ShapeError::Dim {
+                what,
+                expected,
+                found,
+            } => {
                 write!(f, "{what}: expected {expected}, found {found}")
             }
-            ShapeError::WindowTooLarge { window, padded_input } => write!(
+            ShapeError::WindowTooLarge {
+                window,
+                padded_input,
+            } => write!(
                 f,
                 "window of {window} is larger than the padded input of {padded_input}"
             ),
@@ -103,15 +125,20 @@ impl core::error::Error for ShapeError {}
 
 fn count(inputs: &[&Shape], expected: usize) -> Result<(), ShapeError> {
     if inputs.len() != expected {
-        return Err(ShapeError::InputCount { expected, found: inputs.len() });
+        return Err(ShapeError::InputCount {
+            expected,
+            found: inputs.len(),
+        });
     }
     Ok(())
 }
 
 fn rank4(inputs: &[&Shape], i: usize) -> Result<(usize, usize, usize), ShapeError> {
-    inputs[i]
-        .chw()
-        .ok_or(ShapeError::Rank { input: i, expected: 4, found: inputs[i].0.len() })
+    inputs[i].chw().ok_or(ShapeError::Rank {
+        input: i,
+        expected: 4,
+        found: inputs[i].0.len(),
+    })
 }
 
 /// Output length of a sliding window along one axis (floor mode).
@@ -123,12 +150,17 @@ fn window_out(
     dilation: usize,
 ) -> Result<usize, ShapeError> {
     if kernel == 0 || stride == 0 || dilation == 0 {
-        return Err(ShapeError::ZeroParameter { what: "kernel, stride and dilation" });
+        return Err(ShapeError::ZeroParameter {
+            what: "kernel, stride and dilation",
+        });
     }
     let window = dilation * (kernel - 1) + 1;
     let padded = len + pad;
     if window > padded {
-        return Err(ShapeError::WindowTooLarge { window, padded_input: padded });
+        return Err(ShapeError::WindowTooLarge {
+            window,
+            padded_input: padded,
+        });
     }
     Ok((padded - window) / stride + 1)
 }
@@ -150,7 +182,11 @@ pub fn infer_shape(op: &Op, inputs: &[&Shape]) -> Result<Shape, ShapeError> {
                 return Err(ShapeError::ZeroParameter { what: "groups" });
             }
             if c != conv.in_channels {
-                return Err(ShapeError::Dim { what: "input channels", expected: conv.in_channels, found: c });
+                return Err(ShapeError::Dim {
+                    what: "input channels",
+                    expected: conv.in_channels,
+                    found: c,
+                });
             }
             if c % conv.groups != 0 || conv.out_channels % conv.groups != 0 {
                 return Err(ShapeError::Dim {
@@ -159,16 +195,36 @@ pub fn infer_shape(op: &Op, inputs: &[&Shape]) -> Result<Shape, ShapeError> {
                     found: c,
                 });
             }
-            let oh = window_out(h, conv.padding[0] + conv.padding[2], conv.kernel[0], conv.stride[0], conv.dilation[0])?;
-            let ow = window_out(w, conv.padding[1] + conv.padding[3], conv.kernel[1], conv.stride[1], conv.dilation[1])?;
+            let oh = window_out(
+                h,
+                conv.padding[0] + conv.padding[2],
+                conv.kernel[0],
+                conv.stride[0],
+                conv.dilation[0],
+            )?;
+            let ow = window_out(
+                w,
+                conv.padding[1] + conv.padding[3],
+                conv.kernel[1],
+                conv.stride[1],
+                conv.dilation[1],
+            )?;
             Ok(Shape::nchw(conv.out_channels, oh, ow))
         }
         Op::Linear(l) => {
             count(inputs, 1)?;
             match inputs[0].0.as_slice() {
                 [1, f] if *f == l.in_features => Ok(Shape(vec![1, l.out_features])),
-                [1, f] => Err(ShapeError::Dim { what: "input features", expected: l.in_features, found: *f }),
-                other => Err(ShapeError::Rank { input: 0, expected: 2, found: other.len() }),
+                [1, f] => Err(ShapeError::Dim {
+                    what: "input features",
+                    expected: l.in_features,
+                    found: *f,
+                }),
+                other => Err(ShapeError::Rank {
+                    input: 0,
+                    expected: 2,
+                    found: other.len(),
+                }),
             }
         }
         Op::Relu | Op::Relu6 | Op::Identity | Op::Reshape | Op::Resize(_) => {
@@ -178,7 +234,10 @@ pub fn infer_shape(op: &Op, inputs: &[&Shape]) -> Result<Shape, ShapeError> {
         Op::Add => {
             count(inputs, 2)?;
             if inputs[0] != inputs[1] {
-                return Err(ShapeError::Output { expected: inputs[0].clone(), found: inputs[1].clone() });
+                return Err(ShapeError::Output {
+                    expected: inputs[0].clone(),
+                    found: inputs[1].clone(),
+                });
             }
             Ok(inputs[0].clone())
         }
@@ -194,17 +253,28 @@ pub fn infer_shape(op: &Op, inputs: &[&Shape]) -> Result<Shape, ShapeError> {
         }
         Op::Concat => {
             if inputs.is_empty() {
-                return Err(ShapeError::InputCount { expected: 1, found: 0 });
+                return Err(ShapeError::InputCount {
+                    expected: 1,
+                    found: 0,
+                });
             }
             let (_, h, w) = rank4(inputs, 0)?;
             let mut channels = 0;
             for i in 0..inputs.len() {
                 let (c, hi, wi) = rank4(inputs, i)?;
                 if hi != h {
-                    return Err(ShapeError::Dim { what: "concat input height", expected: h, found: hi });
+                    return Err(ShapeError::Dim {
+                        what: "concat input height",
+                        expected: h,
+                        found: hi,
+                    });
                 }
                 if wi != w {
-                    return Err(ShapeError::Dim { what: "concat input width", expected: w, found: wi });
+                    return Err(ShapeError::Dim {
+                        what: "concat input width",
+                        expected: w,
+                        found: wi,
+                    });
                 }
                 channels += c;
             }
@@ -220,19 +290,30 @@ pub fn check_shape(op: &Op, inputs: &[&Shape], declared: &Shape) -> Result<(), S
     match op {
         Op::Reshape => {
             if inferred.numel() != declared.numel() {
-                return Err(ShapeError::ElementCount { expected: inferred.numel(), found: declared.numel() });
+                return Err(ShapeError::ElementCount {
+                    expected: inferred.numel(),
+                    found: declared.numel(),
+                });
             }
         }
         Op::Resize(_) => {
             let (c, _, _) = rank4(inputs, 0)?;
             match declared.chw() {
                 Some((dc, _, _)) if dc == c && declared.0[0] == inputs[0].0[0] => {}
-                _ => return Err(ShapeError::Output { expected: inferred, found: declared.clone() }),
+                _ => {
+                    return Err(ShapeError::Output {
+                        expected: inferred,
+                        found: declared.clone(),
+                    })
+                }
             }
         }
         _ => {
             if &inferred != declared {
-                return Err(ShapeError::Output { expected: inferred, found: declared.clone() });
+                return Err(ShapeError::Output {
+                    expected: inferred,
+                    found: declared.clone(),
+                });
             }
         }
     }

@@ -22,9 +22,18 @@ pub enum SpecError {
     /// The spec names the same layer twice.
     DuplicateLayer { layer: String },
     /// The number of patch sizes differs from the layer's channel count.
-    ChannelCount { layer: String, expected: usize, found: usize },
+    ChannelCount {
+        layer: String,
+        expected: usize,
+        found: usize,
+    },
     /// A patch is larger than the layer's map.
-    PatchTooLarge { layer: String, channel: usize, patch: [u32; 2], map: [usize; 2] },
+    PatchTooLarge {
+        layer: String,
+        channel: usize,
+        patch: [u32; 2],
+        map: [usize; 2],
+    },
     /// The ReLU's input has a rank other than 2 or 4.
     UnsupportedRank { layer: String, rank: usize },
 }
@@ -41,17 +50,29 @@ impl fmt::Display for SpecError {
             SpecError::DuplicateLayer { layer } => {
                 write!(f, "spec layer '{layer}': named more than once")
             }
-            SpecError::ChannelCount { layer, expected, found } => write!(
+            SpecError::ChannelCount {
+                layer,
+                expected,
+                found,
+            } => write!(
                 f,
                 "spec layer '{layer}': {found} patch sizes, expected {expected} (one per channel)"
             ),
-            SpecError::PatchTooLarge { layer, channel, patch, map } => write!(
+            SpecError::PatchTooLarge {
+                layer,
+                channel,
+                patch,
+                map,
+            } => write!(
                 f,
                 "spec layer '{layer}' channel {channel}: patch {}x{} larger than the {}x{} map",
                 patch[0], patch[1], map[0], map[1]
             ),
             SpecError::UnsupportedRank { layer, rank } => {
-                write!(f, "spec layer '{layer}': ReLU input has rank {rank}, expected 2 or 4")
+                write!(
+                    f,
+                    "spec layer '{layer}': ReLU input has rank {rank}, expected 2 or 4"
+                )
             }
         }
     }
@@ -115,18 +136,22 @@ impl DreluSummary {
     }
 }
 
+/// Patch sizes per channel, with the layer's `(C, H, W)`.
+pub type LayerPatches = (Vec<PatchSize>, (usize, usize, usize));
+
 /// The patch sizes of every channel of a ReLU node under `spec` (plain ReLU if unnamed), with
 /// `(C, H, W)`. Fails if the node's input shape has an unsupported rank.
 pub fn relu_layer_patches(
     model: &Model,
     node_index: usize,
     spec: &Spec,
-) -> Result<(Vec<PatchSize>, (usize, usize, usize)), SpecError> {
+) -> Result<LayerPatches, SpecError> {
     let node = &model.nodes[node_index];
     let shape = model.shape(node.output);
-    let (c, h, w) = shape
-        .channels_and_map()
-        .ok_or(SpecError::UnsupportedRank { layer: node.name.clone(), rank: shape.0.len() })?;
+    let (c, h, w) = shape.channels_and_map().ok_or(SpecError::UnsupportedRank {
+        layer: node.name.clone(),
+        rank: shape.0.len(),
+    })?;
     let patches = match spec.layer(&node.name) {
         Some(layer) => layer.patch_sizes.clone(),
         None => alloc::vec![PatchSize::RELU; c],
@@ -139,18 +164,29 @@ pub fn relu_layer_patches(
 pub fn validate_spec(model: &Model, spec: &Spec) -> Result<(), SpecError> {
     for (i, layer) in spec.layers.iter().enumerate() {
         if spec.layers[..i].iter().any(|l| l.name == layer.name) {
-            return Err(SpecError::DuplicateLayer { layer: layer.name.clone() });
+            return Err(SpecError::DuplicateLayer {
+                layer: layer.name.clone(),
+            });
         }
         let Some(index) = model.nodes.iter().position(|n| n.name == layer.name) else {
-            return Err(SpecError::UnknownLayer { layer: layer.name.clone() });
+            return Err(SpecError::UnknownLayer {
+                layer: layer.name.clone(),
+            });
         };
         let node = &model.nodes[index];
         if !matches!(node.op, Op::Relu) {
-            return Err(SpecError::NotRelu { layer: layer.name.clone(), op: node.op.kind() });
+            return Err(SpecError::NotRelu {
+                layer: layer.name.clone(),
+                op: node.op.kind(),
+            });
         }
         let (patches, (c, h, w)) = relu_layer_patches(model, index, spec)?;
         if patches.len() != c {
-            return Err(SpecError::ChannelCount { layer: layer.name.clone(), expected: c, found: patches.len() });
+            return Err(SpecError::ChannelCount {
+                layer: layer.name.clone(),
+                expected: c,
+                found: patches.len(),
+            });
         }
         for (channel, p) in patches.iter().enumerate() {
             if !p.fits(h, w) {
@@ -181,7 +217,10 @@ pub fn drelu_summary(model: &Model, spec: &Spec) -> Result<DreluSummary, SpecErr
             map: [h, w],
             plain: c * h * w,
             with_spec: patches.iter().map(|p| p.drelu_count(h, w)).sum(),
-            identity_channels: patches.iter().filter(|p| **p == PatchSize::Identity).count(),
+            identity_channels: patches
+                .iter()
+                .filter(|p| **p == PatchSize::Identity)
+                .count(),
             zero_channels: patches.iter().filter(|p| **p == PatchSize::Zero).count(),
         });
     }

@@ -9,7 +9,10 @@ use crate::patch::PatchSize;
 use crate::spec::{LayerSpec, Spec};
 
 fn value(name: &str, dims: &[usize]) -> ValueInfo {
-    ValueInfo { name: String::from(name), shape: Shape(dims.to_vec()) }
+    ValueInfo {
+        name: String::from(name),
+        shape: Shape(dims.to_vec()),
+    }
 }
 
 /// x [1,1,6,5] -> conv 3x3 pad 1 (2 channels) -> relu "r" -> gap -> reshape -> linear(2->3).
@@ -25,7 +28,12 @@ fn model() -> Model {
         weight: vec![0.1; 18],
         bias: vec![0.0; 2],
     };
-    let node = |name: &str, op, inputs: Vec<usize>, output| Node { name: String::from(name), op, inputs, output };
+    let node = |name: &str, op, inputs: Vec<usize>, output| Node {
+        name: String::from(name),
+        op,
+        inputs,
+        output,
+    };
     Model {
         values: vec![
             value("x", &[1, 1, 6, 5]),
@@ -40,7 +48,17 @@ fn model() -> Model {
             node("r", Op::Relu, vec![1], 2),
             node("gap", Op::GlobalAvgPool, vec![2], 3),
             node("flat", Op::Reshape, vec![3], 4),
-            node("fc", Op::Linear(Linear { in_features: 2, out_features: 3, weight: vec![0.0; 6], bias: vec![0.0; 3] }), vec![4], 5),
+            node(
+                "fc",
+                Op::Linear(Linear {
+                    in_features: 2,
+                    out_features: 3,
+                    weight: vec![0.0; 6],
+                    bias: vec![0.0; 3],
+                }),
+                vec![4],
+                5,
+            ),
         ],
         input: 0,
         output: 5,
@@ -48,7 +66,12 @@ fn model() -> Model {
 }
 
 fn spec(name: &str, p: &[PatchSize]) -> Spec {
-    Spec { layers: vec![LayerSpec { name: String::from(name), patch_sizes: p.to_vec() }] }
+    Spec {
+        layers: vec![LayerSpec {
+            name: String::from(name),
+            patch_sizes: p.to_vec(),
+        }],
+    }
 }
 
 #[test]
@@ -60,41 +83,72 @@ fn check_accepts_model_and_rejects_bad_shape_and_order() {
     assert!(matches!(bad.check(), Err(ModelError::Shape { ref node, .. }) if node == "conv"));
     let mut bad = model();
     bad.nodes.swap(0, 1);
-    assert!(matches!(bad.check(), Err(ModelError::NotTopological { .. })));
+    assert!(matches!(
+        bad.check(),
+        Err(ModelError::NotTopological { .. })
+    ));
     let mut bad = model();
     if let Op::Linear(l) = &mut bad.nodes[4].op {
         l.weight.pop();
     }
-    assert!(matches!(bad.check(), Err(ModelError::WeightLength { expected: 6, found: 5, .. })));
+    assert!(matches!(
+        bad.check(),
+        Err(ModelError::WeightLength {
+            expected: 6,
+            found: 5,
+            ..
+        })
+    ));
 }
 
 #[test]
 fn spec_errors_are_typed() {
     let m = model();
     let b = |h, w| PatchSize::Block { h, w };
-    assert_eq!(validate_spec(&m, &spec("r", &[b(2, 2), PatchSize::Zero])), Ok(()));
+    assert_eq!(
+        validate_spec(&m, &spec("r", &[b(2, 2), PatchSize::Zero])),
+        Ok(())
+    );
     assert_eq!(
         validate_spec(&m, &spec("nope", &[])),
-        Err(SpecError::UnknownLayer { layer: String::from("nope") })
+        Err(SpecError::UnknownLayer {
+            layer: String::from("nope")
+        })
     );
     assert_eq!(
         validate_spec(&m, &spec("conv", &[])),
-        Err(SpecError::NotRelu { layer: String::from("conv"), op: "Conv" })
+        Err(SpecError::NotRelu {
+            layer: String::from("conv"),
+            op: "Conv"
+        })
     );
     assert_eq!(
         validate_spec(&m, &spec("r", &[b(1, 1)])),
-        Err(SpecError::ChannelCount { layer: String::from("r"), expected: 2, found: 1 })
+        Err(SpecError::ChannelCount {
+            layer: String::from("r"),
+            expected: 2,
+            found: 1
+        })
     );
     assert_eq!(
         validate_spec(&m, &spec("r", &[b(1, 1), b(7, 1)])),
-        Err(SpecError::PatchTooLarge { layer: String::from("r"), channel: 1, patch: [7, 1], map: [6, 5] })
+        Err(SpecError::PatchTooLarge {
+            layer: String::from("r"),
+            channel: 1,
+            patch: [7, 1],
+            map: [6, 5]
+        })
     );
 }
 
 #[test]
 fn drelu_summary_counts_ragged_patches() {
     let m = model();
-    let s = drelu_summary(&m, &spec("r", &[PatchSize::Block { h: 4, w: 2 }, PatchSize::Identity])).unwrap();
+    let s = drelu_summary(
+        &m,
+        &spec("r", &[PatchSize::Block { h: 4, w: 2 }, PatchSize::Identity]),
+    )
+    .unwrap();
     // Channel 0: ceil(6/4) * ceil(5/2) = 2 * 3 = 6; channel 1: identity, 0. Plain: 2 * 30.
     assert_eq!((s.plain(), s.with_spec()), (60, 6));
     assert_eq!(s.layers[0].identity_channels, 1);

@@ -1,7 +1,7 @@
 //! A node being imported ([`NodeCx`]): typed attribute access with defaults, and error
 //! constructors that name the file, node, operator and attribute or input.
 
-use super::error::ImportError;
+use super::error::{AttributeError, ImportError, InputError};
 use super::generated::{attribute_proto::AttributeType, AttributeProto, NodeProto};
 
 /// A node of the ONNX graph under conversion.
@@ -42,27 +42,32 @@ impl<'a> NodeCx<'a> {
     }
 
     /// An attribute error: `expected` versus `found`.
-    pub fn attr_err(&self, attribute: &str, expected: impl Into<String>, found: impl Into<String>) -> ImportError {
-        ImportError::Attribute {
+    pub fn attr_err(
+        &self,
+        attribute: &str,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) -> ImportError {
+        ImportError::Attribute(Box::new(AttributeError {
             path: self.path.to_string(),
             node: self.name.clone(),
             op: self.op().to_string(),
             attribute: attribute.to_string(),
             expected: expected.into(),
             found: found.into(),
-        }
+        }))
     }
 
     /// An input error.
     pub fn input_err(&self, index: usize, detail: impl Into<String>) -> ImportError {
-        ImportError::Input {
+        ImportError::Input(Box::new(InputError {
             path: self.path.to_string(),
             node: self.name.clone(),
             op: self.op().to_string(),
             index,
             input: self.input_name(index).to_string(),
             detail: detail.into(),
-        }
+        }))
     }
 
     /// A structural error about this node.
@@ -77,13 +82,21 @@ impl<'a> NodeCx<'a> {
     pub fn only_attrs(&self, known: &[&str]) -> Result<(), ImportError> {
         for a in &self.node.attribute {
             if !known.contains(&a.name()) {
-                return Err(self.attr_err(a.name(), format!("one of {known:?}"), "an unsupported attribute"));
+                return Err(self.attr_err(
+                    a.name(),
+                    format!("one of {known:?}"),
+                    "an unsupported attribute",
+                ));
             }
         }
         Ok(())
     }
 
-    fn attr(&self, name: &str, ty: AttributeType) -> Result<Option<&'a AttributeProto>, ImportError> {
+    fn attr(
+        &self,
+        name: &str,
+        ty: AttributeType,
+    ) -> Result<Option<&'a AttributeProto>, ImportError> {
         match self.node.attribute.iter().find(|a| a.name() == name) {
             None => Ok(None),
             Some(a) if a.r#type() == ty => Ok(Some(a)),
@@ -93,12 +106,16 @@ impl<'a> NodeCx<'a> {
 
     /// An INT attribute, or `default`.
     pub fn int(&self, name: &str, default: i64) -> Result<i64, ImportError> {
-        Ok(self.attr(name, AttributeType::Int)?.map_or(default, |a| a.i()))
+        Ok(self
+            .attr(name, AttributeType::Int)?
+            .map_or(default, |a| a.i()))
     }
 
     /// A FLOAT attribute, or `default`.
     pub fn float(&self, name: &str, default: f32) -> Result<f32, ImportError> {
-        Ok(self.attr(name, AttributeType::Float)?.map_or(default, |a| a.f()))
+        Ok(self
+            .attr(name, AttributeType::Float)?
+            .map_or(default, |a| a.f()))
     }
 
     /// A STRING attribute, or `default`.
@@ -112,22 +129,38 @@ impl<'a> NodeCx<'a> {
 
     /// An INTS attribute, if present.
     pub fn ints(&self, name: &str) -> Result<Option<Vec<i64>>, ImportError> {
-        Ok(self.attr(name, AttributeType::Ints)?.map(|a| a.ints.clone()))
+        Ok(self
+            .attr(name, AttributeType::Ints)?
+            .map(|a| a.ints.clone()))
     }
 
     /// An INTS attribute of exactly `len` non-negative values, or `default`.
-    pub fn usizes(&self, name: &str, len: usize, default: usize) -> Result<Vec<usize>, ImportError> {
+    pub fn usizes(
+        &self,
+        name: &str,
+        len: usize,
+        default: usize,
+    ) -> Result<Vec<usize>, ImportError> {
         match self.ints(name)? {
             None => Ok(vec![default; len]),
             Some(v) if v.len() == len && v.iter().all(|&x| x >= 0) => {
                 Ok(v.iter().map(|&x| x as usize).collect())
             }
-            Some(v) => Err(self.attr_err(name, format!("{len} non-negative integers"), format!("{v:?}"))),
+            Some(v) => Err(self.attr_err(
+                name,
+                format!("{len} non-negative integers"),
+                format!("{v:?}"),
+            )),
         }
     }
 
     /// The TENSOR attribute `name`, if present.
-    pub fn tensor(&self, name: &str) -> Result<Option<&'a super::generated::TensorProto>, ImportError> {
-        Ok(self.attr(name, AttributeType::Tensor)?.and_then(|a| a.t.as_ref()))
+    pub fn tensor(
+        &self,
+        name: &str,
+    ) -> Result<Option<&'a super::generated::TensorProto>, ImportError> {
+        Ok(self
+            .attr(name, AttributeType::Tensor)?
+            .and_then(|a| a.t.as_ref()))
     }
 }

@@ -32,7 +32,10 @@ impl<'a> Importer<'a> {
     /// Adds a runtime value.
     pub fn add_value(&mut self, name: &str, shape: Shape) -> ValueId {
         let id = self.model.values.len();
-        self.model.values.push(ValueInfo { name: name.to_string(), shape });
+        self.model.values.push(ValueInfo {
+            name: name.to_string(),
+            shape,
+        });
         self.values.insert(name.to_string(), id);
         id
     }
@@ -53,10 +56,17 @@ impl<'a> Importer<'a> {
             }
         };
         if shape.numel() > MAX_ELEMENTS {
-            return Err(cx.graph_err(&format!("output shape {shape} exceeds {MAX_ELEMENTS} elements")));
+            return Err(cx.graph_err(&format!(
+                "output shape {shape} exceeds {MAX_ELEMENTS} elements"
+            )));
         }
         let output = self.add_value(cx.output_name()?, shape);
-        self.model.nodes.push(Node { name: cx.name.clone(), op, inputs, output });
+        self.model.nodes.push(Node {
+            name: cx.name.clone(),
+            op,
+            inputs,
+            output,
+        });
         Ok(output)
     }
 
@@ -79,7 +89,10 @@ impl<'a> Importer<'a> {
             return Err(cx.input_err(index, "missing"));
         }
         if self.consts.contains_key(name) {
-            return Err(cx.input_err(index, "is a constant, expected a runtime value (activation)"));
+            return Err(cx.input_err(
+                index,
+                "is a constant, expected a runtime value (activation)",
+            ));
         }
         self.values
             .get(name)
@@ -88,20 +101,28 @@ impl<'a> Importer<'a> {
     }
 
     /// Input `index` as a constant, or `None` when the optional input is absent.
-    pub fn opt_const(&self, cx: &NodeCx, index: usize) -> Result<Option<&ConstTensor>, ImportError> {
+    pub fn opt_const(
+        &self,
+        cx: &NodeCx,
+        index: usize,
+    ) -> Result<Option<&ConstTensor>, ImportError> {
         let name = cx.input_name(index);
         if name.is_empty() {
             return Ok(None);
         }
         match self.consts.get(name) {
             Some(t) => Ok(Some(t)),
-            None => Err(cx.input_err(index, "expected a constant (initializer), found a runtime value")),
+            None => Err(cx.input_err(
+                index,
+                "expected a constant (initializer), found a runtime value",
+            )),
         }
     }
 
     /// Input `index` as a constant that must be present.
     pub fn constant(&self, cx: &NodeCx, index: usize) -> Result<&ConstTensor, ImportError> {
-        self.opt_const(cx, index)?.ok_or_else(|| cx.input_err(index, "missing"))
+        self.opt_const(cx, index)?
+            .ok_or_else(|| cx.input_err(index, "missing"))
     }
 
     /// Whether input `index` is a constant.
@@ -119,7 +140,10 @@ impl<'a> Importer<'a> {
 
 /// Converts a decoded ONNX model into a checked [`Model`].
 pub fn import(path: &str, proto: &ModelProto) -> Result<Model, ImportError> {
-    let graph_err = |detail: String| ImportError::Graph { path: path.to_string(), detail };
+    let graph_err = |detail: String| ImportError::Graph {
+        path: path.to_string(),
+        detail,
+    };
     let opset = proto
         .opset_import
         .iter()
@@ -127,16 +151,27 @@ pub fn import(path: &str, proto: &ModelProto) -> Result<Model, ImportError> {
         .map(|o| o.version())
         .ok_or_else(|| graph_err("no opset for the default ONNX domain".into()))?;
     if !(7..=18).contains(&opset) {
-        return Err(ImportError::Opset { path: path.to_string(), found: opset });
+        return Err(ImportError::Opset {
+            path: path.to_string(),
+            found: opset,
+        });
     }
-    let graph = proto.graph.as_ref().ok_or_else(|| graph_err("the file has no graph".into()))?;
+    let graph = proto
+        .graph
+        .as_ref()
+        .ok_or_else(|| graph_err("the file has no graph".into()))?;
     let mut imp = Importer {
         path,
         opset,
         consts: HashMap::new(),
         values: HashMap::new(),
         readers: HashMap::new(),
-        model: Model { values: Vec::new(), nodes: Vec::new(), input: 0, output: 0 },
+        model: Model {
+            values: Vec::new(),
+            nodes: Vec::new(),
+            input: 0,
+            output: 0,
+        },
     };
     for t in &graph.initializer {
         let tensor = decode(t).map_err(|detail| ImportError::Tensor {
@@ -154,14 +189,19 @@ pub fn import(path: &str, proto: &ModelProto) -> Result<Model, ImportError> {
     for o in &graph.output {
         *imp.readers.entry(o.name().to_string()).or_default() += 1;
     }
-    let inputs: Vec<_> = graph.input.iter().filter(|i| !imp.consts.contains_key(i.name())).collect();
+    let inputs: Vec<_> = graph
+        .input
+        .iter()
+        .filter(|i| !imp.consts.contains_key(i.name()))
+        .collect();
     let [input] = inputs.as_slice() else {
         return Err(graph_err(format!(
             "expected exactly one non-initializer graph input, found {}",
             inputs.len()
         )));
     };
-    let shape = input_shape(input).map_err(|d| graph_err(format!("input '{}': {d}", input.name())))?;
+    let shape =
+        input_shape(input).map_err(|d| graph_err(format!("input '{}': {d}", input.name())))?;
     imp.model.input = imp.add_value(input.name(), shape);
 
     for (index, node) in graph.node.iter().enumerate() {
@@ -170,25 +210,34 @@ pub fn import(path: &str, proto: &ModelProto) -> Result<Model, ImportError> {
     }
 
     let [output] = graph.output.as_slice() else {
-        return Err(graph_err(format!("expected exactly one graph output, found {}", graph.output.len())));
+        return Err(graph_err(format!(
+            "expected exactly one graph output, found {}",
+            graph.output.len()
+        )));
     };
     imp.model.output = *imp
         .values
         .get(output.name())
         .ok_or_else(|| graph_err(format!("output '{}' is not a runtime value", output.name())))?;
-    imp.model
-        .check()
-        .map_err(|source| ImportError::Model { path: path.to_string(), source })?;
+    imp.model.check().map_err(|source| ImportError::Model {
+        path: path.to_string(),
+        source,
+    })?;
     Ok(imp.model)
 }
 
 /// The static shape of the graph input: a float tensor; a symbolic batch dimension becomes 1.
 fn input_shape(input: &super::generated::ValueInfoProto) -> Result<Shape, String> {
-    let Some(type_proto::Value::TensorType(t)) = input.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
+    let Some(type_proto::Value::TensorType(t)) =
+        input.r#type.as_ref().and_then(|t| t.value.as_ref())
+    else {
         return Err("expected a tensor type".into());
     };
     if t.elem_type() != 1 {
-        return Err(format!("element type {} is not supported, expected FLOAT (1)", t.elem_type()));
+        return Err(format!(
+            "element type {} is not supported, expected FLOAT (1)",
+            t.elem_type()
+        ));
     }
     let dims = t.shape.as_ref().ok_or("has no shape")?;
     let mut out = Vec::new();
@@ -197,7 +246,11 @@ fn input_shape(input: &super::generated::ValueInfoProto) -> Result<Shape, String
         match (&d.value, i) {
             (Some(Value::DimValue(v)), _) if *v > 0 => out.push(*v as usize),
             (Some(Value::DimParam(_)) | None, 0) => out.push(1),
-            (v, _) => return Err(format!("dimension {i} must be a positive constant, found {v:?}")),
+            (v, _) => {
+                return Err(format!(
+                    "dimension {i} must be a positive constant, found {v:?}"
+                ))
+            }
         }
     }
     if Shape(out.clone()).numel() > MAX_ELEMENTS {

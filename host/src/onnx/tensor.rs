@@ -50,7 +50,9 @@ impl ConstTensor {
 /// Decodes a tensor; the error string says what is wrong (the caller adds file and name).
 pub fn decode(t: &TensorProto) -> Result<ConstTensor, String> {
     if t.data_location == Some(1) || !t.external_data.is_empty() {
-        return Err("external data files are not supported (save the model with weights inside)".into());
+        return Err(
+            "external data files are not supported (save the model with weights inside)".into(),
+        );
     }
     if t.segment.is_some() {
         return Err("segmented tensors are not supported".into());
@@ -58,27 +60,38 @@ pub fn decode(t: &TensorProto) -> Result<ConstTensor, String> {
     let mut dims = Vec::with_capacity(t.dims.len());
     let mut count: usize = 1;
     for &d in &t.dims {
-        let d = usize::try_from(d).map_err(|_| format!("negative dimension {d} in {:?}", t.dims))?;
-        count = count.checked_mul(d).ok_or_else(|| format!("dimensions {:?} overflow", t.dims))?;
+        let d =
+            usize::try_from(d).map_err(|_| format!("negative dimension {d} in {:?}", t.dims))?;
+        count = count
+            .checked_mul(d)
+            .ok_or_else(|| format!("dimensions {:?} overflow", t.dims))?;
         dims.push(d);
     }
     let raw = t.raw_data.as_deref();
     let dtype = t.data_type.unwrap_or(0);
     let data = match DataType::try_from(dtype) {
         Ok(DataType::Float) => ConstData::F32(match raw {
-            Some(bytes) => le_chunks::<4>(bytes, count)?.map(f32::from_le_bytes).collect(),
+            Some(bytes) => le_chunks::<4>(bytes, count)?
+                .map(f32::from_le_bytes)
+                .collect(),
             None => t.float_data.clone(),
         }),
         Ok(DataType::Double) => ConstData::F32(match raw {
-            Some(bytes) => le_chunks::<8>(bytes, count)?.map(|b| f64::from_le_bytes(b) as f32).collect(),
+            Some(bytes) => le_chunks::<8>(bytes, count)?
+                .map(|b| f64::from_le_bytes(b) as f32)
+                .collect(),
             None => t.double_data.iter().map(|&x| x as f32).collect(),
         }),
         Ok(DataType::Int64) => ConstData::I64(match raw {
-            Some(bytes) => le_chunks::<8>(bytes, count)?.map(i64::from_le_bytes).collect(),
+            Some(bytes) => le_chunks::<8>(bytes, count)?
+                .map(i64::from_le_bytes)
+                .collect(),
             None => t.int64_data.clone(),
         }),
         Ok(DataType::Int32) => ConstData::I64(match raw {
-            Some(bytes) => le_chunks::<4>(bytes, count)?.map(|b| i32::from_le_bytes(b) as i64).collect(),
+            Some(bytes) => le_chunks::<4>(bytes, count)?
+                .map(|b| i32::from_le_bytes(b) as i64)
+                .collect(),
             None => t.int32_data.iter().map(|&x| x as i64).collect(),
         }),
         Ok(other) => {
@@ -91,7 +104,11 @@ pub fn decode(t: &TensorProto) -> Result<ConstTensor, String> {
     };
     let tensor = ConstTensor { dims, data };
     if tensor.len() != count {
-        return Err(format!("has {} values, expected {count} for dims {:?}", tensor.len(), t.dims));
+        return Err(format!(
+            "has {} values, expected {count} for dims {:?}",
+            tensor.len(),
+            t.dims
+        ));
     }
     Ok(tensor)
 }
@@ -103,7 +120,10 @@ fn le_chunks<const N: usize>(
 ) -> Result<impl Iterator<Item = [u8; N]> + '_, String> {
     let expected = count.checked_mul(N).ok_or("raw data size overflows")?;
     if bytes.len() != expected {
-        return Err(format!("raw data has {} bytes, expected {expected}", bytes.len()));
+        return Err(format!(
+            "raw data has {} bytes, expected {expected}",
+            bytes.len()
+        ));
     }
     Ok(bytes.chunks_exact(N).map(|c| {
         let mut a = [0u8; N];

@@ -19,7 +19,9 @@ pub fn block_relu_channel(x: &mut [f32], h: usize, w: usize, p: PatchSize) {
             for y0 in (0..h).step_by(ph) {
                 for x0 in (0..w).step_by(pw) {
                     let (y1, x1) = ((y0 + ph).min(h), (x0 + pw).min(w));
-                    let sum: f32 = (y0..y1).map(|y| x[y * w + x0..y * w + x1].iter().sum::<f32>()).sum();
+                    let sum: f32 = (y0..y1)
+                        .map(|y| x[y * w + x0..y * w + x1].iter().sum::<f32>())
+                        .sum();
                     if sum < 0.0 {
                         for y in y0..y1 {
                             x[y * w + x0..y * w + x1].iter_mut().for_each(|v| *v = 0.0);

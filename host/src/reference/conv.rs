@@ -14,16 +14,28 @@ pub fn conv2d(c: &Conv2d, x: &[f32], in_shape: &Shape, out_shape: &Shape) -> Vec
     let k = cg * kh * kw;
     let n = oh * ow;
     let mut out = vec![0.0f32; c.out_channels * n];
-    out.par_chunks_mut(og * n).enumerate().for_each(|(g, out_g)| {
-        let cols = im2col(c, &x[g * cg * h * w..(g + 1) * cg * h * w], cg, [h, w], [oh, ow]);
-        let cols = ArrayView2::from_shape((k, n), &cols).expect("im2col buffer is k x n");
-        let wg = ArrayView2::from_shape((og, k), &c.weight[g * og * k..(g + 1) * og * k]).expect("weight slice is og x k");
-        let y = wg.dot(&cols);
-        for (o, row) in y.outer_iter().enumerate() {
-            let b = c.bias[g * og + o];
-            out_g[o * n..(o + 1) * n].iter_mut().zip(row.iter()).for_each(|(d, &v)| *d = v + b);
-        }
-    });
+    out.par_chunks_mut(og * n)
+        .enumerate()
+        .for_each(|(g, out_g)| {
+            let cols = im2col(
+                c,
+                &x[g * cg * h * w..(g + 1) * cg * h * w],
+                cg,
+                [h, w],
+                [oh, ow],
+            );
+            let cols = ArrayView2::from_shape((k, n), &cols).expect("im2col buffer is k x n");
+            let wg = ArrayView2::from_shape((og, k), &c.weight[g * og * k..(g + 1) * og * k])
+                .expect("weight slice is og x k");
+            let y = wg.dot(&cols);
+            for (o, row) in y.outer_iter().enumerate() {
+                let b = c.bias[g * og + o];
+                out_g[o * n..(o + 1) * n]
+                    .iter_mut()
+                    .zip(row.iter())
+                    .for_each(|(d, &v)| *d = v + b);
+            }
+        });
     out
 }
 
@@ -60,7 +72,8 @@ fn im2col(c: &Conv2d, x: &[f32], cg: usize, [h, w]: [usize; 2], [oh, ow]: [usize
 
 /// `y = W x + b` for a `[1, in]` input.
 pub fn linear(l: &Linear, x: &[f32]) -> Vec<f32> {
-    let w = ArrayView2::from_shape((l.out_features, l.in_features), &l.weight).expect("weight is out x in");
+    let w = ArrayView2::from_shape((l.out_features, l.in_features), &l.weight)
+        .expect("weight is out x in");
     let x = ArrayView1::from(x);
     w.dot(&x).iter().zip(&l.bias).map(|(v, b)| v + b).collect()
 }

@@ -27,7 +27,11 @@ pub enum ForwardError {
 
 /// Runs the model on `input` (shape must equal the model input's) and returns the output.
 /// With a spec, every ReLU the spec names becomes a Block-ReLU; other ReLUs stay plain.
-pub fn forward(model: &Model, input: &ArrayD<f32>, spec: Option<&Spec>) -> Result<ArrayD<f32>, ForwardError> {
+pub fn forward(
+    model: &Model,
+    input: &ArrayD<f32>,
+    spec: Option<&Spec>,
+) -> Result<ArrayD<f32>, ForwardError> {
     let mut values = forward_all(model, input, spec)?;
     let out = values[model.output].take().unwrap_or_default();
     Ok(to_array(model.shape(model.output), out))
@@ -42,7 +46,10 @@ pub fn forward_all(
 ) -> Result<Vec<Option<Vec<f32>>>, ForwardError> {
     let expected = model.shape(model.input);
     if input.shape() != expected.0.as_slice() {
-        return Err(ForwardError::InputShape { expected: expected.clone(), found: Shape(input.shape().to_vec()) });
+        return Err(ForwardError::InputShape {
+            expected: expected.clone(),
+            found: Shape(input.shape().to_vec()),
+        });
     }
     let empty = Spec::default();
     let spec = spec.unwrap_or(&empty);
@@ -50,7 +57,11 @@ pub fn forward_all(
     let mut values: Vec<Option<Vec<f32>>> = vec![None; model.values.len()];
     values[model.input] = Some(input.iter().copied().collect());
     for (index, node) in model.nodes.iter().enumerate() {
-        let ins: Vec<&[f32]> = node.inputs.iter().map(|&v| values[v].as_deref().unwrap_or(&[])).collect();
+        let ins: Vec<&[f32]> = node
+            .inputs
+            .iter()
+            .map(|&v| values[v].as_deref().unwrap_or(&[]))
+            .collect();
         let in_shape = model.shape(node.inputs[0]);
         let out_shape = model.shape(node.output);
         let out = match &node.op {

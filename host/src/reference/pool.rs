@@ -3,7 +3,12 @@
 use patchwork_core::model::{Pool2d, Shape};
 
 /// Calls `f(channel, oy, ox, window)` with the in-bounds input indices of each output pixel.
-fn for_windows(p: &Pool2d, in_shape: &Shape, out_shape: &Shape, mut f: impl FnMut(usize, &[usize], usize)) {
+fn for_windows(
+    p: &Pool2d,
+    in_shape: &Shape,
+    out_shape: &Shape,
+    mut f: impl FnMut(usize, &[usize], usize),
+) {
     let (c, h, w) = in_shape.chw().unwrap_or_default();
     let (_, oh, ow) = out_shape.chw().unwrap_or_default();
     let mut idx = Vec::with_capacity(p.kernel[0] * p.kernel[1]);
@@ -44,7 +49,11 @@ pub fn avg_pool(p: &Pool2d, x: &[f32], in_shape: &Shape, out_shape: &Shape) -> V
     let mut out = vec![0.0; out_shape.numel()];
     for_windows(p, in_shape, out_shape, |_, idx, o| {
         let sum: f32 = idx.iter().map(|&i| x[i]).sum();
-        let n = if p.count_include_pad { padded_count(p, h, w, (o / ow) % oh, o % ow) } else { idx.len() };
+        let n = if p.count_include_pad {
+            padded_count(p, h, w, (o / ow) % oh, o % ow)
+        } else {
+            idx.len()
+        };
         out[o] = if n == 0 { 0.0 } else { sum / n as f32 };
     });
     out
@@ -63,5 +72,7 @@ pub fn max_pool(p: &Pool2d, x: &[f32], in_shape: &Shape, out_shape: &Shape) -> V
 pub fn global_avg_pool(x: &[f32], in_shape: &Shape) -> Vec<f32> {
     let (c, h, w) = in_shape.chw().unwrap_or_default();
     let n = (h * w).max(1);
-    (0..c).map(|ch| x[ch * n..(ch + 1) * n].iter().sum::<f32>() / n as f32).collect()
+    (0..c)
+        .map(|ch| x[ch * n..(ch + 1) * n].iter().sum::<f32>() / n as f32)
+        .collect()
 }

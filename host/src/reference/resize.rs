@@ -9,7 +9,9 @@ fn source(t: CoordinateTransform, o: usize, scale: f32, len_in: usize, len_out: 
         CoordinateTransform::HalfPixel => (o + 0.5) / scale - 0.5,
         CoordinateTransform::PytorchHalfPixel if len_out > 1 => (o + 0.5) / scale - 0.5,
         CoordinateTransform::PytorchHalfPixel => 0.0,
-        CoordinateTransform::AlignCorners if len_out > 1 => o * (len_in as f32 - 1.0) / (len_out as f32 - 1.0),
+        CoordinateTransform::AlignCorners if len_out > 1 => {
+            o * (len_in as f32 - 1.0) / (len_out as f32 - 1.0)
+        }
         CoordinateTransform::AlignCorners => 0.0,
         CoordinateTransform::Asymmetric => o / scale,
     }

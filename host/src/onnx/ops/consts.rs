@@ -9,7 +9,11 @@ use crate::onnx::tensor::{decode, ConstData, ConstTensor};
 /// Folds the node if it is constant plumbing; returns whether it did.
 pub fn try_fold(imp: &mut Importer, cx: &NodeCx) -> Result<bool, ImportError> {
     let all_const = !cx.node.input.is_empty()
-        && cx.node.input.iter().all(|i| i.is_empty() || imp.consts.contains_key(i));
+        && cx
+            .node
+            .input
+            .iter()
+            .all(|i| i.is_empty() || imp.consts.contains_key(i));
     let t = match cx.op() {
         "Constant" => constant(cx)?,
         "Shape" => shape(imp, cx)?,
@@ -37,11 +41,17 @@ fn constant(cx: &NodeCx) -> Result<ConstTensor, ImportError> {
         return decode(t).map_err(|d| cx.attr_err("value", "a supported tensor", d));
     }
     if let Some(v) = cx.ints("value_ints")? {
-        return Ok(ConstTensor { dims: vec![v.len()], data: ConstData::I64(v) });
+        return Ok(ConstTensor {
+            dims: vec![v.len()],
+            data: ConstData::I64(v),
+        });
     }
     let i = cx.int("value_int", i64::MIN)?;
     if i != i64::MIN {
-        return Ok(ConstTensor { dims: vec![], data: ConstData::I64(vec![i]) });
+        return Ok(ConstTensor {
+            dims: vec![],
+            data: ConstData::I64(vec![i]),
+        });
     }
     Err(cx.attr_err("value", "a tensor, value_ints or value_int", "none of them"))
 }
@@ -49,21 +59,34 @@ fn constant(cx: &NodeCx) -> Result<ConstTensor, ImportError> {
 fn shape(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
     cx.only_attrs(&[])?;
     let dims: Vec<i64> = if imp.is_const(cx, 0) {
-        imp.constant(cx, 0)?.dims.iter().map(|&d| d as i64).collect()
+        imp.constant(cx, 0)?
+            .dims
+            .iter()
+            .map(|&d| d as i64)
+            .collect()
     } else {
         let x = imp.runtime(cx, 0)?;
         imp.model.shape(x).0.iter().map(|&d| d as i64).collect()
     };
-    Ok(ConstTensor { dims: vec![dims.len()], data: ConstData::I64(dims) })
+    Ok(ConstTensor {
+        dims: vec![dims.len()],
+        data: ConstData::I64(dims),
+    })
 }
 
 fn gather(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
     if cx.int("axis", 0)? != 0 {
-        return Err(cx.attr_err("axis", "0 (constant folding)", cx.int("axis", 0)?.to_string()));
+        return Err(cx.attr_err(
+            "axis",
+            "0 (constant folding)",
+            cx.int("axis", 0)?.to_string(),
+        ));
     }
     let data = ints(imp, cx, 0)?;
     let indices = imp.constant(cx, 1)?;
-    let idx = indices.as_i64().ok_or_else(|| cx.input_err(1, "expected integer indices"))?;
+    let idx = indices
+        .as_i64()
+        .ok_or_else(|| cx.input_err(1, "expected integer indices"))?;
     let n = data.len() as i64;
     let mut out = Vec::with_capacity(idx.len());
     for &i in idx {
@@ -73,7 +96,10 @@ fn gather(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
         }
         out.push(data[j as usize]);
     }
-    Ok(ConstTensor { dims: indices.dims.clone(), data: ConstData::I64(out) })
+    Ok(ConstTensor {
+        dims: indices.dims.clone(),
+        data: ConstData::I64(out),
+    })
 }
 
 fn squeeze(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
@@ -86,11 +112,18 @@ fn squeeze(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
     let mut dims = t.dims.clone();
     if cx.op() == "Unsqueeze" {
         let rank = (dims.len() + axes.len()) as i64;
-        let mut norm: Vec<usize> = axes.iter().map(|&a| if a < 0 { a + rank } else { a } as usize).collect();
+        let mut norm: Vec<usize> = axes
+            .iter()
+            .map(|&a| if a < 0 { a + rank } else { a } as usize)
+            .collect();
         norm.sort_unstable();
         for a in norm {
             if a > dims.len() {
-                return Err(cx.attr_err("axes", format!("within rank {rank}"), format!("{axes:?}")));
+                return Err(cx.attr_err(
+                    "axes",
+                    format!("within rank {rank}"),
+                    format!("{axes:?}"),
+                ));
             }
             dims.insert(a, 1);
         }
@@ -107,7 +140,11 @@ fn slice(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
         return Err(cx.input_err(0, "constant folding supports Slice of a 1-D tensor only"));
     }
     let n = data.len() as i64;
-    let step = if cx.input_name(4).is_empty() { 1 } else { ints(imp, cx, 4)?.first().copied().unwrap_or(1) };
+    let step = if cx.input_name(4).is_empty() {
+        1
+    } else {
+        ints(imp, cx, 4)?.first().copied().unwrap_or(1)
+    };
     if step != 1 {
         return Err(cx.input_err(4, format!("constant folding supports step 1, found {step}")));
     }
@@ -115,7 +152,10 @@ fn slice(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
     let start = clamp(ints(imp, cx, 1)?.first().copied().unwrap_or(0));
     let end = clamp(ints(imp, cx, 2)?.first().copied().unwrap_or(n));
     let out: Vec<i64> = data.get(start..end.max(start)).unwrap_or(&[]).to_vec();
-    Ok(ConstTensor { dims: vec![out.len()], data: ConstData::I64(out) })
+    Ok(ConstTensor {
+        dims: vec![out.len()],
+        data: ConstData::I64(out),
+    })
 }
 
 fn cast(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
@@ -126,9 +166,18 @@ fn cast(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
             ConstData::I64(v) => ConstData::I64(v.clone()),
             ConstData::F32(v) => ConstData::I64(v.iter().map(|&x| x as i64).collect()),
         },
-        other => return Err(cx.attr_err("to", "FLOAT (1), DOUBLE (11), INT32 (6) or INT64 (7)", other.to_string())),
+        other => {
+            return Err(cx.attr_err(
+                "to",
+                "FLOAT (1), DOUBLE (11), INT32 (6) or INT64 (7)",
+                other.to_string(),
+            ))
+        }
     };
-    Ok(ConstTensor { dims: t.dims.clone(), data })
+    Ok(ConstTensor {
+        dims: t.dims.clone(),
+        data,
+    })
 }
 
 fn concat(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
@@ -143,11 +192,15 @@ fn concat(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
             ConstData::F32(v) => out.extend(v.iter().map(|&x| x as f64)),
         }
     }
-    let any_float = (0..cx.node.input.len()).any(|i| matches!(imp.consts[cx.input_name(i)].data, ConstData::F32(_)));
+    let any_float = (0..cx.node.input.len())
+        .any(|i| matches!(imp.consts[cx.input_name(i)].data, ConstData::F32(_)));
     let data = if any_float {
         ConstData::F32(out.iter().map(|&x| x as f32).collect())
     } else {
         ConstData::I64(out.iter().map(|&x| x as i64).collect())
     };
-    Ok(ConstTensor { dims: vec![out.len()], data })
+    Ok(ConstTensor {
+        dims: vec![out.len()],
+        data,
+    })
 }

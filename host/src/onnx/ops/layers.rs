@@ -10,16 +10,33 @@ use crate::onnx::import::Importer;
 
 /// ONNX Conv (2-D only).
 pub fn conv(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
-    cx.only_attrs(&["auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"])?;
+    cx.only_attrs(&[
+        "auto_pad",
+        "dilations",
+        "group",
+        "kernel_shape",
+        "pads",
+        "strides",
+    ])?;
     let x = imp.runtime(cx, 0)?;
     let hw = input_hw(imp, cx, x)?;
     let w = imp.constant(cx, 1)?;
     let [o, ig, kh, kw] = w.dims[..] else {
-        return Err(cx.input_err(1, format!("expected a 4-D weight [O, I/groups, kh, kw], found dims {:?}", w.dims)));
+        return Err(cx.input_err(
+            1,
+            format!(
+                "expected a 4-D weight [O, I/groups, kh, kw], found dims {:?}",
+                w.dims
+            ),
+        ));
     };
     if let Some(k) = cx.ints("kernel_shape")? {
         if k != [kh as i64, kw as i64] {
-            return Err(cx.attr_err("kernel_shape", format!("[{kh}, {kw}] (the weight's)"), format!("{k:?}")));
+            return Err(cx.attr_err(
+                "kernel_shape",
+                format!("[{kh}, {kw}] (the weight's)"),
+                format!("{k:?}"),
+            ));
         }
     }
     let groups = cx.int("group", 1)?;
@@ -34,7 +51,9 @@ pub fn conv(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     let bias = match imp.opt_const(cx, 2)? {
         None => vec![0.0; o],
         Some(b) if b.len() == o => b.to_f32(),
-        Some(b) => return Err(cx.input_err(2, format!("bias has {} values, expected {o}", b.len()))),
+        Some(b) => {
+            return Err(cx.input_err(2, format!("bias has {} values, expected {o}", b.len())))
+        }
     };
     let op = Op::Conv(Conv2d {
         out_channels: o,
@@ -64,9 +83,13 @@ pub fn batch_norm(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     }
     let eps = cx.float("epsilon", 1e-5)?;
     let x = imp.runtime(cx, 0)?;
-    let params: Vec<Vec<f32>> = (1..5).map(|i| imp.constant(cx, i).map(|t| t.to_f32())).collect::<Result<_, _>>()?;
+    let params: Vec<Vec<f32>> = (1..5)
+        .map(|i| imp.constant(cx, i).map(|t| t.to_f32()))
+        .collect::<Result<_, _>>()?;
     let Some(index) = imp.sole_producer(x) else {
-        return Err(cx.graph_err("can only fold a BatchNormalization whose input is a Conv read by nothing else"));
+        return Err(cx.graph_err(
+            "can only fold a BatchNormalization whose input is a Conv read by nothing else",
+        ));
     };
     let Op::Conv(conv) = &mut imp.model.nodes[index].op else {
         return Err(cx.graph_err("can only fold a BatchNormalization that directly follows a Conv"));
@@ -74,14 +97,19 @@ pub fn batch_norm(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     let c = conv.out_channels;
     for (i, p) in params.iter().enumerate() {
         if p.len() != c {
-            return Err(cx.input_err(i + 1, format!("has {} values, expected {c} (the Conv's channels)", p.len())));
+            return Err(cx.input_err(
+                i + 1,
+                format!("has {} values, expected {c} (the Conv's channels)", p.len()),
+            ));
         }
     }
     let (gamma, beta, mean, var) = (&params[0], &params[1], &params[2], &params[3]);
     let per_out = conv.weight.len() / c.max(1);
     for o in 0..c {
         let scale = gamma[o] / (var[o] + eps).sqrt();
-        conv.weight[o * per_out..(o + 1) * per_out].iter_mut().for_each(|w| *w *= scale);
+        conv.weight[o * per_out..(o + 1) * per_out]
+            .iter_mut()
+            .for_each(|w| *w *= scale);
         conv.bias[o] = (conv.bias[o] - mean[o]) * scale + beta[o];
     }
     imp.alias(cx, x)
@@ -105,7 +133,11 @@ pub fn gemm(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     let mut weight = vec![0.0; n * k];
     for o in 0..n {
         for i in 0..k {
-            let v = if trans_b { data[o * k + i] } else { data[i * n + o] };
+            let v = if trans_b {
+                data[o * k + i]
+            } else {
+                data[i * n + o]
+            };
             weight[o * k + i] = alpha * v;
         }
     }
@@ -113,9 +145,19 @@ pub fn gemm(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
         None => vec![0.0; n],
         Some(t) if t.len() == n => t.to_f32().iter().map(|v| beta * v).collect(),
         Some(t) if t.len() == 1 => vec![beta * t.to_f32()[0]; n],
-        Some(t) => return Err(cx.input_err(2, format!("expected {n} or 1 values, found dims {:?}", t.dims))),
+        Some(t) => {
+            return Err(cx.input_err(
+                2,
+                format!("expected {n} or 1 values, found dims {:?}", t.dims),
+            ))
+        }
     };
-    let op = Op::Linear(Linear { in_features: k, out_features: n, weight, bias });
+    let op = Op::Linear(Linear {
+        in_features: k,
+        out_features: n,
+        weight,
+        bias,
+    });
     imp.push(cx, op, vec![x], None).map(drop)
 }
 
@@ -125,7 +167,10 @@ pub fn matmul(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     let x = imp.runtime(cx, 0)?;
     let b = imp.constant(cx, 1)?;
     let [k, n] = b.dims[..] else {
-        return Err(cx.input_err(1, format!("expected a 2-D constant [K, N], found dims {:?}", b.dims)));
+        return Err(cx.input_err(
+            1,
+            format!("expected a 2-D constant [K, N], found dims {:?}", b.dims),
+        ));
     };
     let data = b.to_f32();
     let mut weight = vec![0.0; n * k];
@@ -134,7 +179,12 @@ pub fn matmul(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
             weight[o * k + i] = data[i * n + o];
         }
     }
-    let op = Op::Linear(Linear { in_features: k, out_features: n, weight, bias: vec![0.0; n] });
+    let op = Op::Linear(Linear {
+        in_features: k,
+        out_features: n,
+        weight,
+        bias: vec![0.0; n],
+    });
     imp.push(cx, op, vec![x], None).map(drop)
 }
 
@@ -151,7 +201,10 @@ pub fn add(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     let x = imp.runtime(cx, xi)?;
     let bias = imp.constant(cx, ci)?.to_f32();
     let index = imp.sole_producer(x).ok_or_else(|| {
-        cx.input_err(ci, "a constant addend must follow a Conv or Gemm/MatMul read by nothing else")
+        cx.input_err(
+            ci,
+            "a constant addend must follow a Conv or Gemm/MatMul read by nothing else",
+        )
     })?;
     let target = match &mut imp.model.nodes[index].op {
         Op::Linear(l) => &mut l.bias,
@@ -162,7 +215,12 @@ pub fn add(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     match bias.len() {
         1 => target.iter_mut().for_each(|b| *b += bias[0]),
         len if len == n => target.iter_mut().zip(&bias).for_each(|(b, v)| *b += v),
-        len => return Err(cx.input_err(ci, format!("has {len} values, expected {n} (one per channel) or 1"))),
+        len => {
+            return Err(cx.input_err(
+                ci,
+                format!("has {len} values, expected {n} (one per channel) or 1"),
+            ))
+        }
     }
     imp.alias(cx, x)
 }

@@ -96,9 +96,14 @@ pub(crate) fn pads_2d(
             for a in 0..2 {
                 let out = input_hw[a].div_ceil(stride[a].max(1));
                 let window = dilation[a] * (kernel[a].max(1) - 1) + 1;
-                let total = ((out.saturating_sub(1)) * stride[a] + window).saturating_sub(input_hw[a]);
+                let total =
+                    ((out.saturating_sub(1)) * stride[a] + window).saturating_sub(input_hw[a]);
                 let small = total / 2;
-                (begin[a], end[a]) = if auto_pad == "SAME_UPPER" { (small, total - small) } else { (total - small, small) };
+                (begin[a], end[a]) = if auto_pad == "SAME_UPPER" {
+                    (small, total - small)
+                } else {
+                    (total - small, small)
+                };
             }
             Ok([begin[0], begin[1], end[0], end[1]])
         }
@@ -107,9 +112,19 @@ pub(crate) fn pads_2d(
 }
 
 /// The `[H, W]` of a runtime rank-4 input.
-pub(crate) fn input_hw(imp: &Importer, cx: &NodeCx, value: patchwork_core::model::ValueId) -> Result<[usize; 2], ImportError> {
+pub(crate) fn input_hw(
+    imp: &Importer,
+    cx: &NodeCx,
+    value: patchwork_core::model::ValueId,
+) -> Result<[usize; 2], ImportError> {
     match imp.model.shape(value).chw() {
         Some((_, h, w)) => Ok([h, w]),
-        None => Err(cx.input_err(0, format!("expected an NCHW tensor, found shape {}", imp.model.shape(value)))),
+        None => Err(cx.input_err(
+            0,
+            format!(
+                "expected an NCHW tensor, found shape {}",
+                imp.model.shape(value)
+            ),
+        )),
     }
 }

@@ -31,12 +31,25 @@ fn window(imp: &Importer, cx: &NodeCx, x: usize) -> Result<Pool2d, ImportError> 
         }
     }
     let padding = pads_2d(cx, hw, kernel, stride, [1, 1])?;
-    Ok(Pool2d { kernel, stride, padding, count_include_pad: false })
+    Ok(Pool2d {
+        kernel,
+        stride,
+        padding,
+        count_include_pad: false,
+    })
 }
 
 /// ONNX AveragePool.
 pub fn avg_pool(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
-    cx.only_attrs(&["auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape", "pads", "strides"])?;
+    cx.only_attrs(&[
+        "auto_pad",
+        "ceil_mode",
+        "count_include_pad",
+        "dilations",
+        "kernel_shape",
+        "pads",
+        "strides",
+    ])?;
     let x = imp.runtime(cx, 0)?;
     let mut p = window(imp, cx, x)?;
     p.count_include_pad = cx.int("count_include_pad", 0)? != 0;
@@ -45,7 +58,15 @@ pub fn avg_pool(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
 
 /// ONNX MaxPool (no indices output).
 pub fn max_pool(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
-    cx.only_attrs(&["auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order", "strides"])?;
+    cx.only_attrs(&[
+        "auto_pad",
+        "ceil_mode",
+        "dilations",
+        "kernel_shape",
+        "pads",
+        "storage_order",
+        "strides",
+    ])?;
     if cx.node.output.iter().skip(1).any(|o| !o.is_empty()) {
         return Err(cx.graph_err("the Indices output of MaxPool is not supported"));
     }
@@ -63,10 +84,15 @@ pub fn clip(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
             match imp.opt_const(cx, index)? {
                 None => Ok(None),
                 Some(t) if t.len() == 1 => Ok(Some(t.to_f32()[0])),
-                Some(t) => Err(cx.input_err(index, format!("expected a scalar, found dims {:?}", t.dims))),
+                Some(t) => {
+                    Err(cx.input_err(index, format!("expected a scalar, found dims {:?}", t.dims)))
+                }
             }
         } else {
-            Ok(Some(cx.float(attr, if attr == "min" { f32::MIN } else { f32::MAX })?))
+            Ok(Some(cx.float(
+                attr,
+                if attr == "min" { f32::MIN } else { f32::MAX },
+            )?))
         }
     };
     let (lo, hi) = (bound(1, "min")?, bound(2, "max")?);

@@ -36,7 +36,13 @@ pub fn resize(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
                 "round_prefer_ceil" => NearestRounding::RoundPreferCeil,
                 "floor" => NearestRounding::Floor,
                 "ceil" => NearestRounding::Ceil,
-                other => return Err(cx.attr_err("nearest_mode", "round_prefer_floor, round_prefer_ceil, floor or ceil", other)),
+                other => {
+                    return Err(cx.attr_err(
+                        "nearest_mode",
+                        "round_prefer_floor, round_prefer_ceil, floor or ceil",
+                        other,
+                    ))
+                }
             };
             ResizeMode::Nearest(r)
         }
@@ -46,7 +52,10 @@ pub fn resize(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     let transform = if upsample {
         CoordinateTransform::Asymmetric
     } else {
-        match cx.string("coordinate_transformation_mode", "half_pixel")?.as_str() {
+        match cx
+            .string("coordinate_transformation_mode", "half_pixel")?
+            .as_str()
+        {
             "half_pixel" => CoordinateTransform::HalfPixel,
             "pytorch_half_pixel" => CoordinateTransform::PytorchHalfPixel,
             "align_corners" => CoordinateTransform::AlignCorners,
@@ -81,12 +90,22 @@ pub fn resize(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
             scales = Some((usize::MAX, a.floats.clone()));
         }
     }
-    let sizes = if upsample { None } else { imp.opt_const(cx, 3)?.filter(|t| !t.is_empty()).map(|t| t.to_f32()) };
+    let sizes = if upsample {
+        None
+    } else {
+        imp.opt_const(cx, 3)?
+            .filter(|t| !t.is_empty())
+            .map(|t| t.to_f32())
+    };
     let (out_hw, scale) = match (scales, sizes) {
         (Some((i, s)), None) => {
             if s.len() != 4 || s[0] != 1.0 || s[1] != 1.0 || s[2] <= 0.0 || s[3] <= 0.0 {
                 let e = format!("expected 4 scales [1, 1, sh, sw] with sh, sw > 0, found {s:?}");
-                return Err(if i == usize::MAX { cx.attr_err("scales", "[1, 1, sh, sw]", format!("{s:?}")) } else { cx.input_err(i, e) });
+                return Err(if i == usize::MAX {
+                    cx.attr_err("scales", "[1, 1, sh, sw]", format!("{s:?}"))
+                } else {
+                    cx.input_err(i, e)
+                });
             }
             let oh = (h as f32 * s[2]).floor() as usize;
             let ow = (w as f32 * s[3]).floor() as usize;
@@ -94,7 +113,10 @@ pub fn resize(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
         }
         (None, Some(s)) => {
             if s.len() != 4 || s[0] != n as f32 || s[1] != c as f32 || s[2] < 1.0 || s[3] < 1.0 {
-                return Err(cx.input_err(3, format!("expected sizes [{n}, {c}, H, W] with H, W >= 1, found {s:?}")));
+                return Err(cx.input_err(
+                    3,
+                    format!("expected sizes [{n}, {c}, H, W] with H, W >= 1, found {s:?}"),
+                ));
             }
             let (oh, ow) = (s[2] as usize, s[3] as usize);
             ([oh, ow], [oh as f32 / h as f32, ow as f32 / w as f32])
@@ -105,6 +127,16 @@ pub fn resize(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     if out_hw[0] == 0 || out_hw[1] == 0 {
         return Err(cx.graph_err(&format!("output size {out_hw:?} is empty")));
     }
-    let op = Op::Resize(Resize { mode, transform, scale });
-    imp.push(cx, op, vec![x], Some(Shape(vec![n, c, out_hw[0], out_hw[1]]))).map(drop)
+    let op = Op::Resize(Resize {
+        mode,
+        transform,
+        scale,
+    });
+    imp.push(
+        cx,
+        op,
+        vec![x],
+        Some(Shape(vec![n, c, out_hw[0], out_hw[1]])),
+    )
+    .map(drop)
 }

@@ -37,7 +37,12 @@ pub fn reshape(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     let mut infer = None;
     for (i, &t) in target.iter().enumerate() {
         match t {
-            0 if !allow_zero => out.push(*dims.get(i).ok_or_else(|| cx.input_err(1, format!("0 at position {i} has no input dimension to copy")))?),
+            0 if !allow_zero => out.push(*dims.get(i).ok_or_else(|| {
+                cx.input_err(
+                    1,
+                    format!("0 at position {i} has no input dimension to copy"),
+                )
+            })?),
             -1 if infer.is_none() => {
                 infer = Some(i);
                 out.push(1);
@@ -48,15 +53,19 @@ pub fn reshape(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     }
     let known = Shape(out.clone()).numel();
     if let Some(i) = infer {
-        if known == 0 || numel % known != 0 {
+        if known == 0 || numel / known * known != numel {
             return Err(cx.input_err(1, format!("cannot reshape {numel} elements to {target:?}")));
         }
         out[i] = numel / known;
     }
     if Shape(out.clone()).numel() != numel {
-        return Err(cx.input_err(1, format!("cannot reshape {dims:?} ({numel} elements) to {target:?}")));
+        return Err(cx.input_err(
+            1,
+            format!("cannot reshape {dims:?} ({numel} elements) to {target:?}"),
+        ));
     }
-    imp.push(cx, Op::Reshape, vec![x], Some(Shape(out))).map(drop)
+    imp.push(cx, Op::Reshape, vec![x], Some(Shape(out)))
+        .map(drop)
 }
 
 /// ONNX Concat of runtime NCHW values along the channel axis.
@@ -66,6 +75,8 @@ pub fn concat(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     if axis != 1 && axis != -3 {
         return Err(cx.attr_err("axis", "1 (channels of NCHW)", axis.to_string()));
     }
-    let inputs = (0..cx.node.input.len()).map(|i| imp.runtime(cx, i)).collect::<Result<Vec<_>, _>>()?;
+    let inputs = (0..cx.node.input.len())
+        .map(|i| imp.runtime(cx, i))
+        .collect::<Result<Vec<_>, _>>()?;
     imp.push(cx, Op::Concat, inputs, None).map(drop)
 }
