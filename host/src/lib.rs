@@ -1,1 +1,11 @@
-//! Host harness (see ARCHITECTURE.md).
+//! Patchwork host harness: ONNX loading, model transforms, the float reference forward, data
+//! sets, and the model-related commands (see ARCHITECTURE.md).
+
+pub mod commands;
+pub mod fashion;
+pub mod input;
+pub mod npy;
+pub mod onnx;
+pub mod reference;
+pub mod spec_io;
+pub mod transform;

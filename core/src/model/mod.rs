@@ -1,0 +1,234 @@
+//! A plain, importer-independent description of a CNN: a DAG of nodes in topological order.
+//!
+//! * Values (tensors) are numbered by [`ValueId`]; value 0..n are listed in [`Model::values`]
+//!   with a name and an NCHW shape for batch 1 (rank-2 `[1, features]` after Flatten/Linear).
+//! * Each [`Node`] reads one or more values and writes exactly one new value. Nodes are stored
+//!   in topological order, so walking [`Model::nodes`] front to back evaluates the model.
+//! * Weights are `f32`; BatchNormalization has been folded into convolutions by the importer.
+//! * ReLU nodes keep their ONNX node name: a Block-ReLU [`crate::spec::Spec`] refers to it.
+//!
+//! [`Model::check`] verifies the structural invariants (ids, order, shapes, weight lengths);
+//! [`spec_check`] validates a Block-ReLU spec against a model and counts DReLUs.
+
+mod op;
+mod shape;
+pub mod spec_check;
+
+pub use op::{
+    Conv2d, CoordinateTransform, Linear, NearestRounding, Op, Pool2d, Resize, ResizeMode,
+};
+pub use shape::{check_shape, infer_shape, Shape, ShapeError};
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// Index of a value in [`Model::values`].
+pub type ValueId = usize;
+
+/// A named value (tensor) of the graph.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValueInfo {
+    /// The ONNX value name.
+    pub name: String,
+    /// Its shape (batch 1).
+    pub shape: Shape,
+}
+
+/// One operator application.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    /// The ONNX node name (or a generated `op_index` name when the file had none).
+    pub name: String,
+    pub op: Op,
+    /// Values read, in operator order (`Add`: two, `Concat`: several, others: one).
+    pub inputs: Vec<ValueId>,
+    /// The value written; always a fresh id greater than every input id.
+    pub output: ValueId,
+}
+
+/// A whole model: one input, one output, nodes in topological order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    pub values: Vec<ValueInfo>,
+    pub nodes: Vec<Node>,
+    /// The graph input (the image).
+    pub input: ValueId,
+    /// The graph output (the logits or the segmentation map).
+    pub output: ValueId,
+}
+
+/// A structural defect found by [`Model::check`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModelError {
+    /// A node refers to a value id outside [`Model::values`].
+    UnknownValue { node: String, value: ValueId },
+    /// A node reads a value that no earlier node (nor the input) wrote.
+    NotTopological { node: String, value: String },
+    /// A value is written twice.
+    WrittenTwice { node: String, value: String },
+    /// A node's declared output shape disagrees with its operator and inputs.
+    Shape {
+        node: String,
+        op: &'static str,
+        error: ShapeError,
+    },
+    /// A weight or bias buffer has the wrong length.
+    WeightLength {
+        node: String,
+        what: &'static str,
+        expected: usize,
+        found: usize,
+    },
+    /// The graph output is never written.
+    OutputNotWritten { value: String },
+}
+
+impl fmt::Display for ModelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModelError::UnknownValue { node, value } => {
+                write!(f, "node '{node}': value id {value} does not exist")
+            }
+            ModelError::NotTopological { node, value } => {
+                write!(
+                    f,
+                    "node '{node}': reads '{value}' before any node writes it"
+                )
+            }
+            ModelError::WrittenTwice { node, value } => {
+                write!(
+                    f,
+                    "node '{node}': writes '{value}', which was already written"
+                )
+            }
+            ModelError::Shape { node, op, error } => write!(f, "node '{node}' ({op}): {error}"),
+            ModelError::WeightLength {
+                node,
+                what,
+                expected,
+                found,
+            } => write!(
+                f,
+                "node '{node}': {what} has {found} values, expected {expected}"
+            ),
+            ModelError::OutputNotWritten { value } => {
+                write!(f, "graph output '{value}' is never written")
+            }
+        }
+    }
+}
+
+impl core::error::Error for ModelError {}
+
+impl Model {
+    /// The shape of a value.
+    pub fn shape(&self, id: ValueId) -> &Shape {
+        &self.values[id].shape
+    }
+
+    /// Finds a node by name.
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// The ReLU nodes in evaluation order.
+    pub fn relu_nodes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().filter(|n| matches!(n.op, Op::Relu))
+    }
+
+    /// Checks ids, topological order, single assignment, shapes and weight lengths.
+    pub fn check(&self) -> Result<(), ModelError> {
+        let mut written = alloc::vec![false; self.values.len()];
+        let name_of = |id: ValueId| self.values[id].name.clone();
+        if self.input >= self.values.len() {
+            return Err(ModelError::UnknownValue {
+                node: String::from("<input>"),
+                value: self.input,
+            });
+        }
+        written[self.input] = true;
+        for node in &self.nodes {
+            for &v in node.inputs.iter().chain(core::iter::once(&node.output)) {
+                if v >= self.values.len() {
+                    return Err(ModelError::UnknownValue {
+                        node: node.name.clone(),
+                        value: v,
+                    });
+                }
+            }
+            for &v in &node.inputs {
+                if !written[v] {
+                    return Err(ModelError::NotTopological {
+                        node: node.name.clone(),
+                        value: name_of(v),
+                    });
+                }
+            }
+            if written[node.output] {
+                return Err(ModelError::WrittenTwice {
+                    node: node.name.clone(),
+                    value: name_of(node.output),
+                });
+            }
+            written[node.output] = true;
+            let ins: Vec<&Shape> = node.inputs.iter().map(|&v| self.shape(v)).collect();
+            check_shape(&node.op, &ins, self.shape(node.output)).map_err(|error| {
+                ModelError::Shape {
+                    node: node.name.clone(),
+                    op: node.op.kind(),
+                    error,
+                }
+            })?;
+            check_weights(node)?;
+        }
+        if self.output >= self.values.len() || !written[self.output] {
+            let value = self
+                .values
+                .get(self.output)
+                .map(|v| v.name.clone())
+                .unwrap_or_default();
+            return Err(ModelError::OutputNotWritten { value });
+        }
+        Ok(())
+    }
+}
+
+/// Checks the weight and bias lengths of a Conv or Linear node.
+fn check_weights(node: &Node) -> Result<(), ModelError> {
+    let err = |what, expected, found| ModelError::WeightLength {
+        node: node.name.clone(),
+        what,
+        expected,
+        found,
+    };
+    match &node.op {
+        Op::Conv(c) => {
+            let per_group = c.in_channels / c.groups.max(1);
+            let expected = c.out_channels * per_group * c.kernel[0] * c.kernel[1];
+            if c.weight.len() != expected {
+                return Err(err("weight", expected, c.weight.len()));
+            }
+            if c.bias.len() != c.out_channels {
+                return Err(err("bias", c.out_channels, c.bias.len()));
+            }
+        }
+        Op::Linear(l) => {
+            if l.weight.len() != l.in_features * l.out_features {
+                return Err(err(
+                    "weight",
+                    l.in_features * l.out_features,
+                    l.weight.len(),
+                ));
+            }
+            if l.bias.len() != l.out_features {
+                return Err(err("bias", l.out_features, l.bias.len()));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

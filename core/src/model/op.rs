@@ -1,0 +1,140 @@
+//! The operators a [`super::Model`] node can hold, with their parameters.
+//!
+//! Every operator has already been normalised by the importer: BatchNormalization is folded
+//! into the preceding convolution, Gemm/MatMul transposes are resolved, and attribute defaults
+//! are filled in. Weights are `f32`, row-major.
+
+use alloc::vec::Vec;
+
+/// One operator of the model graph.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    /// 2-D convolution over an NCHW map.
+    Conv(Conv2d),
+    /// Fully connected layer `y = W x + b` on a rank-2 `[1, in]` value.
+    Linear(Linear),
+    /// Element-wise `max(x, 0)`: the layer a Block-ReLU spec refers to by node name.
+    Relu,
+    /// Element-wise `min(max(x, 0), 6)` (ONNX `Clip(0, 6)`).
+    Relu6,
+    /// Element-wise sum of two values of the same shape.
+    Add,
+    /// Average pooling.
+    AvgPool(Pool2d),
+    /// Mean over each channel's whole map: `[1, C, H, W] -> [1, C, 1, 1]`.
+    GlobalAvgPool,
+    /// Max pooling (`count_include_pad` is unused).
+    MaxPool(Pool2d),
+    /// Changes only the shape (ONNX Flatten or Reshape); the data order is unchanged.
+    Reshape,
+    /// Concatenation of several NCHW values along the channel axis.
+    Concat,
+    /// Spatial up- or down-sampling of an NCHW map.
+    Resize(Resize),
+    /// Passes its input through unchanged.
+    Identity,
+}
+
+impl Op {
+    /// A short name for messages and reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Op::Conv(_) => "Conv",
+            Op::Linear(_) => "Linear",
+            Op::Relu => "Relu",
+            Op::Relu6 => "Relu6",
+            Op::Add => "Add",
+            Op::AvgPool(_) => "AvgPool",
+            Op::GlobalAvgPool => "GlobalAvgPool",
+            Op::MaxPool(_) => "MaxPool",
+            Op::Reshape => "Reshape",
+            Op::Concat => "Concat",
+            Op::Resize(_) => "Resize",
+            Op::Identity => "Identity",
+        }
+    }
+}
+
+/// A 2-D convolution. `weight` has shape `[out_channels, in_channels / groups, kh, kw]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conv2d {
+    pub out_channels: usize,
+    pub in_channels: usize,
+    /// `[kh, kw]`.
+    pub kernel: [usize; 2],
+    /// `[sh, sw]`.
+    pub stride: [usize; 2],
+    /// `[top, left, bottom, right]` zero padding (ONNX `pads` order is begin..., end...).
+    pub padding: [usize; 4],
+    /// `[dh, dw]`.
+    pub dilation: [usize; 2],
+    pub groups: usize,
+    /// `out_channels * (in_channels / groups) * kh * kw` values, row-major.
+    pub weight: Vec<f32>,
+    /// `out_channels` values (zeros when the ONNX node had no bias).
+    pub bias: Vec<f32>,
+}
+
+/// A fully connected layer. `weight` has shape `[out_features, in_features]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Linear {
+    pub in_features: usize,
+    pub out_features: usize,
+    /// `out_features * in_features` values, row-major.
+    pub weight: Vec<f32>,
+    /// `out_features` values (zeros when absent).
+    pub bias: Vec<f32>,
+}
+
+/// Window of an average or max pooling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pool2d {
+    /// `[kh, kw]`.
+    pub kernel: [usize; 2],
+    /// `[sh, sw]`.
+    pub stride: [usize; 2],
+    /// `[top, left, bottom, right]`.
+    pub padding: [usize; 4],
+    /// Average pooling only: whether padded zeros count in the divisor.
+    pub count_include_pad: bool,
+}
+
+/// How a [`Resize`] picks or blends input pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResizeMode {
+    /// Nearest neighbour, rounding the source coordinate as given.
+    Nearest(NearestRounding),
+    /// Bilinear interpolation (ONNX `linear` on the two spatial axes).
+    Bilinear,
+}
+
+/// ONNX `nearest_mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NearestRounding {
+    RoundPreferFloor,
+    RoundPreferCeil,
+    Floor,
+    Ceil,
+}
+
+/// ONNX `coordinate_transformation_mode`: how an output coordinate maps to an input one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CoordinateTransform {
+    /// `x_in = (x_out + 0.5) / scale - 0.5`.
+    HalfPixel,
+    /// As `HalfPixel`, but `0` when the output length is 1.
+    PytorchHalfPixel,
+    /// `x_in = x_out * (len_in - 1) / (len_out - 1)`.
+    AlignCorners,
+    /// `x_in = x_out / scale`.
+    Asymmetric,
+}
+
+/// Spatial resize of an NCHW map; the output size is the node's output shape.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Resize {
+    pub mode: ResizeMode,
+    pub transform: CoordinateTransform,
+    /// `[scale_h, scale_w]` (output length over input length unless given explicitly).
+    pub scale: [f32; 2],
+}

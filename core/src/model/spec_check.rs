@@ -1,0 +1,228 @@
+//! Checking a Block-ReLU [`Spec`] against a [`Model`], and counting its DReLUs.
+//!
+//! A spec names ReLU nodes; each named layer must give exactly one patch size per channel, and
+//! every `Block { h, w }` must fit in the layer's `H x W` map. A rank-2 ReLU input `[1, F]`
+//! counts as `F` channels of size 1x1. Layers the spec does not name keep plain ReLU.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use super::{Model, Op};
+use crate::patch::PatchSize;
+use crate::spec::Spec;
+
+/// Why a spec does not fit a model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SpecError {
+    /// The spec names a layer that is not a node of the model.
+    UnknownLayer { layer: String },
+    /// The spec names a node that is not a ReLU.
+    NotRelu { layer: String, op: &'static str },
+    /// The spec names the same layer twice.
+    DuplicateLayer { layer: String },
+    /// The number of patch sizes differs from the layer's channel count.
+    ChannelCount {
+        layer: String,
+        expected: usize,
+        found: usize,
+    },
+    /// A patch is larger than the layer's map.
+    PatchTooLarge {
+        layer: String,
+        channel: usize,
+        patch: [u32; 2],
+        map: [usize; 2],
+    },
+    /// The ReLU's input has a rank other than 2 or 4.
+    UnsupportedRank { layer: String, rank: usize },
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpecError::UnknownLayer { layer } => {
+                write!(f, "spec layer '{layer}': no node of that name in the model")
+            }
+            SpecError::NotRelu { layer, op } => {
+                write!(f, "spec layer '{layer}': node is a {op}, expected Relu")
+            }
+            SpecError::DuplicateLayer { layer } => {
+                write!(f, "spec layer '{layer}': named more than once")
+            }
+            SpecError::ChannelCount {
+                layer,
+                expected,
+                found,
+            } => write!(
+                f,
+                "spec layer '{layer}': {found} patch sizes, expected {expected} (one per channel)"
+            ),
+            SpecError::PatchTooLarge {
+                layer,
+                channel,
+                patch,
+                map,
+            } => write!(
+                f,
+                "spec layer '{layer}' channel {channel}: patch {}x{} larger than the {}x{} map",
+                patch[0], patch[1], map[0], map[1]
+            ),
+            SpecError::UnsupportedRank { layer, rank } => {
+                write!(
+                    f,
+                    "spec layer '{layer}': ReLU input has rank {rank}, expected 2 or 4"
+                )
+            }
+        }
+    }
+}
+
+impl core::error::Error for SpecError {}
+
+/// DReLU counts of one ReLU layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerDrelus {
+    /// The ReLU node name.
+    pub name: String,
+    pub channels: usize,
+    /// `[H, W]` of the map.
+    pub map: [usize; 2],
+    /// DReLUs of plain ReLU: `C * H * W`.
+    pub plain: usize,
+    /// DReLUs under the spec.
+    pub with_spec: usize,
+    /// Channels set to identity / zero.
+    pub identity_channels: usize,
+    pub zero_channels: usize,
+}
+
+impl LayerDrelus {
+    /// `with_spec / plain` (1.0 for plain ReLU).
+    pub fn ratio(&self) -> f64 {
+        if self.plain == 0 {
+            1.0
+        } else {
+            self.with_spec as f64 / self.plain as f64
+        }
+    }
+}
+
+/// Per-layer and total DReLU counts of a model under a spec.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DreluSummary {
+    pub layers: Vec<LayerDrelus>,
+}
+
+impl DreluSummary {
+    /// Total DReLUs of plain ReLU.
+    pub fn plain(&self) -> usize {
+        self.layers.iter().map(|l| l.plain).sum()
+    }
+
+    /// Total DReLUs under the spec.
+    pub fn with_spec(&self) -> usize {
+        self.layers.iter().map(|l| l.with_spec).sum()
+    }
+
+    /// Total ratio `with_spec / plain`.
+    pub fn ratio(&self) -> f64 {
+        let plain = self.plain();
+        if plain == 0 {
+            1.0
+        } else {
+            self.with_spec() as f64 / plain as f64
+        }
+    }
+}
+
+/// Patch sizes per channel, with the layer's `(C, H, W)`.
+pub type LayerPatches = (Vec<PatchSize>, (usize, usize, usize));
+
+/// The patch sizes of every channel of a ReLU node under `spec` (plain ReLU if unnamed), with
+/// `(C, H, W)`. Fails if the node's input shape has an unsupported rank.
+pub fn relu_layer_patches(
+    model: &Model,
+    node_index: usize,
+    spec: &Spec,
+) -> Result<LayerPatches, SpecError> {
+    let node = &model.nodes[node_index];
+    let shape = model.shape(node.output);
+    let (c, h, w) = shape.channels_and_map().ok_or(SpecError::UnsupportedRank {
+        layer: node.name.clone(),
+        rank: shape.0.len(),
+    })?;
+    let patches = match spec.layer(&node.name) {
+        Some(layer) => layer.patch_sizes.clone(),
+        None => alloc::vec![PatchSize::RELU; c],
+    };
+    Ok((patches, (c, h, w)))
+}
+
+/// Checks every layer of `spec` against `model`: the name exists and is a ReLU, it appears
+/// once, it has one patch size per channel, and each patch fits the map.
+pub fn validate_spec(model: &Model, spec: &Spec) -> Result<(), SpecError> {
+    for (i, layer) in spec.layers.iter().enumerate() {
+        if spec.layers[..i].iter().any(|l| l.name == layer.name) {
+            return Err(SpecError::DuplicateLayer {
+                layer: layer.name.clone(),
+            });
+        }
+        let Some(index) = model.nodes.iter().position(|n| n.name == layer.name) else {
+            return Err(SpecError::UnknownLayer {
+                layer: layer.name.clone(),
+            });
+        };
+        let node = &model.nodes[index];
+        if !matches!(node.op, Op::Relu) {
+            return Err(SpecError::NotRelu {
+                layer: layer.name.clone(),
+                op: node.op.kind(),
+            });
+        }
+        let (patches, (c, h, w)) = relu_layer_patches(model, index, spec)?;
+        if patches.len() != c {
+            return Err(SpecError::ChannelCount {
+                layer: layer.name.clone(),
+                expected: c,
+                found: patches.len(),
+            });
+        }
+        for (channel, p) in patches.iter().enumerate() {
+            if !p.fits(h, w) {
+                return Err(SpecError::PatchTooLarge {
+                    layer: layer.name.clone(),
+                    channel,
+                    patch: p.to_pair(),
+                    map: [h, w],
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Validates `spec` and counts DReLUs of every ReLU layer with and without it.
+pub fn drelu_summary(model: &Model, spec: &Spec) -> Result<DreluSummary, SpecError> {
+    validate_spec(model, spec)?;
+    let mut layers = Vec::new();
+    for (index, node) in model.nodes.iter().enumerate() {
+        if !matches!(node.op, Op::Relu) {
+            continue;
+        }
+        let (patches, (c, h, w)) = relu_layer_patches(model, index, spec)?;
+        layers.push(LayerDrelus {
+            name: node.name.clone(),
+            channels: c,
+            map: [h, w],
+            plain: c * h * w,
+            with_spec: patches.iter().map(|p| p.drelu_count(h, w)).sum(),
+            identity_channels: patches
+                .iter()
+                .filter(|p| **p == PatchSize::Identity)
+                .count(),
+            zero_channels: patches.iter().filter(|p| **p == PatchSize::Zero).count(),
+        });
+    }
+    Ok(DreluSummary { layers })
+}

@@ -1,0 +1,171 @@
+//! The model-related commands as library functions (the CLI in `src/cmd_models.rs` parses
+//! arguments and prints): float reference on one input, DReLU statistics of a spec, and
+//! plaintext accuracy on Fashion-MNIST.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use ndarray::ArrayD;
+use patchwork_core::model::spec_check::{drelu_summary, DreluSummary, SpecError};
+use patchwork_core::model::Model;
+use patchwork_core::spec::Spec;
+
+use crate::fashion::{self, DataError, Dataset, Split};
+use crate::input::{load_input, InputError};
+use crate::onnx::{load_model, ImportError};
+use crate::reference::{forward, ForwardError};
+use crate::spec_io::{load_spec, SpecIoError};
+use crate::transform::{apply, Transforms};
+
+/// Any failure of a model command.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    SpecIo(#[from] SpecIoError),
+    #[error("{path}: {source}")]
+    SpecFit { path: String, source: SpecError },
+    #[error(transparent)]
+    Forward(#[from] ForwardError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error("unknown data set '{0}' (expected fashion-mnist or fashion-mnist-64)")]
+    UnknownData(String),
+    #[error("model output has {found} values, expected 10 class scores for Fashion-MNIST")]
+    NotAClassifier { found: usize },
+}
+
+/// A loaded model with the report of the transforms applied to it.
+pub struct LoadedModel {
+    pub model: Model,
+    pub transforms: Vec<String>,
+}
+
+/// Loads an ONNX model and applies the selected transforms.
+pub fn load(model: &Path, transforms: Transforms) -> Result<LoadedModel, CommandError> {
+    let mut m = load_model(model)?;
+    let report = apply(&mut m, transforms);
+    Ok(LoadedModel {
+        model: m,
+        transforms: report,
+    })
+}
+
+/// Loads a spec and checks it against the model.
+pub fn load_checked_spec(model: &Model, path: &Path) -> Result<Spec, CommandError> {
+    let spec = load_spec(path)?;
+    patchwork_core::model::spec_check::validate_spec(model, &spec).map_err(|source| {
+        CommandError::SpecFit {
+            path: path.display().to_string(),
+            source,
+        }
+    })?;
+    Ok(spec)
+}
+
+/// Float reference output of the model on one input file.
+pub fn reference(
+    model: &Model,
+    input: &Path,
+    spec: Option<&Spec>,
+) -> Result<ArrayD<f32>, CommandError> {
+    let x = load_input(input, model.shape(model.input))?;
+    Ok(forward(model, &x, spec)?)
+}
+
+/// The JSON form of an output: `{"output": [...], "shape": [...]}`.
+pub fn output_json(y: &ArrayD<f32>) -> serde_json::Value {
+    serde_json::json!({ "output": y.iter().copied().collect::<Vec<f32>>(), "shape": y.shape() })
+}
+
+/// DReLU counts of the model under a spec (validated).
+pub fn spec_stats(model: &Model, spec: &Spec) -> Result<DreluSummary, SpecError> {
+    drelu_summary(model, spec)
+}
+
+/// A text table of a summary: per layer, channels, map, DReLUs plain and with the spec.
+pub fn format_summary(s: &DreluSummary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<40} {:>5} {:>9} {:>10} {:>10} {:>7} {:>4} {:>4}",
+        "layer", "C", "HxW", "ReLU", "spec", "ratio", "id", "zero"
+    );
+    for l in &s.layers {
+        let _ = writeln!(
+            out,
+            "{:<40} {:>5} {:>9} {:>10} {:>10} {:>7.4} {:>4} {:>4}",
+            l.name,
+            l.channels,
+            format!("{}x{}", l.map[0], l.map[1]),
+            l.plain,
+            l.with_spec,
+            l.ratio(),
+            l.identity_channels,
+            l.zero_channels
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{:<40} {:>5} {:>9} {:>10} {:>10} {:>7.4}",
+        "total",
+        "",
+        "",
+        s.plain(),
+        s.with_spec(),
+        s.ratio()
+    );
+    out
+}
+
+/// Result of an accuracy run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Accuracy {
+    pub correct: usize,
+    pub total: usize,
+}
+
+impl Accuracy {
+    /// `correct / total`.
+    pub fn ratio(&self) -> f64 {
+        if self.total == 0 {
+            0.0
+        } else {
+            self.correct as f64 / self.total as f64
+        }
+    }
+}
+
+/// Loads a data set by name: `fashion-mnist` (test split from `dir`) or `fashion-mnist-64`
+/// (the 64 bundled test images).
+pub fn load_data(name: &str, dir: &Path) -> Result<Dataset, CommandError> {
+    match name {
+        "fashion-mnist" => Ok(fashion::load(dir, Split::Test)?),
+        "fashion-mnist-64" => Ok(fashion::bundled_test64()),
+        other => Err(CommandError::UnknownData(other.to_string())),
+    }
+}
+
+/// Plaintext float top-1 accuracy on the first `limit` images (all when `None`).
+pub fn evaluate(
+    model: &Model,
+    spec: Option<&Spec>,
+    data: &Dataset,
+    limit: Option<usize>,
+) -> Result<Accuracy, CommandError> {
+    let total = limit.unwrap_or(data.len()).min(data.len());
+    let mut correct = 0;
+    for i in 0..total {
+        let y = forward(model, &data.input(i), spec)?;
+        if y.len() != 10 {
+            return Err(CommandError::NotAClassifier { found: y.len() });
+        }
+        let scores: Vec<f32> = y.iter().copied().collect();
+        let best = (0..scores.len()).fold(0, |b, j| if scores[j] > scores[b] { j } else { b });
+        correct += usize::from(best == data.labels[i] as usize);
+    }
+    Ok(Accuracy { correct, total })
+}

@@ -1,0 +1,185 @@
+//! Minimal `.npy` (NumPy format 1.0-3.0) reading and writing for little-endian `f32` and `u8`
+//! arrays in C order. Malformed files give an error naming the problem, never a panic.
+
+use std::path::Path;
+
+/// The element data of an `.npy` array.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NpyData {
+    F32(Vec<f32>),
+    U8(Vec<u8>),
+}
+
+/// An `.npy` array: shape and data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Npy {
+    pub shape: Vec<usize>,
+    pub data: NpyData,
+}
+
+impl Npy {
+    /// The data as f32 (bytes converted).
+    pub fn to_f32(&self) -> Vec<f32> {
+        match &self.data {
+            NpyData::F32(v) => v.clone(),
+            NpyData::U8(v) => v.iter().map(|&b| b as f32).collect(),
+        }
+    }
+}
+
+/// Why an `.npy` file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum NpyError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a supported .npy file: {detail}")]
+    Format { path: String, detail: String },
+}
+
+/// Reads an `.npy` file.
+pub fn read_npy(path: &Path) -> Result<Npy, NpyError> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| NpyError::Io {
+        path: name.clone(),
+        source,
+    })?;
+    parse_npy(&bytes).map_err(|detail| NpyError::Format { path: name, detail })
+}
+
+/// Parses `.npy` bytes.
+pub fn parse_npy(bytes: &[u8]) -> Result<Npy, String> {
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err("missing the \\x93NUMPY magic".into());
+    }
+    let (header_len, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        v => return Err(format!("unsupported format version {v}")),
+    };
+    let header = bytes
+        .get(start..start + header_len)
+        .ok_or("truncated header")?;
+    let header = std::str::from_utf8(header).map_err(|_| "header is not text")?;
+    let descr = field(header, "descr").ok_or("header has no 'descr'")?;
+    let descr = descr.trim().trim_matches(|c| c == '\'' || c == '"');
+    if field(header, "fortran_order").map(str::trim) != Some("False") {
+        return Err("only C order (fortran_order False) is supported".into());
+    }
+    let shape_text = header
+        .split_once("'shape':")
+        .and_then(|(_, rest)| {
+            rest.split_once('(')
+                .and_then(|(_, r)| r.split_once(')'))
+                .map(|(s, _)| s)
+        })
+        .ok_or("header has no 'shape' tuple")?;
+    let shape = shape_text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| format!("bad dimension '{s}'"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let count = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or("shape overflows")?;
+    let body = &bytes[start + header_len..];
+    let data = match descr {
+        "<f4" => {
+            if Some(body.len()) != count.checked_mul(4) {
+                return Err(format!(
+                    "data has {} bytes, expected 4 x {count} for shape {shape:?} of <f4",
+                    body.len()
+                ));
+            }
+            NpyData::F32(
+                body.chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
+            )
+        }
+        "|u1" | "<u1" => {
+            if body.len() != count {
+                return Err(format!(
+                    "data has {} bytes, expected {count} for shape {shape:?} of u1",
+                    body.len()
+                ));
+            }
+            NpyData::U8(body.to_vec())
+        }
+        other => {
+            return Err(format!(
+                "dtype '{other}' is not supported (expected '<f4' or '|u1')"
+            ))
+        }
+    };
+    Ok(Npy { shape, data })
+}
+
+/// The raw text of `'key': value` in a header dict (up to the next comma outside brackets).
+fn field<'a>(header: &'a str, key: &str) -> Option<&'a str> {
+    let rest = header.split_once(&format!("'{key}':"))?.1;
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+/// Encodes an array as `.npy` (format 1.0).
+pub fn encode_npy(npy: &Npy) -> Vec<u8> {
+    let descr = match npy.data {
+        NpyData::F32(_) => "<f4",
+        NpyData::U8(_) => "|u1",
+    };
+    let dims: Vec<String> = npy.shape.iter().map(|d| d.to_string()).collect();
+    let shape = if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    match &npy.data {
+        NpyData::F32(v) => v
+            .iter()
+            .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+        NpyData::U8(v) => out.extend_from_slice(v),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_truncation() {
+        let a = Npy {
+            shape: vec![2, 3],
+            data: NpyData::F32(vec![1.0, 2.0, 3.0, 4.0, 5.0, -6.5]),
+        };
+        let bytes = encode_npy(&a);
+        assert_eq!(parse_npy(&bytes).unwrap(), a);
+        for cut in 0..bytes.len() {
+            assert!(parse_npy(&bytes[..cut]).is_err());
+        }
+        let b = Npy {
+            shape: vec![4],
+            data: NpyData::U8(vec![1, 2, 3, 4]),
+        };
+        assert_eq!(parse_npy(&encode_npy(&b)).unwrap(), b);
+    }
+}

@@ -1,0 +1,263 @@
+//! The import state: constants, runtime values and the model being built, plus the graph walk.
+
+use std::collections::HashMap;
+
+use patchwork_core::model::{infer_shape, Model, Node, Op, Shape, ValueId, ValueInfo};
+
+use super::attrs::NodeCx;
+use super::error::ImportError;
+use super::generated::{type_proto, ModelProto};
+use super::ops;
+use super::tensor::{decode, ConstTensor};
+
+/// The largest value (in elements) a model may have; larger ones are rejected at import so a
+/// hostile file cannot make the reference engine allocate without bound.
+pub const MAX_ELEMENTS: usize = 1 << 28;
+
+/// State while converting one graph.
+pub struct Importer<'a> {
+    pub path: &'a str,
+    /// Default-domain opset version.
+    pub opset: i64,
+    /// Constant tensors by ONNX name (initializers, Constant nodes, folded shape plumbing).
+    pub consts: HashMap<String, ConstTensor>,
+    /// Runtime values by ONNX name.
+    pub values: HashMap<String, ValueId>,
+    /// How many nodes read each ONNX name (BatchNorm and bias folding need a single reader).
+    pub readers: HashMap<String, usize>,
+    pub model: Model,
+}
+
+impl<'a> Importer<'a> {
+    /// Adds a runtime value.
+    pub fn add_value(&mut self, name: &str, shape: Shape) -> ValueId {
+        let id = self.model.values.len();
+        self.model.values.push(ValueInfo {
+            name: name.to_string(),
+            shape,
+        });
+        self.values.insert(name.to_string(), id);
+        id
+    }
+
+    /// Appends a node writing the node's first output; the shape is inferred unless given.
+    pub fn push(
+        &mut self,
+        cx: &NodeCx,
+        op: Op,
+        inputs: Vec<ValueId>,
+        shape: Option<Shape>,
+    ) -> Result<ValueId, ImportError> {
+        let shape = match shape {
+            Some(s) => s,
+            None => {
+                let ins: Vec<&Shape> = inputs.iter().map(|&v| self.model.shape(v)).collect();
+                infer_shape(&op, &ins).map_err(|e| cx.graph_err(&e.to_string()))?
+            }
+        };
+        if shape.numel() > MAX_ELEMENTS {
+            return Err(cx.graph_err(&format!(
+                "output shape {shape} exceeds {MAX_ELEMENTS} elements"
+            )));
+        }
+        let output = self.add_value(cx.output_name()?, shape);
+        self.model.nodes.push(Node {
+            name: cx.name.clone(),
+            op,
+            inputs,
+            output,
+        });
+        Ok(output)
+    }
+
+    /// Makes the node's first output another name for `value` (folded or pass-through nodes).
+    pub fn alias(&mut self, cx: &NodeCx, value: ValueId) -> Result<(), ImportError> {
+        self.values.insert(cx.output_name()?.to_string(), value);
+        Ok(())
+    }
+
+    /// Records a constant as the node's first output.
+    pub fn set_const(&mut self, cx: &NodeCx, t: ConstTensor) -> Result<(), ImportError> {
+        self.consts.insert(cx.output_name()?.to_string(), t);
+        Ok(())
+    }
+
+    /// Input `index` as a runtime value.
+    pub fn runtime(&self, cx: &NodeCx, index: usize) -> Result<ValueId, ImportError> {
+        let name = cx.input_name(index);
+        if name.is_empty() {
+            return Err(cx.input_err(index, "missing"));
+        }
+        if self.consts.contains_key(name) {
+            return Err(cx.input_err(
+                index,
+                "is a constant, expected a runtime value (activation)",
+            ));
+        }
+        self.values
+            .get(name)
+            .copied()
+            .ok_or_else(|| cx.input_err(index, "no earlier node or graph input produces it"))
+    }
+
+    /// Input `index` as a constant, or `None` when the optional input is absent.
+    pub fn opt_const(
+        &self,
+        cx: &NodeCx,
+        index: usize,
+    ) -> Result<Option<&ConstTensor>, ImportError> {
+        let name = cx.input_name(index);
+        if name.is_empty() {
+            return Ok(None);
+        }
+        match self.consts.get(name) {
+            Some(t) => Ok(Some(t)),
+            None => Err(cx.input_err(
+                index,
+                "expected a constant (initializer), found a runtime value",
+            )),
+        }
+    }
+
+    /// Input `index` as a constant that must be present.
+    pub fn constant(&self, cx: &NodeCx, index: usize) -> Result<&ConstTensor, ImportError> {
+        self.opt_const(cx, index)?
+            .ok_or_else(|| cx.input_err(index, "missing"))
+    }
+
+    /// Whether input `index` is a constant.
+    pub fn is_const(&self, cx: &NodeCx, index: usize) -> bool {
+        self.consts.contains_key(cx.input_name(index))
+    }
+
+    /// The index of the node that writes `value`, if that node is read only by one reader.
+    pub fn sole_producer(&self, value: ValueId) -> Option<usize> {
+        let index = self.model.nodes.iter().position(|n| n.output == value)?;
+        let name = &self.model.values[value].name;
+        (self.readers.get(name).copied() == Some(1)).then_some(index)
+    }
+}
+
+/// Converts a decoded ONNX model into a checked [`Model`].
+pub fn import(path: &str, proto: &ModelProto) -> Result<Model, ImportError> {
+    let graph_err = |detail: String| ImportError::Graph {
+        path: path.to_string(),
+        detail,
+    };
+    let opset = proto
+        .opset_import
+        .iter()
+        .find(|o| o.domain().is_empty() || o.domain() == "ai.onnx")
+        .map(|o| o.version())
+        .ok_or_else(|| graph_err("no opset for the default ONNX domain".into()))?;
+    if !(7..=18).contains(&opset) {
+        return Err(ImportError::Opset {
+            path: path.to_string(),
+            found: opset,
+        });
+    }
+    let graph = proto
+        .graph
+        .as_ref()
+        .ok_or_else(|| graph_err("the file has no graph".into()))?;
+    let mut imp = Importer {
+        path,
+        opset,
+        consts: HashMap::new(),
+        values: HashMap::new(),
+        readers: HashMap::new(),
+        model: Model {
+            values: Vec::new(),
+            nodes: Vec::new(),
+            input: 0,
+            output: 0,
+        },
+    };
+    for t in &graph.initializer {
+        let tensor = decode(t).map_err(|detail| ImportError::Tensor {
+            path: path.to_string(),
+            tensor: t.name().to_string(),
+            detail,
+        })?;
+        imp.consts.insert(t.name().to_string(), tensor);
+    }
+    for n in &graph.node {
+        for i in &n.input {
+            *imp.readers.entry(i.clone()).or_default() += 1;
+        }
+    }
+    for o in &graph.output {
+        *imp.readers.entry(o.name().to_string()).or_default() += 1;
+    }
+    let inputs: Vec<_> = graph
+        .input
+        .iter()
+        .filter(|i| !imp.consts.contains_key(i.name()))
+        .collect();
+    let [input] = inputs.as_slice() else {
+        return Err(graph_err(format!(
+            "expected exactly one non-initializer graph input, found {}",
+            inputs.len()
+        )));
+    };
+    let shape =
+        input_shape(input).map_err(|d| graph_err(format!("input '{}': {d}", input.name())))?;
+    imp.model.input = imp.add_value(input.name(), shape);
+
+    for (index, node) in graph.node.iter().enumerate() {
+        let cx = NodeCx::new(path, node, index);
+        ops::convert(&mut imp, &cx)?;
+    }
+
+    let [output] = graph.output.as_slice() else {
+        return Err(graph_err(format!(
+            "expected exactly one graph output, found {}",
+            graph.output.len()
+        )));
+    };
+    imp.model.output = *imp
+        .values
+        .get(output.name())
+        .ok_or_else(|| graph_err(format!("output '{}' is not a runtime value", output.name())))?;
+    imp.model.check().map_err(|source| ImportError::Model {
+        path: path.to_string(),
+        source,
+    })?;
+    Ok(imp.model)
+}
+
+/// The static shape of the graph input: a float tensor; a symbolic batch dimension becomes 1.
+fn input_shape(input: &super::generated::ValueInfoProto) -> Result<Shape, String> {
+    let Some(type_proto::Value::TensorType(t)) =
+        input.r#type.as_ref().and_then(|t| t.value.as_ref())
+    else {
+        return Err("expected a tensor type".into());
+    };
+    if t.elem_type() != 1 {
+        return Err(format!(
+            "element type {} is not supported, expected FLOAT (1)",
+            t.elem_type()
+        ));
+    }
+    let dims = t.shape.as_ref().ok_or("has no shape")?;
+    let mut out = Vec::new();
+    for (i, d) in dims.dim.iter().enumerate() {
+        use super::generated::tensor_shape_proto::dimension::Value;
+        match (&d.value, i) {
+            (Some(Value::DimValue(v)), _) if *v > 0 => out.push(*v as usize),
+            (Some(Value::DimParam(_)) | None, 0) => out.push(1),
+            (v, _) => {
+                return Err(format!(
+                    "dimension {i} must be a positive constant, found {v:?}"
+                ))
+            }
+        }
+    }
+    if Shape(out.clone()).numel() > MAX_ELEMENTS {
+        return Err(format!("shape {out:?} exceeds {MAX_ELEMENTS} elements"));
+    }
+    if out.first() != Some(&1) {
+        return Err(format!("batch size must be 1, found shape {out:?}"));
+    }
+    Ok(Shape(out))
+}

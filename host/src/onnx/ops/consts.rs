@@ -1,0 +1,206 @@
+//! Constant folding of the shape plumbing torch emits (Constant, Shape, Gather, Unsqueeze,
+//! Squeeze, Slice, Cast, Concat, Identity) when all data inputs are known at import time.
+
+use crate::onnx::attrs::NodeCx;
+use crate::onnx::error::ImportError;
+use crate::onnx::import::Importer;
+use crate::onnx::tensor::{decode, ConstData, ConstTensor};
+
+/// Folds the node if it is constant plumbing; returns whether it did.
+pub fn try_fold(imp: &mut Importer, cx: &NodeCx) -> Result<bool, ImportError> {
+    let all_const = !cx.node.input.is_empty()
+        && cx
+            .node
+            .input
+            .iter()
+            .all(|i| i.is_empty() || imp.consts.contains_key(i));
+    let t = match cx.op() {
+        "Constant" => constant(cx)?,
+        "Shape" => shape(imp, cx)?,
+        "Gather" if all_const => gather(imp, cx)?,
+        "Unsqueeze" | "Squeeze" if all_const => squeeze(imp, cx)?,
+        "Slice" if all_const => slice(imp, cx)?,
+        "Cast" if all_const => cast(imp, cx)?,
+        "Concat" if all_const => concat(imp, cx)?,
+        "Identity" if all_const => imp.constant(cx, 0)?.clone(),
+        _ => return Ok(false),
+    };
+    imp.set_const(cx, t)?;
+    Ok(true)
+}
+
+fn ints(imp: &Importer, cx: &NodeCx, index: usize) -> Result<Vec<i64>, ImportError> {
+    imp.constant(cx, index)?
+        .as_i64()
+        .map(<[i64]>::to_vec)
+        .ok_or_else(|| cx.input_err(index, "expected integer data"))
+}
+
+fn constant(cx: &NodeCx) -> Result<ConstTensor, ImportError> {
+    if let Some(t) = cx.tensor("value")? {
+        return decode(t).map_err(|d| cx.attr_err("value", "a supported tensor", d));
+    }
+    if let Some(v) = cx.ints("value_ints")? {
+        return Ok(ConstTensor {
+            dims: vec![v.len()],
+            data: ConstData::I64(v),
+        });
+    }
+    let i = cx.int("value_int", i64::MIN)?;
+    if i != i64::MIN {
+        return Ok(ConstTensor {
+            dims: vec![],
+            data: ConstData::I64(vec![i]),
+        });
+    }
+    Err(cx.attr_err("value", "a tensor, value_ints or value_int", "none of them"))
+}
+
+fn shape(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
+    cx.only_attrs(&[])?;
+    let dims: Vec<i64> = if imp.is_const(cx, 0) {
+        imp.constant(cx, 0)?
+            .dims
+            .iter()
+            .map(|&d| d as i64)
+            .collect()
+    } else {
+        let x = imp.runtime(cx, 0)?;
+        imp.model.shape(x).0.iter().map(|&d| d as i64).collect()
+    };
+    Ok(ConstTensor {
+        dims: vec![dims.len()],
+        data: ConstData::I64(dims),
+    })
+}
+
+fn gather(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
+    if cx.int("axis", 0)? != 0 {
+        return Err(cx.attr_err(
+            "axis",
+            "0 (constant folding)",
+            cx.int("axis", 0)?.to_string(),
+        ));
+    }
+    let data = ints(imp, cx, 0)?;
+    let indices = imp.constant(cx, 1)?;
+    let idx = indices
+        .as_i64()
+        .ok_or_else(|| cx.input_err(1, "expected integer indices"))?;
+    let n = data.len() as i64;
+    let mut out = Vec::with_capacity(idx.len());
+    for &i in idx {
+        let j = if i < 0 { i + n } else { i };
+        if !(0..n).contains(&j) {
+            return Err(cx.input_err(1, format!("index {i} out of range for {n} values")));
+        }
+        out.push(data[j as usize]);
+    }
+    Ok(ConstTensor {
+        dims: indices.dims.clone(),
+        data: ConstData::I64(out),
+    })
+}
+
+fn squeeze(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
+    let t = imp.constant(cx, 0)?.clone();
+    let axes = match cx.ints("axes")? {
+        Some(a) => a,
+        None if !cx.input_name(1).is_empty() => ints(imp, cx, 1)?,
+        None => vec![],
+    };
+    let mut dims = t.dims.clone();
+    if cx.op() == "Unsqueeze" {
+        let rank = (dims.len() + axes.len()) as i64;
+        let mut norm: Vec<usize> = axes
+            .iter()
+            .map(|&a| if a < 0 { a + rank } else { a } as usize)
+            .collect();
+        norm.sort_unstable();
+        for a in norm {
+            if a > dims.len() {
+                return Err(cx.attr_err(
+                    "axes",
+                    format!("within rank {rank}"),
+                    format!("{axes:?}"),
+                ));
+            }
+            dims.insert(a, 1);
+        }
+    } else {
+        dims.retain(|&d| d != 1);
+    }
+    Ok(ConstTensor { dims, data: t.data })
+}
+
+fn slice(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
+    let data = ints(imp, cx, 0)?;
+    let t = imp.constant(cx, 0)?;
+    if t.dims.len() != 1 || !cx.input_name(3).is_empty() && ints(imp, cx, 3)? != [0] {
+        return Err(cx.input_err(0, "constant folding supports Slice of a 1-D tensor only"));
+    }
+    let n = data.len() as i64;
+    let step = if cx.input_name(4).is_empty() {
+        1
+    } else {
+        ints(imp, cx, 4)?.first().copied().unwrap_or(1)
+    };
+    if step != 1 {
+        return Err(cx.input_err(4, format!("constant folding supports step 1, found {step}")));
+    }
+    let clamp = |v: i64| (if v < 0 { v + n } else { v }).clamp(0, n) as usize;
+    let start = clamp(ints(imp, cx, 1)?.first().copied().unwrap_or(0));
+    let end = clamp(ints(imp, cx, 2)?.first().copied().unwrap_or(n));
+    let out: Vec<i64> = data.get(start..end.max(start)).unwrap_or(&[]).to_vec();
+    Ok(ConstTensor {
+        dims: vec![out.len()],
+        data: ConstData::I64(out),
+    })
+}
+
+fn cast(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
+    let t = imp.constant(cx, 0)?;
+    let data = match cx.int("to", 0)? {
+        1 | 11 => ConstData::F32(t.to_f32()),
+        6 | 7 => match &t.data {
+            ConstData::I64(v) => ConstData::I64(v.clone()),
+            ConstData::F32(v) => ConstData::I64(v.iter().map(|&x| x as i64).collect()),
+        },
+        other => {
+            return Err(cx.attr_err(
+                "to",
+                "FLOAT (1), DOUBLE (11), INT32 (6) or INT64 (7)",
+                other.to_string(),
+            ))
+        }
+    };
+    Ok(ConstTensor {
+        dims: t.dims.clone(),
+        data,
+    })
+}
+
+fn concat(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
+    let mut out = Vec::new();
+    for i in 0..cx.node.input.len() {
+        let t = imp.constant(cx, i)?;
+        if t.dims.len() > 1 {
+            return Err(cx.input_err(i, "constant folding supports Concat of 1-D tensors only"));
+        }
+        match &t.data {
+            ConstData::I64(v) => out.extend(v.iter().map(|&x| x as f64)),
+            ConstData::F32(v) => out.extend(v.iter().map(|&x| x as f64)),
+        }
+    }
+    let any_float = (0..cx.node.input.len())
+        .any(|i| matches!(imp.consts[cx.input_name(i)].data, ConstData::F32(_)));
+    let data = if any_float {
+        ConstData::F32(out.iter().map(|&x| x as f32).collect())
+    } else {
+        ConstData::I64(out.iter().map(|&x| x as i64).collect())
+    };
+    Ok(ConstTensor {
+        dims: vec![out.len()],
+        data,
+    })
+}

@@ -1,0 +1,103 @@
+//! Pooling (AveragePool, MaxPool) and Clip(0, 6).
+
+use patchwork_core::model::{Op, Pool2d};
+
+use super::{input_hw, pads_2d};
+use crate::onnx::attrs::NodeCx;
+use crate::onnx::error::ImportError;
+use crate::onnx::import::Importer;
+
+/// Reads kernel, strides and pads of a pooling node; `ceil_mode` must be 0.
+fn window(imp: &Importer, cx: &NodeCx, x: usize) -> Result<Pool2d, ImportError> {
+    let hw = input_hw(imp, cx, x)?;
+    let k = cx
+        .ints("kernel_shape")?
+        .ok_or_else(|| cx.attr_err("kernel_shape", "2 positive integers", "absent"))?;
+    let [kh, kw] = k[..] else {
+        return Err(cx.attr_err("kernel_shape", "2 positive integers", format!("{k:?}")));
+    };
+    if kh < 1 || kw < 1 {
+        return Err(cx.attr_err("kernel_shape", "2 positive integers", format!("{k:?}")));
+    }
+    let kernel = [kh as usize, kw as usize];
+    if cx.int("ceil_mode", 0)? != 0 {
+        return Err(cx.attr_err("ceil_mode", "0", "1"));
+    }
+    let s = cx.usizes("strides", 2, 1)?;
+    let stride = [s[0], s[1]];
+    if let Some(d) = cx.ints("dilations")? {
+        if d.iter().any(|&v| v != 1) {
+            return Err(cx.attr_err("dilations", "all 1", format!("{d:?}")));
+        }
+    }
+    let padding = pads_2d(cx, hw, kernel, stride, [1, 1])?;
+    Ok(Pool2d {
+        kernel,
+        stride,
+        padding,
+        count_include_pad: false,
+    })
+}
+
+/// ONNX AveragePool.
+pub fn avg_pool(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
+    cx.only_attrs(&[
+        "auto_pad",
+        "ceil_mode",
+        "count_include_pad",
+        "dilations",
+        "kernel_shape",
+        "pads",
+        "strides",
+    ])?;
+    let x = imp.runtime(cx, 0)?;
+    let mut p = window(imp, cx, x)?;
+    p.count_include_pad = cx.int("count_include_pad", 0)? != 0;
+    imp.push(cx, Op::AvgPool(p), vec![x], None).map(drop)
+}
+
+/// ONNX MaxPool (no indices output).
+pub fn max_pool(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
+    cx.only_attrs(&[
+        "auto_pad",
+        "ceil_mode",
+        "dilations",
+        "kernel_shape",
+        "pads",
+        "storage_order",
+        "strides",
+    ])?;
+    if cx.node.output.iter().skip(1).any(|o| !o.is_empty()) {
+        return Err(cx.graph_err("the Indices output of MaxPool is not supported"));
+    }
+    let x = imp.runtime(cx, 0)?;
+    let p = window(imp, cx, x)?;
+    imp.push(cx, Op::MaxPool(p), vec![x], None).map(drop)
+}
+
+/// ONNX Clip with min 0 and max 6 (ReLU6); bounds from inputs (opset 11+) or attributes.
+pub fn clip(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
+    cx.only_attrs(&["min", "max"])?;
+    let x = imp.runtime(cx, 0)?;
+    let bound = |index: usize, attr: &str| -> Result<Option<f32>, ImportError> {
+        if imp.opset >= 11 {
+            match imp.opt_const(cx, index)? {
+                None => Ok(None),
+                Some(t) if t.len() == 1 => Ok(Some(t.to_f32()[0])),
+                Some(t) => {
+                    Err(cx.input_err(index, format!("expected a scalar, found dims {:?}", t.dims)))
+                }
+            }
+        } else {
+            Ok(Some(cx.float(
+                attr,
+                if attr == "min" { f32::MIN } else { f32::MAX },
+            )?))
+        }
+    };
+    let (lo, hi) = (bound(1, "min")?, bound(2, "max")?);
+    if lo != Some(0.0) || hi != Some(6.0) {
+        return Err(cx.attr_err("min/max", "0 and 6 (ReLU6)", format!("{lo:?} and {hi:?}")));
+    }
+    imp.push(cx, Op::Relu6, vec![x], None).map(drop)
+}

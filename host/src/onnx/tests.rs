@@ -1,0 +1,225 @@
+//! Import tests on small graphs built in code: BatchNorm folding, error messages for
+//! unsupported operators and attributes, and no panics on truncated or corrupted bytes.
+
+use prost::Message;
+
+use super::generated::{
+    attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto, type_proto,
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
+    TensorShapeProto, TypeProto, ValueInfoProto,
+};
+use super::{import_bytes, ImportError};
+use patchwork_core::model::Op;
+
+fn tensor(name: &str, dims: &[i64], data: Vec<f32>) -> TensorProto {
+    TensorProto {
+        name: Some(name.into()),
+        dims: dims.to_vec(),
+        data_type: Some(DataType::Float as i32),
+        float_data: data,
+        ..Default::default()
+    }
+}
+
+fn node(
+    op: &str,
+    name: &str,
+    inputs: &[&str],
+    output: &str,
+    attrs: Vec<AttributeProto>,
+) -> NodeProto {
+    NodeProto {
+        op_type: Some(op.into()),
+        name: Some(name.into()),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: vec![output.into()],
+        attribute: attrs,
+        ..Default::default()
+    }
+}
+
+fn ints(name: &str, v: &[i64]) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(AttributeType::Ints as i32),
+        ints: v.to_vec(),
+        ..Default::default()
+    }
+}
+
+fn string(name: &str, v: &str) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(AttributeType::String as i32),
+        s: Some(v.as_bytes().to_vec()),
+        ..Default::default()
+    }
+}
+
+fn value(name: &str, dims: &[i64]) -> ValueInfoProto {
+    let dim = dims
+        .iter()
+        .map(|&d| tensor_shape_proto::Dimension {
+            value: Some(tensor_shape_proto::dimension::Value::DimValue(d)),
+            ..Default::default()
+        })
+        .collect();
+    ValueInfoProto {
+        name: Some(name.into()),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: Some(1),
+                shape: Some(TensorShapeProto { dim }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Conv(1->2, 3x3, pad 1) -> BN -> Relu -> GlobalAveragePool -> Flatten -> Gemm(2->3).
+fn small_model(extra: Option<NodeProto>) -> ModelProto {
+    let mut nodes = vec![
+        node(
+            "Conv",
+            "conv",
+            &["x", "w", "b"],
+            "c",
+            vec![ints("pads", &[1, 1, 1, 1])],
+        ),
+        node(
+            "BatchNormalization",
+            "bn",
+            &["c", "g", "beta", "mean", "var"],
+            "n",
+            vec![],
+        ),
+        node("Relu", "relu1", &["n"], "r", vec![]),
+        node("GlobalAveragePool", "gap", &["r"], "p", vec![]),
+        node("Flatten", "flat", &["p"], "f", vec![]),
+        node("Gemm", "fc", &["f", "fw", "fb"], "y", vec![]),
+    ];
+    if let Some(n) = extra {
+        nodes.insert(3, n);
+    }
+    ModelProto {
+        opset_import: vec![OperatorSetIdProto {
+            domain: Some(String::new()),
+            version: Some(13),
+        }],
+        graph: Some(GraphProto {
+            node: nodes,
+            initializer: vec![
+                tensor(
+                    "w",
+                    &[2, 1, 3, 3],
+                    (0..18).map(|i| i as f32 * 0.1 - 0.9).collect(),
+                ),
+                tensor("b", &[2], vec![0.5, -0.5]),
+                tensor("g", &[2], vec![2.0, 0.5]),
+                tensor("beta", &[2], vec![0.1, 0.2]),
+                tensor("mean", &[2], vec![1.0, -1.0]),
+                tensor("var", &[2], vec![4.0, 0.25]),
+                tensor("fw", &[2, 3], vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
+                tensor("fb", &[3], vec![0.0, 1.0, 2.0]),
+            ],
+            input: vec![value("x", &[1, 1, 5, 5])],
+            output: vec![value("y", &[1, 3])],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn imports_and_folds_batch_norm() {
+    let bytes = small_model(None).encode_to_vec();
+    let m = import_bytes("small.onnx", &bytes).unwrap();
+    let kinds: Vec<_> = m.nodes.iter().map(|n| n.op.kind()).collect();
+    assert_eq!(
+        kinds,
+        ["Conv", "Relu", "GlobalAvgPool", "Reshape", "Linear"]
+    );
+    let Op::Conv(c) = &m.nodes[0].op else {
+        panic!()
+    };
+    // scale = g / sqrt(var + eps): 2/2 = 1 and 0.5/0.5 = 1 (eps 1e-5 aside).
+    assert!((c.bias[0] - ((0.5 - 1.0) * 2.0 / (4.0f32 + 1e-5).sqrt() + 0.1)).abs() < 1e-6);
+    assert_eq!(m.nodes[1].name, "relu1");
+    assert_eq!(m.shape(m.output).0, vec![1, 3]);
+}
+
+#[test]
+fn unsupported_op_names_node_and_op() {
+    let bytes = small_model(Some(node("Sigmoid", "sig", &["r"], "r2", vec![]))).encode_to_vec();
+    let e = import_bytes("small.onnx", &bytes).unwrap_err();
+    assert!(matches!(e, ImportError::UnsupportedOp { .. }), "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("small.onnx") && msg.contains("'sig'") && msg.contains("Sigmoid"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn unsupported_attribute_names_attribute() {
+    let mp = node(
+        "MaxPool",
+        "mp",
+        &["r"],
+        "r2",
+        vec![
+            ints("kernel_shape", &[2, 2]),
+            AttributeProto {
+                name: Some("ceil_mode".into()),
+                r#type: Some(AttributeType::Int as i32),
+                i: Some(1),
+                ..Default::default()
+            },
+        ],
+    );
+    let e = import_bytes("small.onnx", &small_model(Some(mp)).encode_to_vec())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("'mp'") && e.contains("ceil_mode") && e.contains("expected 0, found 1"),
+        "{e}"
+    );
+    let ap = node(
+        "AveragePool",
+        "ap",
+        &["r"],
+        "r2",
+        vec![ints("kernel_shape", &[2, 2]), string("auto_pad", "WEIRD")],
+    );
+    let e = import_bytes("small.onnx", &small_model(Some(ap)).encode_to_vec())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("auto_pad") && e.contains("WEIRD"), "{e}");
+    let bad = node("Relu", "r_bad", &["r"], "r2", vec![ints("alpha", &[1])]);
+    let e = import_bytes("small.onnx", &small_model(Some(bad)).encode_to_vec())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("'r_bad'") && e.contains("alpha"), "{e}");
+}
+
+#[test]
+fn truncated_or_corrupted_bytes_never_panic() {
+    let bytes = small_model(None).encode_to_vec();
+    for cut in 0..bytes.len() {
+        let _ = import_bytes("t.onnx", &bytes[..cut]);
+    }
+    let mut state = 0x1234_5678_9abc_def0u64;
+    for _ in 0..3000 {
+        let mut b = bytes.clone();
+        for _ in 0..3 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let i = (state % b.len() as u64) as usize;
+            b[i] = (state >> 32) as u8;
+        }
+        let _ = import_bytes("c.onnx", &b);
+    }
+    assert!(import_bytes("t.onnx", &bytes[..bytes.len() / 2]).is_err());
+}

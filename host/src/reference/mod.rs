@@ -1,0 +1,98 @@
+//! Float reference forward pass over a [`Model`], optionally with a Block-ReLU [`Spec`].
+//!
+//! This is the plaintext ground truth the secure protocol is compared against. Convolutions
+//! run as im2col + GEMM (ndarray); every other operator is a direct loop. Values are kept as
+//! flat row-major `f32` buffers laid out by the model's shapes (NCHW, batch 1).
+
+mod block_relu;
+mod conv;
+mod pool;
+mod resize;
+
+use ndarray::{ArrayD, IxDyn};
+use patchwork_core::model::spec_check::{relu_layer_patches, validate_spec, SpecError};
+use patchwork_core::model::{Model, Op, Shape};
+use patchwork_core::spec::Spec;
+
+pub use block_relu::block_relu_channel;
+
+/// Why a forward pass could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    #[error("input shape: expected {expected}, found {found}")]
+    InputShape { expected: Shape, found: Shape },
+    #[error("Block-ReLU spec does not fit the model: {0}")]
+    Spec(#[from] SpecError),
+}
+
+/// Runs the model on `input` (shape must equal the model input's) and returns the output.
+/// With a spec, every ReLU the spec names becomes a Block-ReLU; other ReLUs stay plain.
+pub fn forward(
+    model: &Model,
+    input: &ArrayD<f32>,
+    spec: Option<&Spec>,
+) -> Result<ArrayD<f32>, ForwardError> {
+    let mut values = forward_all(model, input, spec)?;
+    let out = values[model.output].take().unwrap_or_default();
+    Ok(to_array(model.shape(model.output), out))
+}
+
+/// Runs the model and returns every value (by [`patchwork_core::model::ValueId`]) as a flat
+/// buffer; values never written (there are none in a checked model) are `None`.
+pub fn forward_all(
+    model: &Model,
+    input: &ArrayD<f32>,
+    spec: Option<&Spec>,
+) -> Result<Vec<Option<Vec<f32>>>, ForwardError> {
+    let expected = model.shape(model.input);
+    if input.shape() != expected.0.as_slice() {
+        return Err(ForwardError::InputShape {
+            expected: expected.clone(),
+            found: Shape(input.shape().to_vec()),
+        });
+    }
+    let empty = Spec::default();
+    let spec = spec.unwrap_or(&empty);
+    validate_spec(model, spec)?;
+    let mut values: Vec<Option<Vec<f32>>> = vec![None; model.values.len()];
+    values[model.input] = Some(input.iter().copied().collect());
+    for (index, node) in model.nodes.iter().enumerate() {
+        let ins: Vec<&[f32]> = node
+            .inputs
+            .iter()
+            .map(|&v| values[v].as_deref().unwrap_or(&[]))
+            .collect();
+        let in_shape = model.shape(node.inputs[0]);
+        let out_shape = model.shape(node.output);
+        let out = match &node.op {
+            Op::Conv(c) => conv::conv2d(c, ins[0], in_shape, out_shape),
+            Op::Linear(l) => conv::linear(l, ins[0]),
+            Op::Relu => {
+                let (patches, (c, h, w)) = relu_layer_patches(model, index, spec)?;
+                let mut out = ins[0].to_vec();
+                for (ch, p) in patches.iter().enumerate().take(c) {
+                    block_relu_channel(&mut out[ch * h * w..(ch + 1) * h * w], h, w, *p);
+                }
+                out
+            }
+            Op::Relu6 => ins[0].iter().map(|&x| x.clamp(0.0, 6.0)).collect(),
+            Op::Add => ins[0].iter().zip(ins[1]).map(|(a, b)| a + b).collect(),
+            Op::AvgPool(p) => pool::avg_pool(p, ins[0], in_shape, out_shape),
+            Op::MaxPool(p) => pool::max_pool(p, ins[0], in_shape, out_shape),
+            Op::GlobalAvgPool => pool::global_avg_pool(ins[0], in_shape),
+            Op::Reshape | Op::Identity => ins[0].to_vec(),
+            Op::Concat => ins.concat(),
+            Op::Resize(r) => resize::resize(r, ins[0], in_shape, out_shape),
+        };
+        values[node.output] = Some(out);
+    }
+    Ok(values)
+}
+
+/// Wraps a flat buffer as an array of the given shape.
+pub fn to_array(shape: &Shape, data: Vec<f32>) -> ArrayD<f32> {
+    ArrayD::from_shape_vec(IxDyn(&shape.0), data).unwrap_or_else(|e| {
+        // Unreachable for buffers produced by `forward_all` on a checked model.
+        unreachable!("reference buffer does not match shape {shape}: {e}")
+    })
+}

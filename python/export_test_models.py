@@ -1,0 +1,163 @@
+"""Export the test models as ONNX with random weights, and compute onnxruntime outputs.
+
+For each model NAME this writes, into OUT_DIR:
+    NAME.onnx          the model (batch 1, float32)
+    NAME.input.npy     a random input (float32, NCHW)
+    NAME.output.npy    onnxruntime's output on that input (float32)
+The Rust integration tests (host/tests/onnx_vs_onnxruntime.rs) load all three and compare the
+Patchwork float reference with onnxruntime.
+
+Usage: python python/export_test_models.py OUT_DIR [NAME ...]
+Models: resnet18_cifar, resnet50, mobilenet_v2, deeplab_small, ops_mix.
+BatchNorm statistics are randomised so that folding BatchNorm into Conv is really exercised.
+"""
+
+import os
+import sys
+
+import numpy as np
+import onnxruntime as ort
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torchvision
+
+
+def randomize_bn(model):
+    """Random BatchNorm statistics and affine parameters (eval mode uses them)."""
+    g = torch.Generator().manual_seed(1)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            c = m.num_features
+            m.running_mean.copy_(torch.randn(c, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(c, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(c, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(c, generator=g) * 0.1)
+    return model
+
+
+def resnet18_cifar():
+    """ResNet18 for 32x32 inputs: 3x3 stem with stride 1, no max pool, 100 classes."""
+    m = torchvision.models.resnet18(num_classes=100)
+    m.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)
+    m.maxpool = nn.Identity()
+    return m, (1, 3, 32, 32)
+
+
+def resnet50():
+    return torchvision.models.resnet50(num_classes=1000), (1, 3, 224, 224)
+
+
+def mobilenet_v2():
+    return torchvision.models.mobilenet_v2(num_classes=1000), (1, 3, 224, 224)
+
+
+class ConvBnRelu(nn.Sequential):
+    def __init__(self, cin, cout, k=3, stride=1, dilation=1):
+        pad = dilation * (k - 1) // 2
+        super().__init__(
+            nn.Conv2d(cin, cout, k, stride, pad, dilation=dilation, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(),
+        )
+
+
+class DeepLabSmall(nn.Module):
+    """A small DeepLabV3-style segmenter: strided backbone, dilated convs, ASPP with an image
+    pooling branch, Concat, and bilinear upsampling back to the input size."""
+
+    def __init__(self, classes=5):
+        super().__init__()
+        self.backbone = nn.Sequential(
+            ConvBnRelu(3, 16, 3, 2), ConvBnRelu(16, 32, 3, 2), ConvBnRelu(32, 32, 3, 1, 2)
+        )
+        self.aspp = nn.ModuleList(
+            [ConvBnRelu(32, 16, 1), ConvBnRelu(32, 16, 3, 1, 2), ConvBnRelu(32, 16, 3, 1, 4)]
+        )
+        self.pool_conv = ConvBnRelu(32, 16, 1)
+        self.project = ConvBnRelu(64, 32, 1)
+        self.head = nn.Conv2d(32, classes, 1)
+
+    def forward(self, x):
+        size = x.shape[-2:]
+        f = self.backbone(x)
+        branches = [b(f) for b in self.aspp]
+        p = self.pool_conv(F.adaptive_avg_pool2d(f, 1))
+        branches.append(F.interpolate(p, size=f.shape[-2:], mode="bilinear", align_corners=False))
+        y = self.head(self.project(torch.cat(branches, 1)))
+        y = F.interpolate(y, scale_factor=2, mode="bilinear", align_corners=True)
+        return F.interpolate(y, size=size, mode="bilinear", align_corners=False)
+
+
+def deeplab_small():
+    return DeepLabSmall(), (1, 3, 64, 64)
+
+
+class OpsMix(nn.Module):
+    """Covers the remaining operators: MaxPool, AvgPool (with and without padding in the
+    divisor), ReLU6 (Clip), grouped conv, nearest upsampling, Flatten, MatMul and Gemm."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, 1, 1)
+        self.bn = nn.BatchNorm2d(8)
+        self.c2 = nn.Conv2d(8, 8, 3, 1, 1, groups=4)
+        self.mm = nn.Parameter(torch.randn(8 * 8 * 8, 16) * 0.05)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = F.relu(self.bn(self.c1(x)))
+        x = F.max_pool2d(x, 3, 2, 1)
+        x = F.avg_pool2d(x, 3, 1, 1, count_include_pad=True)
+        x = F.relu6(self.c2(x))
+        x = F.avg_pool2d(x, 3, 2, 1, count_include_pad=False)
+        x = F.interpolate(x, scale_factor=2, mode="nearest")
+        x = torch.flatten(x, 1)
+        return self.fc(F.relu(x @ self.mm))
+
+
+def ops_mix():
+    return OpsMix(), (1, 3, 16, 16)
+
+
+MODELS = {
+    "resnet18_cifar": (resnet18_cifar, 13),
+    "resnet50": (resnet50, 17),
+    "mobilenet_v2": (mobilenet_v2, 13),
+    "deeplab_small": (deeplab_small, 17),
+    "ops_mix": (ops_mix, 13),
+}
+
+
+def export(name, out_dir):
+    torch.manual_seed(0)
+    build, opset = MODELS[name]
+    model, shape = build()
+    model = randomize_bn(model).eval()
+    x = torch.randn(*shape)
+    path = os.path.join(out_dir, f"{name}.onnx")
+    kwargs = dict(input_names=["input"], output_names=["output"], opset_version=opset)
+    try:
+        torch.onnx.export(model, x, path, dynamo=False, **kwargs)
+    except TypeError:
+        torch.onnx.export(model, x, path, **kwargs)
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    (y,) = sess.run(None, {"input": x.numpy()})
+    np.save(os.path.join(out_dir, f"{name}.input.npy"), x.numpy().astype(np.float32))
+    np.save(os.path.join(out_dir, f"{name}.output.npy"), y.astype(np.float32))
+    print(f"{name}: opset {opset}, input {list(shape)}, output {list(y.shape)}, max |y| {np.abs(y).max():.4g}")
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__)
+        sys.exit(2)
+    out_dir = sys.argv[1]
+    os.makedirs(out_dir, exist_ok=True)
+    torch.set_num_threads(1)
+    for name in sys.argv[2:] or list(MODELS):
+        export(name, out_dir)
+
+
+if __name__ == "__main__":
+    main()
