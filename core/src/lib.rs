@@ -12,6 +12,7 @@ extern crate alloc;
 pub mod bitpack;
 pub mod cost;
 pub mod fixed_point;
+pub mod infer;
 pub mod model;
 #[cfg(feature = "std")]
 pub mod net;

@@ -57,6 +57,9 @@ impl Transport for Recording<'_> {
     fn rounds(&self) -> u32 {
         self.inner.rounds()
     }
+    fn bytes_sent(&self, to: Role) -> u64 {
+        self.inner.bytes_sent(to)
+    }
 }
 
 /// Runs `sessions` sessions of `f` on `secret` and returns everything received.

@@ -10,6 +10,7 @@
 //! [`Model::check`] verifies the structural invariants (ids, order, shapes, weight lengths);
 //! [`spec_check`] validates a Block-ReLU spec against a model and counts DReLUs.
 
+pub mod geometry;
 mod op;
 mod shape;
 pub mod spec_check;

@@ -113,6 +113,10 @@ impl Transport for MemoryTransport {
     fn rounds(&self) -> u32 {
         self.clock.rounds()
     }
+
+    fn bytes_sent(&self, to: Role) -> u64 {
+        self.counters.bytes[self.role.index()][to.index()].load(Ordering::Relaxed)
+    }
 }
 
 /// Builds the three ends of a fresh network whose receives time out after `timeout`.

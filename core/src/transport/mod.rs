@@ -120,6 +120,9 @@ pub trait Transport {
 
     /// Rounds so far: the depth of the deepest message sent or received (see the module doc).
     fn rounds(&self) -> u32;
+
+    /// Payload bytes this party has sent to `to` so far (for per-layer reports).
+    fn bytes_sent(&self, to: Role) -> u64;
 }
 
 /// The Lamport clock behind [`Transport::rounds`].

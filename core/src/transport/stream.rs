@@ -14,6 +14,7 @@ pub struct StreamTransport<S> {
     role: Role,
     peers: [Option<S>; 3],
     clock: RoundClock,
+    sent: [u64; 3],
 }
 
 impl<S: Read + Write> StreamTransport<S> {
@@ -29,6 +30,7 @@ impl<S: Read + Write> StreamTransport<S> {
             role,
             peers,
             clock: RoundClock::default(),
+            sent: [0; 3],
         }
     }
 
@@ -85,7 +87,9 @@ impl<S: Read + Write> Transport for StreamTransport<S> {
         let s = self.stream(to)?;
         s.write_all(&header).map_err(|e| io_err(to, tag, e))?;
         s.write_all(payload).map_err(|e| io_err(to, tag, e))?;
-        s.flush().map_err(|e| io_err(to, tag, e))
+        s.flush().map_err(|e| io_err(to, tag, e))?;
+        self.sent[to.index()] += payload.len() as u64;
+        Ok(())
     }
 
     fn recv(
@@ -106,5 +110,9 @@ impl<S: Read + Write> Transport for StreamTransport<S> {
 
     fn rounds(&self) -> u32 {
         self.clock.rounds()
+    }
+
+    fn bytes_sent(&self, to: Role) -> u64 {
+        self.sent[to.index()]
     }
 }

@@ -1,0 +1,551 @@
+//! Secure inference of a whole [`Model`]: every party walks the same graph with its role as a
+//! value. P0 gives the input and alone learns the output, P1 gives the weights (and biases),
+//! P2 deals. Linear operators are local ([`local`]); convolutions and fully connected layers are
+//! products with the weights as a private operand of P1, masked once in [`SecureModel::setup`];
+//! ReLUs are Block-ReLUs with the spec's patch sizes (plain ReLU where the spec is silent),
+//! with exact or approximate DReLU.
+//!
+//! Fixed point: activations carry `f` fractional bits; a product carries `2f` and is truncated
+//! locally back to `f` (SecureML), after which P1 adds its bias.
+
+pub mod local;
+
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::cost::{self, Cost};
+use crate::fixed_point::FixedPoint;
+use crate::model::spec_check::{relu_layer_patches, validate_spec, SpecError};
+use crate::model::{Model, Node, Op};
+use crate::party::{Error, Party};
+use crate::patch::PatchSize;
+use crate::protocol::bilinear::{Bilinear, Conv2d, MatMul};
+use crate::protocol::brelu::{block_relu, MapShape};
+use crate::protocol::drelu::{relu, Comparison};
+use crate::protocol::maxpool::{max_pool, Pool};
+use crate::protocol::product::PrivateOperand;
+use crate::protocol::truncate::truncate;
+use crate::role::Role;
+use crate::spec::Spec;
+use crate::transport::Transport;
+
+/// How the secure forward pass computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settings {
+    pub fp: FixedPoint,
+    pub cmp: Comparison,
+}
+
+impl Default for Settings {
+    /// 12 fractional bits, exact DReLU.
+    fn default() -> Self {
+        Settings {
+            fp: FixedPoint { frac_bits: 12 },
+            cmp: Comparison::Exact,
+        }
+    }
+}
+
+/// Why a secure forward pass failed, with the node it failed at.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InferError<E> {
+    /// A protocol step failed (a peer left, a bad frame, ...).
+    Protocol { node: String, error: Error<E> },
+    /// The spec does not fit the model.
+    Spec(SpecError),
+    /// A weight, bias or input value cannot be encoded (not finite or too large).
+    Encode {
+        node: String,
+        what: &'static str,
+        value: f32,
+    },
+    /// The input has the wrong number of values.
+    InputLength { expected: usize, found: usize },
+    /// A node the secure runner cannot evaluate.
+    Unsupported {
+        node: String,
+        op: &'static str,
+        reason: &'static str,
+    },
+}
+
+impl<E: core::fmt::Debug> core::fmt::Display for InferError<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            InferError::Protocol { node, error } => write!(f, "node '{node}': {error}"),
+            InferError::Spec(e) => write!(f, "{e}"),
+            InferError::Encode { node, what, value } => {
+                write!(
+                    f,
+                    "node '{node}': {what} value {value} cannot be encoded in fixed point"
+                )
+            }
+            InferError::InputLength { expected, found } => {
+                write!(f, "input has {found} values, the model expects {expected}")
+            }
+            InferError::Unsupported { node, op, reason } => {
+                write!(f, "node '{node}' ({op}): {reason}")
+            }
+        }
+    }
+}
+
+impl<E: core::fmt::Debug> core::error::Error for InferError<E> {}
+
+/// Message and purpose numbers of the runner's own steps.
+const REVEAL: u16 = 1;
+const INPUT_MASK: u16 = 1;
+
+/// A model prepared for secure inference by one party: patch sizes resolved and P1's weights
+/// masked. Reusable for any number of inferences in the session.
+pub struct SecureModel<'m> {
+    model: &'m Model,
+    settings: Settings,
+    patches: Vec<Option<Vec<PatchSize>>>,
+    operands: Vec<Option<PrivateOperand>>,
+}
+
+fn protocol_err<E>(node: &Node) -> impl FnOnce(Error<E>) -> InferError<E> + '_ {
+    move |error| InferError::Protocol {
+        node: node.name.clone(),
+        error,
+    }
+}
+
+fn chw<E>(
+    model: &Model,
+    node: &Node,
+    value: usize,
+) -> Result<(usize, usize, usize), InferError<E>> {
+    model
+        .shape(value)
+        .chw()
+        .ok_or_else(|| InferError::Unsupported {
+            node: node.name.clone(),
+            op: node.op.kind(),
+            reason: "expects an NCHW map",
+        })
+}
+
+/// The product shape of a Conv or Linear node (the right operand is the weight as P1 holds it).
+enum Product {
+    Conv(Conv2d),
+    Linear(MatMul),
+}
+
+impl Product {
+    fn of<E>(model: &Model, node: &Node) -> Result<Option<Product>, InferError<E>> {
+        Ok(match &node.op {
+            Op::Conv(c) => {
+                let (in_c, in_h, in_w) = chw(model, node, node.inputs[0])?;
+                Some(Product::Conv(Conv2d {
+                    in_c,
+                    in_h,
+                    in_w,
+                    out_c: c.out_channels,
+                    kh: c.kernel[0],
+                    kw: c.kernel[1],
+                    stride: c.stride,
+                    pad: c.padding,
+                    dilation: c.dilation,
+                    groups: c.groups,
+                }))
+            }
+            Op::Linear(l) => Some(Product::Linear(MatMul {
+                m: 1,
+                k: l.in_features,
+                n: l.out_features,
+            })),
+            _ => None,
+        })
+    }
+
+    fn rhs_len(&self) -> usize {
+        match self {
+            Product::Conv(c) => c.rhs_len(),
+            Product::Linear(m) => m.rhs_len(),
+        }
+    }
+
+    fn cost(&self) -> Cost {
+        match self {
+            Product::Conv(c) => cost::private_operand_product(c),
+            Product::Linear(m) => cost::private_operand_product(m),
+        }
+    }
+}
+
+/// P1's weights in the layout of the product's right operand, encoded.
+fn encoded_weights<E>(fp: FixedPoint, node: &Node) -> Result<Vec<u64>, InferError<E>> {
+    let enc = |v: f32| {
+        fp.encode(v).map_err(|_| InferError::Encode {
+            node: node.name.clone(),
+            what: "weight",
+            value: v,
+        })
+    };
+    match &node.op {
+        Op::Conv(c) => c.weight.iter().map(|&v| enc(v)).collect(),
+        // y = W x with W [out, in]: the right operand of x (1 x in) is W^T (in x out).
+        Op::Linear(l) => {
+            let mut t = vec![0u64; l.in_features * l.out_features];
+            for o in 0..l.out_features {
+                for i in 0..l.in_features {
+                    t[i * l.out_features + o] = enc(l.weight[o * l.in_features + i])?;
+                }
+            }
+            Ok(t)
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+impl<'m> SecureModel<'m> {
+    /// Resolves patch sizes and masks every weight operand (one message from P1 to P0 per
+    /// Conv/Linear layer, once per session). P0 and P2 may hold a model whose weights are
+    /// zeros: they never read them.
+    pub fn setup<T: Transport>(
+        p: &mut Party<T>,
+        model: &'m Model,
+        spec: &Spec,
+        settings: Settings,
+    ) -> Result<SecureModel<'m>, InferError<T::Error>> {
+        validate_spec(model, spec).map_err(InferError::Spec)?;
+        let mut patches = Vec::with_capacity(model.nodes.len());
+        let mut operands = Vec::with_capacity(model.nodes.len());
+        for (i, node) in model.nodes.iter().enumerate() {
+            patches.push(match node.op {
+                Op::Relu => Some(
+                    relu_layer_patches(model, i, spec)
+                        .map_err(InferError::Spec)?
+                        .0,
+                ),
+                _ => None,
+            });
+            let operand = match Product::of(model, node)? {
+                Some(prod) => {
+                    let w = if p.role() == Role::P1 {
+                        Some(encoded_weights(settings.fp, node)?)
+                    } else {
+                        None
+                    };
+                    let op = PrivateOperand::setup(p, i as u32, prod.rhs_len(), w.as_deref())
+                        .map_err(protocol_err(node))?;
+                    Some(op)
+                }
+                None => None,
+            };
+            operands.push(operand);
+        }
+        Ok(SecureModel {
+            model,
+            settings,
+            patches,
+            operands,
+        })
+    }
+
+    /// What setting up costs.
+    pub fn setup_cost(&self) -> Result<Cost, InferError<core::convert::Infallible>> {
+        let mut c = Cost::default();
+        for node in &self.model.nodes {
+            if let Some(prod) = Product::of(self.model, node)? {
+                c = c.then(cost::private_operand_setup(prod.rhs_len()));
+            }
+        }
+        Ok(c)
+    }
+
+    /// The cost model's prediction for node `index`.
+    pub fn node_cost(&self, index: usize) -> Result<Cost, InferError<core::convert::Infallible>> {
+        let node = &self.model.nodes[index];
+        let n = self.model.shape(node.inputs[0]).numel();
+        Ok(match &node.op {
+            Op::Conv(_) | Op::Linear(_) => Product::of(self.model, node)?
+                .map(|p| p.cost())
+                .unwrap_or_default(),
+            Op::Relu => {
+                let (c, h, w) = self
+                    .model
+                    .shape(node.output)
+                    .channels_and_map()
+                    .unwrap_or((n, 1, 1));
+                let sizes = self.patches[index].as_deref().unwrap_or(&[]);
+                cost::block_relu(
+                    MapShape {
+                        channels: c,
+                        height: h,
+                        width: w,
+                    },
+                    sizes,
+                    self.settings.cmp,
+                )
+            }
+            Op::Relu6 => cost::relu(2 * n, self.settings.cmp),
+            Op::MaxPool(pool) => {
+                let (c, h, w) = chw(self.model, node, node.inputs[0])?;
+                cost::max_pool(
+                    MapShape {
+                        channels: c,
+                        height: h,
+                        width: w,
+                    },
+                    to_pool(pool),
+                    self.settings.cmp,
+                )
+            }
+            _ => Cost::default(),
+        })
+    }
+
+    /// What revealing the output to P0 costs.
+    pub fn reveal_cost(&self) -> Cost {
+        let n = self.model.shape(self.model.output).numel();
+        let mut c = Cost::default();
+        c.bytes[Role::P1.index()][Role::P0.index()] = 8 * n as u64;
+        c.rounds = 1;
+        c
+    }
+
+    /// One secure forward pass. P0 passes the input (`C*H*W` floats, NCHW) and gets the output;
+    /// P1 and P2 pass `None` and get `None`. `after_node(index)` is called after each node
+    /// (for per-layer timing and traffic).
+    pub fn infer<T: Transport>(
+        &self,
+        p: &mut Party<T>,
+        input: Option<&[f32]>,
+        after_node: &mut dyn FnMut(usize, &Party<T>),
+    ) -> Result<Option<Vec<f32>>, InferError<T::Error>> {
+        let model = self.model;
+        let (fp, role) = (self.settings.fp, p.role());
+        let n_in = model.shape(model.input).numel();
+        // Input: P0 and P1 share the mask m; P0 holds x - m, P1 holds m. Nothing travels.
+        let step = p.begin_step();
+        let mut values: Vec<Option<Vec<u64>>> = vec![None; model.values.len()];
+        values[model.input] = Some(match role {
+            Role::P0 => {
+                let x = input.ok_or(InferError::InputLength {
+                    expected: n_in,
+                    found: 0,
+                })?;
+                if x.len() != n_in {
+                    return Err(InferError::InputLength {
+                        expected: n_in,
+                        found: x.len(),
+                    });
+                }
+                let mut m = p.shared(Role::P1, step, INPUT_MASK);
+                x.iter()
+                    .map(|&v| {
+                        let e = fp.encode(v).map_err(|_| InferError::Encode {
+                            node: String::from("<input>"),
+                            what: "input",
+                            value: v,
+                        })?;
+                        Ok(e.wrapping_sub(m.u64()))
+                    })
+                    .collect::<Result<Vec<u64>, _>>()?
+            }
+            Role::P1 => {
+                let mut m = p.shared(Role::P0, step, INPUT_MASK);
+                (0..n_in).map(|_| m.u64()).collect()
+            }
+            Role::P2 => vec![0; n_in],
+        });
+        let last_use = last_uses(model);
+        for (i, node) in model.nodes.iter().enumerate() {
+            let out = self.eval(p, i, node, &values)?;
+            values[node.output] = Some(out);
+            for &v in &node.inputs {
+                if last_use[v] == i && v != model.output {
+                    values[v] = None;
+                }
+            }
+            after_node(i, p);
+        }
+        let out = values[model.output].take().unwrap_or_default();
+        // Reveal to P0 only: P1 sends its share.
+        let step = p.begin_step();
+        let fail = |error| InferError::Protocol {
+            node: String::from("<output>"),
+            error,
+        };
+        match role {
+            Role::P1 => {
+                p.send_packed(Role::P0, step, REVEAL, out.iter().copied(), out.len(), 64)
+                    .map_err(fail)?;
+                Ok(None)
+            }
+            Role::P0 => {
+                let theirs = p
+                    .recv_packed(Role::P1, step, REVEAL, out.len(), 64)
+                    .map_err(fail)?;
+                Ok(Some(
+                    out.iter()
+                        .zip(&theirs)
+                        .map(|(a, b)| fp.decode(a.wrapping_add(*b)) as f32)
+                        .collect(),
+                ))
+            }
+            Role::P2 => Ok(None),
+        }
+    }
+
+    fn eval<T: Transport>(
+        &self,
+        p: &mut Party<T>,
+        index: usize,
+        node: &Node,
+        values: &[Option<Vec<u64>>],
+    ) -> Result<Vec<u64>, InferError<T::Error>> {
+        let model = self.model;
+        let (fp, cmp, role) = (self.settings.fp, self.settings.cmp, p.role());
+        let input = |k: usize| values[node.inputs[k]].as_deref().unwrap_or(&[]);
+        let x = input(0);
+        let err = protocol_err(node);
+        Ok(match &node.op {
+            Op::Conv(_) | Op::Linear(_) => {
+                let operand = self.operands[index]
+                    .as_ref()
+                    .ok_or(InferError::Unsupported {
+                        node: node.name.clone(),
+                        op: node.op.kind(),
+                        reason: "weights were not set up",
+                    })?;
+                let z = match Product::of(model, node)? {
+                    Some(Product::Conv(c)) => operand.product(p, &c, x),
+                    Some(Product::Linear(m)) => operand.product(p, &m, x),
+                    None => unreachable!("Conv and Linear nodes are products"),
+                }
+                .map_err(err)?;
+                let mut y = truncate(role, fp, &z);
+                if role == Role::P1 {
+                    add_bias(fp, node, &mut y)?;
+                }
+                y
+            }
+            Op::Relu => {
+                let (c, h, w) =
+                    model
+                        .shape(node.output)
+                        .channels_and_map()
+                        .unwrap_or((x.len(), 1, 1));
+                let sizes = self.patches[index].as_deref().unwrap_or(&[]);
+                block_relu(
+                    p,
+                    x,
+                    MapShape {
+                        channels: c,
+                        height: h,
+                        width: w,
+                    },
+                    sizes,
+                    cmp,
+                )
+                .map_err(err)?
+            }
+            Op::Relu6 => {
+                // min(max(x, 0), 6) = ReLU(x) - ReLU(x - 6), both in one step.
+                let six = if role == Role::P0 {
+                    fp.encode(6.0).unwrap_or(0)
+                } else {
+                    0
+                };
+                let mut both = x.to_vec();
+                both.extend(x.iter().map(|v| v.wrapping_sub(six)));
+                let r = relu(p, &both, cmp).map_err(err)?;
+                let (a, b) = r.split_at(x.len());
+                a.iter().zip(b).map(|(a, b)| a.wrapping_sub(*b)).collect()
+            }
+            Op::Add => x
+                .iter()
+                .zip(input(1))
+                .map(|(a, b)| a.wrapping_add(*b))
+                .collect(),
+            Op::Concat => node
+                .inputs
+                .iter()
+                .flat_map(|&v| values[v].as_deref().unwrap_or(&[]).iter().copied())
+                .collect(),
+            Op::Reshape | Op::Identity => x.to_vec(),
+            Op::AvgPool(pool) => {
+                let (_, oh, ow) = chw(model, node, node.output)?;
+                local::avg_pool(role, fp, pool, x, chw(model, node, node.inputs[0])?, oh, ow)
+            }
+            Op::GlobalAvgPool => {
+                let (c, h, w) = chw(model, node, node.inputs[0])?;
+                local::global_avg_pool(role, fp, x, c, h * w)
+            }
+            Op::MaxPool(pool) => {
+                let (c, h, w) = chw(model, node, node.inputs[0])?;
+                let pool = to_pool(pool);
+                let (_, oh, ow) = chw(model, node, node.output)?;
+                if pool.out_hw(h, w) != (oh, ow) {
+                    return Err(InferError::Unsupported {
+                        node: node.name.clone(),
+                        op: "MaxPool",
+                        reason: "ceil_mode output size",
+                    });
+                }
+                max_pool(
+                    p,
+                    x,
+                    MapShape {
+                        channels: c,
+                        height: h,
+                        width: w,
+                    },
+                    pool,
+                    cmp,
+                )
+                .map_err(err)?
+            }
+            Op::Resize(r) => {
+                let (_, oh, ow) = chw(model, node, node.output)?;
+                local::resize(role, fp, r, x, chw(model, node, node.inputs[0])?, oh, ow)
+            }
+        })
+    }
+}
+
+fn to_pool(p: &crate::model::Pool2d) -> Pool {
+    Pool {
+        kernel: p.kernel,
+        stride: p.stride,
+        pad: p.padding,
+    }
+}
+
+/// P1 adds the bias (encoded at `f` bits) of a Conv or Linear node to its share.
+fn add_bias<E>(fp: FixedPoint, node: &Node, y: &mut [u64]) -> Result<(), InferError<E>> {
+    let bias = match &node.op {
+        Op::Conv(c) => &c.bias,
+        Op::Linear(l) => &l.bias,
+        _ => return Ok(()),
+    };
+    if bias.is_empty() {
+        return Ok(());
+    }
+    let per = y.len() / bias.len();
+    for (chunk, &b) in y.chunks_mut(per.max(1)).zip(bias) {
+        let e = fp.encode(b).map_err(|_| InferError::Encode {
+            node: node.name.clone(),
+            what: "bias",
+            value: b,
+        })?;
+        chunk.iter_mut().for_each(|v| *v = v.wrapping_add(e));
+    }
+    Ok(())
+}
+
+/// For each value, the index of the last node that reads it (`usize::MAX` if none).
+fn last_uses(model: &Model) -> Vec<usize> {
+    let mut last = vec![usize::MAX; model.values.len()];
+    for (i, node) in model.nodes.iter().enumerate() {
+        for &v in &node.inputs {
+            last[v] = i;
+        }
+    }
+    last
+}
