@@ -1,0 +1,102 @@
+//! Times the exact knapsack solver on synthetic ResNet-shaped distortion tables
+//! (see `gpu-planner/BENCHMARKS.md`).
+//!
+//! Usage: `knapsack-bench [--ratio R] [--seed S]` (defaults 0.06 and 1).
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use patchwork_planner::budget::Budget;
+use patchwork_planner::mckp::{self, Problem, SolveOptions};
+use patchwork_planner::synth;
+
+fn main() -> ExitCode {
+    let (ratio, seed) = match parse_args() {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("knapsack-bench: {e}\nusage: knapsack-bench [--ratio R] [--seed S]");
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "{:<22} {:>8} {:>9} {:>9} {:>8} {:>8} {:>8} {:>6} {:>10} {:>14} {:>10} {:>7}",
+        "instance",
+        "classes",
+        "items",
+        "budget",
+        "relax_s",
+        "search_s",
+        "total_s",
+        "core",
+        "states",
+        "distortion",
+        "gap",
+        "optimal"
+    );
+    let instances = [
+        ("resnet50-imagenet", synth::resnet50_imagenet()),
+        ("resnet18-cifar100", synth::resnet18_cifar()),
+    ];
+    for (name, shapes) in instances {
+        let table = synth::table(&shapes, seed);
+        let budget = match Budget::Ratio(ratio).resolve(table.total_relus()) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("knapsack-bench: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let problem = match Problem::from_table(&table) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("knapsack-bench: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let start = Instant::now();
+        let solution = match mckp::solve(&problem, budget, &SolveOptions::default()) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("knapsack-bench: {name}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let total = start.elapsed().as_secs_f64();
+        let st = &solution.stats;
+        println!(
+            "{:<22} {:>8} {:>9} {:>9} {:>8.3} {:>8.3} {:>8.3} {:>6} {:>10} {:>14.6} {:>10.3e} {:>7}",
+            name,
+            problem.classes(),
+            problem.items(),
+            budget,
+            st.relax_seconds,
+            st.search_seconds,
+            total,
+            st.core_classes,
+            st.total_states,
+            solution.cost,
+            solution.gap(),
+            solution.proven_optimal
+        );
+        eprintln!(
+            "  {name}: lambda {:.6e}, LP bound {:.6}, heuristic {:.6}, core items {}, peak states {}, drelus {}",
+            st.lambda, st.lp_bound, st.heuristic_cost, st.core_items, st.peak_states, solution.weight
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+fn parse_args() -> Result<(f64, u64), String> {
+    let mut ratio = 0.06;
+    let mut seed = 1;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{a} needs a value"))?;
+        match a.as_str() {
+            "--ratio" => ratio = value.parse().map_err(|_| format!("bad ratio '{value}'"))?,
+            "--seed" => seed = value.parse().map_err(|_| format!("bad seed '{value}'"))?,
+            _ => return Err(format!("unknown argument '{a}'")),
+        }
+    }
+    Ok((ratio, seed))
+}
