@@ -63,14 +63,15 @@ pub fn resnet18_cifar() -> Vec<Shape> {
 }
 
 /// Candidate patch sizes of an `h x w` map: identity, zero, and every block `ph x pw` with
-/// `ph, pw` in `{1..8, 10, 12}` that fits (100 candidates on maps of 12x12 and larger).
+/// `ph, pw` in `{1..8, 10, 12}` with area at most 100 that fits (99 candidates on maps of 12x12
+/// and larger).
 pub fn candidate_patch_sizes(height: usize, width: usize) -> Vec<PatchSize> {
     const SIDES: [u16; 10] = [1, 2, 3, 4, 5, 6, 7, 8, 10, 12];
     let mut out = vec![PatchSize::Identity, PatchSize::Zero];
     for &h in &SIDES {
         for &w in &SIDES {
             let p = PatchSize::Block { h, w };
-            if p.fits(height, width) {
+            if h * w <= 100 && p.fits(height, width) {
                 out.push(p);
             }
         }
@@ -173,6 +174,6 @@ mod tests {
     fn synthetic_tables_validate() {
         let t = table(&resnet18_cifar()[..3], 7);
         t.validate().unwrap();
-        assert_eq!(t.layers[0].patch_sizes.len(), 100);
+        assert_eq!(t.layers[0].patch_sizes.len(), 99);
     }
 }
