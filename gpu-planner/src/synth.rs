@@ -79,8 +79,14 @@ pub fn candidate_patch_sizes(height: usize, width: usize) -> Vec<PatchSize> {
     out
 }
 
-/// A synthetic table for `shapes`, reproducible from `seed`.
+/// A synthetic table for `shapes`, reproducible from `seed`, with 10% multiplicative noise.
 pub fn table(shapes: &[Shape], seed: u64) -> DistortionTable {
+    table_with_noise(shapes, seed, 0.1)
+}
+
+/// A synthetic table whose block distortions carry multiplicative noise of standard deviation
+/// `noise` (larger noise: less convex hulls, a harder knapsack).
+pub fn table_with_noise(shapes: &[Shape], seed: u64, noise: f64) -> DistortionTable {
     let mut rng = SplitMix64(seed);
     let layers = shapes
         .iter()
@@ -104,8 +110,8 @@ pub fn table(shapes: &[Shape], seed: u64) -> DistortionTable {
                             PatchSize::Block { h, w } => {
                                 let (h, w) = (h as f64, w as f64);
                                 let aspect = 1.0 + 0.15 * (h - w).abs() / (h + w);
-                                let noise = (1.0 + 0.1 * rng.normal()).max(0.05);
-                                sens * (h * w).ln() * aspect * noise
+                                let factor = (1.0 + noise * rng.normal()).max(0.05);
+                                sens * (h * w).ln() * aspect * factor
                             }
                         })
                         .collect()

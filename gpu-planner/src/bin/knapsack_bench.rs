@@ -1,7 +1,9 @@
 //! Times the exact knapsack solver on synthetic ResNet-shaped distortion tables
 //! (see `gpu-planner/BENCHMARKS.md`).
 //!
-//! Usage: `knapsack-bench [--ratio R] [--seed S]` (defaults 0.06 and 1).
+//! Usage: `knapsack-bench [--ratio R] [--seed S]` (defaults 0.06 and 1). Every instance is run
+//! with 10% noise on the synthetic distortions (the default tables) and with 50% (harder: less
+//! convex per-channel curves). Also times reading the ResNet50 table from JSON.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -9,6 +11,7 @@ use std::time::Instant;
 use patchwork_planner::budget::Budget;
 use patchwork_planner::mckp::{self, Problem, SolveOptions};
 use patchwork_planner::synth;
+use patchwork_planner::table::DistortionTable;
 
 fn main() -> ExitCode {
     let (ratio, seed) = match parse_args() {
@@ -19,7 +22,7 @@ fn main() -> ExitCode {
         }
     };
     println!(
-        "{:<22} {:>8} {:>9} {:>9} {:>8} {:>8} {:>8} {:>6} {:>10} {:>14} {:>10} {:>7}",
+        "{:<30} {:>8} {:>9} {:>9} {:>8} {:>8} {:>8} {:>6} {:>10} {:>14} {:>10} {:>7}",
         "instance",
         "classes",
         "items",
@@ -37,8 +40,12 @@ fn main() -> ExitCode {
         ("resnet50-imagenet", synth::resnet50_imagenet()),
         ("resnet18-cifar100", synth::resnet18_cifar()),
     ];
-    for (name, shapes) in instances {
-        let table = synth::table(&shapes, seed);
+    for (name, shapes, noise) in instances
+        .iter()
+        .flat_map(|(n, s)| [(n, s, 0.1), (n, s, 0.5)])
+    {
+        let table = synth::table_with_noise(shapes, seed, noise);
+        let name = format!("{name} noise {noise}");
         let budget = match Budget::Ratio(ratio).resolve(table.total_relus()) {
             Ok(b) => b,
             Err(e) => {
@@ -64,7 +71,7 @@ fn main() -> ExitCode {
         let total = start.elapsed().as_secs_f64();
         let st = &solution.stats;
         println!(
-            "{:<22} {:>8} {:>9} {:>9} {:>8.3} {:>8.3} {:>8.3} {:>6} {:>10} {:>14.6} {:>10.3e} {:>7}",
+            "{:<30} {:>8} {:>9} {:>9} {:>8.3} {:>8.3} {:>8.3} {:>6} {:>10} {:>14.6} {:>10.3e} {:>7}",
             name,
             problem.classes(),
             problem.items(),
@@ -82,6 +89,17 @@ fn main() -> ExitCode {
             "  {name}: lambda {:.6e}, LP bound {:.6}, heuristic {:.6}, core items {}, peak states {}, drelus {}",
             st.lambda, st.lp_bound, st.heuristic_cost, st.core_items, st.peak_states, solution.weight
         );
+    }
+    let table = synth::table(&synth::resnet50_imagenet(), seed);
+    let text = serde_json::to_string(&table).unwrap_or_default();
+    let start = Instant::now();
+    match DistortionTable::from_json(&text) {
+        Ok(_) => println!(
+            "reading the resnet50 table from JSON ({:.1} MB): {:.3} s",
+            text.len() as f64 / 1e6,
+            start.elapsed().as_secs_f64()
+        ),
+        Err(e) => eprintln!("knapsack-bench: {e}"),
     }
     ExitCode::SUCCESS
 }

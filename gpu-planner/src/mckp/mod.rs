@@ -174,7 +174,10 @@ pub fn solve(problem: &Problem, budget: u64, opts: &SolveOptions) -> Result<Solu
     let fixed: Vec<(usize, u32)> = keep
         .iter()
         .enumerate()
-        .filter_map(|(i, items)| (items.len() == 1).then(|| (i, items[0])))
+        .filter_map(|(i, items)| match items[..] {
+            [j] => Some((i, j)),
+            _ => None,
+        })
         .collect();
 
     let mut lower_bound = lp_bound;
