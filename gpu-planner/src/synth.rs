@@ -130,6 +130,40 @@ pub fn table_with_noise(shapes: &[Shape], seed: u64, noise: f64) -> DistortionTa
     DistortionTable { layers }
 }
 
+/// A structure-free table for stress tests: plain ReLU costs 0, every other candidate a uniform
+/// random distortion in `[0, sensitivity * ln(H W))`, so the per-channel curves are far from convex.
+pub fn unstructured_table(shapes: &[Shape], seed: u64) -> DistortionTable {
+    let mut rng = SplitMix64(seed);
+    let layers = shapes
+        .iter()
+        .map(|s| {
+            let patch_sizes = candidate_patch_sizes(s.height, s.width);
+            let top = ((s.height * s.width) as f64).ln();
+            let distortion = (0..s.channels)
+                .map(|_| {
+                    let sens = (0.8 * rng.normal()).exp();
+                    patch_sizes
+                        .iter()
+                        .map(|p| match p {
+                            &PatchSize::RELU => 0.0,
+                            _ => sens * rng.range(0.0, top),
+                        })
+                        .collect()
+                })
+                .collect();
+            LayerTable {
+                name: s.name.clone(),
+                channels: s.channels,
+                height: s.height,
+                width: s.width,
+                patch_sizes,
+                distortion,
+            }
+        })
+        .collect();
+    DistortionTable { layers }
+}
+
 /// SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator, good enough for test data.
 #[derive(Clone, Debug)]
 pub struct SplitMix64(pub u64);

@@ -179,3 +179,34 @@ fn matches_highs_on_resnet18_cifar() {
     let table = synth::table(&synth::resnet18_cifar(), 1);
     compare(&py, &table, 0.06, "resnet18_r0.06");
 }
+
+/// Integer distortions: many ties and alternative optima, the case that makes the core largest.
+#[test]
+fn matches_highs_on_tables_with_ties() {
+    let Some(py) = milp_python() else { return };
+    let shapes = vec![
+        Shape {
+            name: "a".into(),
+            channels: 20,
+            height: 8,
+            width: 8,
+        },
+        Shape {
+            name: "b".into(),
+            channels: 40,
+            height: 4,
+            width: 4,
+        },
+    ];
+    for seed in 1..=3 {
+        let mut table = synth::table(&shapes, seed);
+        table
+            .layers
+            .iter_mut()
+            .flat_map(|l| l.distortion.iter_mut().flatten())
+            .for_each(|d| *d = d.round());
+        for ratio in [0.03, 0.1, 0.25] {
+            compare(&py, &table, ratio, &format!("ties_s{seed}_r{ratio}"));
+        }
+    }
+}

@@ -3,7 +3,8 @@
 //!
 //! Usage: `knapsack-bench [--ratio R] [--seed S]` (defaults 0.06 and 1). Every instance is run
 //! with 10% noise on the synthetic distortions (the default tables) and with 50% (harder: less
-//! convex per-channel curves). Also times reading the ResNet50 table from JSON.
+//! convex per-channel curves), rounded to integers (many ties: the hardest case seen), and with
+//! structure-free uniform distortions. Also times reading the ResNet50 table from JSON.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -40,12 +41,33 @@ fn main() -> ExitCode {
         ("resnet50-imagenet", synth::resnet50_imagenet()),
         ("resnet18-cifar100", synth::resnet18_cifar()),
     ];
-    for (name, shapes, noise) in instances
-        .iter()
-        .flat_map(|(n, s)| [(n, s, 0.1), (n, s, 0.5)])
-    {
-        let table = synth::table_with_noise(shapes, seed, noise);
-        let name = format!("{name} noise {noise}");
+    let mut details = Vec::new();
+    for (name, shapes, noise) in instances.iter().flat_map(|(n, s)| {
+        [
+            (n, s, Kind::Noise(0.1)),
+            (n, s, Kind::Noise(0.5)),
+            (n, s, Kind::Rounded),
+            (n, s, Kind::Unstructured),
+        ]
+    }) {
+        let (table, name) = match noise {
+            Kind::Noise(noise) => (
+                synth::table_with_noise(shapes, seed, noise),
+                format!("{name} noise {noise}"),
+            ),
+            Kind::Rounded => {
+                let mut t = synth::table(shapes, seed);
+                t.layers
+                    .iter_mut()
+                    .flat_map(|l| l.distortion.iter_mut().flatten())
+                    .for_each(|d| *d = d.round());
+                (t, format!("{name} integer"))
+            }
+            Kind::Unstructured => (
+                synth::unstructured_table(shapes, seed),
+                format!("{name} unstructured"),
+            ),
+        };
         let budget = match Budget::Ratio(ratio).resolve(table.total_relus()) {
             Ok(b) => b,
             Err(e) => {
@@ -85,10 +107,13 @@ fn main() -> ExitCode {
             solution.gap(),
             solution.proven_optimal
         );
-        eprintln!(
+        details.push(format!(
             "  {name}: lambda {:.6e}, LP bound {:.6}, heuristic {:.6}, core items {}, peak states {}, drelus {}",
             st.lambda, st.lp_bound, st.heuristic_cost, st.core_items, st.peak_states, solution.weight
-        );
+        ));
+    }
+    for line in details {
+        println!("{line}");
     }
     let table = synth::table(&synth::resnet50_imagenet(), seed);
     let text = serde_json::to_string(&table).unwrap_or_default();
@@ -102,6 +127,16 @@ fn main() -> ExitCode {
         Err(e) => eprintln!("knapsack-bench: {e}"),
     }
     ExitCode::SUCCESS
+}
+
+/// How the synthetic distortions are made.
+enum Kind {
+    /// Grow with patch area, with this much multiplicative noise.
+    Noise(f64),
+    /// As `Noise(0.1)`, rounded to integers (many ties).
+    Rounded,
+    /// Uniform random, no structure.
+    Unstructured,
 }
 
 fn parse_args() -> Result<(f64, u64), String> {

@@ -181,8 +181,11 @@ pub fn solve(problem: &Problem, budget: u64, opts: &SolveOptions) -> Result<Solu
         .collect();
 
     let mut lower_bound = lp_bound;
-    let mut proven_optimal = false;
-    if let Some(capacity) = budget.checked_sub(fixed_weight) {
+    let mut proven_optimal = cost <= lp_bound;
+    if proven_optimal {
+        // The incumbent meets the Lagrangian bound: nothing to search.
+        lower_bound = cost;
+    } else if let Some(capacity) = budget.checked_sub(fixed_weight) {
         let core = Core {
             classes: core_classes,
             capacity,
