@@ -50,7 +50,7 @@ pub enum TableError {
     DuplicateName { name: String },
     /// `channels`, `height` or `width` is zero.
     ZeroDimension { layer: String, field: &'static str },
-    /// `channels * height * width` does not fit in 64 bits.
+    /// `channels * height * width`, or the model's total ReLUs, does not fit in 64 bits.
     TooLarge { layer: String },
     /// The layer lists no patch sizes.
     NoPatchSizes { layer: String },
@@ -96,7 +96,7 @@ impl fmt::Display for TableError {
                 write!(f, "layer '{layer}': {field} must be at least 1")
             }
             TableError::TooLarge { layer } => {
-                write!(f, "layer '{layer}': channels * height * width overflows 64 bits")
+                write!(f, "layer '{layer}': the ReLU count (channels * height * width, or the model total) overflows 64 bits")
             }
             TableError::NoPatchSizes { layer } => write!(f, "layer '{layer}' lists no patch sizes"),
             TableError::DuplicatePatchSize { layer, patch } => {
@@ -147,6 +147,7 @@ impl DistortionTable {
             return Err(TableError::NoLayers);
         }
         let mut names = HashSet::new();
+        let mut relus = 0u64;
         for (index, layer) in self.layers.iter().enumerate() {
             if layer.name.is_empty() {
                 return Err(TableError::EmptyName { index });
@@ -157,6 +158,11 @@ impl DistortionTable {
                 });
             }
             layer.validate()?;
+            relus = relus
+                .checked_add(layer.relus())
+                .ok_or_else(|| TableError::TooLarge {
+                    layer: layer.name.clone(),
+                })?;
         }
         Ok(())
     }

@@ -51,4 +51,7 @@ fn no_classes_is_the_empty_solution() {
 fn bad_classes_are_rejected() {
     assert!(Problem::from_classes(&[vec![]]).is_err());
     assert!(Problem::from_classes(&[vec![(1, f64::NAN)]]).is_err());
+    let huge = vec![(u64::MAX / 2 + 1, 0.0)];
+    let e = Problem::from_classes(&[huge.clone(), huge]).unwrap_err();
+    assert!(e.to_string().contains("overflows"), "{e}");
 }

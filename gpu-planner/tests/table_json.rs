@@ -80,6 +80,21 @@ fn rejections_name_the_problem() {
 }
 
 #[test]
+fn relu_totals_that_overflow_are_rejected() {
+    let layer = |name: &str| {
+        format!(
+            r#"{{"name": "{name}", "channels": 1, "height": 4294967295, "width": 4294967295, "patch_sizes": [[0, 1]], "distortion": [[0]]}}"#
+        )
+    };
+    let text = format!(r#"{{"layers": [{}, {}]}}"#, layer("a"), layer("b"));
+    assert!(
+        err(&text).contains("layer 'b': the ReLU count"),
+        "{}",
+        err(&text)
+    );
+}
+
+#[test]
 fn non_finite_values_are_rejected_with_their_place() {
     let mut t = DistortionTable::from_json(GOOD).unwrap();
     t.layers[0].distortion[1][2] = f64::NAN;

@@ -22,7 +22,7 @@ pub struct Core {
 /// What the search found.
 pub struct CoreResult {
     /// Best core choice (class index, item) if one costs less than the incumbent.
-    pub improved: Option<(Vec<(usize, u32)>, f64)>,
+    pub improved: Option<Vec<(usize, u32)>>,
     /// Smallest bound of any pruned state (infinity if none was pruned).
     pub min_pruned_bound: f64,
     /// Largest number of states alive after one stage.
@@ -119,7 +119,7 @@ pub fn search(core: &Core, incumbent: f64, max_states: usize) -> Result<CoreResu
         // States are Pareto: the last one is the cheapest.
         let last = ws.len() - 1;
         let total_cost = core.fixed_cost + cs[last];
-        (total_cost < incumbent).then(|| (backtrack(core, &steps, last), total_cost))
+        (total_cost < incumbent).then(|| backtrack(core, &steps, last))
     } else {
         None
     };

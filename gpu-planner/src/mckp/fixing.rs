@@ -11,6 +11,7 @@
 
 use rayon::prelude::*;
 
+use super::core_dp::CoreClass;
 use super::problem::Problem;
 use super::relax::ClassHull;
 
@@ -35,7 +36,7 @@ pub fn min_penalized(problem: &Problem, i: usize, items: &[u32], lambda: f64) ->
 
 /// Pareto items of every class whose reduced cost is at most `max_reduced` (sorted by weight,
 /// never empty: the minimizing item has reduced cost 0).
-pub fn keep_items(
+fn keep_items(
     problem: &Problem,
     hulls: &[ClassHull],
     lambda: f64,
@@ -54,4 +55,47 @@ pub fn keep_items(
                 .collect()
         })
         .collect()
+}
+
+/// The problem after reduced-cost fixing.
+pub struct Reduced {
+    /// Classes left with a single item, and that item.
+    pub fixed: Vec<(usize, u32)>,
+    /// Their total weight and cost.
+    pub fixed_weight: u64,
+    pub fixed_cost: f64,
+    /// Classes left with a choice, in search order: widest weight range first, as those
+    /// shape the DP states the most.
+    pub core: Vec<(usize, CoreClass)>,
+}
+
+/// Removes every item whose reduced cost exceeds `max_reduced` and splits the classes into
+/// fixed ones and the core.
+pub fn reduce(problem: &Problem, hulls: &[ClassHull], lambda: f64, max_reduced: f64) -> Reduced {
+    let keep = keep_items(problem, hulls, lambda, max_reduced);
+    let mut out = Reduced {
+        fixed: Vec::new(),
+        fixed_weight: 0,
+        fixed_cost: 0.0,
+        core: Vec::new(),
+    };
+    for (i, items) in keep.iter().enumerate() {
+        let (w, c) = (problem.weights(i), problem.costs(i));
+        if let [j] = items[..] {
+            out.fixed.push((i, j));
+            out.fixed_weight += w[j as usize];
+            out.fixed_cost += c[j as usize];
+        } else {
+            let class = items
+                .iter()
+                .map(|&j| (w[j as usize], c[j as usize], j))
+                .collect();
+            out.core.push((i, class));
+        }
+    }
+    out.core.sort_by_key(|(i, items): &(usize, CoreClass)| {
+        let spread = items.last().map_or(0, |x| x.0) - items.first().map_or(0, |x| x.0);
+        (std::cmp::Reverse(spread), *i)
+    });
+    out
 }

@@ -28,7 +28,7 @@ use rayon::prelude::*;
 
 pub use problem::{Problem, ProblemError};
 
-use core_dp::{Core, CoreClass};
+use core_dp::{Core, TooManyStates};
 use relax::ClassHull;
 
 /// Tuning of [`solve`].
@@ -140,69 +140,48 @@ pub fn solve(problem: &Problem, budget: u64, opts: &SolveOptions) -> Result<Solu
     };
 
     let start = Instant::now();
-    let scale = cost.abs() + lp_bound.abs() + lambda * budget as f64 + 1e-300;
-    let tolerance = 1e-10 * scale;
-    let keep = fixing::keep_items(
-        problem,
-        &hulls,
-        lambda,
-        (cost - lp_bound).max(0.0) + tolerance,
-    );
-    let mut fixed_weight = 0u64;
-    let mut fixed_cost = 0.0;
-    let mut core_classes: Vec<(usize, CoreClass)> = Vec::new();
-    for (i, items) in keep.iter().enumerate() {
-        let (w, c) = (problem.weights(i), problem.costs(i));
-        if let [j] = items[..] {
-            fixed_weight += w[j as usize];
-            fixed_cost += c[j as usize];
-        } else {
-            let class = items
-                .iter()
-                .map(|&j| (w[j as usize], c[j as usize], j))
-                .collect();
-            core_classes.push((i, class));
-        }
-    }
-    // Classes with a large spread of weights first: their choices shape the states the most.
-    core_classes.sort_by_key(|(i, items)| {
-        let spread = items.last().map_or(0, |x| x.0) - items.first().map_or(0, |x| x.0);
-        (std::cmp::Reverse(spread), *i)
-    });
-    stats.core_classes = core_classes.len();
-    stats.core_items = core_classes.iter().map(|(_, c)| c.len()).sum();
-    let fixed: Vec<(usize, u32)> = keep
-        .iter()
-        .enumerate()
-        .filter_map(|(i, items)| match items[..] {
-            [j] => Some((i, j)),
-            _ => None,
-        })
-        .collect();
-
     let mut lower_bound = lp_bound;
-    let mut proven_optimal = cost <= lp_bound;
-    if proven_optimal {
+    let mut proven_optimal = false;
+    if cost <= lp_bound {
         // The incumbent meets the Lagrangian bound: nothing to search.
         lower_bound = cost;
-    } else if let Some(capacity) = budget.checked_sub(fixed_weight) {
-        let core = Core {
-            classes: core_classes,
-            capacity,
-            fixed_cost,
-            lambda,
-        };
-        if let Ok(result) = core_dp::search(&core, cost, opts.max_states) {
-            stats.peak_states = result.peak_states;
-            stats.total_states = result.total_states;
-            if let Some((core_choice, _)) = result.improved {
-                for (i, j) in fixed.iter().copied().chain(core_choice) {
-                    choice[i] = j;
-                }
-                (weight, cost) = evaluate(problem, &choice);
+        proven_optimal = true;
+    } else {
+        // Relative slack on the fixing threshold so rounding never removes a needed item.
+        let scale = cost.abs() + lp_bound.abs() + lambda * budget as f64;
+        let max_reduced = cost - lp_bound + 1e-10 * scale;
+        let reduced = fixing::reduce(problem, &hulls, lambda, max_reduced);
+        stats.core_classes = reduced.core.len();
+        stats.core_items = reduced.core.iter().map(|(_, c)| c.len()).sum();
+        match budget.checked_sub(reduced.fixed_weight) {
+            // Forced items alone exceed the budget: nothing beats the incumbent.
+            None => {
+                lower_bound = cost;
+                proven_optimal = true;
             }
-            lower_bound = lower_bound.max(result.min_pruned_bound.min(cost));
-            proven_optimal = true;
+            Some(capacity) => {
+                let core = Core {
+                    classes: reduced.core,
+                    capacity,
+                    fixed_cost: reduced.fixed_cost,
+                    lambda,
+                };
+                match core_dp::search(&core, cost, opts.max_states) {
+                    Ok(result) => {
+                        stats.peak_states = result.peak_states;
+                        stats.total_states = result.total_states;
+                        if let Some(core_choice) = result.improved {
+                            for (i, j) in reduced.fixed.iter().copied().chain(core_choice) {
+                                choice[i] = j;
+                            }
+                            (weight, cost) = evaluate(problem, &choice);
+                        }
+                        lower_bound = lower_bound.max(result.min_pruned_bound.min(cost));
+                        proven_optimal = true;
+                    }
+                    Err(TooManyStates) => stats.total_states = opts.max_states,
+                }
+            }
         }
     }
     stats.search_seconds = start.elapsed().as_secs_f64();

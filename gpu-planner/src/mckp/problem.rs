@@ -12,6 +12,8 @@ pub struct Problem {
     starts: Vec<usize>,
     weights: Vec<u64>,
     costs: Vec<f64>,
+    /// Sum over classes of the heaviest item: no choice weighs more.
+    max_total: u64,
 }
 
 /// Why a problem could not be built.
@@ -21,6 +23,8 @@ pub enum ProblemError {
     EmptyClass { class: usize },
     /// Class `class` has more than `u32::MAX` items.
     TooManyItems { class: usize },
+    /// The heaviest choice would weigh more than `u64::MAX` once class `class` is added.
+    WeightOverflow { class: usize },
     /// Item `item` of class `class` has a NaN or infinite cost.
     NonFinite {
         class: usize,
@@ -34,6 +38,9 @@ impl fmt::Display for ProblemError {
         match self {
             ProblemError::EmptyClass { class } => write!(f, "class {class} has no items"),
             ProblemError::TooManyItems { class } => write!(f, "class {class} has too many items"),
+            ProblemError::WeightOverflow { class } => {
+                write!(f, "class {class}: total weight overflows 64 bits")
+            }
             ProblemError::NonFinite { class, item, value } => {
                 write!(f, "class {class}, item {item}: cost {value} is not finite")
             }
@@ -50,10 +57,12 @@ impl Problem {
             starts: vec![0],
             weights: Vec::new(),
             costs: Vec::new(),
+            max_total: 0,
         }
     }
 
-    /// Builds a problem from `(weight, cost)` items per class.
+    /// Builds a problem from `(weight, cost)` items per class. The heaviest choice must weigh
+    /// at most `u64::MAX`, so no sum of weights overflows.
     pub fn from_classes(classes: &[Vec<(u64, f64)>]) -> Result<Self, ProblemError> {
         let mut p = Problem::new();
         for items in classes {
@@ -104,11 +113,20 @@ impl Problem {
         if n == 0 {
             return Err(ProblemError::EmptyClass { class });
         }
-        if u32::try_from(n).is_err() {
+        let heaviest = self.weights[before..].iter().copied().max().unwrap_or(0);
+        let error = if u32::try_from(n).is_err() {
+            Some(ProblemError::TooManyItems { class })
+        } else if self.max_total.checked_add(heaviest).is_none() {
+            Some(ProblemError::WeightOverflow { class })
+        } else {
+            None
+        };
+        if let Some(e) = error {
             self.weights.truncate(before);
             self.costs.truncate(before);
-            return Err(ProblemError::TooManyItems { class });
+            return Err(e);
         }
+        self.max_total += heaviest;
         self.starts.push(self.weights.len());
         Ok(())
     }
