@@ -49,7 +49,7 @@ pub struct KnapsackArgs {
     /// Print the summary as one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Most DP states the exact search may store before it stops with a gap (about 16 bytes each).
+    /// Most DP states the exact search may hold before it stops with a gap (8-24 bytes each).
     #[arg(long, default_value_t = SolveOptions::default().max_states)]
     pub max_states: usize,
 }

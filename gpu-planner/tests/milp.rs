@@ -210,3 +210,13 @@ fn matches_highs_on_tables_with_ties() {
         }
     }
 }
+
+/// The whole synthetic ResNet50 table (22,720 classes, 1.8M binaries); minutes in HiGHS, so run
+/// it by hand: `cargo test --release -p patchwork-planner --test milp -- --ignored`.
+#[test]
+#[ignore]
+fn matches_highs_on_resnet50_imagenet() {
+    let Some(py) = milp_python() else { return };
+    let table = synth::table(&synth::resnet50_imagenet(), 1);
+    compare(&py, &table, 0.06, "resnet50_r0.06");
+}

@@ -31,7 +31,7 @@ pub struct CoreResult {
     pub total_states: usize,
 }
 
-/// The search stopped because it would store more than `max_states` states.
+/// The search stopped because it would hold more than `max_states` states or candidates.
 #[derive(Clone, Copy, Debug)]
 pub struct TooManyStates;
 
@@ -91,6 +91,9 @@ pub fn search(core: &Core, incumbent: f64, max_states: usize) -> Result<CoreResu
                     continue;
                 }
                 cand.push((w, c, s as u32, pos as u32));
+            }
+            if total + cand.len() > max_states {
+                return Err(TooManyStates);
             }
         }
         cand.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));

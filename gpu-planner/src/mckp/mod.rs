@@ -34,7 +34,8 @@ use relax::ClassHull;
 /// Tuning of [`solve`].
 #[derive(Clone, Copy, Debug)]
 pub struct SolveOptions {
-    /// Most DP states the core search may store before it gives up (about 16 bytes each).
+    /// Most DP states (stored plus candidates of one stage) the core search may hold before it
+    /// gives up; a stored state takes 8 bytes, a candidate 24.
     pub max_states: usize,
 }
 
