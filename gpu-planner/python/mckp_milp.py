@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Independent check of the planner's knapsack: solves the seed paper's eq. 5 as a MILP with HiGHS.
 
-Usage: mckp_milp.py TABLE.json BUDGET
+Usage: mckp_milp.py TABLE.json BUDGET [TIME_LIMIT_SECONDS]
 
 TABLE.json is a Patchwork distortion table ({"layers": [{"name", "channels", "height", "width",
-"patch_sizes", "distortion"}]}); BUDGET is the DReLU budget B. Prints one JSON line:
+"patch_sizes", "distortion"}]}); BUDGET is the DReLU budget B; TIME_LIMIT_SECONDS defaults to 1800. Prints one JSON line:
 {"status": "...", "objective": <least total distortion>, "drelus": <DReLUs of the MILP's choice>}.
 Exit status 0 when HiGHS proved optimality, 1 when the model is infeasible or HiGHS failed,
 2 on bad usage or input. Needs `pip install highspy numpy`.
@@ -62,7 +62,7 @@ def build(table, budget):
 
 
 def main(argv):
-    if len(argv) != 3:
+    if len(argv) not in (3, 4):
         print(__doc__, file=sys.stderr)
         return 2
     try:
@@ -75,6 +75,7 @@ def main(argv):
         with open(argv[1]) as f:
             table = json.load(f)
         budget = int(argv[2])
+        time_limit = float(argv[3]) if len(argv) == 4 else 1800.0
         costs, n_classes, start, index, value, weights = build(table, budget)
     except (OSError, ValueError, KeyError, TypeError) as e:
         print(f"mckp_milp.py: bad input: {e}", file=sys.stderr)
@@ -100,7 +101,7 @@ def main(argv):
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("mip_abs_gap", 0.0)
     h.setOptionValue("mip_feasibility_tolerance", 1e-9)
-    h.setOptionValue("time_limit", 600.0)
+    h.setOptionValue("time_limit", time_limit)
     h.passModel(lp)
     h.run()
     status = h.getModelStatus()
