@@ -1,6 +1,7 @@
 //! The `patchwork` command line.
 
 mod cmd;
+mod plan_cmd;
 
 /// mimalloc keeps freed pages for reuse: protocol steps allocate large buffers every round, and
 /// the system allocator's fresh zeroed pages cost a third of the CPU time of a DReLU.
@@ -29,6 +30,8 @@ enum Command {
     /// Measures the error rate of approximate DReLU for a grid of (k_msb, k_lsb) on synthetic
     /// activations.
     ApproxError(cmd::approx_error::Args),
+    /// Offline planning of Block-ReLU patch sizes.
+    Plan(plan_cmd::PlanArgs),
 }
 
 #[derive(Subcommand)]
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
             }
         }
         Command::ApproxError(args) => cmd::approx_error::run(&args),
+        Command::Plan(args) => plan_cmd::run(&args).map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
