@@ -7,5 +7,6 @@ pub mod input;
 pub mod npy;
 pub mod onnx;
 pub mod reference;
+pub mod secure;
 pub mod spec_io;
 pub mod transform;

@@ -230,3 +230,34 @@ fn secure_matches_float_reference_on_every_operator() {
         );
     }
 }
+
+#[test]
+fn per_layer_bytes_equal_the_cost_model() {
+    use patchwork_host::secure::local::infer_local;
+    let model = every_operator_model();
+    let x = Gen(8).v(2 * 12 * 12, 1.0);
+    let spec = spec_for(&model);
+    for cmp in [Comparison::Exact, Comparison::PAPER] {
+        let settings = Settings {
+            fp: FixedPoint::new(14).unwrap(),
+            cmp,
+        };
+        let reports = infer_local(&model, &spec, settings, &[&x, &x], 3).unwrap();
+        assert_eq!(reports.len(), 2);
+        for r in &reports {
+            for l in &r.layers {
+                assert_eq!(l.bytes, l.predicted_bytes, "layer {} ({})", l.name, l.op);
+            }
+            assert_eq!(r.bytes, r.predicted_bytes);
+            assert!(r.bytes.total > 0 && r.setup_bytes.total > 0);
+            let step_rounds: u32 = r.layers.iter().map(|l| l.rounds).sum::<u32>() + 1;
+            assert!(
+                r.rounds >= 1 && r.rounds <= step_rounds,
+                "{} rounds vs {step_rounds}",
+                r.rounds
+            );
+        }
+        // Fresh randomness per inference: truncation may differ in the last place only.
+        assert!(max_abs_diff(&reports[0].output, &reports[1].output) < 1e-2);
+    }
+}

@@ -211,33 +211,36 @@ impl<'m> SecureModel<'m> {
         spec: &Spec,
         settings: Settings,
     ) -> Result<SecureModel<'m>, InferError<T::Error>> {
-        validate_spec(model, spec).map_err(InferError::Spec)?;
+        let mut secure = SecureModel::describe(model, spec, settings).map_err(InferError::Spec)?;
+        for (i, node) in model.nodes.iter().enumerate() {
+            if let Some(prod) = Product::of(model, node)? {
+                let w = match p.role() {
+                    Role::P1 => Some(encoded_weights(settings.fp, node)?),
+                    _ => None,
+                };
+                let op = PrivateOperand::setup(p, i as u32, prod.rhs_len(), w.as_deref())
+                    .map_err(protocol_err(node))?;
+                secure.operands[i] = Some(op);
+            }
+        }
+        Ok(secure)
+    }
+
+    /// The model with its spec resolved and no weights set up: enough for the cost model.
+    pub fn describe(
+        model: &'m Model,
+        spec: &Spec,
+        settings: Settings,
+    ) -> Result<SecureModel<'m>, SpecError> {
+        validate_spec(model, spec)?;
         let mut patches = Vec::with_capacity(model.nodes.len());
-        let mut operands = Vec::with_capacity(model.nodes.len());
         for (i, node) in model.nodes.iter().enumerate() {
             patches.push(match node.op {
-                Op::Relu => Some(
-                    relu_layer_patches(model, i, spec)
-                        .map_err(InferError::Spec)?
-                        .0,
-                ),
+                Op::Relu => Some(relu_layer_patches(model, i, spec)?.0),
                 _ => None,
             });
-            let operand = match Product::of(model, node)? {
-                Some(prod) => {
-                    let w = if p.role() == Role::P1 {
-                        Some(encoded_weights(settings.fp, node)?)
-                    } else {
-                        None
-                    };
-                    let op = PrivateOperand::setup(p, i as u32, prod.rhs_len(), w.as_deref())
-                        .map_err(protocol_err(node))?;
-                    Some(op)
-                }
-                None => None,
-            };
-            operands.push(operand);
         }
+        let operands = (0..model.nodes.len()).map(|_| None).collect();
         Ok(SecureModel {
             model,
             settings,
@@ -246,57 +249,44 @@ impl<'m> SecureModel<'m> {
         })
     }
 
-    /// What setting up costs.
-    pub fn setup_cost(&self) -> Result<Cost, InferError<core::convert::Infallible>> {
-        let mut c = Cost::default();
-        for node in &self.model.nodes {
-            if let Some(prod) = Product::of(self.model, node)? {
-                c = c.then(cost::private_operand_setup(prod.rhs_len()));
-            }
-        }
-        Ok(c)
+    fn product(&self, node: &Node) -> Option<Product> {
+        Product::of::<()>(self.model, node).ok().flatten()
+    }
+
+    /// What setting up costs (once per session).
+    pub fn setup_cost(&self) -> Cost {
+        let products = self.model.nodes.iter().filter_map(|n| self.product(n));
+        products.fold(Cost::default(), |c, prod| {
+            c.then(cost::private_operand_setup(prod.rhs_len()))
+        })
     }
 
     /// The cost model's prediction for node `index`.
-    pub fn node_cost(&self, index: usize) -> Result<Cost, InferError<core::convert::Infallible>> {
+    pub fn node_cost(&self, index: usize) -> Cost {
         let node = &self.model.nodes[index];
         let n = self.model.shape(node.inputs[0]).numel();
-        Ok(match &node.op {
-            Op::Conv(_) | Op::Linear(_) => Product::of(self.model, node)?
-                .map(|p| p.cost())
-                .unwrap_or_default(),
+        let map = |shape: &crate::model::Shape| {
+            let (c, h, w) = shape.channels_and_map().unwrap_or((n, 1, 1));
+            MapShape {
+                channels: c,
+                height: h,
+                width: w,
+            }
+        };
+        match &node.op {
+            Op::Conv(_) | Op::Linear(_) => self.product(node).map(|p| p.cost()).unwrap_or_default(),
             Op::Relu => {
-                let (c, h, w) = self
-                    .model
-                    .shape(node.output)
-                    .channels_and_map()
-                    .unwrap_or((n, 1, 1));
                 let sizes = self.patches[index].as_deref().unwrap_or(&[]);
-                cost::block_relu(
-                    MapShape {
-                        channels: c,
-                        height: h,
-                        width: w,
-                    },
-                    sizes,
-                    self.settings.cmp,
-                )
+                cost::block_relu(map(self.model.shape(node.output)), sizes, self.settings.cmp)
             }
             Op::Relu6 => cost::relu(2 * n, self.settings.cmp),
-            Op::MaxPool(pool) => {
-                let (c, h, w) = chw(self.model, node, node.inputs[0])?;
-                cost::max_pool(
-                    MapShape {
-                        channels: c,
-                        height: h,
-                        width: w,
-                    },
-                    to_pool(pool),
-                    self.settings.cmp,
-                )
-            }
+            Op::MaxPool(pool) => cost::max_pool(
+                map(self.model.shape(node.inputs[0])),
+                to_pool(pool),
+                self.settings.cmp,
+            ),
             _ => Cost::default(),
-        })
+        }
     }
 
     /// What revealing the output to P0 costs.

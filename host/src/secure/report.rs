@@ -1,0 +1,184 @@
+//! The report of one secure inference: output, class, time, bytes per edge and rounds, and a
+//! per-layer table with the cost model's prediction beside what was measured.
+
+use patchwork_core::cost::Cost;
+use patchwork_core::infer::SecureModel;
+use patchwork_core::model::Model;
+use patchwork_core::role::Role;
+use serde::Serialize;
+
+use super::run::{Mark, PartyRun};
+
+/// Payload bytes per undirected edge.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Edges {
+    pub p0_p1: u64,
+    pub p0_p2: u64,
+    pub p1_p2: u64,
+    pub total: u64,
+}
+
+impl Edges {
+    fn from_directed(b: [[u64; 3]; 3]) -> Edges {
+        let e = |a: usize, c: usize| b[a][c] + b[c][a];
+        let (p0_p1, p0_p2, p1_p2) = (e(0, 1), e(0, 2), e(1, 2));
+        Edges {
+            p0_p1,
+            p0_p2,
+            p1_p2,
+            total: p0_p1 + p0_p2 + p1_p2,
+        }
+    }
+
+    fn of_cost(c: &Cost) -> Edges {
+        Edges::from_directed(c.bytes)
+    }
+}
+
+/// One row of the per-layer table.
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerRow {
+    pub index: usize,
+    pub name: String,
+    pub op: &'static str,
+    /// Wall seconds of the layer (the slowest party).
+    pub seconds: f64,
+    pub bytes: Edges,
+    pub predicted_bytes: Edges,
+    /// Rounds of the layer's protocol step (cost model; equal to what the step measures alone,
+    /// see core/tests/costs.rs). Consecutive steps overlap on the wire, so the inference's
+    /// measured rounds can be below the sum.
+    pub rounds: u32,
+}
+
+/// The whole report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub output: Vec<f32>,
+    pub class: usize,
+    pub seconds: f64,
+    pub bytes: Edges,
+    pub predicted_bytes: Edges,
+    /// Measured rounds of the inference (deepest message chain).
+    pub rounds: u32,
+    /// The once-per-session set-up (weight masks), not included above.
+    pub setup_bytes: Edges,
+    pub setup_seconds: f64,
+    pub layers: Vec<LayerRow>,
+}
+
+/// Index of the largest output.
+pub fn argmax(v: &[f32]) -> usize {
+    v.iter()
+        .enumerate()
+        .fold(
+            (0, f32::NEG_INFINITY),
+            |b, (i, &x)| if x > b.1 { (i, x) } else { b },
+        )
+        .0
+}
+
+fn directed(
+    runs: &[PartyRun; 3],
+    before: impl Fn(&PartyRun) -> Mark,
+    after: impl Fn(&PartyRun) -> Mark,
+) -> [[u64; 3]; 3] {
+    let mut b = [[0u64; 3]; 3];
+    for r in runs {
+        let (x, y) = (before(r), after(r));
+        for to in Role::ALL {
+            b[r.role.index()][to.index()] = y.sent[to.index()] - x.sent[to.index()];
+        }
+    }
+    b
+}
+
+/// Combines the three parties' runs of one inference.
+pub fn combine(model: &Model, secure: &SecureModel, runs: &[PartyRun; 3]) -> Report {
+    let output = runs[0].output.clone().unwrap_or_default();
+    let mut layers = Vec::with_capacity(model.nodes.len());
+    let mut predicted = Cost::default();
+    for (i, node) in model.nodes.iter().enumerate() {
+        let prev = |r: &PartyRun| if i == 0 { r.start } else { r.nodes[i - 1] };
+        let bytes = Edges::from_directed(directed(runs, prev, |r| r.nodes[i]));
+        let cost = secure.node_cost(i);
+        predicted = predicted.then(cost);
+        let seconds = runs
+            .iter()
+            .map(|r| r.nodes[i].seconds - prev(r).seconds)
+            .fold(0.0, f64::max);
+        layers.push(LayerRow {
+            index: i,
+            name: node.name.clone(),
+            op: node.op.kind(),
+            seconds,
+            bytes,
+            predicted_bytes: Edges::of_cost(&cost),
+            rounds: cost.rounds,
+        });
+    }
+    predicted = predicted.then(secure.reveal_cost());
+    let rounds = runs.iter().map(|r| r.end.rounds).max().unwrap_or(0)
+        - runs.iter().map(|r| r.start.rounds).max().unwrap_or(0);
+    Report {
+        class: argmax(&output),
+        output,
+        seconds: runs.iter().map(|r| r.end.seconds).fold(0.0, f64::max),
+        bytes: Edges::from_directed(directed(runs, |r| r.start, |r| r.end)),
+        predicted_bytes: Edges::of_cost(&predicted),
+        rounds,
+        setup_bytes: Edges::from_directed(directed(runs, |_| Mark::default(), |r| r.setup)),
+        setup_seconds: runs.iter().map(|r| r.setup_seconds).fold(0.0, f64::max),
+        layers,
+    }
+}
+
+fn mb(b: u64) -> f64 {
+    b as f64 / 1e6
+}
+
+/// Prints the per-layer table and the totals.
+pub fn print(report: &Report) {
+    println!(
+        "{:>4} {:<28} {:<14} {:>9} {:>12} {:>12} {:>12} {:>12} {:>6}",
+        "#", "layer", "op", "ms", "P0-P1 MB", "P0-P2 MB", "P1-P2 MB", "model MB", "rounds"
+    );
+    for l in report
+        .layers
+        .iter()
+        .filter(|l| l.bytes.total > 0 || l.predicted_bytes.total > 0)
+    {
+        println!(
+            "{:>4} {:<28} {:<14} {:>9.2} {:>12.3} {:>12.3} {:>12.3} {:>12.3} {:>6}",
+            l.index,
+            truncate(&l.name, 28),
+            l.op,
+            l.seconds * 1e3,
+            mb(l.bytes.p0_p1),
+            mb(l.bytes.p0_p2),
+            mb(l.bytes.p1_p2),
+            mb(l.predicted_bytes.total),
+            l.rounds
+        );
+    }
+    println!(
+        "total: {:.3} s, {:.3} MB (P0-P1 {:.3}, P0-P2 {:.3}, P1-P2 {:.3}; model {:.3}), {} rounds; set-up once per session: {:.3} MB, {:.3} s",
+        report.seconds,
+        mb(report.bytes.total),
+        mb(report.bytes.p0_p1),
+        mb(report.bytes.p0_p2),
+        mb(report.bytes.p1_p2),
+        mb(report.predicted_bytes.total),
+        report.rounds,
+        mb(report.setup_bytes.total),
+        report.setup_seconds
+    );
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n - 1).chain(std::iter::once('~')).collect()
+    }
+}

@@ -1,0 +1,84 @@
+//! One party's secure inference with a mark after every layer: seconds, bytes it sent to each
+//! peer and its round clock.
+
+use std::time::Instant;
+
+use patchwork_core::infer::{InferError, SecureModel, Settings};
+use patchwork_core::model::Model;
+use patchwork_core::party::Party;
+use patchwork_core::role::Role;
+use patchwork_core::spec::Spec;
+use patchwork_core::transport::Transport;
+
+/// A party's counters at one point of the run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Mark {
+    /// Seconds since the start of the inference (after set-up).
+    pub seconds: f64,
+    /// Payload bytes this party has sent to P0, P1, P2 so far.
+    pub sent: [u64; 3],
+    /// This party's round clock.
+    pub rounds: u32,
+}
+
+impl Mark {
+    fn take<T: Transport>(p: &Party<T>, since: Instant) -> Mark {
+        let t = p.transport();
+        Mark {
+            seconds: since.elapsed().as_secs_f64(),
+            sent: Role::ALL.map(|r| t.bytes_sent(r)),
+            rounds: t.rounds(),
+        }
+    }
+}
+
+/// What one party observed.
+#[derive(Clone, Debug)]
+pub struct PartyRun {
+    pub role: Role,
+    /// The output (P0 only).
+    pub output: Option<Vec<f32>>,
+    /// After the once-per-session set-up (weight masks).
+    pub setup: Mark,
+    /// Before the first layer of the inference.
+    pub start: Mark,
+    /// After each node, in model order.
+    pub nodes: Vec<Mark>,
+    /// After the output was revealed.
+    pub end: Mark,
+    /// Seconds the set-up took.
+    pub setup_seconds: f64,
+}
+
+/// Sets up the model and runs `inferences` secure forward passes (P0 gives one input per pass;
+/// marks are those of the last pass).
+pub fn run_party<T: Transport>(
+    p: &mut Party<T>,
+    model: &Model,
+    spec: &Spec,
+    settings: Settings,
+    inputs: &[Option<&[f32]>],
+) -> Result<Vec<PartyRun>, InferError<T::Error>> {
+    let t0 = Instant::now();
+    let secure = SecureModel::setup(p, model, spec, settings)?;
+    let setup_seconds = t0.elapsed().as_secs_f64();
+    let setup = Mark::take(p, t0);
+    let mut runs = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let t = Instant::now();
+        let start = Mark::take(p, t);
+        let mut nodes = Vec::with_capacity(model.nodes.len());
+        let output = secure.infer(p, *input, &mut |_, party| nodes.push(Mark::take(party, t)))?;
+        let end = Mark::take(p, t);
+        runs.push(PartyRun {
+            role: p.role(),
+            output,
+            setup,
+            start,
+            nodes,
+            end,
+            setup_seconds,
+        });
+    }
+    Ok(runs)
+}
