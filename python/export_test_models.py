@@ -8,7 +8,8 @@ The Rust integration tests (host/tests/onnx_vs_onnxruntime.rs) load all three an
 Patchwork float reference with onnxruntime.
 
 Usage: python python/export_test_models.py OUT_DIR [NAME ...]
-Models: resnet18_cifar, resnet50, mobilenet_v2, deeplab_small, ops_mix.
+Models: resnet18_cifar, resnet50, mobilenet_v2, deeplab_small, ops_mix, and
+deeplab_small_unfolded / ops_mix_unfolded (exported without constant folding).
 BatchNorm statistics are randomised so that folding BatchNorm into Conv is really exercised.
 """
 
@@ -120,23 +121,29 @@ def ops_mix():
     return OpsMix(), (1, 3, 16, 16)
 
 
+# name -> (builder, opset, constant folding). Without constant folding the export keeps
+# BatchNormalization nodes (folded by Patchwork) and torch's Shape/Gather/Concat plumbing.
 MODELS = {
-    "resnet18_cifar": (resnet18_cifar, 13),
-    "resnet50": (resnet50, 17),
-    "mobilenet_v2": (mobilenet_v2, 13),
-    "deeplab_small": (deeplab_small, 17),
-    "ops_mix": (ops_mix, 13),
+    "resnet18_cifar": (resnet18_cifar, 13, True),
+    "resnet50": (resnet50, 17, True),
+    "mobilenet_v2": (mobilenet_v2, 13, True),
+    "deeplab_small": (deeplab_small, 17, True),
+    "ops_mix": (ops_mix, 13, True),
+    "deeplab_small_unfolded": (deeplab_small, 17, False),
+    "ops_mix_unfolded": (ops_mix, 13, False),
 }
 
 
 def export(name, out_dir):
     torch.manual_seed(0)
-    build, opset = MODELS[name]
+    build, opset, folding = MODELS[name]
     model, shape = build()
     model = randomize_bn(model).eval()
     x = torch.randn(*shape)
     path = os.path.join(out_dir, f"{name}.onnx")
-    kwargs = dict(input_names=["input"], output_names=["output"], opset_version=opset)
+    kwargs = dict(
+        input_names=["input"], output_names=["output"], opset_version=opset, do_constant_folding=folding
+    )
     try:
         torch.onnx.export(model, x, path, dynamo=False, **kwargs)
     except TypeError:

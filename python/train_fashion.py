@@ -8,7 +8,7 @@ Input convention: one grayscale image, shape [1, 1, 28, 28], pixel values divide
 (range [0, 1]); no mean/std normalisation (the first BatchNorm absorbs it).
 
 Usage (CPU, fixed seed):
-    python python/train_fashion.py --out models/fashion_resnet.onnx --epochs 12
+    python python/train_fashion.py --out models/fashion_resnet.onnx --epochs 10 --threads 1
 Reads the IDX files from /usr/share/datasets/fashion-mnist/ (Debian package
 dataset-fashion-mnist). Writes the ONNX model and prints a log (redirect it to
 models/fashion_resnet.log).
@@ -112,10 +112,10 @@ def evaluate(model, x, y):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="models/fashion_resnet.onnx")
-    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)

@@ -34,6 +34,12 @@ pub enum CommandError {
     Data(#[from] DataError),
     #[error("unknown data set '{0}' (expected fashion-mnist or fashion-mnist-64)")]
     UnknownData(String),
+    #[error("model input is {model}, but the data set has {rows}x{cols} grayscale images (expected [1, 1, {rows}, {cols}])")]
+    DataShape {
+        model: patchwork_core::model::Shape,
+        rows: usize,
+        cols: usize,
+    },
     #[error("model output has {found} values, expected 10 class scores for Fashion-MNIST")]
     NotAClassifier { found: usize },
 }
@@ -156,6 +162,14 @@ pub fn evaluate(
     data: &Dataset,
     limit: Option<usize>,
 ) -> Result<Accuracy, CommandError> {
+    let expected = patchwork_core::model::Shape(vec![1, 1, data.rows, data.cols]);
+    if model.shape(model.input) != &expected {
+        return Err(CommandError::DataShape {
+            model: model.shape(model.input).clone(),
+            rows: data.rows,
+            cols: data.cols,
+        });
+    }
     let total = limit.unwrap_or(data.len()).min(data.len());
     let mut correct = 0;
     for i in 0..total {

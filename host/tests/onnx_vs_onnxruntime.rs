@@ -96,3 +96,13 @@ fn mobilenet_v2_matches_onnxruntime() {
 fn resnet50_matches_onnxruntime() {
     check("resnet50");
 }
+
+#[test]
+fn deeplab_small_unfolded_matches_onnxruntime() {
+    check("deeplab_small_unfolded");
+}
+
+#[test]
+fn ops_mix_unfolded_matches_onnxruntime() {
+    check("ops_mix_unfolded");
+}

@@ -9,6 +9,16 @@
 //!
 //! [`Model::check`] verifies the structural invariants (ids, order, shapes, weight lengths);
 //! [`spec_check`] validates a Block-ReLU spec against a model and counts DReLUs.
+//!
+//! # Walking the graph
+//!
+//! An evaluator (the float reference in `patchwork-host`, or a secure protocol) keeps one
+//! buffer per [`ValueId`], fills `values[model.input]`, then for each node in order reads
+//! `node.inputs`, applies `node.op` and writes `values[node.output]`; the result is
+//! `values[model.output]`. Buffers are row-major in the value's [`Shape`]. Linear layers
+//! (Conv, Linear, AvgPool, GlobalAvgPool, Add, Reshape, Concat, Resize, Identity) need no
+//! DReLU; Relu needs DReLUs as [`spec_check::relu_layer_patches`] says; MaxPool and Relu6 need
+//! comparisons too (the host's opt-in transforms replace them by AvgPool and Relu).
 
 pub mod geometry;
 mod op;

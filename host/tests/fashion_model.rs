@@ -1,0 +1,70 @@
+//! The bundled Fashion-MNIST model (`models/fashion_resnet.onnx`): loads, classifies the 64
+//! bundled test images, and (with the Python venv) matches onnxruntime's logits.
+
+use std::path::Path;
+use std::process::Command;
+
+use patchwork_host::commands::evaluate;
+use patchwork_host::fashion::bundled_test64;
+use patchwork_host::npy::read_npy;
+use patchwork_host::onnx::load_model;
+use patchwork_host::reference::forward;
+
+fn model_path() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/fashion_resnet.onnx")
+}
+
+#[test]
+fn bundled_model_classifies_bundled_images() {
+    let model = load_model(&model_path()).unwrap();
+    let data = bundled_test64();
+    let acc = evaluate(&model, None, &data, None).unwrap();
+    println!(
+        "fashion_resnet on the 64 bundled images: {}/{}",
+        acc.correct, acc.total
+    );
+    assert!(
+        acc.ratio() >= 0.85,
+        "accuracy {} on the bundled images",
+        acc.ratio()
+    );
+}
+
+#[test]
+fn bundled_model_matches_onnxruntime() {
+    let venv =
+        std::env::var("PATCHWORK_VENV").unwrap_or_else(|_| "/root/.cache/patchwork-venv".into());
+    let py = Path::new(&venv).join("bin/python");
+    if !py.exists() {
+        println!("SKIPPED bundled_model_matches_onnxruntime: no Python venv at {venv}");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out =
+        std::env::temp_dir().join(format!("patchwork-fashion-ort-{}.npy", std::process::id()));
+    let status = Command::new(py)
+        .arg(root.join("python/ort_run.py"))
+        .arg(model_path())
+        .arg(root.join("data/fashion_test64_images.npy"))
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let want = read_npy(&out).unwrap().to_f32();
+    let _ = std::fs::remove_file(&out);
+    let model = load_model(&model_path()).unwrap();
+    let data = bundled_test64();
+    let mut err = 0.0f32;
+    let mut scale = 0.0f32;
+    for i in 0..data.len() {
+        let y = forward(&model, &data.input(i), None).unwrap();
+        for (a, b) in y.iter().zip(&want[i * 10..(i + 1) * 10]) {
+            err = err.max((a - b).abs());
+            scale = scale.max(b.abs());
+        }
+    }
+    println!(
+        "fashion_resnet vs onnxruntime on 64 images: max abs error {err:.3e}, scale {scale:.3}"
+    );
+    assert!(err <= 1e-4 * scale);
+}
