@@ -30,6 +30,16 @@ enum Command {
     /// Measures the error rate of approximate DReLU for a grid of (k_msb, k_lsb) on synthetic
     /// activations.
     ApproxError(cmd::approx_error::Args),
+    /// Float reference forward pass of a model on one input.
+    Reference(cmd::models::ReferenceArgs),
+    /// Block-ReLU spec tools.
+    Spec(cmd::models::SpecArgs),
+    /// Accuracy of a model on a data set (float reference).
+    Eval(cmd::models::EvalArgs),
+    /// One secure inference with all three parties on this machine.
+    Infer(cmd::secure::InferArgs),
+    /// The bundled model and spec on the bundled Fashion-MNIST images, securely.
+    Demo(cmd::secure::DemoArgs),
     /// Offline planning of Block-ReLU patch sizes.
     Plan(plan_cmd::PlanArgs),
 }
@@ -85,6 +95,11 @@ fn main() -> ExitCode {
             }
         }
         Command::ApproxError(args) => cmd::approx_error::run(&args),
+        Command::Reference(args) => cmd::models::run_reference(&args).map_err(|e| e.to_string()),
+        Command::Spec(args) => cmd::models::run_spec(&args).map_err(|e| e.to_string()),
+        Command::Eval(args) => cmd::models::run_eval(&args).map_err(|e| e.to_string()),
+        Command::Infer(args) => cmd::secure::run_infer(&args),
+        Command::Demo(args) => cmd::secure::run_demo(&args),
         Command::Plan(args) => plan_cmd::run(&args).map_err(|e| e.to_string()),
     };
     match result {

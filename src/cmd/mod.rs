@@ -1,3 +1,5 @@
 //! Subcommands of the CLI.
 pub mod approx_error;
 pub mod bench;
+pub mod models;
+pub mod secure;

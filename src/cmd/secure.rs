@@ -1,0 +1,193 @@
+//! `patchwork infer` and `patchwork demo`: secure inference with all three parties.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Args;
+use patchwork_core::fixed_point::FixedPoint;
+use patchwork_core::infer::Settings;
+use patchwork_core::model::Model;
+use patchwork_core::protocol::drelu::Comparison;
+use patchwork_core::spec::Spec;
+use patchwork_host::commands::{self, load_checked_spec};
+use patchwork_host::fashion::{bundled_test64, CLASSES};
+use patchwork_host::input::load_input;
+use patchwork_host::reference::forward;
+use patchwork_host::secure::local::infer_local;
+use patchwork_host::secure::report::{self, argmax};
+use patchwork_host::transform::Transforms;
+
+/// How the comparisons and fixed point are set.
+#[derive(Args, Debug, Clone)]
+pub struct ProtocolArgs {
+    /// Approximate DReLU: ignore K_MSB high and K_LSB low bits (the paper uses 43,5).
+    #[arg(long, value_name = "K_MSB,K_LSB")]
+    pub approx: Option<String>,
+    /// Fractional bits of the fixed-point encoding.
+    #[arg(long, default_value_t = 12)]
+    pub frac_bits: u32,
+}
+
+impl ProtocolArgs {
+    pub fn settings(&self) -> Result<Settings, String> {
+        let fp = FixedPoint::new(self.frac_bits).ok_or("--frac-bits must be at most 32")?;
+        let cmp = match &self.approx {
+            None => Comparison::Exact,
+            Some(s) => {
+                let parse = |v: &str| {
+                    v.trim()
+                        .parse::<u32>()
+                        .map_err(|_| format!("--approx: '{v}' is not a bit count"))
+                };
+                let (a, b) = s
+                    .split_once(',')
+                    .ok_or("--approx expects K_MSB,K_LSB, e.g. 43,5")?;
+                let cmp = Comparison::Approx {
+                    k_msb: parse(a)?,
+                    k_lsb: parse(b)?,
+                };
+                if cmp.width() < 2 || parse(a)? + parse(b)? > 62 {
+                    return Err(
+                        "--approx: K_MSB + K_LSB must leave at least 2 bits (at most 62)".into(),
+                    );
+                }
+                cmp
+            }
+        };
+        Ok(Settings { fp, cmp })
+    }
+}
+
+/// `patchwork infer`: one secure inference, three parties on this machine.
+#[derive(Args, Debug, Clone)]
+pub struct InferArgs {
+    /// ONNX model file (P1's model).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Block-ReLU spec (JSON, see host/SPEC_FORMAT.md); plain ReLU where it is silent.
+    #[arg(long)]
+    pub spec: Option<PathBuf>,
+    /// Input image: `.npy` (float32 NCHW) or `.png` (P0's secret).
+    #[arg(long)]
+    pub input: PathBuf,
+    #[command(flatten)]
+    pub protocol: ProtocolArgs,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn load_model_and_spec(model: &Path, spec: Option<&Path>) -> Result<(Model, Spec), String> {
+    let loaded = commands::load(model, Transforms::default()).map_err(|e| e.to_string())?;
+    let spec = match spec {
+        Some(p) => load_checked_spec(&loaded.model, p).map_err(|e| e.to_string())?,
+        None => Spec::default(),
+    };
+    Ok((loaded.model, spec))
+}
+
+/// Runs `patchwork infer`.
+pub fn run_infer(args: &InferArgs) -> Result<(), String> {
+    let settings = args.protocol.settings()?;
+    let (model, spec) = load_model_and_spec(&args.model, args.spec.as_deref())?;
+    let input = load_input(&args.input, model.shape(model.input))
+        .map_err(|e| format!("{}: {e}", args.input.display()))?;
+    let x: Vec<f32> = input.iter().copied().collect();
+    let reports = infer_local(&model, &spec, settings, &[&x], seed()).map_err(|e| e.to_string())?;
+    let r = &reports[0];
+    if args.json {
+        println!("{}", serde_json::to_string(r).map_err(|e| e.to_string())?);
+    } else {
+        report::print(r);
+        println!("class {} (output {:?})", r.class, r.output);
+    }
+    Ok(())
+}
+
+/// A fresh seed for the in-process session keys (the TCP session agrees keys in its handshake).
+fn seed() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    t.as_nanos() as u64 ^ (std::process::id() as u64) << 32
+}
+
+/// `patchwork demo`: the bundled model and spec on the bundled Fashion-MNIST images.
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// How many of the 64 bundled images to run.
+    #[arg(long, default_value_t = 64)]
+    pub images: usize,
+    /// Approximate DReLU setting (K_MSB,K_LSB), or "exact".
+    #[arg(long, default_value = "43,5")]
+    pub approx: String,
+    /// Fractional bits of the fixed-point encoding.
+    #[arg(long, default_value_t = 12)]
+    pub frac_bits: u32,
+}
+
+const DEMO_MODEL: &str = "models/fashion_resnet.onnx";
+const DEMO_SPEC: &str = "models/fashion_resnet.example_spec.json";
+
+/// Runs `patchwork demo`.
+pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
+    let protocol = ProtocolArgs {
+        approx: (args.approx != "exact").then(|| args.approx.clone()),
+        frac_bits: args.frac_bits,
+    };
+    let settings = protocol.settings()?;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (model, spec) = load_model_and_spec(&root.join(DEMO_MODEL), Some(&root.join(DEMO_SPEC)))?;
+    let data = bundled_test64();
+    let n = args.images.min(data.len());
+    if n == 0 {
+        return Err("--images must be at least 1".into());
+    }
+    let inputs: Vec<Vec<f32>> = (0..n)
+        .map(|i| data.input(i).iter().copied().collect())
+        .collect();
+    let refs: Vec<&[f32]> = inputs.iter().map(|v| v.as_slice()).collect();
+    println!(
+        "Patchwork demo: {DEMO_MODEL} with Block-ReLU spec {DEMO_SPEC}, {:?}, {} fractional bits",
+        settings.cmp, settings.fp.frac_bits
+    );
+    println!("P0 holds each image, P1 the model, P2 helps; only P0 learns the class.\n");
+    let t0 = Instant::now();
+    let reports = infer_local(&model, &spec, settings, &refs, seed()).map_err(|e| e.to_string())?;
+    let wall = t0.elapsed().as_secs_f64();
+    println!(
+        "{:>5} {:<14} {:<14} {:<14} {:>8} {:>9}",
+        "image", "secure", "float", "label", "ms", "MB"
+    );
+    let (mut right, mut agree) = (0, 0);
+    for (i, r) in reports.iter().enumerate() {
+        let float = forward(&model, &data.input(i), Some(&spec)).map_err(|e| e.to_string())?;
+        let float_class = argmax(float.as_slice().unwrap_or(&[]));
+        let label = data.labels[i] as usize;
+        right += (r.class == label) as usize;
+        agree += (r.class == float_class) as usize;
+        println!(
+            "{:>5} {:<14} {:<14} {:<14} {:>8.1} {:>9.3}",
+            i,
+            CLASSES[r.class],
+            CLASSES[float_class],
+            CLASSES[label],
+            r.seconds * 1e3,
+            r.bytes.total as f64 / 1e6
+        );
+    }
+    let total_bytes: u64 = reports.iter().map(|r| r.bytes.total).sum();
+    let rounds = reports.iter().map(|r| r.rounds).max().unwrap_or(0);
+    println!(
+        "\nsecure accuracy {}/{n} ({:.1}%), secure class = float class on {agree}/{n}",
+        right,
+        100.0 * right as f64 / n as f64
+    );
+    println!(
+        "per image: {:.3} MB on the wire, {rounds} rounds, {:.1} ms; session set-up (weight masks, once): {:.3} MB; wall {wall:.2} s for {n} images",
+        total_bytes as f64 / n as f64 / 1e6,
+        reports.iter().map(|r| r.seconds).sum::<f64>() / n as f64 * 1e3,
+        reports[0].setup_bytes.total as f64 / 1e6
+    );
+    Ok(())
+}
