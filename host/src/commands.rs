@@ -42,6 +42,8 @@ pub enum CommandError {
     },
     #[error("model output has {found} values, expected 10 class scores for Fashion-MNIST")]
     NotAClassifier { found: usize },
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// A loaded model with the report of the transforms applied to it.

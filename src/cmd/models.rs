@@ -105,6 +105,12 @@ pub struct EvalArgs {
     pub limit: Option<usize>,
     #[command(flatten)]
     pub transforms: TransformArgs,
+    /// Run every image through secure inference (three parties on this machine) and compare
+    /// with the float reference.
+    #[arg(long)]
+    pub secure: bool,
+    #[command(flatten)]
+    pub protocol: super::secure::ProtocolArgs,
 }
 
 fn load(model: &std::path::Path, t: TransformArgs) -> Result<commands::LoadedModel, CommandError> {
@@ -188,6 +194,13 @@ pub fn run_eval(args: &EvalArgs) -> Result<(), CommandError> {
         .map(|p| commands::load_checked_spec(&m, p))
         .transpose()?;
     let data = commands::load_data(&args.data, &args.data_dir)?;
+    if args.secure {
+        let settings = args.protocol.settings().map_err(CommandError::Usage)?;
+        let empty = patchwork_core::spec::Spec::default();
+        let spec = spec.as_ref().unwrap_or(&empty);
+        return super::secure::secure_eval(&m, spec, settings, &data, args.limit)
+            .map_err(CommandError::Usage);
+    }
     let start = std::time::Instant::now();
     let acc = commands::evaluate(&m, spec.as_ref(), &data, args.limit)?;
     println!(

@@ -10,7 +10,7 @@ use patchwork_core::model::Model;
 use patchwork_core::protocol::drelu::Comparison;
 use patchwork_core::spec::Spec;
 use patchwork_host::commands::{self, load_checked_spec};
-use patchwork_host::fashion::{bundled_test64, CLASSES};
+use patchwork_host::fashion::{bundled_test64, Dataset, CLASSES};
 use patchwork_host::input::load_input;
 use patchwork_host::reference::forward;
 use patchwork_host::secure::local::infer_local;
@@ -188,6 +188,89 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
         total_bytes as f64 / n as f64 / 1e6,
         reports.iter().map(|r| r.seconds).sum::<f64>() / n as f64 * 1e3,
         reports[0].setup_bytes.total as f64 / 1e6
+    );
+    Ok(())
+}
+
+/// The test set through secure inference, compared image by image with the float reference
+/// (same spec). Sessions of 100 images each; a progress bar on stderr.
+pub fn secure_eval(
+    model: &Model,
+    spec: &Spec,
+    settings: Settings,
+    data: &Dataset,
+    limit: Option<usize>,
+) -> Result<(), String> {
+    let n = limit.unwrap_or(data.len()).min(data.len());
+    let expected = patchwork_core::model::Shape(vec![1, 1, data.rows, data.cols]);
+    if model.shape(model.input) != &expected {
+        return Err(format!(
+            "model input is {}, the data set has {}x{} images",
+            model.shape(model.input),
+            data.rows,
+            data.cols
+        ));
+    }
+    let bar = indicatif::ProgressBar::new(n as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} images, {elapsed} elapsed, ETA {eta} {msg}",
+        )
+        .map_err(|e| e.to_string())?,
+    );
+    let (mut secure_right, mut float_right, mut agree, mut max_diff, mut bytes, mut seconds) =
+        (0, 0, 0, 0f32, 0u64, 0f64);
+    let mut disagreements = Vec::new();
+    let t0 = Instant::now();
+    for start in (0..n).step_by(100) {
+        let end = (start + 100).min(n);
+        let inputs: Vec<Vec<f32>> = (start..end)
+            .map(|i| data.input(i).iter().copied().collect())
+            .collect();
+        let refs: Vec<&[f32]> = inputs.iter().map(|v| v.as_slice()).collect();
+        let reports =
+            infer_local(model, spec, settings, &refs, seed()).map_err(|e| e.to_string())?;
+        for (k, r) in reports.iter().enumerate() {
+            let i = start + k;
+            let float = forward(model, &data.input(i), Some(spec)).map_err(|e| e.to_string())?;
+            let float: Vec<f32> = float.iter().copied().collect();
+            let (fc, label) = (argmax(&float), data.labels[i] as usize);
+            secure_right += (r.class == label) as usize;
+            float_right += (fc == label) as usize;
+            if r.class == fc {
+                agree += 1;
+            } else {
+                disagreements.push(i);
+            }
+            max_diff = r
+                .output
+                .iter()
+                .zip(&float)
+                .map(|(a, b)| (a - b).abs())
+                .fold(max_diff, f32::max);
+            bytes += r.bytes.total;
+            seconds += r.seconds;
+        }
+        bar.set_position(end as u64);
+        bar.set_message(format!("secure top-1 = float top-1 on {agree}/{end}"));
+    }
+    bar.finish();
+    let pct = |k: usize| 100.0 * k as f64 / n as f64;
+    println!(
+        "{n} images, {:?}, {} fractional bits: secure accuracy {:.2}% ({secure_right}), float accuracy {:.2}% ({float_right}), secure top-1 = float top-1 on {agree}/{n}, max |logit difference| {max_diff:.4}",
+        settings.cmp, settings.fp.frac_bits, pct(secure_right), pct(float_right)
+    );
+    if !disagreements.is_empty() {
+        println!(
+            "images where the classes differ: {:?}",
+            &disagreements[..disagreements.len().min(50)]
+        );
+    }
+    println!(
+        "per image: {:.3} MB, {:.1} ms of protocol; {:.1} s wall in all",
+        bytes as f64 / n.max(1) as f64 / 1e6,
+        seconds / n.max(1) as f64 * 1e3,
+        t0.elapsed().as_secs_f64()
     );
     Ok(())
 }
