@@ -7,8 +7,11 @@
 //! ([`Comparison::outcome`], which the protocol tests check bit for bit against the secure
 //! protocol). An error is an outcome different from `[x >= 0]`. Errors come from values in
 //! `[0, 2^(k_lsb - f))` that the dropped carry turns negative, and from magnitudes of at least
-//! `2^(63 - k_msb - f)` that wrap around the `l*`-bit ring. Real activations come with the
-//! planner.
+//! `2^(63 - k_msb - f)` that wrap around the `l*`-bit ring.
+//!
+//! With `--model`, the activations are real: the inputs of every DReLU of the model (each ReLU
+//! input, or with `--spec` each Block-ReLU patch sum) on `--samples` test images, taken from the
+//! float reference forward pass.
 
 use patchwork_core::fixed_point::FixedPoint;
 use patchwork_core::prg::Prg;
@@ -35,25 +38,91 @@ pub struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Measure on the DReLU inputs of this model instead of synthetic activations.
+    #[arg(long)]
+    model: Option<std::path::PathBuf>,
+    /// Block-ReLU spec of the model (the DReLU inputs are then the patch sums).
+    #[arg(long, requires = "model")]
+    spec: Option<std::path::PathBuf>,
+    /// Data set for `--model`: `fashion-mnist` or `fashion-mnist-64`.
+    #[arg(long, default_value = "fashion-mnist-64")]
+    data: String,
+    /// Images for `--model`.
+    #[arg(long, default_value_t = 64)]
+    images: usize,
 }
 
-/// Error rate of `cmp` over `samples` activations drawn from `Normal(0, sigma^2)`.
+/// The DReLU inputs of `model` (with `spec`) on the first `images` images of `data`.
+fn real_activations(args: &Args) -> Result<Vec<f32>, String> {
+    use patchwork_core::model::Op;
+    use patchwork_core::protocol::brelu::{MapShape, PatchPlan};
+    let Some(path) = &args.model else {
+        return Ok(Vec::new());
+    };
+    let model = patchwork_host::onnx::load_model(path).map_err(|e| e.to_string())?;
+    let spec = match &args.spec {
+        Some(p) => {
+            patchwork_host::commands::load_checked_spec(&model, p).map_err(|e| e.to_string())?
+        }
+        None => patchwork_core::spec::Spec::default(),
+    };
+    let dir = std::path::Path::new(patchwork_host::fashion::DEFAULT_DIR);
+    let data = patchwork_host::commands::load_data(&args.data, dir).map_err(|e| e.to_string())?;
+    let mut acts = Vec::new();
+    for i in 0..args.images.min(data.len()) {
+        let values = patchwork_host::reference::forward_all(&model, &data.input(i), Some(&spec))
+            .map_err(|e| e.to_string())?;
+        for (k, node) in model
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| matches!(n.op, Op::Relu))
+        {
+            let x = values[node.inputs[0]].as_deref().unwrap_or(&[]);
+            let (sizes, (c, h, w)) =
+                patchwork_core::model::spec_check::relu_layer_patches(&model, k, &spec)
+                    .map_err(|e| e.to_string())?;
+            let plan = PatchPlan::new(
+                MapShape {
+                    channels: c,
+                    height: h,
+                    width: w,
+                },
+                &sizes,
+            );
+            let mut sums = vec![0f32; plan.patches];
+            plan.pixels
+                .iter()
+                .for_each(|&(pix, p)| sums[p as usize] += x[pix as usize]);
+            acts.extend(sums);
+        }
+    }
+    Ok(acts)
+}
+
+/// Error rate of `cmp` over `samples` activations: the given real ones (cycled), or drawn from
+/// `Normal(0, sigma^2)` when `real` is empty.
 pub fn error_rate(
     cmp: Comparison,
     fp: FixedPoint,
     sigma: f64,
+    real: &[f32],
     samples: usize,
     seed: u32,
 ) -> Result<f64, String> {
     let mut prg = Prg::new(&[7; 16], seed, 1);
     let uniform = |prg: &mut Prg| ((prg.u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
     let mut errors = 0usize;
-    for _ in 0..samples {
-        let (u1, u2) = (uniform(&mut prg), uniform(&mut prg));
-        let x = sigma * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+    for k in 0..samples {
+        let x = if real.is_empty() {
+            let (u1, u2) = (uniform(&mut prg), uniform(&mut prg));
+            sigma * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+        } else {
+            real[k % real.len()] as f64
+        };
         let v = fp
             .encode(x as f32)
-            .map_err(|e| format!("sigma {sigma} too large for the encoding: {e:?}"))?;
+            .map_err(|e| format!("activation {x} cannot be encoded: {e:?}"))?;
         let s0 = prg.u64();
         if cmp.outcome(s0, v.wrapping_sub(s0)) != ((v as i64) >= 0) {
             errors += 1;
@@ -68,6 +137,12 @@ pub fn run(args: &Args) -> Result<(), String> {
     if args.samples == 0 {
         return Err("--samples must be at least 1".into());
     }
+    let real = real_activations(args)?;
+    let samples = if real.is_empty() {
+        args.samples
+    } else {
+        real.len()
+    };
     let mut grid = Vec::new();
     for (i, &k_msb) in args.k_msb.iter().enumerate() {
         for (j, &k_lsb) in args.k_lsb.iter().enumerate() {
@@ -78,7 +153,7 @@ pub fn run(args: &Args) -> Result<(), String> {
                     k_msb + k_lsb
                 ));
             }
-            let rate = error_rate(cmp, fp, args.sigma, args.samples, (i * 64 + j) as u32)?;
+            let rate = error_rate(cmp, fp, args.sigma, &real, samples, (i * 64 + j) as u32)?;
             grid.push((k_msb, k_lsb, rate));
         }
     }
@@ -87,13 +162,30 @@ pub fn run(args: &Args) -> Result<(), String> {
             .iter()
             .map(|&(m, l, r)| serde_json::json!({"k_msb": m, "k_lsb": l, "error_rate": r}))
             .collect();
-        let out = serde_json::json!({"sigma": args.sigma, "frac_bits": args.frac_bits, "samples": args.samples, "grid": rows});
+        let source = match &args.model {
+            Some(m) => format!(
+                "DReLU inputs of {} on {} images of {}",
+                m.display(),
+                args.images,
+                args.data
+            ),
+            None => format!("normal, sigma {}", args.sigma),
+        };
+        let out = serde_json::json!({"activations": source, "frac_bits": args.frac_bits, "samples": samples, "grid": rows});
         println!("{out}");
         return Ok(());
     }
+    let source = match &args.model {
+        Some(m) => format!(
+            "the DReLU inputs of {} on {} images",
+            m.display(),
+            args.images
+        ),
+        None => format!("x ~ N(0, {}^2)", args.sigma),
+    };
     println!(
-        "approximate DReLU error rate, x ~ N(0, {}^2), f = {}, {} samples per cell (rows k_msb, columns k_lsb)",
-        args.sigma, args.frac_bits, args.samples
+        "approximate DReLU error rate on {source}, f = {}, {samples} samples per cell (rows k_msb, columns k_lsb)",
+        args.frac_bits
     );
     print!("{:>6}", "");
     args.k_lsb.iter().for_each(|l| print!("{l:>11}"));
