@@ -1,0 +1,89 @@
+//! Three parties on loopback over TLS: ReLU gives the right answer, keys are per session and
+//! pairwise equal.
+
+#[path = "net_common.rs"]
+mod net_common;
+
+use net_common::{config, run_parties, splitmix};
+use patchwork_core::party::Party;
+use patchwork_core::prg::{KeyRef, KeySet};
+use patchwork_core::protocol::drelu::{relu, Comparison};
+use patchwork_core::role::Role;
+use patchwork_core::transport::Transport;
+
+#[test]
+fn relu_over_tls_matches_plaintext() {
+    let (_dir, cfg) = config("relu");
+    let mut seed = 7;
+    let mut secret: Vec<u64> = [0i64, 1, -1, i64::MAX, i64::MIN, 5 << 20, -(5 << 20)]
+        .map(|x| x as u64)
+        .to_vec();
+    secret.extend((0..500).map(|_| splitmix(&mut seed)));
+    let mask: Vec<u64> = secret.iter().map(|_| splitmix(&mut seed)).collect();
+    let outs = run_parties(&cfg, |role, session| {
+        let (keys, transport) = session.unwrap();
+        let mut party = Party::new(keys, transport);
+        let share: Vec<u64> = match role {
+            Role::P0 => mask.clone(),
+            Role::P1 => secret
+                .iter()
+                .zip(&mask)
+                .map(|(x, m)| x.wrapping_sub(*m))
+                .collect(),
+            Role::P2 => vec![0; secret.len()],
+        };
+        let out = relu(&mut party, &share, Comparison::Exact).unwrap();
+        let t = party.transport();
+        (
+            out,
+            t.rounds(),
+            t.bytes_sent(Role::P0) + t.bytes_sent(Role::P1) + t.bytes_sent(Role::P2),
+        )
+    });
+    for (i, x) in secret.iter().enumerate() {
+        let opened = outs[0].0[i].wrapping_add(outs[1].0[i]);
+        assert_eq!(opened, (*x as i64).max(0) as u64, "relu of {}", *x as i64);
+    }
+    assert!(outs.iter().all(|o| o.1 == 3), "ReLU is 3 rounds");
+    assert!(outs.iter().all(|o| o.2 > 0));
+}
+
+fn stream(keys: &KeySet, key: KeyRef) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    keys.stream(key, 1, 2).unwrap().fill_bytes(&mut out);
+    out
+}
+
+#[test]
+fn keys_are_pairwise_equal_and_fresh_per_session() {
+    let (_dir, cfg) = config("keys");
+    let session = || run_parties(&cfg, |_, s| s.unwrap().0);
+    let a = session();
+    let b = session();
+    let with = |r: Role| KeyRef::With(r);
+    for ks in [&a, &b] {
+        assert_eq!(
+            stream(&ks[0], with(Role::P1)),
+            stream(&ks[1], with(Role::P0))
+        );
+        assert_eq!(
+            stream(&ks[0], with(Role::P2)),
+            stream(&ks[2], with(Role::P0))
+        );
+        assert_eq!(
+            stream(&ks[1], with(Role::P2)),
+            stream(&ks[2], with(Role::P1))
+        );
+        assert_ne!(
+            stream(&ks[0], with(Role::P1)),
+            stream(&ks[0], with(Role::P2))
+        );
+        assert_ne!(stream(&ks[0], KeyRef::Own), stream(&ks[1], KeyRef::Own));
+    }
+    for (ka, kb) in a.iter().zip(&b) {
+        assert_ne!(stream(ka, KeyRef::Own), stream(kb, KeyRef::Own));
+        for r in Role::ALL.into_iter().filter(|r| *r != ka.role()) {
+            assert_ne!(stream(ka, with(r)), stream(kb, with(r)), "pair key reused");
+        }
+    }
+}
