@@ -5,6 +5,7 @@
 mod net_common;
 
 use net_common::{config, run_parties, splitmix};
+use patchwork_core::net::memory::run;
 use patchwork_core::party::Party;
 use patchwork_core::prg::{KeyRef, KeySet};
 use patchwork_core::protocol::drelu::{relu, Comparison};
@@ -33,19 +34,31 @@ fn relu_over_tls_matches_plaintext() {
             Role::P2 => vec![0; secret.len()],
         };
         let out = relu(&mut party, &share, Comparison::Exact).unwrap();
-        let t = party.transport();
-        (
-            out,
-            t.rounds(),
-            t.bytes_sent(Role::P0) + t.bytes_sent(Role::P1) + t.bytes_sent(Role::P2),
-        )
+        (out, counts(party.transport()))
     });
     for (i, x) in secret.iter().enumerate() {
         let opened = outs[0].0[i].wrapping_add(outs[1].0[i]);
         assert_eq!(opened, (*x as i64).max(0) as u64, "relu of {}", *x as i64);
     }
-    assert!(outs.iter().all(|o| o.1 == 3), "ReLU is 3 rounds");
-    assert!(outs.iter().all(|o| o.2 > 0));
+    // Rounds and bytes per edge are those of the in-memory network running the same step.
+    let (memory, _) = run(3, |p| {
+        let out = relu(p, &vec![0; secret.len()], Comparison::Exact).unwrap();
+        let _ = out;
+        counts(p.transport())
+    });
+    for role in Role::ALL {
+        assert_eq!(outs[role.index()].1, memory[role.index()], "{role}");
+    }
+    assert_eq!(
+        outs.iter().map(|o| o.1 .0).max(),
+        Some(3),
+        "ReLU is 3 rounds"
+    );
+}
+
+/// Rounds seen by a party and the bytes it sent to each party.
+fn counts(t: &impl Transport) -> (u32, [u64; 3]) {
+    (t.rounds(), Role::ALL.map(|r| t.bytes_sent(r)))
 }
 
 fn stream(keys: &KeySet, key: KeyRef) -> [u8; 32] {

@@ -197,7 +197,8 @@ impl Transport for TcpTransport {
             None => return Err(TransportError::Closed { peer: from }),
         };
         let link = self.link(from)?;
-        let got = handle.block_on(tokio::time::timeout(timeout, link.rx.recv()));
+        // The timer must be created inside the runtime, hence the async block.
+        let got = handle.block_on(async { tokio::time::timeout(timeout, link.rx.recv()).await });
         let frame = match got {
             Err(_) => return Err(TransportError::Timeout { peer: from, tag }),
             Ok(None) => return Err(TransportError::Closed { peer: from }),
