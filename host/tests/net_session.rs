@@ -100,3 +100,51 @@ fn keys_are_pairwise_equal_and_fresh_per_session() {
         }
     }
 }
+
+/// P0 and P1 both send a large message before reading: `send` never blocks, so this cannot
+/// deadlock (it would over blocking sockets once the kernel buffers fill).
+#[test]
+fn large_crossing_messages_do_not_deadlock() {
+    use patchwork_core::transport::Tag;
+    const LEN: usize = 16 << 20;
+    let (_dir, cfg) = config("large");
+    let tag = Tag { seq: 1, msg: 0 };
+    let ok = run_parties(&cfg, |role, session| {
+        let (_keys, mut t) = session.unwrap();
+        let other = match role {
+            Role::P0 => Role::P1,
+            Role::P1 => Role::P0,
+            Role::P2 => return true,
+        };
+        let fill = role.index() as u8 + 1;
+        t.send(other, tag, &vec![fill; LEN]).unwrap();
+        let mut buf = vec![0u8; LEN];
+        t.recv(other, tag, &mut buf).unwrap();
+        buf.iter().all(|b| *b == other.index() as u8 + 1) && t.bytes_sent(other) == LEN as u64
+    });
+    assert_eq!(ok, [true; 3]);
+}
+
+/// Parties may start in any order: the dialling side retries until the listener is up.
+#[test]
+fn start_order_does_not_matter() {
+    let (_dir, cfg) = config("order");
+    for delays in [[0, 300, 600], [600, 300, 0], [300, 0, 600]] {
+        let keys = std::thread::scope(|s| {
+            let cfg = &cfg;
+            Role::ALL
+                .map(|role| {
+                    s.spawn(move || {
+                        std::thread::sleep(std::time::Duration::from_millis(delays[role.index()]));
+                        let identity = cfg.identity(role).unwrap();
+                        patchwork_host::net::connect(role, cfg, &identity).map(|(k, _)| k)
+                    })
+                })
+                .map(|h| h.join().unwrap().unwrap())
+        });
+        assert_eq!(
+            stream(&keys[0], KeyRef::With(Role::P2)),
+            stream(&keys[2], KeyRef::With(Role::P0))
+        );
+    }
+}

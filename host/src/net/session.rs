@@ -199,7 +199,10 @@ async fn accept(
         let (tcp, _) = match timeout_at(deadline, listener.accept()).await {
             Ok(Ok(c)) => c,
             // A failed accept (e.g. too many open files) is retried until the deadline.
-            Ok(Err(_)) => continue,
+            Ok(Err(_)) => {
+                tokio::time::sleep(RETRY).await;
+                continue;
+            }
             Err(_) => return Err(late()),
         };
         let _ = tcp.set_nodelay(true);
