@@ -46,6 +46,10 @@ struct Link {
 }
 
 /// A party's transport over TCP (normally TLS over TCP, from [`super::connect`]).
+///
+/// It owns its tokio runtime; use it (and drop it) from plain threads, not from inside another
+/// async runtime. Dropping it delivers what is still queued (waiting at most the session
+/// timeout) and closes the connections cleanly.
 pub struct TcpTransport {
     role: Role,
     runtime: Option<Runtime>,
