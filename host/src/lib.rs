@@ -4,6 +4,7 @@
 pub mod commands;
 pub mod fashion;
 pub mod input;
+pub mod net;
 pub mod npy;
 pub mod onnx;
 pub mod reference;

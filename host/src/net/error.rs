@@ -1,0 +1,130 @@
+//! Typed errors of session set-up, configuration and the TCP transport. Every variant names
+//! the party, file or field it is about. None of them carries key material.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use patchwork_core::role::Role;
+use patchwork_core::transport::TransportError;
+
+/// The channel error of [`super::TcpTransport`] (the `E` of `TransportError<E>`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NetError {
+    /// A frame header announced a payload above the configured maximum; nothing was allocated.
+    #[error("frame of {len} bytes exceeds the limit of {max} bytes")]
+    FrameTooLarge { len: u32, max: u32 },
+    /// The socket or TLS layer failed (kind and message of the I/O error).
+    #[error("{kind:?}: {message}")]
+    Io {
+        kind: std::io::ErrorKind,
+        message: String,
+    },
+}
+
+/// A configuration file or identity file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file could not be read or written.
+    #[error("{}: {error}", path.display())]
+    File {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// The configuration is not valid TOML or does not have the expected fields.
+    #[error("{}: {message}", path.display())]
+    Toml { path: PathBuf, message: String },
+    /// The configuration has no `[parties.pN]` table for a party.
+    #[error("{}: no [parties.{}] table", path.display(), role_key(*role))]
+    MissingParty { path: PathBuf, role: Role },
+    /// A party's `address` does not resolve to a socket address.
+    #[error("{}: parties.{}.address = {value:?}: {reason}", path.display(), role_key(*role))]
+    BadAddress {
+        path: PathBuf,
+        role: Role,
+        value: String,
+        reason: String,
+    },
+    /// A party has neither `certificate` nor `fingerprint`, or they disagree, or the
+    /// fingerprint is not 64 hex digits.
+    #[error("{}: parties.{}: {reason}", path.display(), role_key(*role))]
+    BadPin {
+        path: PathBuf,
+        role: Role,
+        reason: String,
+    },
+    /// This party's `key` or `certificate` path is missing from its entry.
+    #[error("parties.{}.{field} is needed to act as {role} but is not set", role_key(*role))]
+    MissingIdentity { role: Role, field: &'static str },
+    /// A file holds no usable certificate or private key.
+    #[error("{}: {reason}", path.display())]
+    BadIdentity { path: PathBuf, reason: String },
+}
+
+/// `p0`, `p1` or `p2`: the key of a party's table in the configuration.
+pub(crate) fn role_key(role: Role) -> &'static str {
+    ["p0", "p1", "p2"][role.index()]
+}
+
+/// Why a session could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The configuration or an identity file is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The async runtime or the TLS configuration could not be built.
+    #[error("setting up {what}: {reason}")]
+    Setup { what: &'static str, reason: String },
+    /// This party could not listen on its configured address.
+    #[error("{role} cannot listen on {address}: {error}")]
+    Bind {
+        role: Role,
+        address: SocketAddr,
+        error: std::io::Error,
+    },
+    /// A peer could not be reached before the connect deadline.
+    #[error("could not connect to {peer} at {address} in time (last error: {last_error})")]
+    ConnectTimeout {
+        peer: Role,
+        address: SocketAddr,
+        last_error: String,
+    },
+    /// Peers that should have connected to this party did not before the deadline.
+    #[error("{listener} waited in vain for {missing:?} to connect")]
+    AcceptTimeout { listener: Role, missing: Vec<Role> },
+    /// A server presented a certificate other than the one pinned for the expected party.
+    #[error("the party at {address} presented certificate {fingerprint}, not the one pinned for {expected}")]
+    UnpinnedCertificate {
+        expected: Role,
+        address: SocketAddr,
+        fingerprint: String,
+    },
+    /// A connecting client presented a certificate pinned for none of the parties allowed to
+    /// connect to this one.
+    #[error(
+        "{listener} refused a client with certificate {fingerprint}: expected one of {expected:?}"
+    )]
+    UnpinnedClient {
+        listener: Role,
+        expected: Vec<Role>,
+        fingerprint: String,
+    },
+    /// The TLS handshake with a peer failed for another reason (including the peer refusing
+    /// this party's certificate). `peer` is `None` when a client failed before identifying.
+    #[error("TLS handshake with {} failed: {reason}", peer.map_or("a connecting client".to_string(), |p| p.to_string()))]
+    Handshake { peer: Option<Role>, reason: String },
+    /// The same party connected twice.
+    #[error("{peer} connected twice")]
+    DuplicatePeer { peer: Role },
+    /// The hello frame of a peer was missing, late, malformed or named another role.
+    #[error("hello from {peer}: {error}")]
+    Hello {
+        peer: Role,
+        error: TransportError<NetError>,
+    },
+    /// Keying material could not be exported from the connection with a peer.
+    #[error("exporting the pair key with {peer}: {reason}")]
+    KeyExport { peer: Role, reason: String },
+    /// The operating system's random number generator failed.
+    #[error("OS random number generator: {0}")]
+    Rng(String),
+}

@@ -1,0 +1,33 @@
+//! TCP sessions between the three parties: mutually authenticated TLS 1.3 with pinned
+//! self-signed certificates, per-session PRF keys from the handshakes, and [`TcpTransport`],
+//! the tokio-backed twin of the core's `StreamTransport`.
+//!
+//! Topology: P1 and P2 listen; P0 connects to P1 and P2, P1 connects to P2. Every connection
+//! starts with a TLS handshake in which each side presents its certificate and accepts only
+//! the certificate pinned for the party it expects, then each side sends a hello frame naming
+//! its role, checked against the certificate. The key shared by two parties is exported from
+//! their connection (RFC 5705 keying material); a party's own key comes from the OS RNG.
+//!
+//! ```text
+//! let config = SessionConfig::load("session.toml")?;
+//! let identity = config.identity(Role::P0)?;
+//! let (keys, transport) = connect(Role::P0, &config, &identity)?;
+//! let mut party = Party::new(keys, transport);
+//! ```
+
+mod config;
+mod error;
+mod identity;
+mod loopback;
+mod pin;
+mod session;
+mod tls;
+mod transport;
+mod wire;
+
+pub use config::{PartyConfig, SessionConfig, DEFAULT_MAX_FRAME};
+pub use error::{ConfigError, NetError, SessionError};
+pub use identity::{fingerprint, generate_identity, Fingerprint, Identity};
+pub use loopback::loopback_config;
+pub use session::{connect, PRF_LABEL};
+pub use transport::{Limits, TcpTransport};

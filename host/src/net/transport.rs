@@ -1,0 +1,249 @@
+//! [`TcpTransport`]: the core's `Transport` over one byte stream per peer, driven by a tokio
+//! runtime. Per peer a writer task drains an unbounded queue of frames, so `send` never blocks
+//! (P0 and P1 both send large messages before reading, which deadlocks blocking sockets), and
+//! a reader task parses checked frames into a bounded channel that `recv` waits on with the
+//! session timeout.
+
+use std::time::Duration;
+
+use patchwork_core::role::Role;
+use patchwork_core::transport::frame::Header;
+use patchwork_core::transport::{RoundClock, Tag, Transport, TransportError};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::runtime::Runtime;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::config::DEFAULT_MAX_FRAME;
+use super::error::{NetError, SessionError};
+use super::wire::{reader_task, writer_task, Incoming};
+
+/// Frames buffered per peer before the reader stops reading the socket.
+const READ_QUEUE: usize = 64;
+
+/// Time limits and bounds of a transport.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// How long `recv` waits for one message before `TransportError::Timeout`.
+    pub timeout: Duration,
+    /// Largest payload accepted in one frame (larger is refused before allocating).
+    pub max_frame: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            timeout: Duration::from_secs(10),
+            max_frame: DEFAULT_MAX_FRAME,
+        }
+    }
+}
+
+struct Link {
+    tx: Option<mpsc::UnboundedSender<Vec<u8>>>,
+    rx: mpsc::Receiver<Incoming>,
+    writer: Option<JoinHandle<()>>,
+}
+
+/// A party's transport over TCP (normally TLS over TCP, from [`super::connect`]).
+///
+/// It owns its tokio runtime; use it (and drop it) from plain threads, not from inside another
+/// async runtime. Dropping it delivers what is still queued (waiting at most the session
+/// timeout) and closes the connections cleanly.
+pub struct TcpTransport {
+    role: Role,
+    runtime: Option<Runtime>,
+    links: [Option<Link>; 3],
+    clock: RoundClock,
+    sent: [u64; 3],
+    limits: Limits,
+}
+
+impl std::fmt::Debug for TcpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpTransport")
+            .field("role", &self.role)
+            .field("rounds", &self.clock.rounds())
+            .field("sent", &self.sent)
+            .finish()
+    }
+}
+
+/// A multi-threaded runtime for one party's connections.
+pub(crate) fn runtime() -> Result<Runtime, SessionError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("patchwork-net")
+        .enable_all()
+        .build()
+        .map_err(|e| SessionError::Setup {
+            what: "the async runtime",
+            reason: e.to_string(),
+        })
+}
+
+impl TcpTransport {
+    /// Builds the transport of `role` from established streams (one per peer it talks to),
+    /// spawning their reader and writer tasks on `runtime`, which it keeps.
+    pub(crate) fn from_streams<S>(
+        role: Role,
+        runtime: Runtime,
+        streams: Vec<(Role, S)>,
+        limits: Limits,
+    ) -> TcpTransport
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let mut links: [Option<Link>; 3] = [None, None, None];
+        for (peer, stream) in streams {
+            let (r, w) = tokio::io::split(stream);
+            let (out_tx, out_rx) = mpsc::unbounded_channel();
+            let (in_tx, in_rx) = mpsc::channel(READ_QUEUE);
+            runtime.spawn(reader_task(r, peer, limits.max_frame, in_tx));
+            let writer = runtime.spawn(writer_task(w, out_rx));
+            links[peer.index()] = Some(Link {
+                tx: Some(out_tx),
+                rx: in_rx,
+                writer: Some(writer),
+            });
+        }
+        TcpTransport {
+            role,
+            runtime: Some(runtime),
+            links,
+            clock: RoundClock::default(),
+            sent: [0; 3],
+            limits,
+        }
+    }
+
+    /// The transport of `role` over plain, unauthenticated TCP streams to the two other parties
+    /// in role order (as for the core's `StreamTransport::new`). For tests and for links that
+    /// are secured by other means; sessions use [`super::connect`].
+    pub fn over_tcp(
+        role: Role,
+        to_others: [Option<std::net::TcpStream>; 2],
+        limits: Limits,
+    ) -> Result<TcpTransport, SessionError> {
+        let rt = runtime()?;
+        let mut streams = Vec::new();
+        let others = Role::ALL.into_iter().filter(|r| *r != role);
+        for (peer, s) in others.zip(to_others) {
+            let Some(s) = s else { continue };
+            let setup = |e: std::io::Error| SessionError::Setup {
+                what: "a TCP stream",
+                reason: format!("to {peer}: {e}"),
+            };
+            s.set_nonblocking(true).map_err(setup)?;
+            let _guard = rt.enter();
+            streams.push((peer, tokio::net::TcpStream::from_std(s).map_err(setup)?));
+        }
+        Ok(TcpTransport::from_streams(role, rt, streams, limits))
+    }
+
+    /// This party's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The limits this transport runs under.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    fn link(&mut self, peer: Role) -> Result<&mut Link, TransportError<NetError>> {
+        self.links[peer.index()]
+            .as_mut()
+            .ok_or(TransportError::NoChannel { peer })
+    }
+}
+
+impl Transport for TcpTransport {
+    type Error = NetError;
+
+    fn send(&mut self, to: Role, tag: Tag, payload: &[u8]) -> Result<(), TransportError<NetError>> {
+        let len = u32::try_from(payload.len()).map_err(|_| TransportError::BadFrame {
+            peer: to,
+            reason: "message longer than 4 GiB",
+        })?;
+        // As in the core's transports, the clock ticks before the channel is looked up.
+        let depth = self.clock.on_send();
+        let header = Header {
+            sender: self.role,
+            tag,
+            depth,
+            len,
+        }
+        .encode();
+        let mut frame = Vec::with_capacity(header.len() + payload.len());
+        frame.extend_from_slice(&header);
+        frame.extend_from_slice(payload);
+        let link = self.link(to)?;
+        let tx = link
+            .tx
+            .as_ref()
+            .ok_or(TransportError::Closed { peer: to })?;
+        tx.send(frame)
+            .map_err(|_| TransportError::Closed { peer: to })?;
+        self.sent[to.index()] += payload.len() as u64;
+        Ok(())
+    }
+
+    fn recv(
+        &mut self,
+        from: Role,
+        tag: Tag,
+        buf: &mut [u8],
+    ) -> Result<(), TransportError<NetError>> {
+        let timeout = self.limits.timeout;
+        let handle = match &self.runtime {
+            Some(rt) => rt.handle().clone(),
+            None => return Err(TransportError::Closed { peer: from }),
+        };
+        let link = self.link(from)?;
+        // The timer must be created inside the runtime, hence the async block.
+        let got = handle.block_on(async { tokio::time::timeout(timeout, link.rx.recv()).await });
+        let frame = match got {
+            Err(_) => return Err(TransportError::Timeout { peer: from, tag }),
+            Ok(None) => return Err(TransportError::Closed { peer: from }),
+            Ok(Some(incoming)) => incoming?,
+        };
+        frame.header.expect(tag, buf.len())?;
+        buf.copy_from_slice(&frame.payload);
+        self.clock.on_recv(frame.header.depth);
+        Ok(())
+    }
+
+    fn rounds(&self) -> u32 {
+        self.clock.rounds()
+    }
+
+    fn bytes_sent(&self, to: Role) -> u64 {
+        self.sent[to.index()]
+    }
+}
+
+impl Drop for TcpTransport {
+    /// Closes the send queues, lets the writers deliver what is queued (up to the session
+    /// timeout) and shut their streams down, then stops the runtime.
+    fn drop(&mut self) {
+        let Some(rt) = self.runtime.take() else {
+            return;
+        };
+        let mut writers = Vec::new();
+        for link in self.links.iter_mut().flatten() {
+            link.tx = None;
+            writers.extend(link.writer.take());
+        }
+        let timeout = self.limits.timeout;
+        rt.block_on(async {
+            let _ = tokio::time::timeout(timeout, async {
+                for w in writers {
+                    let _ = w.await;
+                }
+            })
+            .await;
+        });
+        rt.shutdown_timeout(Duration::from_millis(100));
+    }
+}

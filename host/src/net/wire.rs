@@ -1,0 +1,128 @@
+//! Frames on an async byte stream: reading one checked frame (length bounded before any
+//! allocation), the reader and writer tasks behind [`super::TcpTransport`], and the hello
+//! frame that opens every connection.
+
+use patchwork_core::role::Role;
+use patchwork_core::transport::frame::{Header, HEADER_LEN};
+use patchwork_core::transport::{Tag, TransportError};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+use super::error::NetError;
+
+/// The tag of the hello frame (empty payload, sent once by each side of a connection).
+pub(crate) const HELLO: Tag = Tag {
+    seq: u32::MAX,
+    msg: u16::MAX,
+};
+
+/// A received frame.
+pub(crate) struct Frame {
+    pub header: Header,
+    pub payload: Vec<u8>,
+}
+
+/// What the reader task hands to `recv`: a frame, or the error that ended the stream.
+pub(crate) type Incoming = Result<Frame, TransportError<NetError>>;
+
+/// Maps an I/O error on the stream of `peer`: an ended or reset connection is `Closed`.
+pub(crate) fn io_error(peer: Role, e: std::io::Error) -> TransportError<NetError> {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe | NotConnected => {
+            TransportError::Closed { peer }
+        }
+        kind => TransportError::Io {
+            peer,
+            error: NetError::Io {
+                kind,
+                message: e.to_string(),
+            },
+        },
+    }
+}
+
+/// Reads one frame from `peer`'s stream: header checked by `Header::decode`, payload length
+/// checked against `max` before the buffer is allocated.
+pub(crate) async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, peer: Role, max: u32) -> Incoming {
+    let mut raw = [0u8; HEADER_LEN];
+    r.read_exact(&mut raw)
+        .await
+        .map_err(|e| io_error(peer, e))?;
+    let header = Header::decode(peer, &raw)?;
+    if header.len > max {
+        return Err(TransportError::Io {
+            peer,
+            error: NetError::FrameTooLarge {
+                len: header.len,
+                max,
+            },
+        });
+    }
+    let mut payload = vec![0u8; header.len as usize];
+    r.read_exact(&mut payload)
+        .await
+        .map_err(|e| io_error(peer, e))?;
+    Ok(Frame { header, payload })
+}
+
+/// Reads frames until the stream ends or breaks; the error that ended it is delivered last.
+/// The bounded channel gives back-pressure: a peer cannot make this party buffer without end.
+pub(crate) async fn reader_task<R: AsyncRead + Unpin>(
+    mut r: R,
+    peer: Role,
+    max: u32,
+    tx: mpsc::Sender<Incoming>,
+) {
+    loop {
+        let incoming = read_frame(&mut r, peer, max).await;
+        let last = incoming.is_err();
+        if tx.send(incoming).await.is_err() || last {
+            return;
+        }
+    }
+}
+
+/// Writes queued frames in order, flushing when the queue is empty; when the transport is
+/// dropped (the queue closes) it shuts the stream down cleanly. Stops at the first error, which
+/// closes the queue so later sends report `Closed`.
+pub(crate) async fn writer_task<W: AsyncWrite + Unpin>(
+    mut w: W,
+    mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
+) {
+    while let Some(frame) = rx.recv().await {
+        if w.write_all(&frame).await.is_err() {
+            return;
+        }
+        if rx.is_empty() && w.flush().await.is_err() {
+            return;
+        }
+    }
+    let _ = w.shutdown().await;
+}
+
+/// The hello frame of `role`.
+pub(crate) fn hello(role: Role) -> [u8; HEADER_LEN] {
+    Header {
+        sender: role,
+        tag: HELLO,
+        depth: 0,
+        len: 0,
+    }
+    .encode()
+}
+
+/// Sends this party's hello and reads `peer`'s, which must name `peer` (the party whose
+/// certificate the connection was authenticated with).
+pub(crate) async fn exchange_hello<S: AsyncRead + AsyncWrite + Unpin>(
+    s: &mut S,
+    role: Role,
+    peer: Role,
+) -> Result<(), TransportError<NetError>> {
+    s.write_all(&hello(role))
+        .await
+        .map_err(|e| io_error(peer, e))?;
+    s.flush().await.map_err(|e| io_error(peer, e))?;
+    let frame = read_frame(s, peer, 0).await?;
+    frame.header.expect(HELLO, 0)
+}

@@ -1,0 +1,55 @@
+//! Shared helpers of the `net_*` tests (included with `#[path]`, not a test of its own).
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use patchwork_core::prg::KeySet;
+use patchwork_core::role::Role;
+use patchwork_host::net::{connect, loopback_config, SessionConfig, SessionError, TcpTransport};
+
+/// A fresh directory under the target's temp dir, unique per call.
+pub fn temp_dir(name: &str) -> PathBuf {
+    static COUNT: AtomicU32 = AtomicU32::new(0);
+    let n = COUNT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("patchwork-net-{name}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A loopback configuration on free ports with short timeouts.
+pub fn config(name: &str) -> (PathBuf, SessionConfig) {
+    let dir = temp_dir(name);
+    let mut cfg = loopback_config(&dir, 0).unwrap();
+    cfg.timeout = Duration::from_secs(2);
+    cfg.connect_timeout = Duration::from_secs(5);
+    (dir, cfg)
+}
+
+/// Runs `f` as each party on its own thread after connecting it with its configured identity.
+pub fn run_parties<R: Send>(
+    cfg: &SessionConfig,
+    f: impl Fn(Role, Result<(KeySet, TcpTransport), SessionError>) -> R + Sync,
+) -> [R; 3] {
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles = Role::ALL.map(|role| {
+            s.spawn(move || {
+                let identity = cfg.identity(role).unwrap();
+                f(role, connect(role, cfg, &identity))
+            })
+        });
+        handles.map(|h| h.join().expect("party thread panicked"))
+    })
+}
+
+/// splitmix64, for reproducible test data.
+pub fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
