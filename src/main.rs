@@ -38,6 +38,10 @@ enum Command {
     Eval(cmd::models::EvalArgs),
     /// One secure inference with all three parties on this machine.
     Infer(cmd::secure::InferArgs),
+    /// One party of a secure inference as its own process, over an authenticated TCP session.
+    Party(cmd::party::PartyArgs),
+    /// Session set-up helpers (identities and session files).
+    Session(cmd::party::SessionArgs),
     /// The bundled model and spec on the bundled Fashion-MNIST images, securely.
     Demo(cmd::secure::DemoArgs),
     /// Offline planning of Block-ReLU patch sizes.
@@ -100,6 +104,8 @@ fn main() -> ExitCode {
         Command::Eval(args) => cmd::models::run_eval(&args).map_err(|e| e.to_string()),
         Command::Infer(args) => cmd::secure::run_infer(&args),
         Command::Demo(args) => cmd::secure::run_demo(&args),
+        Command::Party(args) => cmd::party::run_party_command(&args),
+        Command::Session(args) => cmd::party::run_session(&args),
         Command::Plan(args) => plan_cmd::run(&args).map_err(|e| e.to_string()),
     };
     match result {

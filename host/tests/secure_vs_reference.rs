@@ -233,7 +233,7 @@ fn secure_matches_float_reference_on_every_operator() {
 
 #[test]
 fn per_layer_bytes_equal_the_cost_model() {
-    use patchwork_host::secure::local::infer_local;
+    use patchwork_host::secure::local::{infer_local, Network};
     let model = every_operator_model();
     let x = Gen(8).v(2 * 12 * 12, 1.0);
     let spec = spec_for(&model);
@@ -242,7 +242,14 @@ fn per_layer_bytes_equal_the_cost_model() {
             fp: FixedPoint::new(14).unwrap(),
             cmp,
         };
-        let reports = infer_local(&model, &spec, settings, &[&x, &x], 3).unwrap();
+        let reports = infer_local(
+            Network::Memory { seed: 3 },
+            &model,
+            &spec,
+            settings,
+            &[&x, &x],
+        )
+        .unwrap();
         assert_eq!(reports.len(), 2);
         for r in &reports {
             for l in &r.layers {

@@ -2,4 +2,5 @@
 pub mod approx_error;
 pub mod bench;
 pub mod models;
+pub mod party;
 pub mod secure;

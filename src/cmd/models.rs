@@ -195,10 +195,9 @@ pub fn run_eval(args: &EvalArgs) -> Result<(), CommandError> {
         .transpose()?;
     let data = commands::load_data(&args.data, &args.data_dir)?;
     if args.secure {
-        let settings = args.protocol.settings().map_err(CommandError::Usage)?;
         let empty = patchwork_core::spec::Spec::default();
         let spec = spec.as_ref().unwrap_or(&empty);
-        return super::secure::secure_eval(&m, spec, settings, &data, args.limit)
+        return super::secure::secure_eval(&m, spec, &args.protocol, &data, args.limit)
             .map_err(CommandError::Usage);
     }
     let start = std::time::Instant::now();

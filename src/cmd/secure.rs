@@ -13,7 +13,7 @@ use patchwork_host::commands::{self, load_checked_spec};
 use patchwork_host::fashion::{bundled_test64, Dataset, CLASSES};
 use patchwork_host::input::load_input;
 use patchwork_host::reference::forward;
-use patchwork_host::secure::local::infer_local;
+use patchwork_host::secure::local::{infer_local, Network};
 use patchwork_host::secure::report::{self, argmax};
 use patchwork_host::transform::Transforms;
 
@@ -26,9 +26,21 @@ pub struct ProtocolArgs {
     /// Fractional bits of the fixed-point encoding.
     #[arg(long, default_value_t = 12)]
     pub frac_bits: u32,
+    /// How the three parties talk: `tcp` (TLS over 127.0.0.1, keys from the handshakes) or
+    /// `memory` (queues between threads).
+    #[arg(long, default_value = "tcp", value_parser = ["tcp", "memory"])]
+    pub network: String,
 }
 
 impl ProtocolArgs {
+    /// The network to run the three parties over.
+    pub fn network(&self) -> Network {
+        match self.network.as_str() {
+            "memory" => Network::Memory { seed: seed() },
+            _ => Network::Tcp,
+        }
+    }
+
     pub fn settings(&self) -> Result<Settings, String> {
         let fp = FixedPoint::new(self.frac_bits).ok_or("--frac-bits must be at most 32")?;
         let cmp = match &self.approx {
@@ -77,7 +89,7 @@ pub struct InferArgs {
     pub json: bool,
 }
 
-fn load_model_and_spec(model: &Path, spec: Option<&Path>) -> Result<(Model, Spec), String> {
+pub fn load_model_and_spec(model: &Path, spec: Option<&Path>) -> Result<(Model, Spec), String> {
     let loaded = commands::load(model, Transforms::default()).map_err(|e| e.to_string())?;
     let spec = match spec {
         Some(p) => load_checked_spec(&loaded.model, p).map_err(|e| e.to_string())?,
@@ -90,10 +102,9 @@ fn load_model_and_spec(model: &Path, spec: Option<&Path>) -> Result<(Model, Spec
 pub fn run_infer(args: &InferArgs) -> Result<(), String> {
     let settings = args.protocol.settings()?;
     let (model, spec) = load_model_and_spec(&args.model, args.spec.as_deref())?;
-    let input = load_input(&args.input, model.shape(model.input))
-        .map_err(|e| format!("{}: {e}", args.input.display()))?;
+    let input = load_input(&args.input, model.shape(model.input)).map_err(|e| e.to_string())?;
     let x: Vec<f32> = input.iter().copied().collect();
-    let reports = infer_local(&model, &spec, settings, &[&x], seed()).map_err(|e| e.to_string())?;
+    let reports = infer_local(args.protocol.network(), &model, &spec, settings, &[&x])?;
     let r = &reports[0];
     if args.json {
         println!("{}", serde_json::to_string(r).map_err(|e| e.to_string())?);
@@ -105,7 +116,7 @@ pub fn run_infer(args: &InferArgs) -> Result<(), String> {
 }
 
 /// A fresh seed for the in-process session keys (the TCP session agrees keys in its handshake).
-fn seed() -> u64 {
+pub fn seed() -> u64 {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -124,6 +135,9 @@ pub struct DemoArgs {
     /// Fractional bits of the fixed-point encoding.
     #[arg(long, default_value_t = 12)]
     pub frac_bits: u32,
+    /// `tcp` (TLS over 127.0.0.1) or `memory`.
+    #[arg(long, default_value = "tcp", value_parser = ["tcp", "memory"])]
+    pub network: String,
 }
 
 const DEMO_MODEL: &str = "models/fashion_resnet.onnx";
@@ -134,6 +148,7 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
     let protocol = ProtocolArgs {
         approx: (args.approx != "exact").then(|| args.approx.clone()),
         frac_bits: args.frac_bits,
+        network: args.network.clone(),
     };
     let settings = protocol.settings()?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -153,7 +168,7 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
     );
     println!("P0 holds each image, P1 the model, P2 helps; only P0 learns the class.\n");
     let t0 = Instant::now();
-    let reports = infer_local(&model, &spec, settings, &refs, seed()).map_err(|e| e.to_string())?;
+    let reports = infer_local(protocol.network(), &model, &spec, settings, &refs)?;
     let wall = t0.elapsed().as_secs_f64();
     println!(
         "{:>5} {:<14} {:<14} {:<14} {:>8} {:>9}",
@@ -197,10 +212,11 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
 pub fn secure_eval(
     model: &Model,
     spec: &Spec,
-    settings: Settings,
+    protocol: &ProtocolArgs,
     data: &Dataset,
     limit: Option<usize>,
 ) -> Result<(), String> {
+    let settings = protocol.settings()?;
     let n = limit.unwrap_or(data.len()).min(data.len());
     let expected = patchwork_core::model::Shape(vec![1, 1, data.rows, data.cols]);
     if model.shape(model.input) != &expected {
@@ -228,8 +244,7 @@ pub fn secure_eval(
             .map(|i| data.input(i).iter().copied().collect())
             .collect();
         let refs: Vec<&[f32]> = inputs.iter().map(|v| v.as_slice()).collect();
-        let reports =
-            infer_local(model, spec, settings, &refs, seed()).map_err(|e| e.to_string())?;
+        let reports = infer_local(protocol.network(), model, spec, settings, &refs)?;
         for (k, r) in reports.iter().enumerate() {
             let i = start + k;
             let float = forward(model, &data.input(i), Some(spec)).map_err(|e| e.to_string())?;

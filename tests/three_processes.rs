@@ -1,0 +1,115 @@
+//! End to end: the three parties as three `patchwork party` processes over authenticated TLS
+//! on loopback agree with the float reference on bundled Fashion-MNIST images, with and without
+//! a Block-ReLU spec, with exact and approximate DReLU.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use patchwork_host::fashion::bundled_test64;
+use patchwork_host::npy::{encode_npy, Npy, NpyData};
+use patchwork_host::reference::forward;
+use patchwork_host::secure::report::argmax;
+
+const MODEL: &str = "models/fashion_resnet.onnx";
+const SPEC: &str = "models/fashion_resnet.example_spec.json";
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_patchwork")
+}
+
+/// Runs the three parties on image `i` and returns P0's JSON result.
+fn three_parties(dir: &Path, i: usize, extra: &[&str]) -> serde_json::Value {
+    let status = Command::new(bin())
+        .args(["session", "loopback", "--dir"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let x: Vec<f32> = bundled_test64().input(i).iter().copied().collect();
+    let input = dir.join(format!("image{i}.npy"));
+    let npy = Npy {
+        shape: vec![1, 1, 28, 28],
+        data: NpyData::F32(x),
+    };
+    std::fs::write(&input, encode_npy(&npy)).unwrap();
+    let config = dir.join("session.toml");
+    let party = |role: &str| {
+        let mut c = Command::new(bin());
+        c.args(["party", "--role", role, "--model", MODEL, "--json"])
+            .arg("--config")
+            .arg(&config)
+            .args(extra);
+        if role == "p0" {
+            c.arg("--input").arg(&input);
+        }
+        c.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (p1, p2, p0) = (party("p1"), party("p2"), party("p0"));
+    let outs = [p0, p1, p2].map(|c| c.wait_with_output().unwrap());
+    for (k, o) in outs.iter().enumerate() {
+        assert!(
+            o.status.success(),
+            "P{k} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    serde_json::from_slice(&outs[0].stdout).expect("P0 prints JSON")
+}
+
+fn check(i: usize, spec: Option<&str>, approx: Option<&str>, tolerance: f32) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut extra = vec![];
+    if let Some(s) = spec {
+        extra.extend(["--spec", s]);
+    }
+    if let Some(a) = approx {
+        extra.extend(["--approx", a]);
+    }
+    let got = three_parties(dir.path(), i, &extra);
+    let model = patchwork_host::onnx::load_model(Path::new(MODEL)).unwrap();
+    let spec = spec.map(|s| patchwork_host::spec_io::load_spec(Path::new(s)).unwrap());
+    let float: Vec<f32> = forward(&model, &bundled_test64().input(i), spec.as_ref())
+        .unwrap()
+        .iter()
+        .copied()
+        .collect();
+    let secure: Vec<f32> = got["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap() as f32)
+        .collect();
+    assert_eq!(
+        got["class"].as_u64().unwrap() as usize,
+        argmax(&float),
+        "top-1, image {i}"
+    );
+    let err = secure
+        .iter()
+        .zip(&float)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(
+        err < tolerance,
+        "image {i}: max logit error {err}: {secure:?} vs {float:?}"
+    );
+}
+
+#[test]
+fn plain_relu_exact() {
+    check(0, None, None, 0.2);
+}
+
+#[test]
+fn block_relu_spec_exact() {
+    check(1, Some(SPEC), None, 0.2);
+}
+
+#[test]
+fn block_relu_spec_approximate() {
+    check(2, Some(SPEC), Some("43,5"), 0.5);
+}
