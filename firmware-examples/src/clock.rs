@@ -1,40 +1,24 @@
-//! Milliseconds since boot from SysTick, for the UART timeouts and the timings.
+//! Milliseconds (10 ms resolution) from the mps2 FPGA I/O block's 100 Hz counter, for the UART
+//! timeouts and the timings.
 //!
-//! SysTick runs from the core clock (25 MHz on the mps2-an386) and interrupts every
-//! millisecond; the handler counts. Under QEMU the count follows QEMU's virtual clock, which
-//! without `-icount` is the host's wall clock: it measures emulation time, not device time.
+//! The counter is read, not interrupt-driven: QEMU computes it from its virtual clock on every
+//! read, so it cannot lose ticks while the core is busy (a SysTick interrupt counter did: under
+//! QEMU it ran about 2x slow while the UARTs were polled). Without `-icount` QEMU's virtual
+//! clock is the host's clock, so these are emulation times, not device times.
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::ptr::read_volatile;
 
-use cortex_m::peripheral::syst::SystClkSource;
-use cortex_m::peripheral::SYST;
-use cortex_m_rt::exception;
+/// FPGAIO `CLK100HZ` register of the mps2-an385/an386 (FPGAIO block at 0x4002_8000).
+const CLK100HZ: usize = 0x4002_8000 + 0x14;
 
-/// Core clock of the mps2-an386 (SYSCLK).
-const CORE_HZ: u32 = 25_000_000;
-
-static MILLIS: AtomicU32 = AtomicU32::new(0);
-
-/// Starts the millisecond tick.
-pub fn start(mut syst: SYST) {
-    syst.set_clock_source(SystClkSource::Core);
-    syst.set_reload(CORE_HZ / 1000 - 1);
-    syst.clear_current();
-    syst.enable_interrupt();
-    syst.enable_counter();
-}
-
-/// Milliseconds since [`start`] (wraps after 49 days).
+/// Milliseconds since an arbitrary origin, in steps of 10 (wraps after 497 days).
 pub fn now_ms() -> u32 {
-    MILLIS.load(Ordering::Relaxed)
+    // SAFETY: a read-only counter register of the FPGA I/O block, always mapped on this board.
+    let ticks = unsafe { read_volatile(CLK100HZ as *const u32) };
+    ticks.wrapping_mul(10)
 }
 
 /// Milliseconds since `start_ms` (a value of [`now_ms`]).
 pub fn since_ms(start_ms: u32) -> u32 {
     now_ms().wrapping_sub(start_ms)
-}
-
-#[exception]
-fn SysTick() {
-    MILLIS.fetch_add(1, Ordering::Relaxed);
 }

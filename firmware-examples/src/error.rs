@@ -27,7 +27,10 @@ impl core::fmt::Display for FwError {
             FwError::Hello(e) => write!(f, "key agreement: {e}"),
             FwError::Model(e) => write!(f, "generated model: {e}"),
             FwError::BadPatch { layer, pair } => {
-                write!(f, "generated spec: layer {layer}: invalid patch size {pair:?}")
+                write!(
+                    f,
+                    "generated spec: layer {layer}: invalid patch size {pair:?}"
+                )
             }
             FwError::Infer(e) => write!(f, "secure inference: {e}"),
             FwError::NoOutput => write!(f, "secure inference gave P0 no output"),

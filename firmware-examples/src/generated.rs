@@ -105,7 +105,5 @@ pub const IMAGE: [u8; 784] = [
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 ];
-/// The model input shape (NCHW, batch 1).
-pub const IMAGE_SHAPE: [usize; 4] = [1, 1, 28, 28];
 /// The image's label in the data set.
 pub const LABEL: u8 = 9;

@@ -31,7 +31,10 @@ impl TrackingHeap {
     pub fn init(&self) {
         static mut MEMORY: [MaybeUninit<u8>; HEAP_BYTES] = [MaybeUninit::uninit(); HEAP_BYTES];
         // SAFETY: called once before any allocation; MEMORY is used by nothing else.
-        unsafe { self.inner.init(core::ptr::addr_of_mut!(MEMORY) as usize, HEAP_BYTES) }
+        unsafe {
+            self.inner
+                .init(core::ptr::addr_of_mut!(MEMORY) as usize, HEAP_BYTES)
+        }
     }
 
     /// Most bytes in use at once so far (requested sizes, without allocator overhead).

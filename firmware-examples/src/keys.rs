@@ -16,7 +16,10 @@ pub const MAGIC: [u8; 4] = *b"PWKY";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HelloError {
     /// The line failed (timed out, overran) or ended.
-    Line { peer: Role, error: Option<UartError> },
+    Line {
+        peer: Role,
+        error: Option<UartError>,
+    },
     /// The message did not start with [`MAGIC`].
     BadMagic { peer: Role },
     /// The message came from another role than the one on this UART.
@@ -26,7 +29,10 @@ pub enum HelloError {
 impl core::fmt::Display for HelloError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            HelloError::Line { peer, error: Some(e) } => write!(f, "key from {peer}: {e}"),
+            HelloError::Line {
+                peer,
+                error: Some(e),
+            } => write!(f, "key from {peer}: {e}"),
             HelloError::Line { peer, error: None } => write!(f, "key from {peer}: line ended"),
             HelloError::BadMagic { peer } => write!(f, "key from {peer}: not a key message"),
             HelloError::WrongRole { peer, found } => {
@@ -50,7 +56,10 @@ pub fn receive_key(uart: &mut Uart, peer: Role) -> Result<Key, HelloError> {
         return Err(HelloError::BadMagic { peer });
     }
     if msg[4] as usize != peer.index() {
-        return Err(HelloError::WrongRole { peer, found: msg[4] });
+        return Err(HelloError::WrongRole {
+            peer,
+            found: msg[4],
+        });
     }
     let mut key = [0u8; 16];
     key.copy_from_slice(&msg[5..]);

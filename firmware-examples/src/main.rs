@@ -27,11 +27,6 @@ static HEAP: heap::TrackingHeap = heap::TrackingHeap::empty();
 #[entry]
 fn main() -> ! {
     HEAP.init();
-    let Some(core) = cortex_m::Peripherals::take() else {
-        hprintln!("P0 error: core peripherals already taken");
-        exit(false);
-    };
-    clock::start(core.SYST);
     hprintln!("P0: Patchwork client on Cortex-M4F, waiting for P1 (UART0) and P2 (UART1)");
     match session::run() {
         Ok(o) => {
@@ -51,7 +46,11 @@ fn main() -> ! {
                 o.payload_sent[0],
                 o.payload_sent[1]
             );
-            hprintln!("P0 peak heap: {} bytes of {}", HEAP.peak(), heap::HEAP_BYTES);
+            hprintln!(
+                "P0 peak heap: {} bytes of {}",
+                HEAP.peak(),
+                heap::HEAP_BYTES
+            );
             hprintln!("P0 class: {} (label {})", o.class, generated::LABEL);
             exit(true)
         }

@@ -13,11 +13,11 @@ use patchwork_core::spec::{LayerSpec, Spec};
 use patchwork_core::transport::stream::StreamTransport;
 use patchwork_core::transport::Transport;
 
+use crate::clock;
 use crate::error::FwError;
 use crate::generated;
 use crate::keys;
 use crate::uart::Uart;
-use crate::clock;
 
 /// UART0 (to P1) and UART1 (to P2) of the mps2-an386.
 const UART0: usize = 0x4000_4000;
@@ -73,7 +73,8 @@ pub fn argmax(v: &[f32]) -> usize {
 /// Runs the session as P0.
 pub fn run() -> Result<Outcome, FwError> {
     // SAFETY: the two UARTs are used only here.
-    let (mut to_p1, mut to_p2) = unsafe { (Uart::new(UART0, TIMEOUT_MS), Uart::new(UART1, TIMEOUT_MS)) };
+    let (mut to_p1, mut to_p2) =
+        unsafe { (Uart::new(UART0, TIMEOUT_MS), Uart::new(UART1, TIMEOUT_MS)) };
     let k01 = keys::receive_key(&mut to_p1, Role::P1)?;
     let k02 = keys::receive_key(&mut to_p2, Role::P2)?;
     let model = generated::model();

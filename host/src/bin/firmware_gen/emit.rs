@@ -62,7 +62,9 @@ fn op(op: &Op) -> String {
 /// `pub fn model() -> Model` building the architecture with zero weights.
 pub fn model_fn(model: &Model) -> String {
     let mut s = String::new();
-    s.push_str("/// The model's architecture; every weight and bias is zero (P1 holds the real ones).\n");
+    s.push_str(
+        "/// The model's architecture; every weight and bias is zero (P1 holds the real ones).\n",
+    );
     s.push_str("pub fn model() -> Model {\n    let values = vec![\n");
     for v in &model.values {
         let _ = writeln!(
@@ -111,7 +113,10 @@ pub fn spec_const(spec: &Spec) -> String {
 pub fn image_consts(pixels: &[u8], label: u8) -> String {
     let bytes: Vec<String> = pixels.iter().map(|b| b.to_string()).collect();
     let mut s = String::new();
-    let _ = writeln!(s, "/// The test image's pixels, row-major; the model input is `pixel / 255`.");
+    let _ = writeln!(
+        s,
+        "/// The test image's pixels, row-major; the model input is `pixel / 255`."
+    );
     let _ = writeln!(s, "pub const IMAGE: [u8; {}] = [", pixels.len());
     for chunk in bytes.chunks(28) {
         let _ = writeln!(s, "    {},", chunk.join(", "));

@@ -38,7 +38,9 @@ fn repo_path(rel: &str) -> PathBuf {
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
-    let mode = it.next().ok_or("usage: firmware_gen write|check|expect [options]")?;
+    let mode = it
+        .next()
+        .ok_or("usage: firmware_gen write|check|expect [options]")?;
     let mut args = Args {
         mode,
         model: repo_path("models/fashion_resnet.onnx"),
@@ -73,7 +75,11 @@ fn generate(args: &Args) -> Result<String, String> {
     let spec = commands::load_checked_spec(&model, &args.spec).map_err(|e| e.to_string())?;
     let data = fashion::bundled_test64();
     if args.image >= data.len() {
-        return Err(format!("--image {} but {} images are bundled", args.image, data.len()));
+        return Err(format!(
+            "--image {} but {} images are bundled",
+            args.image,
+            data.len()
+        ));
     }
     let n = data.rows * data.cols;
     let pixels = &data.images[args.image * n..(args.image + 1) * n];
@@ -133,9 +139,13 @@ fn run() -> Result<(), String> {
                 std::fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?;
                 println!("wrote {}", out.display());
             } else {
-                let old = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+                let old =
+                    std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
                 if old != text {
-                    return Err(format!("{} is stale: run firmware_gen write", out.display()));
+                    return Err(format!(
+                        "{} is stale: run firmware_gen write",
+                        out.display()
+                    ));
                 }
                 println!("{} is up to date", out.display());
             }

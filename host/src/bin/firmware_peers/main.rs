@@ -125,9 +125,15 @@ fn run_party(
     let payload_sent = Role::ALL.map(|r| t.bytes_sent(r));
     let rounds = t.rounds();
     let mut line = Vec::new();
-    for (i, s) in party.into_transport().into_streams().into_iter().enumerate() {
+    for (i, s) in party
+        .into_transport()
+        .into_streams()
+        .into_iter()
+        .enumerate()
+    {
         if let Some(mut s) = s {
-            s.finish().map_err(|e| format!("{role} flushing to {}: {e}", Role::ALL[i]))?;
+            s.finish()
+                .map_err(|e| format!("{role} flushing to {}: {e}", Role::ALL[i]))?;
             line.push((Role::ALL[i], s.sent, s.received));
         }
     }
