@@ -72,7 +72,7 @@ fn start_peers(dir: &Path, timeout_s: u32) -> (Child, [u16; 2]) {
     std::fs::create_dir_all(dir).expect("temp dir");
     let ports = dir.join("ports");
     let _ = std::fs::remove_file(&ports);
-    let child = Command::new(env!("CARGO_BIN_EXE_firmware_peers"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_firmware_peers"))
         .arg("--ports-file")
         .arg(&ports)
         .args(["--timeout-s", &timeout_s.to_string()])
@@ -93,6 +93,8 @@ fn start_peers(dir: &Path, timeout_s: u32) -> (Child, [u16; 2]) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("firmware_peers did not write its ports");
 }
 
