@@ -65,6 +65,8 @@ enum BenchWhat {
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },
+    /// One secure inference of a whole model, three party processes over loopback TLS.
+    Model(cmd::bench_model::BenchModelArgs),
 }
 
 fn main() -> ExitCode {
@@ -98,6 +100,9 @@ fn main() -> ExitCode {
                 Ok(())
             }
         }
+        Command::Bench {
+            what: BenchWhat::Model(args),
+        } => cmd::bench_model::run(&args),
         Command::ApproxError(args) => cmd::approx_error::run(&args),
         Command::Reference(args) => cmd::models::run_reference(&args).map_err(|e| e.to_string()),
         Command::Spec(args) => cmd::models::run_spec(&args).map_err(|e| e.to_string()),

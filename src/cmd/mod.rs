@@ -1,6 +1,7 @@
 //! Subcommands of the CLI.
 pub mod approx_error;
 pub mod bench;
+pub mod bench_model;
 pub mod models;
 pub mod party;
 pub mod secure;

@@ -28,7 +28,8 @@ pub struct TransformArgs {
 }
 
 impl TransformArgs {
-    fn transforms(self) -> Transforms {
+    /// The selected transforms.
+    pub fn transforms(self) -> Transforms {
         Transforms {
             maxpool_to_avgpool: self.maxpool_to_avgpool,
             relu6_to_relu: self.relu6_to_relu,

@@ -38,9 +38,11 @@ pub struct PartyArgs {
     /// Fractional bits (all three parties must agree).
     #[arg(long, default_value_t = 12)]
     pub frac_bits: u32,
-    /// Print P0's result as JSON.
+    /// Print the result as JSON (P0: with the output).
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub transforms: super::models::TransformArgs,
 }
 
 /// Runs `patchwork party`.
@@ -56,7 +58,11 @@ pub fn run_party_command(args: &PartyArgs) -> Result<(), String> {
         network: "tcp".into(),
     };
     let settings = protocol.settings()?;
-    let (model, spec) = load_model_and_spec(&args.model, args.spec.as_deref())?;
+    let (model, spec) = load_model_and_spec(
+        &args.model,
+        args.spec.as_deref(),
+        args.transforms.transforms(),
+    )?;
     let input = match (role, &args.input) {
         (Role::P0, Some(path)) => {
             let x = load_input(path, model.shape(model.input)).map_err(|e| e.to_string())?;
@@ -74,21 +80,24 @@ pub fn run_party_command(args: &PartyArgs) -> Result<(), String> {
         .map_err(|e| format!("{role}: {e}"))?;
     let run = &runs[0];
     let sent: u64 = run.end.sent.iter().sum::<u64>() - run.start.sent.iter().sum::<u64>();
-    match &run.output {
-        Some(out) if args.json => {
-            let json = serde_json::json!({"output": out, "class": argmax(out), "seconds": run.end.seconds,
-                "bytes_sent": sent, "rounds": run.end.rounds - run.start.rounds});
-            println!("{json}");
-        }
-        Some(out) => println!(
-            "{role}: class {} (output {out:?}); {:.3} s, sent {sent} bytes",
-            argmax(out),
-            run.end.seconds
-        ),
-        None => eprintln!(
-            "{role}: done in {:.3} s, sent {sent} bytes",
-            run.end.seconds
-        ),
+    let peak = peak_rss_bytes();
+    if args.json {
+        let class = run.output.as_deref().map(argmax);
+        let json = serde_json::json!({"role": args.role, "output": run.output, "class": class,
+            "seconds": run.end.seconds, "setup_seconds": run.setup_seconds,
+            "bytes_sent": sent, "setup_bytes_sent": run.setup.sent.iter().sum::<u64>(),
+            "rounds": run.end.rounds - run.start.rounds, "peak_rss_bytes": peak});
+        println!("{json}");
+    } else {
+        let result = match &run.output {
+            Some(out) => format!("class {} (output {out:?}); ", argmax(out)),
+            None => String::new(),
+        };
+        println!(
+            "{role}: {result}{:.3} s, sent {sent} bytes, peak memory {:.1} MB",
+            run.end.seconds,
+            peak.unwrap_or(0) as f64 / 1e6
+        );
     }
     Ok(())
 }
@@ -124,4 +133,12 @@ pub fn run_session(args: &SessionArgs) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// This process's peak resident memory (`VmHWM` of /proc/self/status), where Linux tells it.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }

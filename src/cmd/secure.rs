@@ -89,8 +89,12 @@ pub struct InferArgs {
     pub json: bool,
 }
 
-pub fn load_model_and_spec(model: &Path, spec: Option<&Path>) -> Result<(Model, Spec), String> {
-    let loaded = commands::load(model, Transforms::default()).map_err(|e| e.to_string())?;
+pub fn load_model_and_spec(
+    model: &Path,
+    spec: Option<&Path>,
+    transforms: Transforms,
+) -> Result<(Model, Spec), String> {
+    let loaded = commands::load(model, transforms).map_err(|e| e.to_string())?;
     let spec = match spec {
         Some(p) => load_checked_spec(&loaded.model, p).map_err(|e| e.to_string())?,
         None => Spec::default(),
@@ -101,7 +105,8 @@ pub fn load_model_and_spec(model: &Path, spec: Option<&Path>) -> Result<(Model, 
 /// Runs `patchwork infer`.
 pub fn run_infer(args: &InferArgs) -> Result<(), String> {
     let settings = args.protocol.settings()?;
-    let (model, spec) = load_model_and_spec(&args.model, args.spec.as_deref())?;
+    let (model, spec) =
+        load_model_and_spec(&args.model, args.spec.as_deref(), Transforms::default())?;
     let input = load_input(&args.input, model.shape(model.input)).map_err(|e| e.to_string())?;
     let x: Vec<f32> = input.iter().copied().collect();
     let reports = infer_local(args.protocol.network(), &model, &spec, settings, &[&x])?;
@@ -152,7 +157,11 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
     };
     let settings = protocol.settings()?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let (model, spec) = load_model_and_spec(&root.join(DEMO_MODEL), Some(&root.join(DEMO_SPEC)))?;
+    let (model, spec) = load_model_and_spec(
+        &root.join(DEMO_MODEL),
+        Some(&root.join(DEMO_SPEC)),
+        Transforms::default(),
+    )?;
     let data = bundled_test64();
     let n = args.images.min(data.len());
     if n == 0 {

@@ -1,0 +1,185 @@
+//! `patchwork bench model`: one secure inference of a whole model with the three parties as
+//! three `patchwork party` processes over authenticated TLS on loopback, reporting seconds,
+//! bytes per party, rounds and peak memory per party.
+//!
+//! With `--budget-ratio`, a valid Block-ReLU spec for that DReLU budget is planned first with
+//! the knapsack over a *synthetic* distortion table of the model's ReLU layers (the planner's
+//! `synth` tables: distortion grows with patch area). Its patch sizes are right for the cost,
+//! not for accuracy: the benchmark measures speed and traffic, with random weights.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use clap::Args;
+use patchwork_core::model::spec_check::relu_layer_patches;
+use patchwork_core::model::{Model, Op};
+use patchwork_core::spec::Spec;
+use patchwork_host::npy::{encode_npy, Npy, NpyData};
+use patchwork_planner::budget::Budget;
+use patchwork_planner::mckp::SolveOptions;
+use patchwork_planner::plan::plan;
+use patchwork_planner::synth;
+
+/// Arguments of `bench model`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchModelArgs {
+    /// ONNX model.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Plan a Block-ReLU spec for this DReLU budget (ratio of all ReLUs) first.
+    #[arg(long)]
+    pub budget_ratio: Option<f64>,
+    /// Approximate DReLU K_MSB,K_LSB.
+    #[arg(long, value_name = "K_MSB,K_LSB")]
+    pub approx: Option<String>,
+    /// Replace MaxPool by AvgPool first (the seed paper's substitution).
+    #[arg(long)]
+    pub maxpool_to_avgpool: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A spec for `ratio` of the model's ReLUs from a synthetic distortion table.
+fn budget_spec(model: &Model, ratio: f64) -> Result<(Spec, u64, u64), String> {
+    let mut shapes = Vec::new();
+    for (i, node) in model.nodes.iter().enumerate() {
+        if matches!(node.op, Op::Relu) {
+            let (_, (channels, height, width)) =
+                relu_layer_patches(model, i, &Spec::default()).map_err(|e| e.to_string())?;
+            shapes.push(synth::Shape {
+                name: node.name.clone(),
+                channels,
+                height,
+                width,
+            });
+        }
+    }
+    let table = synth::table(&shapes, 1);
+    let (plan, _) =
+        plan(&table, Budget::Ratio(ratio), &SolveOptions::default()).map_err(|e| e.to_string())?;
+    Ok((plan.spec, plan.drelus, table.total_relus()))
+}
+
+/// Runs `bench model`.
+pub fn run(args: &BenchModelArgs) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let transforms = patchwork_host::transform::Transforms {
+        maxpool_to_avgpool: args.maxpool_to_avgpool,
+        relu6_to_relu: false,
+    };
+    let model = patchwork_host::commands::load(&args.model, transforms)
+        .map_err(|e| e.to_string())?
+        .model;
+    // The transformed model is what the parties run: write it as the spec's reference by
+    // passing the same transform flag to every party.
+    let mut party_args: Vec<String> = Vec::new();
+    let mut spec_note = String::from("plain ReLU");
+    if let Some(r) = args.budget_ratio {
+        let (spec, drelus, relus) = budget_spec(&model, r)?;
+        let path = dir.path().join("spec.json");
+        let json = serde_json::to_string(&spec).map_err(|e| e.to_string())?;
+        std::fs::write(&path, json).map_err(|e| e.to_string())?;
+        party_args.extend(["--spec".into(), path.display().to_string()]);
+        spec_note = format!(
+            "Block-ReLU spec at {:.1}% ({drelus} of {relus} DReLUs)",
+            100.0 * drelus as f64 / relus as f64
+        );
+    }
+    if let Some(a) = &args.approx {
+        party_args.extend(["--approx".into(), a.clone()]);
+    }
+    if args.maxpool_to_avgpool {
+        party_args.push("--maxpool-to-avgpool".into());
+    }
+    let n = model.shape(model.input).numel();
+    let x: Vec<f32> = (0..n)
+        .map(|i| ((i as f32 * 0.618).fract() - 0.5) * 2.0)
+        .collect();
+    let input = dir.path().join("input.npy");
+    let npy = Npy {
+        shape: model.shape(model.input).0.clone(),
+        data: NpyData::F32(x),
+    };
+    std::fs::write(&input, encode_npy(&npy)).map_err(|e| e.to_string())?;
+    let status = Command::new(&exe)
+        .args(["session", "loopback", "--dir"])
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .status();
+    if !status.map(|s| s.success()).unwrap_or(false) {
+        return Err("could not write the loopback session".into());
+    }
+    let spawn = |role: &str| {
+        let mut c = Command::new(&exe);
+        c.args(["party", "--role", role, "--json", "--model"])
+            .arg(&args.model);
+        c.arg("--config")
+            .arg(dir.path().join("session.toml"))
+            .args(&party_args);
+        if role == "p0" {
+            c.arg("--input").arg(&input);
+        }
+        c.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())
+    };
+    let children = [spawn("p0")?, spawn("p1")?, spawn("p2")?];
+    let mut results = Vec::new();
+    for (k, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!(
+                "P{k} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).map_err(|e| format!("P{k}: {e}"))?;
+        results.push(v);
+    }
+    let get = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(0.0);
+    let seconds = results
+        .iter()
+        .map(|v| get(v, "seconds"))
+        .fold(0.0, f64::max);
+    let bytes: f64 = results.iter().map(|v| get(v, "bytes_sent")).sum();
+    let rounds = results.iter().map(|v| get(v, "rounds")).fold(0.0, f64::max);
+    if args.json {
+        let summary = serde_json::json!({"model": args.model, "spec": spec_note, "approx": args.approx,
+            "seconds": seconds, "bytes_total": bytes, "rounds": rounds, "parties": results});
+        println!("{summary}");
+        return Ok(());
+    }
+    println!(
+        "{} — {spec_note}, {}",
+        display(&args.model),
+        args.approx
+            .as_deref()
+            .map_or("exact DReLU".to_string(), |a| format!(
+                "approximate DReLU {a}"
+            ))
+    );
+    println!(
+        "{:<6} {:>10} {:>14} {:>14} {:>16}",
+        "party", "seconds", "sent MB", "set-up MB", "peak memory MB"
+    );
+    for v in &results {
+        println!(
+            "{:<6} {:>10.3} {:>14.3} {:>14.3} {:>16.1}",
+            v["role"].as_str().unwrap_or("?"),
+            get(v, "seconds"),
+            get(v, "bytes_sent") / 1e6,
+            get(v, "setup_bytes_sent") / 1e6,
+            get(v, "peak_rss_bytes") / 1e6
+        );
+    }
+    println!("inference: {seconds:.3} s, {:.3} MB on the wire, {rounds} rounds (set-up, once per session, not included)", bytes / 1e6);
+    Ok(())
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
+}
