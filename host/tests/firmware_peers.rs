@@ -153,7 +153,14 @@ fn peers_serve_a_p0_speaking_the_firmware_protocol() {
         .infer(&mut p0, Some(&x), &mut |_, _| {})
         .expect("inference")
         .expect("P0 gets the output");
-    let local = secure::local::infer_local(&model, &spec, settings, &[&x], 3).expect("local");
+    let local = secure::local::infer_local(
+        secure::local::Network::Memory { seed: 3 },
+        &model,
+        &spec,
+        settings,
+        &[&x],
+    )
+    .expect("local");
     assert_eq!(secure::report::argmax(&logits), local[0].class);
 
     let out = finish(child, Duration::from_secs(60));

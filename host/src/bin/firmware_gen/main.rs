@@ -117,8 +117,8 @@ fn expect(args: &Args) -> Result<String, String> {
     let float = reference::forward(&model, &x, Some(&spec)).map_err(|e| e.to_string())?;
     let float: Vec<f32> = float.iter().copied().collect();
     let flat: Vec<f32> = x.iter().copied().collect();
-    let reports = secure::local::infer_local(&model, &spec, settings(), &[&flat], 7)
-        .map_err(|e| e.to_string())?;
+    let network = secure::local::Network::Memory { seed: 7 };
+    let reports = secure::local::infer_local(network, &model, &spec, settings(), &[&flat])?;
     let secure_class = reports.first().map(|r| r.class).ok_or("no report")?;
     Ok(format!(
         "{{\"image\": {}, \"label\": {}, \"float_class\": {}, \"secure_class\": {}}}",
