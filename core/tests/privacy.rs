@@ -175,6 +175,55 @@ fn drelu_and_relu_views_do_not_depend_on_the_input() {
 }
 
 #[test]
+fn block_relu_and_weight_product_views_do_not_depend_on_the_inputs() {
+    use patchwork_core::patch::PatchSize;
+    use patchwork_core::protocol::bilinear::Conv2d;
+    use patchwork_core::protocol::brelu::{block_relu, MapShape};
+    use patchwork_core::protocol::product::PrivateOperand;
+    let shape = MapShape {
+        channels: 4,
+        height: 4,
+        width: 4,
+    };
+    let sizes = [
+        PatchSize::Block { h: 2, w: 2 },
+        PatchSize::RELU,
+        PatchSize::Block { h: 3, w: 4 },
+        PatchSize::Identity,
+    ];
+    let conv = Conv2d {
+        in_c: 4,
+        in_h: 4,
+        in_w: 4,
+        out_c: 2,
+        kh: 3,
+        kw: 3,
+        stride: [1, 1],
+        pad: [1; 4],
+        dilation: [1, 1],
+        groups: 1,
+    };
+    // Two different inputs and two different models (weights held by P1), same shapes.
+    let run = |x: &[u64], w: u64| {
+        views(x, SESSIONS, |p, s| {
+            block_relu(p, s, shape, &sizes, Comparison::PAPER).unwrap();
+            let weights = vec![w; 72];
+            let mine = (p.role() == Role::P1).then_some(&weights[..]);
+            let op = PrivateOperand::setup(p, 1, 72, mine).unwrap();
+            op.product(p, &conv, s).unwrap();
+        })
+    };
+    let a: Vec<u64> = (0..64u64).map(|i| i * 1000).collect();
+    let b: Vec<u64> = (0..64i64).map(|i| (-7 - i * 300) as u64).collect();
+    let (va, vb) = (run(&a, 3), run(&b, (-12i64) as u64));
+    assert_eq!(va.keys().collect::<Vec<_>>(), vb.keys().collect::<Vec<_>>());
+    for (key, msgs) in &va {
+        let what = format!("P{} receiving message {} from P{}", key.0, key.2, key.1);
+        assert_same_distribution(&what, &byte_histogram(msgs), &byte_histogram(&vb[key]));
+    }
+}
+
+#[test]
 fn the_test_detects_a_feature_that_depends_on_the_input() {
     // Control: the opened sign bits of the two inputs are fully different distributions.
     let sign_hist = |x: &[u64]| {

@@ -35,9 +35,9 @@ pub struct PartyArgs {
     /// Approximate DReLU K_MSB,K_LSB (all three parties must agree).
     #[arg(long, value_name = "K_MSB,K_LSB")]
     pub approx: Option<String>,
-    /// Fractional bits (all three parties must agree).
-    #[arg(long, default_value_t = 12)]
-    pub frac_bits: u32,
+    /// Fractional bits (all three parties must agree) [default: 14 exact, 12 approximate].
+    #[arg(long)]
+    pub frac_bits: Option<u32>,
     /// Print the result as JSON (P0: with the output).
     #[arg(long)]
     pub json: bool,

@@ -23,9 +23,10 @@ pub struct ProtocolArgs {
     /// Approximate DReLU: ignore K_MSB high and K_LSB low bits (the paper uses 43,5).
     #[arg(long, value_name = "K_MSB,K_LSB")]
     pub approx: Option<String>,
-    /// Fractional bits of the fixed-point encoding.
-    #[arg(long, default_value_t = 12)]
-    pub frac_bits: u32,
+    /// Fractional bits of the fixed-point encoding [default: 14 with exact DReLU; 12 with
+    /// approximate DReLU, whose l*-bit window must hold the activations].
+    #[arg(long)]
+    pub frac_bits: Option<u32>,
     /// How the three parties talk: `tcp` (TLS over 127.0.0.1, keys from the handshakes) or
     /// `memory` (queues between threads).
     #[arg(long, default_value = "tcp", value_parser = ["tcp", "memory"])]
@@ -41,8 +42,11 @@ impl ProtocolArgs {
         }
     }
 
+    /// The fixed-point and comparison settings.
     pub fn settings(&self) -> Result<Settings, String> {
-        let fp = FixedPoint::new(self.frac_bits).ok_or("--frac-bits must be at most 32")?;
+        let default_bits = if self.approx.is_some() { 12 } else { 14 };
+        let fp = FixedPoint::new(self.frac_bits.unwrap_or(default_bits))
+            .ok_or("--frac-bits must be at most 32")?;
         let cmp = match &self.approx {
             None => Comparison::Exact,
             Some(s) => {
@@ -137,9 +141,9 @@ pub struct DemoArgs {
     /// Approximate DReLU setting (K_MSB,K_LSB), or "exact".
     #[arg(long, default_value = "43,5")]
     pub approx: String,
-    /// Fractional bits of the fixed-point encoding.
-    #[arg(long, default_value_t = 12)]
-    pub frac_bits: u32,
+    /// Fractional bits of the fixed-point encoding [default: 14 exact, 12 approximate].
+    #[arg(long)]
+    pub frac_bits: Option<u32>,
     /// `tcp` (TLS over 127.0.0.1) or `memory`.
     #[arg(long, default_value = "tcp", value_parser = ["tcp", "memory"])]
     pub network: String,
