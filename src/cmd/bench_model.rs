@@ -147,9 +147,12 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
         .fold(0.0, f64::max);
     let bytes: f64 = results.iter().map(|v| get(v, "bytes_sent")).sum();
     let rounds = results.iter().map(|v| get(v, "rounds")).fold(0.0, f64::max);
+    let sent = |from: usize, to: usize| results[from]["sent_to"][to].as_f64().unwrap_or(0.0);
+    let edges = [(0, 1), (0, 2), (1, 2)].map(|(a, b)| sent(a, b) + sent(b, a));
     if args.json {
         let summary = serde_json::json!({"model": args.model, "spec": spec_note, "approx": args.approx,
-            "seconds": seconds, "bytes_total": bytes, "rounds": rounds, "parties": results});
+            "seconds": seconds, "bytes": {"p0_p1": edges[0], "p0_p2": edges[1], "p1_p2": edges[2], "total": bytes},
+            "rounds": rounds, "parties": results});
         println!("{summary}");
         return Ok(());
     }
@@ -176,7 +179,13 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
             get(v, "peak_rss_bytes") / 1e6
         );
     }
-    println!("inference: {seconds:.3} s, {:.3} MB on the wire, {rounds} rounds (set-up, once per session, not included)", bytes / 1e6);
+    println!(
+        "inference: {seconds:.3} s, {:.3} MB on the wire (P0-P1 {:.3}, P0-P2 {:.3}, P1-P2 {:.3}), {rounds} rounds (set-up, once per session, not included)",
+        bytes / 1e6,
+        edges[0] / 1e6,
+        edges[1] / 1e6,
+        edges[2] / 1e6
+    );
     Ok(())
 }
 

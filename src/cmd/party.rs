@@ -81,11 +81,13 @@ pub fn run_party_command(args: &PartyArgs) -> Result<(), String> {
     let run = &runs[0];
     let sent: u64 = run.end.sent.iter().sum::<u64>() - run.start.sent.iter().sum::<u64>();
     let peak = peak_rss_bytes();
+    let sent_to = [0, 1, 2].map(|k| run.end.sent[k] - run.start.sent[k]);
     if args.json {
         let class = run.output.as_deref().map(argmax);
         let json = serde_json::json!({"role": args.role, "output": run.output, "class": class,
             "seconds": run.end.seconds, "setup_seconds": run.setup_seconds,
-            "bytes_sent": sent, "setup_bytes_sent": run.setup.sent.iter().sum::<u64>(),
+            "bytes_sent": sent, "sent_to": sent_to,
+            "setup_bytes_sent": run.setup.sent.iter().sum::<u64>(),
             "rounds": run.end.rounds - run.start.rounds, "peak_rss_bytes": peak});
         println!("{json}");
     } else {
