@@ -141,10 +141,9 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
         results.push(v);
     }
     let get = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(0.0);
-    let seconds = results
-        .iter()
-        .map(|v| get(v, "seconds"))
-        .fold(0.0, f64::max);
+    // The client's latency: P0's clock runs from its first layer to the revealed output (P1
+    // and P2 may start earlier and wait, so theirs include idle time).
+    let seconds = get(&results[0], "seconds");
     let bytes: f64 = results.iter().map(|v| get(v, "bytes_sent")).sum();
     let rounds = results.iter().map(|v| get(v, "rounds")).fold(0.0, f64::max);
     let sent = |from: usize, to: usize| results[from]["sent_to"][to].as_f64().unwrap_or(0.0);
