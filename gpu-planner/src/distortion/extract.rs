@@ -54,11 +54,18 @@ pub fn relu_layers(model: &Model) -> Result<Vec<ReluLayer>, DistortionError> {
         if !matches!(n.op, Op::Relu) {
             continue;
         }
-        let chw = model
-            .shape(n.output)
-            .channels_and_map()
-            .ok_or_else(|| DistortionError::ReluShape { layer: n.name.clone() })?;
-        out.push(ReluLayer { node, name: n.name.clone(), chw });
+        let chw =
+            model
+                .shape(n.output)
+                .channels_and_map()
+                .ok_or_else(|| DistortionError::ReluShape {
+                    layer: n.name.clone(),
+                })?;
+        out.push(ReluLayer {
+            node,
+            name: n.name.clone(),
+            chw,
+        });
     }
     if out.is_empty() {
         return Err(DistortionError::NoRelu);

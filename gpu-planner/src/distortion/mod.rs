@@ -42,10 +42,15 @@ pub enum DistortionError {
 impl fmt::Display for DistortionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DistortionError::NoImages => write!(f, "no calibration images (give --samples 1 or more)"),
+            DistortionError::NoImages => {
+                write!(f, "no calibration images (give --samples 1 or more)")
+            }
             DistortionError::NoRelu => write!(f, "the model has no ReLU layer to plan"),
             DistortionError::ReluShape { layer } => {
-                write!(f, "ReLU '{layer}': output is neither [1, C, H, W] nor [1, F]")
+                write!(
+                    f,
+                    "ReLU '{layer}': output is neither [1, C, H, W] nor [1, F]"
+                )
             }
             DistortionError::UnsupportedOp { node, op } => write!(
                 f,

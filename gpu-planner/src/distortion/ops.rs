@@ -134,7 +134,9 @@ pub fn pool(p: &Pool2d, x: Val, batch: usize, input: Chw, output: Chw, max: bool
         for plane in xb.chunks(h * w) {
             for (idx, count) in &windows {
                 let v = if max {
-                    idx.iter().map(|&i| plane[i]).fold(f32::NEG_INFINITY, f32::max)
+                    idx.iter()
+                        .map(|&i| plane[i])
+                        .fold(f32::NEG_INFINITY, f32::max)
                 } else {
                     idx.iter().map(|&i| plane[i]).sum::<f32>() / (*count).max(1) as f32
                 };
@@ -168,7 +170,12 @@ pub fn map(x: Val, batch: usize, size: usize, f: impl Fn(f32) -> f32) -> Vec<f32
 pub fn add(a: Val, b: Val, batch: usize, size: usize) -> Vec<f32> {
     let mut out = Vec::with_capacity(batch * size);
     for i in 0..batch {
-        out.extend(a.get(i, size).iter().zip(b.get(i, size)).map(|(x, y)| x + y));
+        out.extend(
+            a.get(i, size)
+                .iter()
+                .zip(b.get(i, size))
+                .map(|(x, y)| x + y),
+        );
     }
     out
 }

@@ -91,7 +91,10 @@ pub enum ShardError {
     /// `--shard` is not `i/n` with `i < n`.
     BadShard(String),
     /// A shard file is not JSON of the expected shape.
-    Json { file: String, source: serde_json::Error },
+    Json {
+        file: String,
+        source: serde_json::Error,
+    },
     /// Shards ran with different sample counts or patch lists.
     Inconsistent { file: String, what: &'static str },
     /// Two parts of a layer disagree on its shape or patch sizes.
@@ -140,10 +143,16 @@ pub fn merge(files: &[(String, ShardFile)]) -> Result<DistortionTable, ShardErro
     for (file, shard) in files {
         if let Some(first) = first {
             if shard.samples != first.samples {
-                return Err(ShardError::Inconsistent { file: file.clone(), what: "samples" });
+                return Err(ShardError::Inconsistent {
+                    file: file.clone(),
+                    what: "samples",
+                });
             }
             if shard.max_side != first.max_side {
-                return Err(ShardError::Inconsistent { file: file.clone(), what: "max_side" });
+                return Err(ShardError::Inconsistent {
+                    file: file.clone(),
+                    what: "max_side",
+                });
             }
         }
         for part in &shard.layers {
@@ -180,7 +189,10 @@ pub fn merge(files: &[(String, ShardFile)]) -> Result<DistortionTable, ShardErro
                 } else {
                     format!("channels {next}..{first} are missing")
                 };
-                return Err(ShardError::Coverage { layer: layer.name, detail });
+                return Err(ShardError::Coverage {
+                    layer: layer.name,
+                    detail,
+                });
             }
             layer.distortion.extend(rows);
         }
@@ -190,7 +202,10 @@ pub fn merge(files: &[(String, ShardFile)]) -> Result<DistortionTable, ShardErro
                 layer.distortion.len(),
                 layer.channels
             );
-            return Err(ShardError::Coverage { layer: layer.name, detail });
+            return Err(ShardError::Coverage {
+                layer: layer.name,
+                detail,
+            });
         }
         table.layers.push(layer);
     }
