@@ -127,6 +127,9 @@ impl fmt::Display for ShardError {
 
 impl std::error::Error for ShardError {}
 
+/// Rows of one layer part: its first channel and its distortion rows.
+type Rows = (usize, Vec<Vec<f64>>);
+
 /// Parses a shard file; `file` names it in errors.
 pub fn parse_shard(file: &str, text: &str) -> Result<ShardFile, ShardError> {
     serde_json::from_str(text).map_err(|source| ShardError::Json {
@@ -138,7 +141,7 @@ pub fn parse_shard(file: &str, text: &str) -> Result<ShardFile, ShardError> {
 /// Merges shard files into a validated table: layers in the order of their first appearance,
 /// every channel covered exactly once, all files with the same samples and patch list.
 pub fn merge(files: &[(String, ShardFile)]) -> Result<DistortionTable, ShardError> {
-    let mut layers: Vec<(LayerTable, Vec<(usize, Vec<Vec<f64>>)>)> = Vec::new();
+    let mut layers: Vec<(LayerTable, Vec<Rows>)> = Vec::new();
     let first = files.first().map(|(_, f)| f);
     for (file, shard) in files {
         if let Some(first) = first {
