@@ -95,6 +95,7 @@ impl fmt::Display for DistortionCmdError {
             Self::UnknownData(d) => write!(f, "unknown data set '{d}' (expected fashion-mnist)"),
             Self::Model(e) => write!(f, "cannot load the model: {e}"),
             Self::Data(e) => write!(f, "{e}"),
+            Self::TooFewImages { asked: 0, .. } => write!(f, "--samples must be at least 1"),
             Self::TooFewImages { asked, have } => {
                 write!(
                     f,
