@@ -2,6 +2,8 @@
 //! (the root package's `src/plan_cmd.rs`, compiled here as in `tests/plan_cmd.rs`). Needs the
 //! Fashion-MNIST training split; without it the test prints why and passes.
 
+// `run` (stdout) is used by the binary only.
+#[allow(dead_code)]
 #[path = "../../src/plan_cmd.rs"]
 mod plan_cmd;
 
