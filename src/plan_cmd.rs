@@ -3,6 +3,12 @@
 //! Block-ReLU spec with its DReLU count, distortion and optimality certificate.
 //!
 //! `patchwork plan knapsack --table T.json (--budget N | --budget-ratio R) --out S.json [--json]`
+//!
+//! `patchwork plan distortion` and `patchwork plan merge` (in [`distortion`]) measure the table
+//! of eq. 4 that the knapsack reads.
+
+#[path = "plan_cmd/distortion.rs"]
+mod distortion;
 
 use std::fmt;
 use std::io::{self, Write};
@@ -28,6 +34,10 @@ pub struct PlanArgs {
 pub enum PlanCommand {
     /// Choose every channel's Block-ReLU patch size by the exact multiple-choice knapsack.
     Knapsack(KnapsackArgs),
+    /// Measure the distortion table (eq. 4) of a model on calibration images.
+    Distortion(distortion::DistortionArgs),
+    /// Merge shard files of `plan distortion --shard i/n` into one table.
+    Merge(distortion::MergeArgs),
 }
 
 /// Arguments of `patchwork plan knapsack`.
@@ -63,6 +73,7 @@ pub enum PlanCmdError {
     Plan(PlanError),
     Write { path: PathBuf, source: io::Error },
     Output(io::Error),
+    Distortion(distortion::DistortionCmdError),
 }
 
 impl fmt::Display for PlanCmdError {
@@ -82,6 +93,7 @@ impl fmt::Display for PlanCmdError {
                 write!(f, "cannot write spec {}: {source}", path.display())
             }
             PlanCmdError::Output(e) => write!(f, "cannot print the summary: {e}"),
+            PlanCmdError::Distortion(e) => write!(f, "{e}"),
         }
     }
 }
@@ -94,6 +106,7 @@ impl std::error::Error for PlanCmdError {
             PlanCmdError::Table { source, .. } => Some(source),
             PlanCmdError::Plan(e) => Some(e),
             PlanCmdError::Output(e) => Some(e),
+            PlanCmdError::Distortion(e) => Some(e),
         }
     }
 }
@@ -126,6 +139,10 @@ pub fn run(args: &PlanArgs) -> Result<(), PlanCmdError> {
 pub fn run_to(args: &PlanArgs, out: &mut dyn Write) -> Result<(), PlanCmdError> {
     match &args.command {
         PlanCommand::Knapsack(k) => knapsack(k, out),
+        PlanCommand::Distortion(d) => {
+            distortion::distortion(d, out).map_err(PlanCmdError::Distortion)
+        }
+        PlanCommand::Merge(m) => distortion::merge_cmd(m, out).map_err(PlanCmdError::Distortion),
     }
 }
 

@@ -3,13 +3,15 @@
 //! section "Knapsack Optimization", eq. 5.
 //!
 //! - [`table`]: the distortion table `D(i, j)` per channel and patch size, read from JSON;
+//! - [`distortion`]: the distortion table measured on a model (eq. 4), sharded and resumable;
 //! - [`budget`]: the DReLU budget `B`, as a count or a ratio of the model's ReLUs;
 //! - [`mckp`]: the exact solver with its optimality proof;
 //! - [`plan`]: the Block-ReLU spec it produces;
 //! - [`synth`]: synthetic ResNet-shaped tables for tests and benchmarks.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod budget;
+pub mod distortion;
 pub mod mckp;
 pub mod plan;
 pub mod synth;

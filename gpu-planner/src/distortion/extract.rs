@@ -1,0 +1,191 @@
+//! The per-layer driver of eq. 4 (seed paper, "Knapsack Optimization"): for each calibration
+//! image the unmodified forward pass runs once (`forward_all`); then, for every hypothesis
+//! "channel `c` of this ReLU as a Block-ReLU of patch size `p`", the ReLU output is rebuilt
+//! with that one channel changed and only the suffix runs, `batch` hypotheses at a time.
+//! Images and batches are spread over rayon's threads.
+
+use ndarray::ArrayD;
+use patchwork_core::model::{Model, Op};
+use patchwork_core::patch::PatchSize;
+use patchwork_host::reference::{block_relu_channel, forward_all};
+use rayon::prelude::*;
+
+use super::candidates::candidates;
+use super::reduce::Reducer;
+use super::shard::{LayerPart, Shard, ShardFile};
+use super::suffix::SuffixPlan;
+use super::DistortionError;
+
+/// Settings of an extraction run.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Largest patch side tried (see [`candidates`]).
+    pub max_side: u16,
+    /// Hypotheses evaluated together in one suffix pass.
+    pub batch: usize,
+    /// Which channels of each layer this run measures.
+    pub shard: Shard,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_side: super::candidates::DEFAULT_MAX_SIDE,
+            batch: 32,
+            shard: Shard::ALL,
+        }
+    }
+}
+
+/// A ReLU layer of the model.
+#[derive(Clone, Debug)]
+pub struct ReluLayer {
+    /// Index in `model.nodes`.
+    pub node: usize,
+    pub name: String,
+    /// `(C, H, W)` of its output.
+    pub chw: (usize, usize, usize),
+}
+
+/// The model's ReLU layers in evaluation order.
+pub fn relu_layers(model: &Model) -> Result<Vec<ReluLayer>, DistortionError> {
+    let mut out = Vec::new();
+    for (node, n) in model.nodes.iter().enumerate() {
+        if !matches!(n.op, Op::Relu) {
+            continue;
+        }
+        let chw =
+            model
+                .shape(n.output)
+                .channels_and_map()
+                .ok_or_else(|| DistortionError::ReluShape {
+                    layer: n.name.clone(),
+                })?;
+        out.push(ReluLayer {
+            node,
+            name: n.name.clone(),
+            chw,
+        });
+    }
+    if out.is_empty() {
+        return Err(DistortionError::NoRelu);
+    }
+    Ok(out)
+}
+
+/// Units of work (hypotheses times images) of one layer, for progress bars.
+pub fn layer_work(layer: &ReluLayer, opts: &Options, images: usize) -> u64 {
+    let (c, h, w) = layer.chw;
+    let channels = opts.shard.range(c).len();
+    (channels * candidates(h, w, opts.max_side).len() * images) as u64
+}
+
+/// Measures `D(i, j)` for this shard's channels of one layer, averaged over `images`.
+/// `progress` is called with the number of hypothesis-image pairs just finished.
+pub fn extract_layer(
+    model: &Model,
+    layer: &ReluLayer,
+    images: &[ArrayD<f32>],
+    opts: &Options,
+    reducer: &dyn Reducer,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<LayerPart, DistortionError> {
+    if images.is_empty() {
+        return Err(DistortionError::NoImages);
+    }
+    let (c, h, w) = layer.chw;
+    let patches = candidates(h, w, opts.max_side);
+    let channels = opts.shard.range(c);
+    let hyps: Vec<(usize, PatchSize)> = channels
+        .clone()
+        .flat_map(|ch| patches.iter().map(move |&p| (ch, p)))
+        .collect();
+    let plan = SuffixPlan::new(model, layer.node)?;
+    let batch = opts.batch.max(1);
+    let sums = images
+        .par_iter()
+        .map(|img| image_sums(model, layer, &plan, img, &hyps, batch, reducer, progress))
+        .try_reduce(
+            || vec![0.0f64; hyps.len()],
+            |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                Ok(a)
+            },
+        )?;
+    let n = images.len() as f64;
+    let distortion = sums
+        .chunks(patches.len())
+        .map(|row| row.iter().map(|s| s / n).collect())
+        .collect();
+    Ok(LayerPart {
+        name: layer.name.clone(),
+        channels: c,
+        height: h,
+        width: w,
+        patch_sizes: patches,
+        first_channel: channels.start,
+        distortion,
+    })
+}
+
+/// Squared distances of every hypothesis on one image.
+#[allow(clippy::too_many_arguments)]
+fn image_sums(
+    model: &Model,
+    layer: &ReluLayer,
+    plan: &SuffixPlan,
+    image: &ArrayD<f32>,
+    hyps: &[(usize, PatchSize)],
+    batch: usize,
+    reducer: &dyn Reducer,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<f64>, DistortionError> {
+    let prefix = forward_all(model, image, None)?;
+    let node = &model.nodes[layer.node];
+    let pre = prefix[node.inputs[0]].as_deref().unwrap_or(&[]);
+    let post = prefix[node.output].as_deref().unwrap_or(&[]);
+    // The unmodified output through the same suffix code, so that `[1, 1]` measures exactly 0.
+    let base = plan.run(model, &prefix, post.to_vec(), 1);
+    let (_, h, w) = layer.chw;
+    let hw = h * w;
+    let chunks: Vec<Vec<f64>> = hyps
+        .par_chunks(batch)
+        .map(|chunk| {
+            let mut start = Vec::with_capacity(chunk.len() * post.len());
+            for &(ch, p) in chunk {
+                let at = start.len() + ch * hw;
+                start.extend_from_slice(post);
+                let dst = &mut start[at..at + hw];
+                dst.copy_from_slice(&pre[ch * hw..(ch + 1) * hw]);
+                block_relu_channel(dst, h, w, p);
+            }
+            let outs = plan.run(model, &prefix, start, chunk.len());
+            let d = reducer.squared_distances(&outs, &base)?;
+            progress(chunk.len() as u64);
+            Ok(d)
+        })
+        .collect::<Result<_, DistortionError>>()?;
+    Ok(chunks.concat())
+}
+
+/// Runs every layer not yet in `state` (same run, resumed), calling `save(state)` after each
+/// finished layer. `progress` receives finished units, see [`layer_work`].
+pub fn extract_all(
+    model: &Model,
+    images: &[ArrayD<f32>],
+    opts: &Options,
+    reducer: &dyn Reducer,
+    state: &mut ShardFile,
+    save: &mut dyn FnMut(&ShardFile) -> Result<(), DistortionError>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(), DistortionError> {
+    for layer in relu_layers(model)? {
+        if state.layers.iter().any(|l| l.name == layer.name) {
+            continue;
+        }
+        let part = extract_layer(model, &layer, images, opts, reducer, progress)?;
+        state.layers.push(part);
+        save(state)?;
+    }
+    Ok(())
+}

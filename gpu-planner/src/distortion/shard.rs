@@ -1,0 +1,226 @@
+//! Channel shards of a distortion run, the partial files that make a run resumable, and the
+//! merge of shard files into one distortion table (`crate::table`, the input of the knapsack,
+//! seed paper eq. 5).
+//!
+//! Shard `i/n` (0-based `i < n`) takes, in every ReLU layer of `C` channels, the channels
+//! `floor(C*i/n) .. floor(C*(i+1)/n)`. A shard file is
+//! `{"model", "samples", "max_side", "shard": [i, n], "layers": [LayerPart...]}`, where a
+//! [`LayerPart`] is a table layer restricted to `first_channel .. first_channel + rows`.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+
+use patchwork_core::patch::PatchSize;
+use serde::{Deserialize, Serialize};
+
+use crate::table::{DistortionTable, LayerTable, TableError};
+
+/// Shard `index` of `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    /// The whole run.
+    pub const ALL: Shard = Shard { index: 0, count: 1 };
+
+    /// Parses `i/n` with `i < n`.
+    pub fn parse(text: &str) -> Result<Shard, ShardError> {
+        let bad = || ShardError::BadShard(text.to_string());
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let index: usize = i.trim().parse().map_err(|_| bad())?;
+        let count: usize = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// This shard's channels of a layer with `channels` channels.
+    pub fn range(self, channels: usize) -> Range<usize> {
+        let at = |k: usize| (channels as u128 * k as u128 / self.count as u128) as usize;
+        at(self.index)..at(self.index + 1)
+    }
+}
+
+/// Distortions of some consecutive channels of one layer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerPart {
+    pub name: String,
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    pub patch_sizes: Vec<PatchSize>,
+    /// The channel of `distortion[0]`.
+    pub first_channel: usize,
+    /// One row per channel from `first_channel` on, one value per patch size.
+    pub distortion: Vec<Vec<f64>>,
+}
+
+/// A shard's results (complete or partial).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShardFile {
+    /// The model file the run read (its file name; used to refuse resuming another run).
+    pub model: String,
+    /// Calibration images.
+    pub samples: usize,
+    /// Largest patch side tried.
+    pub max_side: u16,
+    /// `[i, n]`.
+    pub shard: [usize; 2],
+    /// Finished layers.
+    pub layers: Vec<LayerPart>,
+}
+
+impl ShardFile {
+    /// Whether `other` describes the same run (model, samples, patch list, shard).
+    pub fn same_run(&self, other: &ShardFile) -> bool {
+        self.model == other.model
+            && self.samples == other.samples
+            && self.max_side == other.max_side
+            && self.shard == other.shard
+    }
+}
+
+/// Why a shard could not be parsed, read or merged.
+#[derive(Debug)]
+pub enum ShardError {
+    /// `--shard` is not `i/n` with `i < n`.
+    BadShard(String),
+    /// A shard file is not JSON of the expected shape.
+    Json {
+        file: String,
+        source: serde_json::Error,
+    },
+    /// Shards ran with different sample counts or patch lists.
+    Inconsistent { file: String, what: &'static str },
+    /// Two parts of a layer disagree on its shape or patch sizes.
+    LayerMismatch { layer: String, file: String },
+    /// A layer's channels are not covered exactly once.
+    Coverage { layer: String, detail: String },
+    /// The merged table is invalid.
+    Table(TableError),
+}
+
+impl fmt::Display for ShardError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ShardError::BadShard(s) => write!(f, "shard '{s}': expected i/n with 0 <= i < n"),
+            ShardError::Json { file, source } => {
+                write!(f, "{file}: not a distortion shard file: {source}")
+            }
+            ShardError::Inconsistent { file, what } => {
+                write!(f, "{file}: {what} differs from the first shard file")
+            }
+            ShardError::LayerMismatch { layer, file } => write!(
+                f,
+                "{file}: layer '{layer}' has another shape or patch list than in an earlier file"
+            ),
+            ShardError::Coverage { layer, detail } => write!(f, "layer '{layer}': {detail}"),
+            ShardError::Table(e) => write!(f, "merged table is invalid: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ShardError {}
+
+/// Rows of one layer part: its first channel and its distortion rows.
+type Rows = (usize, Vec<Vec<f64>>);
+
+/// Parses a shard file; `file` names it in errors.
+pub fn parse_shard(file: &str, text: &str) -> Result<ShardFile, ShardError> {
+    serde_json::from_str(text).map_err(|source| ShardError::Json {
+        file: file.to_string(),
+        source,
+    })
+}
+
+/// Merges shard files into a validated table: layers in the order of their first appearance,
+/// every channel covered exactly once, all files with the same samples and patch list.
+pub fn merge(files: &[(String, ShardFile)]) -> Result<DistortionTable, ShardError> {
+    let mut layers: Vec<(LayerTable, Vec<Rows>)> = Vec::new();
+    let first = files.first().map(|(_, f)| f);
+    for (file, shard) in files {
+        if let Some(first) = first {
+            if shard.samples != first.samples {
+                return Err(ShardError::Inconsistent {
+                    file: file.clone(),
+                    what: "samples",
+                });
+            }
+            if shard.max_side != first.max_side {
+                return Err(ShardError::Inconsistent {
+                    file: file.clone(),
+                    what: "max_side",
+                });
+            }
+        }
+        for part in &shard.layers {
+            let head = LayerTable {
+                name: part.name.clone(),
+                channels: part.channels,
+                height: part.height,
+                width: part.width,
+                patch_sizes: part.patch_sizes.clone(),
+                distortion: Vec::new(),
+            };
+            match layers.iter_mut().find(|(l, _)| l.name == part.name) {
+                Some((l, parts)) => {
+                    if *l != head {
+                        return Err(ShardError::LayerMismatch {
+                            layer: part.name.clone(),
+                            file: file.clone(),
+                        });
+                    }
+                    parts.push((part.first_channel, part.distortion.clone()));
+                }
+                None => layers.push((head, vec![(part.first_channel, part.distortion.clone())])),
+            }
+        }
+    }
+    let mut table = DistortionTable::default();
+    for (mut layer, mut parts) in layers {
+        parts.sort_by_key(|(first, _)| *first);
+        for (first, rows) in parts {
+            let next = layer.distortion.len();
+            if first != next {
+                let detail = if first < next {
+                    format!("channel {first} is covered twice")
+                } else {
+                    format!("channels {next}..{first} are missing")
+                };
+                return Err(ShardError::Coverage {
+                    layer: layer.name,
+                    detail,
+                });
+            }
+            layer.distortion.extend(rows);
+        }
+        if layer.distortion.len() != layer.channels {
+            let detail = format!(
+                "shards cover {} of {} channels",
+                layer.distortion.len(),
+                layer.channels
+            );
+            return Err(ShardError::Coverage {
+                layer: layer.name,
+                detail,
+            });
+        }
+        table.layers.push(layer);
+    }
+    table.validate().map_err(ShardError::Table)?;
+    Ok(table)
+}
+
+/// Writes `text` to `path` through a temporary file and a rename, so a crash never leaves a
+/// half-written partial file.
+pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}

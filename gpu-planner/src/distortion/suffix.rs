@@ -1,0 +1,121 @@
+//! The suffix of the network from one ReLU on, evaluated for a batch of hypotheses.
+//!
+//! Eq. 4 of the seed paper needs `F^{i,j}(X)`: the network with only channel `C_i` switched to a
+//! Block-ReLU. Everything before that ReLU is the same as in `F(X)`, so the prefix is computed
+//! once per image (`patchwork_host::reference::forward_all`) and only the nodes that depend on
+//! the ReLU's output ("tainted" nodes) are evaluated again, for all hypotheses of a batch at
+//! once. Values not tainted (a shortcut branch computed before the ReLU) are read, shared, from
+//! the prefix. Later ReLUs stay plain ReLUs.
+
+use patchwork_core::model::{Model, Op, ValueId};
+
+use super::ops::{self, Chw, Val};
+use super::DistortionError;
+
+/// Which nodes to re-evaluate after the ReLU at node index `relu`.
+#[derive(Clone, Debug)]
+pub struct SuffixPlan {
+    /// Value written by the switched ReLU.
+    start: ValueId,
+    /// Indices of the tainted nodes, in model order.
+    nodes: Vec<usize>,
+    /// Whether the model output depends on the ReLU at all.
+    reaches_output: bool,
+}
+
+impl SuffixPlan {
+    /// Plans the suffix after the ReLU node `relu` (index into `model.nodes`). Fails when a
+    /// tainted node uses an operator the batched evaluator lacks (Resize).
+    pub fn new(model: &Model, relu: usize) -> Result<Self, DistortionError> {
+        let start = model.nodes[relu].output;
+        let mut tainted = vec![false; model.values.len()];
+        tainted[start] = true;
+        let mut nodes = Vec::new();
+        for (index, node) in model.nodes.iter().enumerate().skip(relu + 1) {
+            if !node.inputs.iter().any(|&v| tainted[v]) {
+                continue;
+            }
+            if matches!(node.op, Op::Resize(_)) || !node_shapes_ok(model, index) {
+                return Err(DistortionError::UnsupportedOp {
+                    node: node.name.clone(),
+                    op: node.op.kind(),
+                });
+            }
+            tainted[node.output] = true;
+            nodes.push(index);
+        }
+        Ok(SuffixPlan {
+            start,
+            nodes,
+            reaches_output: tainted[model.output],
+        })
+    }
+
+    /// Runs the suffix for `batch` hypotheses. `prefix` holds every value of the unmodified
+    /// forward pass of the image; `start` holds `batch` versions of the ReLU's output, back to
+    /// back. Returns `batch` versions of the model output, back to back.
+    pub fn run(
+        &self,
+        model: &Model,
+        prefix: &[Option<Vec<f32>>],
+        start: Vec<f32>,
+        batch: usize,
+    ) -> Vec<f32> {
+        let out_size = model.shape(model.output).numel();
+        if !self.reaches_output {
+            let base = prefix[model.output].as_deref().unwrap_or(&[]);
+            return (0..batch).flat_map(|_| base.iter().copied()).collect();
+        }
+        let mut vals: Vec<Option<Vec<f32>>> = vec![None; model.values.len()];
+        vals[self.start] = Some(start);
+        for &index in &self.nodes {
+            let node = &model.nodes[index];
+            let get = |v: ValueId| match &vals[v] {
+                Some(x) => Val::Batched(x),
+                None => Val::Shared(prefix[v].as_deref().unwrap_or(&[])),
+            };
+            let in_shape = model.shape(node.inputs[0]);
+            let out_shape = model.shape(node.output);
+            let size = in_shape.numel();
+            let chw = |s: &patchwork_core::model::Shape| -> Chw { s.chw().unwrap_or((0, 0, 0)) };
+            let x = get(node.inputs[0]);
+            let out = match &node.op {
+                Op::Conv(c) => ops::conv(c, x, batch, chw(in_shape), chw(out_shape)),
+                Op::Linear(l) => ops::linear(l, x, batch),
+                Op::Relu => ops::map(x, batch, size, |v| v.max(0.0)),
+                Op::Relu6 => ops::map(x, batch, size, |v| v.clamp(0.0, 6.0)),
+                Op::Reshape | Op::Identity => ops::map(x, batch, size, |v| v),
+                Op::Add => ops::add(x, get(node.inputs[1]), batch, size),
+                Op::AvgPool(p) => ops::pool(p, x, batch, chw(in_shape), chw(out_shape), false),
+                Op::MaxPool(p) => ops::pool(p, x, batch, chw(in_shape), chw(out_shape), true),
+                Op::GlobalAvgPool => ops::global_avg_pool(x, batch, chw(in_shape)),
+                Op::Concat => {
+                    let ins: Vec<(Val, usize)> = node
+                        .inputs
+                        .iter()
+                        .map(|&v| (get(v), model.shape(v).numel()))
+                        .collect();
+                    ops::concat(&ins, batch)
+                }
+                Op::Resize(_) => unreachable!("rejected by SuffixPlan::new"),
+            };
+            vals[node.output] = Some(out);
+        }
+        let mut out = vals[model.output].take().unwrap_or_default();
+        out.truncate(batch * out_size);
+        out
+    }
+}
+
+/// Whether the operator's NCHW inputs are rank 4 where the batched operator needs it.
+fn node_shapes_ok(model: &Model, index: usize) -> bool {
+    let node = &model.nodes[index];
+    let rank4 = |v: ValueId| model.shape(v).chw().is_some();
+    match node.op {
+        Op::Conv(_) | Op::AvgPool(_) | Op::MaxPool(_) => {
+            rank4(node.inputs[0]) && rank4(node.output)
+        }
+        Op::GlobalAvgPool => rank4(node.inputs[0]),
+        _ => true,
+    }
+}

@@ -1,0 +1,122 @@
+//! Shards, merging and resuming of the distortion extraction (seed paper eq. 4).
+
+use std::path::PathBuf;
+
+use patchwork_host::fashion::bundled_test64;
+use patchwork_host::onnx::load_model;
+use patchwork_planner::distortion::extract::{extract_all, relu_layers, Options};
+use patchwork_planner::distortion::reduce::CpuReducer;
+use patchwork_planner::distortion::shard::{merge, Shard, ShardError, ShardFile};
+
+fn run(shard: Shard, state: Option<ShardFile>) -> (ShardFile, usize) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/fashion_resnet.onnx");
+    let model = load_model(&path).expect("bundled model loads");
+    let data = bundled_test64();
+    let imgs: Vec<_> = (0..1).map(|i| data.input(i)).collect();
+    let opts = Options {
+        max_side: 2,
+        batch: 7,
+        shard,
+    };
+    let mut state = state.unwrap_or(ShardFile {
+        model: "fashion_resnet.onnx".into(),
+        samples: 1,
+        max_side: 2,
+        shard: [shard.index, shard.count],
+        layers: Vec::new(),
+    });
+    let mut saves = 0;
+    let mut save = |_: &ShardFile| {
+        saves += 1;
+        Ok(())
+    };
+    extract_all(
+        &model,
+        &imgs,
+        &opts,
+        &CpuReducer,
+        &mut state,
+        &mut save,
+        &|_| {},
+    )
+    .expect("extract");
+    assert_eq!(
+        relu_layers(&model).expect("relus").len(),
+        state.layers.len()
+    );
+    (state, saves)
+}
+
+#[test]
+fn shards_merge_to_the_whole_run_and_resume_skips_done_layers() {
+    let (whole, saves) = run(Shard::ALL, None);
+    assert_eq!(saves, 7);
+    let whole = merge(&[("whole".into(), whole)]).expect("merge one");
+    let parts: Vec<(String, ShardFile)> = (0..3)
+        .map(|i| (format!("s{i}"), run(Shard { index: i, count: 3 }, None).0))
+        .collect();
+    // Out of order on purpose.
+    let merged = merge(&[parts[2].clone(), parts[0].clone(), parts[1].clone()]).expect("merge");
+    assert_eq!(merged.layers.len(), whole.layers.len());
+    for (a, b) in merged.layers.iter().zip(&whole.layers) {
+        assert_eq!(a.name, b.name);
+        assert_eq!(a.patch_sizes, b.patch_sizes);
+        for (ra, rb) in a.distortion.iter().zip(&b.distortion) {
+            for (x, y) in ra.iter().zip(rb) {
+                assert!(
+                    (x - y).abs() <= 1e-5 * y.abs() + 1e-9,
+                    "{}: {x} vs {y}",
+                    a.name
+                );
+            }
+        }
+    }
+    // Missing shard, repeated shard.
+    let err = merge(&[parts[0].clone(), parts[2].clone()]).unwrap_err();
+    assert!(matches!(err, ShardError::Coverage { .. }), "{err}");
+    let err = merge(&[
+        parts[0].clone(),
+        parts[0].clone(),
+        parts[1].clone(),
+        parts[2].clone(),
+    ])
+    .unwrap_err();
+    assert!(err.to_string().contains("covered twice"), "{err}");
+    // Inconsistent sample counts.
+    let mut other = parts[1].clone();
+    other.1.samples = 5;
+    let err = merge(&[parts[0].clone(), other, parts[2].clone()]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ShardError::Inconsistent {
+                what: "samples",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Resume: a state with 3 layers done runs only the other 4.
+    let mut partial = parts[0].1.clone();
+    partial.layers.truncate(3);
+    let (resumed, saves) = run(Shard { index: 0, count: 3 }, Some(partial));
+    assert_eq!(saves, 4);
+    assert_eq!(resumed, parts[0].1);
+}
+
+#[test]
+fn shard_parse_rejects_bad_input() {
+    assert_eq!(
+        Shard::parse("1/4").expect("ok"),
+        Shard { index: 1, count: 4 }
+    );
+    for bad in ["4/4", "1/0", "x/2", "3", "", "-1/2"] {
+        assert!(
+            matches!(Shard::parse(bad), Err(ShardError::BadShard(_))),
+            "{bad}"
+        );
+    }
+    let s = Shard { index: 2, count: 3 };
+    assert_eq!(s.range(16), 10..16);
+    assert_eq!(Shard { index: 0, count: 3 }.range(16), 0..5);
+}

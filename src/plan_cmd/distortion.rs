@@ -1,0 +1,278 @@
+//! `patchwork plan distortion` and `patchwork plan merge`: measure the seed paper's eq. 4
+//! distortion table on a model (sharded over channels, resumable layer by layer) and merge
+//! shard files into one table for `patchwork plan knapsack`.
+//!
+//! `patchwork plan distortion --model M.onnx --data fashion-mnist --samples N --out T.json
+//!  [--shard i/n] [--max-side 8] [--batch 32] [--backend cpu|cuda]`
+//!
+//! While it runs, finished layers are kept in `T.json.partial`; a rerun with the same model,
+//! samples, `--max-side` and shard skips them. Without `--shard` (or with `0/1`) `T.json` is the
+//! table; with `--shard i/n` it is a shard file, and `patchwork plan merge` joins the shards.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use ndarray::ArrayD;
+use patchwork_host::fashion::{self, Split};
+use patchwork_host::onnx::load_model;
+use patchwork_planner::distortion::extract::{extract_all, layer_work, relu_layers, Options};
+use patchwork_planner::distortion::reduce::{reducer, Backend};
+use patchwork_planner::distortion::shard::ShardError;
+use patchwork_planner::distortion::shard::{merge, parse_shard, write_atomic, Shard, ShardFile};
+use patchwork_planner::distortion::DistortionError;
+
+/// Where the reduction runs.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum BackendArg {
+    Cpu,
+    Cuda,
+}
+
+/// Arguments of `patchwork plan distortion`.
+#[derive(Debug, Args)]
+pub struct DistortionArgs {
+    /// The trained model (ONNX).
+    #[arg(long, value_name = "M.onnx")]
+    pub model: PathBuf,
+    /// Calibration data: `fashion-mnist` (the first N images of the training split).
+    #[arg(long, default_value = "fashion-mnist")]
+    pub data: String,
+    /// Directory of the Fashion-MNIST IDX files.
+    #[arg(long, default_value = fashion::DEFAULT_DIR)]
+    pub data_dir: PathBuf,
+    /// Calibration images N (eq. 4 averages over them).
+    #[arg(long, default_value_t = 128)]
+    pub samples: usize,
+    /// Where to write the table (or, with --shard, the shard file).
+    #[arg(long, value_name = "T.json")]
+    pub out: PathBuf,
+    /// Measure only shard i of n (0-based): channels C*i/n .. C*(i+1)/n of every layer.
+    #[arg(long, value_name = "i/n")]
+    pub shard: Option<String>,
+    /// Largest patch side tried (blocks 1..=min(map, this) in both directions).
+    #[arg(long, default_value_t = 8)]
+    pub max_side: u16,
+    /// Hypotheses per batched suffix pass.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Where the squared-distance reduction runs (cuda needs the `cuda` feature and a GPU;
+    /// otherwise the CPU is used with a message).
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub backend: BackendArg,
+}
+
+/// Arguments of `patchwork plan merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Shard files written by `plan distortion --shard i/n`.
+    #[arg(required = true, value_name = "SHARD.json")]
+    pub shards: Vec<PathBuf>,
+    /// Where to write the merged table.
+    #[arg(long, value_name = "T.json")]
+    pub out: PathBuf,
+}
+
+/// Why `plan distortion` or `plan merge` failed.
+#[derive(Debug)]
+pub enum DistortionCmdError {
+    UnknownData(String),
+    Model(String),
+    Data(fashion::DataError),
+    TooFewImages { asked: usize, have: usize },
+    Shard(ShardError),
+    Distortion(DistortionError),
+    Read { path: PathBuf, source: io::Error },
+    Write { path: PathBuf, source: io::Error },
+}
+
+impl fmt::Display for DistortionCmdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownData(d) => write!(f, "unknown data set '{d}' (expected fashion-mnist)"),
+            Self::Model(e) => write!(f, "cannot load the model: {e}"),
+            Self::Data(e) => write!(f, "{e}"),
+            Self::TooFewImages { asked: 0, .. } => write!(f, "--samples must be at least 1"),
+            Self::TooFewImages { asked, have } => {
+                write!(
+                    f,
+                    "--samples {asked}, but the training split has {have} images"
+                )
+            }
+            Self::Shard(e) => write!(f, "{e}"),
+            Self::Distortion(e) => write!(f, "distortion extraction failed: {e}"),
+            Self::Read { path, source } => write!(f, "cannot read {}: {source}", path.display()),
+            Self::Write { path, source } => write!(f, "cannot write {}: {source}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for DistortionCmdError {}
+
+/// Runs `patchwork plan distortion`.
+pub fn distortion(args: &DistortionArgs, out: &mut dyn Write) -> Result<(), DistortionCmdError> {
+    if args.data != "fashion-mnist" {
+        return Err(DistortionCmdError::UnknownData(args.data.clone()));
+    }
+    let shard = match &args.shard {
+        Some(s) => Shard::parse(s).map_err(DistortionCmdError::Shard)?,
+        None => Shard::ALL,
+    };
+    let model = load_model(&args.model).map_err(|e| DistortionCmdError::Model(e.to_string()))?;
+    let data = fashion::load(&args.data_dir, Split::Train).map_err(DistortionCmdError::Data)?;
+    if args.samples == 0 || args.samples > data.len() {
+        return Err(DistortionCmdError::TooFewImages {
+            asked: args.samples,
+            have: data.len(),
+        });
+    }
+    let images: Vec<ArrayD<f32>> = (0..args.samples).map(|i| data.input(i)).collect();
+    let opts = Options {
+        max_side: args.max_side,
+        batch: args.batch,
+        shard,
+    };
+    let (red, note) = reducer(match args.backend {
+        BackendArg::Cpu => Backend::Cpu,
+        BackendArg::Cuda => Backend::Cuda,
+    });
+    if let Some(note) = note {
+        eprintln!("note: {note}");
+    }
+    let model_name = args
+        .model
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let fresh = ShardFile {
+        model: model_name,
+        samples: args.samples,
+        max_side: args.max_side,
+        shard: [shard.index, shard.count],
+        layers: Vec::new(),
+    };
+    let partial = partial_path(&args.out);
+    let mut state = resume(&partial, &fresh).unwrap_or(fresh);
+    let layers = relu_layers(&model).map_err(DistortionCmdError::Distortion)?;
+    let total: u64 = layers
+        .iter()
+        .filter(|l| !state.layers.iter().any(|d| d.name == l.name))
+        .map(|l| layer_work(l, &opts, images.len()))
+        .sum();
+    let wr = |e: io::Error| DistortionCmdError::Write {
+        path: args.out.clone(),
+        source: e,
+    };
+    writeln!(
+        out,
+        "{} ReLU layers ({} already done), {} images, backend {}, {} hypothesis-image pairs to go",
+        layers.len(),
+        state.layers.len(),
+        images.len(),
+        red.name(),
+        total
+    )
+    .map_err(wr)?;
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {percent}% eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let start = Instant::now();
+    let mut save = |s: &ShardFile| -> Result<(), DistortionError> {
+        // A failed partial save only costs resumability; report it and go on.
+        let text = serde_json::to_string(s).unwrap_or_default();
+        if let Err(e) = write_atomic(&partial, &text) {
+            bar.suspend(|| eprintln!("warning: cannot save {}: {e}", partial.display()));
+        }
+        if let Some(l) = s.layers.last() {
+            bar.suspend(|| {
+                eprintln!(
+                    "layer {} done at {:.1} s",
+                    l.name,
+                    start.elapsed().as_secs_f64()
+                )
+            });
+        }
+        Ok(())
+    };
+    let progress = |n: u64| bar.inc(n);
+    extract_all(
+        &model,
+        &images,
+        &opts,
+        red.as_ref(),
+        &mut state,
+        &mut save,
+        &progress,
+    )
+    .map_err(DistortionCmdError::Distortion)?;
+    bar.finish_and_clear();
+    let text = if shard.count == 1 {
+        let table =
+            merge(&[(args.out.display().to_string(), state)]).map_err(DistortionCmdError::Shard)?;
+        serde_json::to_string(&table)
+    } else {
+        serde_json::to_string(&state)
+    }
+    .unwrap_or_default();
+    write_atomic(&args.out, &text).map_err(wr)?;
+    let _ = std::fs::remove_file(&partial);
+    writeln!(
+        out,
+        "wrote {} in {:.1} s",
+        args.out.display(),
+        start.elapsed().as_secs_f64()
+    )
+    .map_err(wr)
+}
+
+/// Runs `patchwork plan merge`.
+pub fn merge_cmd(args: &MergeArgs, out: &mut dyn Write) -> Result<(), DistortionCmdError> {
+    let mut files = Vec::new();
+    for path in &args.shards {
+        let text = std::fs::read_to_string(path).map_err(|source| DistortionCmdError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let name = path.display().to_string();
+        let shard = parse_shard(&name, &text).map_err(DistortionCmdError::Shard)?;
+        files.push((name, shard));
+    }
+    let table = merge(&files).map_err(DistortionCmdError::Shard)?;
+    let wr = |e: io::Error| DistortionCmdError::Write {
+        path: args.out.clone(),
+        source: e,
+    };
+    write_atomic(
+        &args.out,
+        &serde_json::to_string(&table).unwrap_or_default(),
+    )
+    .map_err(wr)?;
+    writeln!(
+        out,
+        "merged {} shard files: {} layers, {} channels; wrote {}",
+        files.len(),
+        table.layers.len(),
+        table.total_channels(),
+        args.out.display()
+    )
+    .map_err(wr)
+}
+
+/// `T.json.partial`.
+fn partial_path(out: &Path) -> PathBuf {
+    let mut p = out.as_os_str().to_owned();
+    p.push(".partial");
+    PathBuf::from(p)
+}
+
+/// The partial state of the same run, if one was saved.
+fn resume(partial: &Path, fresh: &ShardFile) -> Option<ShardFile> {
+    let text = std::fs::read_to_string(partial).ok()?;
+    let state = parse_shard(&partial.display().to_string(), &text).ok()?;
+    state.same_run(fresh).then_some(state)
+}
