@@ -149,8 +149,8 @@ pub struct DemoArgs {
     pub network: String,
 }
 
-const DEMO_MODEL: &str = "models/fashion_resnet.onnx";
-const DEMO_SPEC: &str = "models/fashion_resnet.example_spec.json";
+const DEMO_MODEL: &str = "models/fashion_resnet_brelu6.onnx";
+const DEMO_SPEC: &str = "models/fashion_resnet_brelu6.spec.json";
 
 /// Runs `patchwork demo`.
 pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
