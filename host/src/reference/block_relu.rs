@@ -6,31 +6,12 @@
 //! at 0) and is zeroed otherwise. `[1, 1]` is plain ReLU; identity channels pass unchanged and
 //! zero channels become 0.
 
-use patchwork_core::patch::PatchSize;
+use patchwork_core::patch::{block_relu_in_place, PatchSize};
 
-/// Applies Block-ReLU with patch size `p` in place to one `h x w` channel.
+/// Applies Block-ReLU with patch size `p` in place to one `h x w` channel: the core's
+/// plaintext Block-ReLU (the definition the secure protocol is tested against) on `f32`.
 pub fn block_relu_channel(x: &mut [f32], h: usize, w: usize, p: PatchSize) {
-    match p {
-        PatchSize::Identity => {}
-        PatchSize::Zero => x.iter_mut().for_each(|v| *v = 0.0),
-        PatchSize::Block { h: 1, w: 1 } => x.iter_mut().for_each(|v| *v = v.max(0.0)),
-        PatchSize::Block { h: ph, w: pw } => {
-            let (ph, pw) = (ph as usize, pw as usize);
-            for y0 in (0..h).step_by(ph) {
-                for x0 in (0..w).step_by(pw) {
-                    let (y1, x1) = ((y0 + ph).min(h), (x0 + pw).min(w));
-                    let sum: f32 = (y0..y1)
-                        .map(|y| x[y * w + x0..y * w + x1].iter().sum::<f32>())
-                        .sum();
-                    if sum < 0.0 {
-                        for y in y0..y1 {
-                            x[y * w + x0..y * w + x1].iter_mut().for_each(|v| *v = 0.0);
-                        }
-                    }
-                }
-            }
-        }
-    }
+    block_relu_in_place(x, h, w, &[p], |sum| sum >= 0.0);
 }
 
 #[cfg(test)]
