@@ -60,6 +60,9 @@ impl Transport for Recording<'_> {
     fn bytes_sent(&self, to: Role) -> u64 {
         self.inner.bytes_sent(to)
     }
+    fn step_rounds(&self) -> u64 {
+        self.inner.step_rounds()
+    }
 }
 
 /// Runs `sessions` sessions of `f` on `secret` and returns everything received.

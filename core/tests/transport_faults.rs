@@ -61,7 +61,10 @@ fn frame(sender: Role, tag: Tag, payload: &[u8]) -> Vec<u8> {
     let mut v = Header {
         sender,
         tag,
-        depth: 1,
+        stamp: patchwork_core::transport::Stamp {
+            depth: 1,
+            step_depth: 1,
+        },
         len: payload.len() as u32,
     }
     .encode()
@@ -82,7 +85,7 @@ fn good_frame_roundtrip_counts_rounds() {
     let out = s0.unwrap().output;
     assert_eq!(out.len(), HEADER_LEN + 1);
     let h = Header::decode::<()>(Role::P1, out[..HEADER_LEN].try_into().unwrap()).unwrap();
-    assert_eq!((h.tag, h.depth, h.len), (TAG, 2, 1));
+    assert_eq!((h.tag, h.stamp.depth, h.len), (TAG, 2, 1));
 }
 
 #[test]

@@ -91,7 +91,10 @@ fn header(sender: Role, len: u32) -> [u8; 20] {
     Header {
         sender,
         tag: TAG,
-        depth: 1,
+        stamp: patchwork_core::transport::Stamp {
+            depth: 1,
+            step_depth: 1,
+        },
         len,
     }
     .encode()
@@ -205,5 +208,5 @@ fn wrong_length_and_tag_are_typed_and_frames_flow() {
     std::io::Read::read_exact(&mut p1, &mut got).unwrap();
     assert_eq!(got[20..], [9; 5]);
     let h = Header::decode::<()>(Role::P0, got[..20].try_into().unwrap()).unwrap();
-    assert_eq!((h.tag, h.len, h.depth), (NEXT, 5, 1));
+    assert_eq!((h.tag, h.len, h.stamp.depth), (NEXT, 5, 1));
 }

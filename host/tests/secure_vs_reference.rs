@@ -254,10 +254,11 @@ fn per_layer_bytes_equal_the_cost_model() {
         for r in &reports {
             for l in &r.layers {
                 assert_eq!(l.bytes, l.predicted_bytes, "layer {} ({})", l.name, l.op);
+                assert_eq!(l.rounds, l.predicted_rounds, "layer {} ({})", l.name, l.op);
             }
             assert_eq!(r.bytes, r.predicted_bytes);
             assert!(r.bytes.total > 0 && r.setup_bytes.total > 0);
-            let step_rounds: u32 = r.layers.iter().map(|l| l.rounds).sum::<u32>() + 1;
+            let step_rounds: u32 = r.layers.iter().map(|l| l.predicted_rounds).sum::<u32>() + 1;
             assert!(
                 r.rounds >= 1 && r.rounds <= step_rounds,
                 "{} rounds vs {step_rounds}",

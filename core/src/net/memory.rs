@@ -11,11 +11,11 @@ use std::vec::Vec;
 use crate::party::Party;
 use crate::prg::{Key, KeySet, Prg};
 use crate::role::Role;
-use crate::transport::{RoundClock, Tag, Transport, TransportError};
+use crate::transport::{RoundClock, Stamp, Tag, Transport, TransportError};
 
 struct Message {
     tag: Tag,
-    depth: u32,
+    stamp: Stamp,
     payload: Vec<u8>,
 }
 
@@ -67,7 +67,7 @@ impl Transport for MemoryTransport {
     type Error = Never;
 
     fn send(&mut self, to: Role, tag: Tag, payload: &[u8]) -> Result<(), TransportError<Never>> {
-        let depth = self.clock.on_send();
+        let stamp = self.clock.on_send(tag);
         let tx = self.to[to.index()]
             .as_ref()
             .ok_or(TransportError::NoChannel { peer: to })?;
@@ -76,7 +76,7 @@ impl Transport for MemoryTransport {
         self.counters.messages[me][them].fetch_add(1, Ordering::Relaxed);
         tx.send(Message {
             tag,
-            depth,
+            stamp,
             payload: payload.to_vec(),
         })
         .map_err(|_| TransportError::Closed { peer: to })
@@ -106,12 +106,16 @@ impl Transport for MemoryTransport {
             });
         }
         buf.copy_from_slice(&m.payload);
-        self.clock.on_recv(m.depth);
+        self.clock.on_recv(tag, m.stamp);
         Ok(())
     }
 
     fn rounds(&self) -> u32 {
         self.clock.rounds()
+    }
+
+    fn step_rounds(&self) -> u64 {
+        self.clock.step_rounds()
     }
 
     fn bytes_sent(&self, to: Role) -> u64 {

@@ -2,7 +2,7 @@
 //! of smoltcp's `new_checked`): no accessor can panic on bytes from a peer.
 //!
 //! Layout (little-endian), 20 bytes:
-//! `magic "PW" | version u8 | sender u8 | seq u32 | msg u16 | reserved u16 = 0 | depth u32 | len u32`
+//! `magic "PW" | version u8 | sender u8 | seq u32 | msg u16 | step depth u16 | depth u32 | len u32`
 
 use super::{Tag, TransportError};
 use crate::role::Role;
@@ -10,14 +10,15 @@ use crate::role::Role;
 /// Size of the header in bytes.
 pub const HEADER_LEN: usize = 20;
 const MAGIC: [u8; 2] = *b"PW";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 /// A decoded, checked frame header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
     pub sender: Role,
     pub tag: Tag,
-    pub depth: u32,
+    /// Depth in the whole run and within the step (round counting, see [`super::RoundClock`]).
+    pub stamp: super::Stamp,
     pub len: u32,
 }
 
@@ -30,7 +31,8 @@ impl Header {
         h[3] = self.sender.index() as u8;
         h[4..8].copy_from_slice(&self.tag.seq.to_le_bytes());
         h[8..10].copy_from_slice(&self.tag.msg.to_le_bytes());
-        h[12..16].copy_from_slice(&self.depth.to_le_bytes());
+        h[10..12].copy_from_slice(&self.stamp.step_depth.to_le_bytes());
+        h[12..16].copy_from_slice(&self.stamp.depth.to_le_bytes());
         h[16..20].copy_from_slice(&self.len.to_le_bytes());
         h
     }
@@ -50,12 +52,6 @@ impl Header {
                 reason: "unknown version",
             });
         }
-        if h[10] != 0 || h[11] != 0 {
-            return Err(TransportError::BadFrame {
-                peer,
-                reason: "reserved bits set",
-            });
-        }
         let sender = match Role::from_index(h[3] as usize) {
             Some(r) if r == peer => r,
             _ => return Err(TransportError::WrongSender { peer, found: h[3] }),
@@ -67,7 +63,10 @@ impl Header {
         Ok(Header {
             sender,
             tag,
-            depth: le32(12),
+            stamp: super::Stamp {
+                depth: le32(12),
+                step_depth: u16::from_le_bytes([h[10], h[11]]),
+            },
             len: le32(16),
         })
     }
@@ -103,7 +102,10 @@ mod tests {
         let h = Header {
             sender: Role::P2,
             tag: Tag { seq: 9, msg: 4 },
-            depth: 3,
+            stamp: crate::transport::Stamp {
+                depth: 3,
+                step_depth: 2,
+            },
             len: 77,
         };
         assert_eq!(Header::decode::<()>(Role::P2, &h.encode()), Ok(h));

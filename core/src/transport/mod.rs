@@ -123,29 +123,74 @@ pub trait Transport {
 
     /// Payload bytes this party has sent to `to` so far (for per-layer reports).
     fn bytes_sent(&self, to: Role) -> u64;
+
+    /// The steps' own rounds, summed over the steps so far, as this party saw them (see
+    /// [`RoundClock::step_rounds`]). P1 receives in the last round of every step, so its count
+    /// is the largest.
+    fn step_rounds(&self) -> u64;
 }
 
-/// The Lamport clock behind [`Transport::rounds`].
+/// What a message carries for round counting: its depth in the whole run and its depth
+/// within its own step.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stamp {
+    pub depth: u32,
+    pub step_depth: u16,
+}
+
+/// The Lamport clock behind [`Transport::rounds`] and [`Transport::step_rounds`].
+///
+/// Besides the depth in the whole run, it keeps the depth within the current step (messages of
+/// other steps do not count), so that the rounds of each step can be measured even where
+/// consecutive steps overlap on the wire; the sum of the steps' own rounds is what the cost
+/// model adds up.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RoundClock {
     received: u32,
     sent: u32,
+    step: Option<u32>,
+    step_received: u16,
+    step_max: u16,
+    finished_steps: u64,
 }
 
 impl RoundClock {
-    /// The depth to stamp on a message sent now.
-    pub fn on_send(&mut self) -> u32 {
-        self.sent = self.received + 1;
-        self.sent
+    fn enter(&mut self, seq: u32) {
+        if self.step != Some(seq) {
+            self.finished_steps += self.step_max as u64;
+            self.step = Some(seq);
+            self.step_received = 0;
+            self.step_max = 0;
+        }
     }
 
-    /// Records a received message's depth.
-    pub fn on_recv(&mut self, depth: u32) {
-        self.received = self.received.max(depth);
+    /// The stamp of a message sent now under `tag`.
+    pub fn on_send(&mut self, tag: Tag) -> Stamp {
+        self.enter(tag.seq);
+        self.sent = self.received + 1;
+        let step_depth = self.step_received.saturating_add(1);
+        self.step_max = self.step_max.max(step_depth);
+        Stamp {
+            depth: self.sent,
+            step_depth,
+        }
+    }
+
+    /// Records a received message.
+    pub fn on_recv(&mut self, tag: Tag, stamp: Stamp) {
+        self.enter(tag.seq);
+        self.received = self.received.max(stamp.depth);
+        self.step_received = self.step_received.max(stamp.step_depth);
+        self.step_max = self.step_max.max(stamp.step_depth);
     }
 
     /// Depth of the deepest message seen.
     pub fn rounds(&self) -> u32 {
         self.received.max(self.sent)
+    }
+
+    /// Sum over the steps this party took part in of the deepest in-step message it saw.
+    pub fn step_rounds(&self) -> u64 {
+        self.finished_steps + self.step_max as u64
     }
 }

@@ -76,11 +76,11 @@ impl<S: Read + Write> Transport for StreamTransport<S> {
             peer: to,
             reason: "message longer than 4 GiB",
         })?;
-        let depth = self.clock.on_send();
+        let stamp = self.clock.on_send(tag);
         let header = Header {
             sender: self.role,
             tag,
-            depth,
+            stamp,
             len,
         }
         .encode();
@@ -104,12 +104,16 @@ impl<S: Read + Write> Transport for StreamTransport<S> {
         let header = Header::decode(from, &raw)?;
         header.expect(tag, buf.len())?;
         s.read_exact(buf).map_err(|e| read_err(from, tag, e))?;
-        self.clock.on_recv(header.depth);
+        self.clock.on_recv(tag, header.stamp);
         Ok(())
     }
 
     fn rounds(&self) -> u32 {
         self.clock.rounds()
+    }
+
+    fn step_rounds(&self) -> u64 {
+        self.clock.step_rounds()
     }
 
     fn bytes_sent(&self, to: Role) -> u64 {

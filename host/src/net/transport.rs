@@ -167,11 +167,11 @@ impl Transport for TcpTransport {
             reason: "message longer than 4 GiB",
         })?;
         // As in the core's transports, the clock ticks before the channel is looked up.
-        let depth = self.clock.on_send();
+        let stamp = self.clock.on_send(tag);
         let header = Header {
             sender: self.role,
             tag,
-            depth,
+            stamp,
             len,
         }
         .encode();
@@ -210,12 +210,16 @@ impl Transport for TcpTransport {
         };
         frame.header.expect(tag, buf.len())?;
         buf.copy_from_slice(&frame.payload);
-        self.clock.on_recv(frame.header.depth);
+        self.clock.on_recv(tag, frame.header.stamp);
         Ok(())
     }
 
     fn rounds(&self) -> u32 {
         self.clock.rounds()
+    }
+
+    fn step_rounds(&self) -> u64 {
+        self.clock.step_rounds()
     }
 
     fn bytes_sent(&self, to: Role) -> u64 {

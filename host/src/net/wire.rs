@@ -106,7 +106,7 @@ pub(crate) fn hello(role: Role) -> [u8; HEADER_LEN] {
     Header {
         sender: role,
         tag: HELLO,
-        depth: 0,
+        stamp: patchwork_core::transport::Stamp::default(),
         len: 0,
     }
     .encode()

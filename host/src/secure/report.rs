@@ -45,9 +45,11 @@ pub struct LayerRow {
     pub seconds: f64,
     pub bytes: Edges,
     pub predicted_bytes: Edges,
-    /// Rounds of the layer's protocol step (cost model; equal to what the step measures alone,
-    /// see core/tests/costs.rs). Consecutive steps overlap on the wire, so the inference's
-    /// measured rounds can be below the sum.
+    /// Rounds of the layer's protocol steps by the cost model.
+    pub predicted_rounds: u32,
+    /// Rounds of the layer's protocol steps as measured: the deepest chain of dependent
+    /// messages within each step, summed over the layer's steps. Consecutive layers overlap on
+    /// the wire, so the inference's rounds (`Report::rounds`) can be below the sum.
     pub rounds: u32,
 }
 
@@ -104,6 +106,11 @@ pub fn combine(model: &Model, secure: &SecureModel, runs: &[PartyRun; 3]) -> Rep
         let bytes = Edges::from_directed(directed(runs, prev, |r| r.nodes[i]));
         let cost = secure.node_cost(i);
         predicted = predicted.then(cost);
+        let step_rounds = runs
+            .iter()
+            .map(|r| r.nodes[i].step_rounds - prev(r).step_rounds)
+            .max()
+            .unwrap_or(0);
         let seconds = runs
             .iter()
             .map(|r| r.nodes[i].seconds - prev(r).seconds)
@@ -115,7 +122,8 @@ pub fn combine(model: &Model, secure: &SecureModel, runs: &[PartyRun; 3]) -> Rep
             seconds,
             bytes,
             predicted_bytes: Edges::of_cost(&cost),
-            rounds: cost.rounds,
+            predicted_rounds: cost.rounds,
+            rounds: step_rounds as u32,
         });
     }
     predicted = predicted.then(secure.reveal_cost());
@@ -143,8 +151,8 @@ fn mb(b: u64) -> f64 {
 /// Prints the per-layer table and the totals.
 pub fn print(report: &Report) {
     println!(
-        "{:>4} {:<28} {:<14} {:>9} {:>12} {:>12} {:>12} {:>12} {:>6}",
-        "#", "layer", "op", "ms", "P0-P1 MB", "P0-P2 MB", "P1-P2 MB", "model MB", "rounds"
+        "{:>4} {:<28} {:<14} {:>9} {:>12} {:>12} {:>12} {:>12} {:>6} {:>6}",
+        "#", "layer", "op", "ms", "P0-P1 MB", "P0-P2 MB", "P1-P2 MB", "model MB", "rounds", "model"
     );
     for l in report
         .layers
@@ -152,7 +160,7 @@ pub fn print(report: &Report) {
         .filter(|l| l.bytes.total > 0 || l.predicted_bytes.total > 0)
     {
         println!(
-            "{:>4} {:<28} {:<14} {:>9.2} {:>12.3} {:>12.3} {:>12.3} {:>12.3} {:>6}",
+            "{:>4} {:<28} {:<14} {:>9.2} {:>12.3} {:>12.3} {:>12.3} {:>12.3} {:>6} {:>6}",
             l.index,
             truncate(&l.name, 28),
             l.op,
@@ -161,7 +169,8 @@ pub fn print(report: &Report) {
             mb(l.bytes.p0_p2),
             mb(l.bytes.p1_p2),
             mb(l.predicted_bytes.total),
-            l.rounds
+            l.rounds,
+            l.predicted_rounds
         );
     }
     println!(

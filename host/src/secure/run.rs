@@ -19,6 +19,8 @@ pub struct Mark {
     pub sent: [u64; 3],
     /// This party's round clock.
     pub rounds: u32,
+    /// The steps' own rounds so far (see `Transport::step_rounds`).
+    pub step_rounds: u64,
 }
 
 impl Mark {
@@ -28,6 +30,7 @@ impl Mark {
             seconds: since.elapsed().as_secs_f64(),
             sent: Role::ALL.map(|r| t.bytes_sent(r)),
             rounds: t.rounds(),
+            step_rounds: t.step_rounds(),
         }
     }
 }
