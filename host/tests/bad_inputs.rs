@@ -49,3 +49,22 @@ fn a_port_in_use_is_a_typed_error_naming_the_party_and_address() {
         Ok(_) => panic!("expected Bind, got a session"),
     }
 }
+
+#[test]
+fn an_input_of_the_wrong_shape_names_both_shapes() {
+    let path = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../data/fashion_test64_images.npy"
+    ));
+    let expected = patchwork_core::model::Shape::nchw(1, 28, 28);
+    let err = patchwork_host::input::load_input(path, &expected).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(err, patchwork_host::input::InputError::Shape { .. }),
+        "{text}"
+    );
+    assert!(
+        text.contains("[64, 28, 28]") && text.contains("[1, 1, 28, 28]"),
+        "{text}"
+    );
+}
