@@ -96,7 +96,7 @@ pub fn block_relu(shape: MapShape, sizes: &[PatchSize], cmp: Comparison) -> Cost
     if plan.patches == 0 {
         return Cost::default();
     }
-    split(plan.patches, cmp.width())
+    split(plan.patches, cmp.for_patch(plan.max_area()).width())
         .then(multiply(plan.pixels.len(), plan.patches))
         .rounds(3)
 }

@@ -70,3 +70,80 @@ fn patch_larger_than_map_is_an_error_naming_the_channel() {
         );
     }
 }
+
+/// Approximate DReLU on patch sums: the layer's sums are compared in a window widened by the
+/// largest patch (`Comparison::for_patch`), so sums far larger than a pixel's window decide
+/// exactly as long as every pixel fits the pixel window and the sum is away from zero.
+fn signed_patch_case() -> impl Strategy<Value = (MapShape, Vec<PatchSize>, Vec<i64>)> {
+    (1usize..3, 2usize..9, 2usize..9).prop_flat_map(|(c, h, w)| {
+        let shape = MapShape {
+            channels: c,
+            height: h,
+            width: w,
+        };
+        (
+            Just(shape),
+            proptest::collection::vec(patch_strategy(h, w), c),
+            // Magnitudes from 2^14 to 2^17: inside the pixel window 2^(15+5) of (43, 5), while
+            // the sums of large patches are not (without the moved window they would wrap).
+            proptest::collection::vec((any::<bool>(), 16384i64..131072), c * h * w).prop_map(|v| {
+                v.into_iter()
+                    .map(|(neg, m)| if neg { -m } else { m })
+                    .collect()
+            }),
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    #[test]
+    fn approximate_block_relu_decides_large_patch_sums_exactly((shape, sizes, x) in signed_patch_case(), seed in any::<u64>()) {
+        // Make every patch's pixels share a sign so that no sum is near zero.
+        let mut x = x;
+        let hw = shape.height * shape.width;
+        for (c, ps) in sizes.iter().enumerate() {
+            if let PatchSize::Block { h, w } = *ps {
+                for i in 0..hw {
+                    let (py, px) = ((i / shape.width) / h as usize, (i % shape.width) / w as usize);
+                    let positive = (py + px + c) % 2 == 0;
+                    x[c * hw + i] = if positive { x[c * hw + i].abs() } else { -x[c * hw + i].abs() };
+                }
+            }
+        }
+        let secret: Vec<u64> = x.iter().map(|&v| v as u64).collect();
+        let (out, _) = run_shared(&secret, seed, |p, a| block_relu(p, a, shape, &sizes, Comparison::PAPER).unwrap());
+        let mut expected = x.clone();
+        block_relu_in_place(&mut expected, shape.height, shape.width, &sizes, |s| s >= 0);
+        let expected: Vec<u64> = expected.iter().map(|&v| v as u64).collect();
+        prop_assert_eq!(out, expected);
+    }
+}
+
+#[test]
+fn patch_windows_move_up_with_the_area() {
+    assert_eq!(Comparison::PAPER.for_patch(1), Comparison::PAPER);
+    assert_eq!(
+        Comparison::PAPER.for_patch(4),
+        Comparison::Approx {
+            k_msb: 41,
+            k_lsb: 5
+        }
+    );
+    assert_eq!(
+        Comparison::PAPER.for_patch(5),
+        Comparison::Approx {
+            k_msb: 40,
+            k_lsb: 5
+        }
+    );
+    assert_eq!(
+        Comparison::PAPER.for_patch(64),
+        Comparison::Approx {
+            k_msb: 37,
+            k_lsb: 5
+        }
+    );
+    assert_eq!(Comparison::Exact.for_patch(64), Comparison::Exact);
+    assert_eq!(Comparison::PAPER.for_patch(64).width(), 22);
+}

@@ -53,7 +53,7 @@ pub struct Args {
 }
 
 /// The DReLU inputs of `model` (with `spec`) on the first `images` images of `data`.
-fn real_activations(args: &Args) -> Result<Vec<f32>, String> {
+fn real_activations(args: &Args) -> Result<Vec<(f32, usize)>, String> {
     use patchwork_core::model::Op;
     use patchwork_core::protocol::brelu::{MapShape, PatchPlan};
     let Some(path) = &args.model else {
@@ -94,19 +94,23 @@ fn real_activations(args: &Args) -> Result<Vec<f32>, String> {
             plan.pixels
                 .iter()
                 .for_each(|&(pix, p)| sums[p as usize] += x[pix as usize]);
-            acts.extend(sums);
+            // The protocol compares a layer's patch sums in the window of its largest patch.
+            let area = plan.max_area();
+            acts.extend(sums.into_iter().map(|s| (s, area)));
         }
     }
     Ok(acts)
 }
 
-/// Error rate of `cmp` over `samples` activations: the given real ones (cycled), or drawn from
-/// `Normal(0, sigma^2)` when `real` is empty.
+/// Error rate of `cmp` over `samples` activations: the given real ones (cycled; each with the
+/// largest patch area of its layer, compared as the protocol does with
+/// `Comparison::for_patch`), or drawn
+/// from `Normal(0, sigma^2)` when `real` is empty.
 pub fn error_rate(
     cmp: Comparison,
     fp: FixedPoint,
     sigma: f64,
-    real: &[f32],
+    real: &[(f32, usize)],
     samples: usize,
     seed: u32,
 ) -> Result<f64, String> {
@@ -114,17 +118,19 @@ pub fn error_rate(
     let uniform = |prg: &mut Prg| ((prg.u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
     let mut errors = 0usize;
     for k in 0..samples {
-        let x = if real.is_empty() {
+        let (x, area) = if real.is_empty() {
             let (u1, u2) = (uniform(&mut prg), uniform(&mut prg));
-            sigma * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+            let x = sigma * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+            (x, 1)
         } else {
-            real[k % real.len()] as f64
+            let (x, area) = real[k % real.len()];
+            (x as f64, area)
         };
         let v = fp
             .encode(x as f32)
             .map_err(|e| format!("activation {x} cannot be encoded: {e:?}"))?;
         let s0 = prg.u64();
-        if cmp.outcome(s0, v.wrapping_sub(s0)) != ((v as i64) >= 0) {
+        if cmp.for_patch(area).outcome(s0, v.wrapping_sub(s0)) != ((v as i64) >= 0) {
             errors += 1;
         }
     }

@@ -46,6 +46,13 @@ pub struct PatchPlan {
 }
 
 impl PatchPlan {
+    /// The largest patch of the layer, in pixels (1 when it has none).
+    pub fn max_area(&self) -> usize {
+        let mut area = vec![0usize; self.patches];
+        self.pixels.iter().for_each(|&(_, k)| area[k as usize] += 1);
+        area.into_iter().max().unwrap_or(1)
+    }
+
     /// The plan of a layer of shape `shape` with one patch size per channel.
     pub fn new(shape: MapShape, sizes: &[PatchSize]) -> PatchPlan {
         let (hgt, wid) = (shape.height, shape.width);
@@ -119,7 +126,7 @@ pub fn block_relu<T: Transport>(
             values.push(v);
         }
     }
-    let split = drelu::split(p, step, &sums, cmp)?;
+    let split = drelu::split(p, step, &sums, cmp.for_patch(plan.max_area()))?;
     let decision: Vec<u32> = plan.pixels.iter().map(|&(_, k)| k).collect();
     let product = sign::multiply(p, step, &split, &values, &decision)?;
     if holder {

@@ -55,6 +55,24 @@ impl Comparison {
         }
     }
 
+    /// The comparison for sums of Block-ReLU patches of up to `area` pixels: `ceil(log2(area))`
+    /// more high bits, so that the window holds `area` times what a pixel can take while the
+    /// resolution stays the pixel's. (Without it, the patch sums of the paper's (43, 5) setting
+    /// wrap on real activations; the sign of the sum is the sign of the mean.) The comparison
+    /// grows by as many bits, which the cost model counts.
+    pub fn for_patch(self, area: usize) -> Comparison {
+        match self {
+            Comparison::Exact => Comparison::Exact,
+            Comparison::Approx { k_msb, k_lsb } => {
+                let shift = usize::BITS - area.max(1).saturating_sub(1).leading_zeros();
+                Comparison::Approx {
+                    k_msb: k_msb.saturating_sub(shift),
+                    k_lsb,
+                }
+            }
+        }
+    }
+
     /// What the protocol outputs for a value shared as `(s0, s1)`: the sign bit of
     /// `reduce(s0) + reduce(s1)` on the `l*`-bit ring. For exact comparison this is `[a >= 0]`;
     /// for approximate DReLU it can differ from it (see [`Comparison::guaranteed`]). Used to
