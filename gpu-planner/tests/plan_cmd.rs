@@ -111,72 +111,36 @@ fn budget_is_required_and_exclusive() {
     assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
 }
 
+/// The error message of `plan knapsack --table TABLE BUDGET_FLAG BUDGET --out OUT`.
+fn run_error(table: &std::path::Path, budget: [&str; 2], out: &str) -> String {
+    let table = table.to_str().unwrap();
+    let args = parse(&["--table", table, budget[0], budget[1], "--out", out]).unwrap();
+    plan_cmd::run_to(&args, &mut Vec::new())
+        .unwrap_err()
+        .to_string()
+}
+
 #[test]
 fn file_errors_are_clear() {
-    let missing = dir().join("missing.json");
-    let args = parse(&[
-        "--table",
-        missing.to_str().unwrap(),
-        "--budget",
-        "1",
-        "--out",
-        "x.json",
-    ])
-    .unwrap();
-    let e = plan_cmd::run_to(&args, &mut Vec::new())
-        .unwrap_err()
-        .to_string();
+    let e = run_error(&dir().join("missing.json"), ["--budget", "1"], "x.json");
     assert!(e.starts_with("cannot read distortion table"), "{e}");
 
     let bad = dir().join("bad.json");
     std::fs::write(&bad, r#"{"layers": [{"name": "r", "channels": 1, "height": 2, "width": 2, "patch_sizes": [[3, 1]], "distortion": [[0]]}]}"#).unwrap();
-    let args = parse(&[
-        "--table",
-        bad.to_str().unwrap(),
-        "--budget",
-        "1",
-        "--out",
-        "x.json",
-    ])
-    .unwrap();
-    let e = plan_cmd::run_to(&args, &mut Vec::new())
-        .unwrap_err()
-        .to_string();
+    let e = run_error(&bad, ["--budget", "1"], "x.json");
     assert!(
         e.ends_with("layer 'r': patch size [3, 1] is larger than the 2x2 map"),
         "{e}"
     );
 
     let table = write_table("t3.json");
-    let args = parse(&[
-        "--table",
-        table.to_str().unwrap(),
-        "--budget-ratio",
-        "2",
-        "--out",
-        "x.json",
-    ])
-    .unwrap();
-    let e = plan_cmd::run_to(&args, &mut Vec::new())
-        .unwrap_err()
-        .to_string();
+    let e = run_error(&table, ["--budget-ratio", "2"], "x.json");
     assert!(
         e.contains("budget ratio 2 must be a number between 0 and 1"),
         "{e}"
     );
 
-    let args = parse(&[
-        "--table",
-        table.to_str().unwrap(),
-        "--budget",
-        "1",
-        "--out",
-        "/nonexistent/dir/s.json",
-    ])
-    .unwrap();
-    let e = plan_cmd::run_to(&args, &mut Vec::new())
-        .unwrap_err()
-        .to_string();
+    let e = run_error(&table, ["--budget", "1"], "/nonexistent/dir/s.json");
     assert!(
         e.starts_with("cannot write spec /nonexistent/dir/s.json"),
         "{e}"
