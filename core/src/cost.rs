@@ -11,6 +11,7 @@ use crate::protocol::bilinear::Bilinear;
 use crate::protocol::brelu::{MapShape, PatchPlan};
 use crate::protocol::drelu::Comparison;
 use crate::protocol::maxpool::Pool;
+use crate::protocol::truncate::Truncation;
 use crate::ring::P_BITS;
 use crate::role::Role::{self, P0, P1, P2};
 
@@ -122,6 +123,19 @@ pub fn private_operand_product(op: &impl Bilinear) -> Cost {
         .send(P0, P1, 8 * op.lhs_len())
         .send(P2, P1, 8 * op.out_len())
         .rounds(1)
+}
+
+/// [`crate::protocol::truncate::truncate`] of `n` values.
+pub fn truncate(n: usize, mode: Truncation) -> Cost {
+    match mode {
+        Truncation::Local => Cost::default(),
+        Truncation::Assisted if n == 0 => Cost::default(),
+        Truncation::Assisted => Cost::default()
+            .send(P0, P1, 8 * n)
+            .send(P1, P0, 8 * n)
+            .send(P2, P1, 16 * n)
+            .rounds(1),
+    }
 }
 
 /// [`crate::protocol::select::select_share`] of `n` values.

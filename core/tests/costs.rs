@@ -3,6 +3,7 @@ mod common;
 
 use common::run_shared;
 use patchwork_core::cost::{self, Cost};
+use patchwork_core::fixed_point::FixedPoint;
 use patchwork_core::net::memory::{self, Traffic};
 use patchwork_core::patch::PatchSize;
 use patchwork_core::protocol::bilinear::{Conv2d, Elementwise, MatMul};
@@ -11,6 +12,7 @@ use patchwork_core::protocol::drelu::{drelu, relu, Comparison};
 use patchwork_core::protocol::maxpool::{max_pool, Pool};
 use patchwork_core::protocol::product::{beaver, PrivateOperand};
 use patchwork_core::protocol::select::select_share;
+use patchwork_core::protocol::truncate::{truncate, Truncation};
 use patchwork_core::role::Role;
 
 fn check(measured: Traffic, model: Cost, what: &str) {
@@ -111,6 +113,11 @@ fn products() {
     assert!(t.rounds <= model.rounds);
     let (_, t) = memory::run(6, |p| select_share(p, &x[..9], &x[..9], &y[..9]).unwrap());
     check(t, cost::select_share(9), "select_share");
+    for mode in [Truncation::Local, Truncation::Assisted] {
+        let fp = FixedPoint::new(13).unwrap();
+        let (_, t) = memory::run(7, |p| truncate(p, fp, mode, &x[..11]).unwrap());
+        check(t, cost::truncate(11, mode), "truncate");
+    }
     assert_eq!(cost::select_share(9), cost::beaver(&Elementwise(9)));
 }
 

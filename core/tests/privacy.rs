@@ -178,11 +178,12 @@ fn drelu_and_relu_views_do_not_depend_on_the_input() {
 }
 
 #[test]
-fn block_relu_and_weight_product_views_do_not_depend_on_the_inputs() {
+fn block_relu_product_and_truncation_views_do_not_depend_on_the_inputs() {
     use patchwork_core::patch::PatchSize;
     use patchwork_core::protocol::bilinear::Conv2d;
     use patchwork_core::protocol::brelu::{block_relu, MapShape};
     use patchwork_core::protocol::product::PrivateOperand;
+    use patchwork_core::protocol::truncate::{truncate, Truncation};
     let shape = MapShape {
         channels: 4,
         height: 4,
@@ -214,6 +215,8 @@ fn block_relu_and_weight_product_views_do_not_depend_on_the_inputs() {
             let mine = (p.role() == Role::P1).then_some(&weights[..]);
             let op = PrivateOperand::setup(p, 1, 72, mine).unwrap();
             op.product(p, &conv, s).unwrap();
+            let fp = patchwork_core::fixed_point::FixedPoint::new(12).unwrap();
+            truncate(p, fp, Truncation::Assisted, s).unwrap();
         })
     };
     let a: Vec<u64> = (0..64u64).map(|i| i * 1000).collect();

@@ -11,7 +11,7 @@ use patchwork_core::protocol::drelu::Comparison;
 use patchwork_core::protocol::maxpool::{max_pool, Pool};
 use patchwork_core::protocol::product::{beaver, PrivateOperand};
 use patchwork_core::protocol::select::select_share;
-use patchwork_core::protocol::truncate::truncate;
+use patchwork_core::protocol::truncate::{truncate, Truncation};
 use patchwork_core::role::Role;
 use proptest::prelude::*;
 
@@ -29,8 +29,41 @@ fn random(n: usize, seed: u64) -> Vec<u64> {
     (0..n).map(|_| g.next()).collect()
 }
 
+/// Values for the assisted truncation: anywhere in its range `|x| < 2^62`, with the edges.
+fn truncation_input() -> impl Strategy<Value = i64> {
+    let edge = (1i64 << 62) - 1;
+    prop_oneof![
+        Just(0i64),
+        Just(1),
+        Just(-1),
+        Just(edge),
+        Just(-edge),
+        -edge..=edge,
+        -(1i64 << 40)..(1i64 << 40),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(16))]
+    #[test]
+    fn assisted_truncation_rounds_down_or_up(
+        x in proptest::collection::vec(truncation_input(), 1..40),
+        f in 0u32..=32,
+        seed in any::<u64>(),
+    ) {
+        let fp = FixedPoint::new(f).unwrap();
+        let secret: Vec<u64> = x.iter().map(|&v| v as u64).collect();
+        let (out, _) = run_shared(&secret, seed, |p, a| truncate(p, fp, Truncation::Assisted, a).unwrap());
+        for (v, got) in x.iter().zip(out) {
+            let floor = v >> f;
+            let got = got as i64;
+            prop_assert!(got == floor || got == floor + 1, "{v} >> {f}: got {got}, floor {floor}");
+            if v & ((1i64 << f) - 1) == 0 {
+                prop_assert_eq!(got, floor, "a multiple of 2^f is exact");
+            }
+        }
+    }
+
     #[test]
     fn beaver_elementwise(n in 1usize..50, seed in any::<u64>()) {
         let (x, y) = (random(n, seed), random(n, !seed));
@@ -100,7 +133,7 @@ fn fixed_point_product_then_truncation() {
     let (out, _) = memory::run(3, |p| {
         let i = p.role().index();
         let z = beaver(p, &Elementwise(x.len()), &xsh[i], &ysh[i]).unwrap();
-        truncate(p.role(), fp, &z)
+        truncate(p, fp, Truncation::Local, &z).unwrap()
     });
     for (i, v) in common::open(&out).into_iter().enumerate() {
         let got = fp.decode(v);

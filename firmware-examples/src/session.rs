@@ -8,6 +8,7 @@ use patchwork_core::infer::{SecureModel, Settings};
 use patchwork_core::party::Party;
 use patchwork_core::patch::PatchSize;
 use patchwork_core::protocol::drelu::Comparison;
+use patchwork_core::protocol::truncate::Truncation;
 use patchwork_core::role::Role;
 use patchwork_core::spec::{LayerSpec, Spec};
 use patchwork_core::transport::stream::StreamTransport;
@@ -84,6 +85,7 @@ pub fn run() -> Result<Outcome, FwError> {
     let settings = Settings {
         fp: FixedPoint { frac_bits: 12 },
         cmp: Comparison::PAPER,
+        trunc: Truncation::Local,
     };
     let transport = StreamTransport::new(Role::P0, [Some(to_p1), Some(to_p2)]);
     let mut party = Party::new(keys::p0_keys(k01, k02), transport);

@@ -14,6 +14,7 @@ use patchwork_core::infer::{SecureModel, Settings};
 use patchwork_core::party::Party;
 use patchwork_core::prg::{Key, KeySet, Prg};
 use patchwork_core::protocol::drelu::Comparison;
+use patchwork_core::protocol::truncate::Truncation;
 use patchwork_core::role::Role;
 use patchwork_core::transport::stream::StreamTransport;
 use patchwork_host::{commands, fashion, onnx, secure};
@@ -144,6 +145,7 @@ fn peers_serve_a_p0_speaking_the_firmware_protocol() {
     let settings = Settings {
         fp: FixedPoint { frac_bits: 12 },
         cmp: Comparison::PAPER,
+        trunc: Truncation::Local,
     };
     let x: Vec<f32> = fashion::bundled_test64().input(0).iter().copied().collect();
     let transport = StreamTransport::new(Role::P0, [Some(Tcp(to_p1)), Some(Tcp(to_p2))]);

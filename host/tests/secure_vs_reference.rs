@@ -12,6 +12,7 @@ use patchwork_core::model::{
 use patchwork_core::net::memory;
 use patchwork_core::patch::PatchSize;
 use patchwork_core::protocol::drelu::Comparison;
+use patchwork_core::protocol::truncate::Truncation;
 use patchwork_core::role::Role;
 use patchwork_core::spec::{LayerSpec, Spec};
 use patchwork_host::reference::forward;
@@ -201,6 +202,7 @@ fn secure_matches_float_reference_on_every_operator() {
             Settings {
                 fp,
                 cmp: Comparison::Exact,
+                trunc: Truncation::Local,
             },
             &x,
         );
@@ -210,6 +212,20 @@ fn secure_matches_float_reference_on_every_operator() {
             "spec with {} layers: max abs error {err}: {got:?} vs {reference:?}",
             spec.layers.len()
         );
+        // Truncation assisted by P2 at 24 fractional bits (products carry 48: local truncation
+        // would fail on about one element in 2^14 here): a tolerance 256 times tighter.
+        let assisted = secure(
+            &model,
+            &spec,
+            Settings {
+                fp: FixedPoint::new(24).unwrap(),
+                cmp: Comparison::Exact,
+                trunc: Truncation::Assisted,
+            },
+            &x,
+        );
+        let err = max_abs_diff(&assisted, &reference);
+        assert!(err < 2e-5, "assisted truncation: max abs error {err}");
         // Approximate DReLU (k_msb = 40, k_lsb = 4 at f = 16 leaves |x| < 2^3 exact): the same
         // network, a few sign decisions may flip near 0, so the tolerance is looser.
         let approx = secure(
@@ -221,6 +237,7 @@ fn secure_matches_float_reference_on_every_operator() {
                     k_msb: 40,
                     k_lsb: 4,
                 },
+                trunc: Truncation::Local,
             },
             &x,
         );
@@ -237,10 +254,16 @@ fn per_layer_bytes_equal_the_cost_model() {
     let model = every_operator_model();
     let x = Gen(8).v(2 * 12 * 12, 1.0);
     let spec = spec_for(&model);
-    for cmp in [Comparison::Exact, Comparison::PAPER] {
+    let modes = [
+        (Comparison::Exact, Truncation::Local),
+        (Comparison::PAPER, Truncation::Local),
+        (Comparison::Exact, Truncation::Assisted),
+    ];
+    for (cmp, trunc) in modes {
         let settings = Settings {
             fp: FixedPoint::new(14).unwrap(),
             cmp,
+            trunc,
         };
         let reports = infer_local(
             Network::Memory { seed: 3 },

@@ -11,7 +11,7 @@ use patchwork_host::net::{connect, loopback_config, SessionConfig};
 use patchwork_host::secure::report::argmax;
 use patchwork_host::secure::run::run_party;
 
-use super::secure::{load_model_and_spec, ProtocolArgs};
+use super::secure::{load_model_and_spec, SettingsArgs};
 
 /// `patchwork party`.
 #[derive(Args, Debug, Clone)]
@@ -32,12 +32,8 @@ pub struct PartyArgs {
     /// Input (`.npy` or `.png`; P0 only).
     #[arg(long)]
     pub input: Option<PathBuf>,
-    /// Approximate DReLU K_MSB,K_LSB (all three parties must agree).
-    #[arg(long, value_name = "K_MSB,K_LSB")]
-    pub approx: Option<String>,
-    /// Fractional bits (all three parties must agree) [default: 14 exact, 12 approximate].
-    #[arg(long)]
-    pub frac_bits: Option<u32>,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
     /// Print the result as JSON (P0: with the output).
     #[arg(long)]
     pub json: bool,
@@ -52,12 +48,7 @@ pub fn run_party_command(args: &PartyArgs) -> Result<(), String> {
         "p1" => Role::P1,
         _ => Role::P2,
     };
-    let protocol = ProtocolArgs {
-        approx: args.approx.clone(),
-        frac_bits: args.frac_bits,
-        network: "tcp".into(),
-    };
-    let settings = protocol.settings()?;
+    let settings = args.settings.settings()?;
     let (model, spec) = load_model_and_spec(
         &args.model,
         args.spec.as_deref(),

@@ -8,6 +8,7 @@ use patchwork_core::fixed_point::FixedPoint;
 use patchwork_core::infer::Settings;
 use patchwork_core::model::Model;
 use patchwork_core::protocol::drelu::Comparison;
+use patchwork_core::protocol::truncate::Truncation;
 use patchwork_core::spec::Spec;
 use patchwork_host::commands::{self, load_checked_spec};
 use patchwork_host::fashion::{bundled_test64, Dataset, CLASSES};
@@ -17,9 +18,9 @@ use patchwork_host::secure::local::{infer_local, Network};
 use patchwork_host::secure::report::{self, argmax};
 use patchwork_host::transform::Transforms;
 
-/// How the comparisons and fixed point are set.
-#[derive(Args, Debug, Clone)]
-pub struct ProtocolArgs {
+/// How the comparisons, fixed point and truncation are set (all three parties must agree).
+#[derive(Args, Debug, Clone, Default)]
+pub struct SettingsArgs {
     /// Approximate DReLU: ignore K_MSB high and K_LSB low bits (the paper uses 43,5).
     #[arg(long, value_name = "K_MSB,K_LSB")]
     pub approx: Option<String>,
@@ -27,22 +28,15 @@ pub struct ProtocolArgs {
     /// approximate DReLU, whose l*-bit window must hold the activations].
     #[arg(long)]
     pub frac_bits: Option<u32>,
-    /// How the three parties talk: `tcp` (TLS over 127.0.0.1, keys from the handshakes) or
-    /// `memory` (queues between threads).
-    #[arg(long, default_value = "tcp", value_parser = ["tcp", "memory"])]
-    pub network: String,
+    /// Truncation after products: `local` (SecureML, free, wrong with probability about
+    /// |x|/2^64 per value) or `assisted` (P2 deals a mask: one round and 32 bytes per value,
+    /// never wrong; use it with more fractional bits).
+    #[arg(long, default_value = "local", value_parser = ["local", "assisted"])]
+    pub truncation: String,
 }
 
-impl ProtocolArgs {
-    /// The network to run the three parties over.
-    pub fn network(&self) -> Network {
-        match self.network.as_str() {
-            "memory" => Network::Memory { seed: seed() },
-            _ => Network::Tcp,
-        }
-    }
-
-    /// The fixed-point and comparison settings.
+impl SettingsArgs {
+    /// The fixed-point, comparison and truncation settings.
     pub fn settings(&self) -> Result<Settings, String> {
         let default_bits = if self.approx.is_some() { 12 } else { 14 };
         let fp = FixedPoint::new(self.frac_bits.unwrap_or(default_bits))
@@ -70,7 +64,37 @@ impl ProtocolArgs {
                 cmp
             }
         };
-        Ok(Settings { fp, cmp })
+        let trunc = match self.truncation.as_str() {
+            "assisted" => Truncation::Assisted,
+            _ => Truncation::Local,
+        };
+        Ok(Settings { fp, cmp, trunc })
+    }
+}
+
+/// The settings and the network the three parties of this process talk over.
+#[derive(Args, Debug, Clone)]
+pub struct ProtocolArgs {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    /// How the three parties talk: `tcp` (TLS over 127.0.0.1, keys from the handshakes) or
+    /// `memory` (queues between threads).
+    #[arg(long, default_value = "tcp", value_parser = ["tcp", "memory"])]
+    pub network: String,
+}
+
+impl ProtocolArgs {
+    /// The network to run the three parties over.
+    pub fn network(&self) -> Network {
+        match self.network.as_str() {
+            "memory" => Network::Memory { seed: seed() },
+            _ => Network::Tcp,
+        }
+    }
+
+    /// See [`SettingsArgs::settings`].
+    pub fn settings(&self) -> Result<Settings, String> {
+        self.settings.settings()
     }
 }
 
@@ -155,8 +179,11 @@ const DEMO_SPEC: &str = "models/fashion_resnet_brelu6.spec.json";
 /// Runs `patchwork demo`.
 pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
     let protocol = ProtocolArgs {
-        approx: (args.approx != "exact").then(|| args.approx.clone()),
-        frac_bits: args.frac_bits,
+        settings: SettingsArgs {
+            approx: (args.approx != "exact").then(|| args.approx.clone()),
+            frac_bits: args.frac_bits,
+            truncation: "local".into(),
+        },
         network: args.network.clone(),
     };
     let settings = protocol.settings()?;

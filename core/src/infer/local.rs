@@ -1,6 +1,6 @@
 //! The linear operators of a model on shares: every party applies them to its own share with
-//! no communication (P2's zero shares stay zero). Multiplications by public fractions are
-//! followed by the local truncation of SecureML.
+//! no communication (P2's zero shares stay zero). Multiplications by public fractions leave
+//! `2f` fractional bits; the runner truncates them as the session's settings say.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -8,23 +8,17 @@ use alloc::vec::Vec;
 use crate::fixed_point::FixedPoint;
 use crate::model::geometry::{pool_windows, resize_taps};
 use crate::model::{Pool2d, Resize};
-use crate::protocol::truncate::truncate;
-use crate::role::Role;
 
-/// Multiplies each share by the public fraction `weights[k]` (encoded with `fp`) and truncates.
-fn scale(role: Role, fp: FixedPoint, x: &[u64], weights: impl Iterator<Item = f32>) -> Vec<u64> {
-    let scaled: Vec<u64> = x
-        .iter()
+/// Multiplies each share by the public fraction `weights[k]` (encoded with `fp`): `2f` bits.
+fn scale(fp: FixedPoint, x: &[u64], weights: impl Iterator<Item = f32>) -> Vec<u64> {
+    x.iter()
         .zip(weights)
         .map(|(v, w)| v.wrapping_mul(fp.encode(w).unwrap_or(0)))
-        .collect();
-    truncate(role, fp, &scaled)
+        .collect()
 }
 
-/// Average pooling of a `c x h x w` map to `oh x ow`.
-#[allow(clippy::too_many_arguments)]
+/// Average pooling of a `c x h x w` map to `oh x ow` (`2f` fractional bits).
 pub fn avg_pool(
-    role: Role,
     fp: FixedPoint,
     p: &Pool2d,
     x: &[u64],
@@ -46,11 +40,11 @@ pub fn avg_pool(
             });
         }
     }
-    scale(role, fp, &sums, weights.into_iter())
+    scale(fp, &sums, weights.into_iter())
 }
 
-/// Mean over each channel of a `c x hw` map.
-pub fn global_avg_pool(role: Role, fp: FixedPoint, x: &[u64], c: usize, hw: usize) -> Vec<u64> {
+/// Mean over each channel of a `c x hw` map (`2f` fractional bits).
+pub fn global_avg_pool(fp: FixedPoint, x: &[u64], c: usize, hw: usize) -> Vec<u64> {
     let sums: Vec<u64> = (0..c)
         .map(|ch| {
             x[ch * hw..(ch + 1) * hw]
@@ -58,14 +52,12 @@ pub fn global_avg_pool(role: Role, fp: FixedPoint, x: &[u64], c: usize, hw: usiz
                 .fold(0u64, |a, v| a.wrapping_add(*v))
         })
         .collect();
-    scale(role, fp, &sums, core::iter::repeat(1.0 / hw.max(1) as f32))
+    scale(fp, &sums, core::iter::repeat(1.0 / hw.max(1) as f32))
 }
 
-/// Nearest or bilinear resize of a `c x h x w` map to `oh x ow`. Nearest is a gather (exact);
-/// bilinear combines four taps with public weights, then truncates once.
-#[allow(clippy::too_many_arguments)]
+/// Nearest or bilinear resize of a `c x h x w` map to `oh x ow`. Nearest is a gather (exact,
+/// `f` fractional bits); bilinear combines four taps with public weights (`2f` bits).
 pub fn resize(
-    role: Role,
     fp: FixedPoint,
     r: &Resize,
     x: &[u64],
@@ -75,7 +67,7 @@ pub fn resize(
 ) -> Vec<u64> {
     let ty = resize_taps(r, 0, h, oh);
     let tx = resize_taps(r, 1, w, ow);
-    let nearest = matches!(r.mode, crate::model::ResizeMode::Nearest(_));
+    let nearest = r.is_nearest();
     let mut out = vec![0u64; c * oh * ow];
     for ch in 0..c {
         let src = &x[ch * h * w..(ch + 1) * h * w];
@@ -98,9 +90,5 @@ pub fn resize(
             }
         }
     }
-    if nearest {
-        out
-    } else {
-        truncate(role, fp, &out)
-    }
+    out
 }

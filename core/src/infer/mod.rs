@@ -6,7 +6,8 @@
 //! with exact or approximate DReLU.
 //!
 //! Fixed point: activations carry `f` fractional bits; a product carries `2f` and is truncated
-//! locally back to `f` (SecureML), after which P1 adds its bias.
+//! back to `f` ([`Truncation`]: locally as in SecureML, or assisted by P2), after which P1 adds
+//! its bias.
 
 pub mod local;
 
@@ -25,7 +26,7 @@ use crate::protocol::brelu::{block_relu, MapShape};
 use crate::protocol::drelu::{relu, Comparison};
 use crate::protocol::maxpool::{max_pool, Pool};
 use crate::protocol::product::PrivateOperand;
-use crate::protocol::truncate::truncate;
+use crate::protocol::truncate::{truncate, Truncation};
 use crate::role::Role;
 use crate::spec::Spec;
 use crate::transport::Transport;
@@ -35,14 +36,16 @@ use crate::transport::Transport;
 pub struct Settings {
     pub fp: FixedPoint,
     pub cmp: Comparison,
+    pub trunc: Truncation,
 }
 
 impl Default for Settings {
-    /// 12 fractional bits, exact DReLU.
+    /// 12 fractional bits, exact DReLU, local truncation.
     fn default() -> Self {
         Settings {
             fp: FixedPoint { frac_bits: 12 },
             cmp: Comparison::Exact,
+            trunc: Truncation::Local,
         }
     }
 }
@@ -273,8 +276,14 @@ impl<'m> SecureModel<'m> {
                 width: w,
             }
         };
+        let truncation = cost::truncate(self.model.shape(node.output).numel(), self.settings.trunc);
         match &node.op {
-            Op::Conv(_) | Op::Linear(_) => self.product(node).map(|p| p.cost()).unwrap_or_default(),
+            Op::Conv(_) | Op::Linear(_) => self
+                .product(node)
+                .map(|p| p.cost().then(truncation))
+                .unwrap_or_default(),
+            Op::AvgPool(_) | Op::GlobalAvgPool => truncation,
+            Op::Resize(r) if !r.is_nearest() => truncation,
             Op::Relu => {
                 let sizes = self.patches[index].as_deref().unwrap_or(&[]);
                 cost::block_relu(map(self.model.shape(node.output)), sizes, self.settings.cmp)
@@ -394,6 +403,7 @@ impl<'m> SecureModel<'m> {
         let input = |k: usize| values[node.inputs[k]].as_deref().unwrap_or(&[]);
         let x = input(0);
         let err = protocol_err(node);
+        let trunc = self.settings.trunc;
         Ok(match &node.op {
             Op::Conv(_) | Op::Linear(_) => {
                 let operand = self.operands[index]
@@ -409,7 +419,7 @@ impl<'m> SecureModel<'m> {
                     None => unreachable!("Conv and Linear nodes are products"),
                 }
                 .map_err(err)?;
-                let mut y = truncate(role, fp, &z);
+                let mut y = truncate(p, fp, trunc, &z).map_err(protocol_err(node))?;
                 if role == Role::P1 {
                     add_bias(fp, node, &mut y)?;
                 }
@@ -461,11 +471,13 @@ impl<'m> SecureModel<'m> {
             Op::Reshape | Op::Identity => x.to_vec(),
             Op::AvgPool(pool) => {
                 let (_, oh, ow) = chw(model, node, node.output)?;
-                local::avg_pool(role, fp, pool, x, chw(model, node, node.inputs[0])?, oh, ow)
+                let sums = local::avg_pool(fp, pool, x, chw(model, node, node.inputs[0])?, oh, ow);
+                truncate(p, fp, trunc, &sums).map_err(err)?
             }
             Op::GlobalAvgPool => {
                 let (c, h, w) = chw(model, node, node.inputs[0])?;
-                local::global_avg_pool(role, fp, x, c, h * w)
+                let sums = local::global_avg_pool(fp, x, c, h * w);
+                truncate(p, fp, trunc, &sums).map_err(err)?
             }
             Op::MaxPool(pool) => {
                 let (c, h, w) = chw(model, node, node.inputs[0])?;
@@ -493,7 +505,12 @@ impl<'m> SecureModel<'m> {
             }
             Op::Resize(r) => {
                 let (_, oh, ow) = chw(model, node, node.output)?;
-                local::resize(role, fp, r, x, chw(model, node, node.inputs[0])?, oh, ow)
+                let out = local::resize(fp, r, x, chw(model, node, node.inputs[0])?, oh, ow);
+                if r.is_nearest() {
+                    out
+                } else {
+                    truncate(p, fp, trunc, &out).map_err(err)?
+                }
             }
         })
     }

@@ -138,3 +138,10 @@ pub struct Resize {
     /// `[scale_h, scale_w]` (output length over input length unless given explicitly).
     pub scale: [f32; 2],
 }
+
+impl Resize {
+    /// Nearest-neighbour resizing: a gather, no arithmetic on the values.
+    pub fn is_nearest(&self) -> bool {
+        matches!(self.mode, ResizeMode::Nearest(_))
+    }
+}

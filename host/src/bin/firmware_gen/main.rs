@@ -21,6 +21,7 @@ use std::process::ExitCode;
 use patchwork_core::fixed_point::FixedPoint;
 use patchwork_core::infer::Settings;
 use patchwork_core::protocol::drelu::Comparison;
+use patchwork_core::protocol::truncate::Truncation;
 use patchwork_host::{commands, fashion, onnx, reference, secure};
 
 /// Options shared by the modes.
@@ -66,6 +67,7 @@ fn settings() -> Settings {
     Settings {
         fp: FixedPoint { frac_bits: 12 },
         cmp: Comparison::PAPER,
+        trunc: Truncation::Local,
     }
 }
 

@@ -28,6 +28,7 @@ use patchwork_core::model::{Model, Op};
 use patchwork_core::party::Party;
 use patchwork_core::prg::{Key, KeySet};
 use patchwork_core::protocol::drelu::Comparison;
+use patchwork_core::protocol::truncate::Truncation;
 use patchwork_core::role::Role;
 use patchwork_core::spec::Spec;
 use patchwork_core::transport::stream::StreamTransport;
@@ -75,6 +76,7 @@ fn settings() -> Settings {
     Settings {
         fp: FixedPoint { frac_bits: 12 },
         cmp: Comparison::PAPER,
+        trunc: Truncation::Local,
     }
 }
 
