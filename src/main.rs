@@ -34,6 +34,8 @@ enum Command {
     Reference(cmd::models::ReferenceArgs),
     /// Block-ReLU spec tools.
     Spec(cmd::models::SpecArgs),
+    /// Writes a model's public architecture (no weights) for P0 and P2.
+    Architecture(cmd::models::ArchitectureArgs),
     /// Accuracy of a model on a data set (float reference).
     Eval(cmd::models::EvalArgs),
     /// One secure inference with all three parties on this machine.
@@ -106,6 +108,7 @@ fn main() -> ExitCode {
         Command::ApproxError(args) => cmd::approx_error::run(&args),
         Command::Reference(args) => cmd::models::run_reference(&args).map_err(|e| e.to_string()),
         Command::Spec(args) => cmd::models::run_spec(&args).map_err(|e| e.to_string()),
+        Command::Architecture(args) => cmd::models::run_architecture(&args),
         Command::Eval(args) => cmd::models::run_eval(&args).map_err(|e| e.to_string()),
         Command::Infer(args) => cmd::secure::run_infer(&args),
         Command::Demo(args) => cmd::secure::run_demo(&args),

@@ -1,6 +1,7 @@
 //! End to end: the three parties as three `patchwork party` processes over authenticated TLS
 //! on loopback agree with the float reference on bundled Fashion-MNIST images, with and without
-//! a Block-ReLU spec, with exact and approximate DReLU.
+//! a Block-ReLU spec, with exact and approximate DReLU, and with the assisted truncation. P1
+//! holds the ONNX model; P0 and P2 get only its architecture file (no weights).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -34,12 +35,23 @@ fn three_parties(dir: &Path, i: usize, extra: &[&str]) -> serde_json::Value {
     };
     std::fs::write(&input, encode_npy(&npy)).unwrap();
     let config = dir.join("session.toml");
+    let architecture = dir.join("model.arch.json");
+    let status = Command::new(bin())
+        .args(["architecture", "--model", MODEL, "--out"])
+        .arg(&architecture)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
     let party = |role: &str| {
         let mut c = Command::new(bin());
-        c.args(["party", "--role", role, "--model", MODEL, "--json"])
-            .arg("--config")
-            .arg(&config)
-            .args(extra);
+        c.args(["party", "--role", role, "--json", "--model"]);
+        if role == "p1" {
+            c.arg(MODEL);
+        } else {
+            c.arg(&architecture);
+        }
+        c.arg("--config").arg(&config).args(extra);
         if role == "p0" {
             c.arg("--input").arg(&input);
         }
@@ -60,14 +72,12 @@ fn three_parties(dir: &Path, i: usize, extra: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&outs[0].stdout).expect("P0 prints JSON")
 }
 
-fn check(i: usize, spec: Option<&str>, approx: Option<&str>, tolerance: f32) {
+/// Image `i` through the three processes with `spec` and the protocol `settings` flags.
+fn check(i: usize, spec: Option<&str>, settings: &[&str], tolerance: f32) {
     let dir = tempfile::tempdir().unwrap();
-    let mut extra = vec![];
+    let mut extra = settings.to_vec();
     if let Some(s) = spec {
         extra.extend(["--spec", s]);
-    }
-    if let Some(a) = approx {
-        extra.extend(["--approx", a]);
     }
     let got = three_parties(dir.path(), i, &extra);
     let model = patchwork_host::onnx::load_model(Path::new(MODEL)).unwrap();
@@ -101,15 +111,56 @@ fn check(i: usize, spec: Option<&str>, approx: Option<&str>, tolerance: f32) {
 
 #[test]
 fn plain_relu_exact() {
-    check(0, None, None, 0.2);
+    check(0, None, &[], 0.2);
 }
 
 #[test]
 fn block_relu_spec_exact() {
-    check(1, Some(SPEC), None, 0.2);
+    check(1, Some(SPEC), &[], 0.2);
 }
 
 #[test]
 fn block_relu_spec_approximate() {
-    check(2, Some(SPEC), Some("43,5"), 0.5);
+    check(2, Some(SPEC), &["--approx", "43,5"], 0.5);
+}
+
+#[test]
+fn assisted_truncation_at_20_fractional_bits_is_close() {
+    check(
+        3,
+        None,
+        &["--truncation", "assisted", "--frac-bits", "20"],
+        1e-3,
+    );
+}
+
+#[test]
+fn p1_refuses_an_architecture_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let architecture = dir.path().join("m.arch.json");
+    let run = |args: &[&std::ffi::OsStr]| Command::new(bin()).args(args).output().unwrap();
+    let made = run(&[
+        "architecture".as_ref(),
+        "--model".as_ref(),
+        MODEL.as_ref(),
+        "--out".as_ref(),
+        architecture.as_os_str(),
+    ]);
+    assert!(made.status.success());
+    let config = dir.path().join("session.toml");
+    let refused = run(&[
+        "party".as_ref(),
+        "--role".as_ref(),
+        "p1".as_ref(),
+        "--config".as_ref(),
+        config.as_os_str(),
+        "--model".as_ref(),
+        architecture.as_os_str(),
+    ]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("m.arch.json: an architecture file has no weights"),
+        "{err}"
+    );
 }

@@ -10,6 +10,7 @@ use patchwork_core::model::spec_check::{drelu_summary, DreluSummary, SpecError};
 use patchwork_core::model::Model;
 use patchwork_core::spec::Spec;
 
+use crate::architecture::{is_architecture_path, load_architecture, ArchitectureError};
 use crate::fashion::{self, DataError, Dataset, Split};
 use crate::input::{load_input, InputError};
 use crate::onnx::{load_model, ImportError};
@@ -22,6 +23,10 @@ use crate::transform::{apply, Transforms};
 pub enum CommandError {
     #[error(transparent)]
     Import(#[from] ImportError),
+    #[error(transparent)]
+    Architecture(#[from] ArchitectureError),
+    #[error("{0}: an architecture file has no weights; this needs the ONNX model (P1's)")]
+    NeedsWeights(String),
     #[error(transparent)]
     Input(#[from] InputError),
     #[error(transparent)]
@@ -52,9 +57,25 @@ pub struct LoadedModel {
     pub transforms: Vec<String>,
 }
 
-/// Loads an ONNX model and applies the selected transforms.
+/// Loads an ONNX model (weights included) and applies the selected transforms.
 pub fn load(model: &Path, transforms: Transforms) -> Result<LoadedModel, CommandError> {
-    let mut m = load_model(model)?;
+    if is_architecture_path(model) {
+        return Err(CommandError::NeedsWeights(model.display().to_string()));
+    }
+    with_transforms(load_model(model)?, transforms)
+}
+
+/// Loads a model as P0 and P2 need it: an architecture file (`.json`, no weights; see
+/// [`crate::architecture`]) or an ONNX model, whose weights they never read. Transforms apply.
+pub fn load_public(model: &Path, transforms: Transforms) -> Result<LoadedModel, CommandError> {
+    if is_architecture_path(model) {
+        with_transforms(load_architecture(model)?, transforms)
+    } else {
+        load(model, transforms)
+    }
+}
+
+fn with_transforms(mut m: Model, transforms: Transforms) -> Result<LoadedModel, CommandError> {
     let report = apply(&mut m, transforms);
     Ok(LoadedModel {
         model: m,

@@ -1,6 +1,7 @@
 //! Patchwork host harness: ONNX loading, model transforms, the float reference forward, data
 //! sets, and the model-related commands (see ARCHITECTURE.md).
 
+pub mod architecture;
 pub mod commands;
 pub mod fashion;
 pub mod input;

@@ -1,4 +1,4 @@
-//! Model subcommands of the `patchwork` CLI: `reference`, `spec stats` and `eval`.
+//! Model subcommands of the `patchwork` CLI: `reference`, `spec stats`, `architecture` and `eval`.
 //!
 //! Each has a clap argument struct and a `run_*` function returning `Result`; `main.rs` wires
 //! them in. The work itself lives in `patchwork_host::commands`.
@@ -54,6 +54,42 @@ pub struct ReferenceArgs {
     pub json: bool,
     #[command(flatten)]
     pub transforms: TransformArgs,
+}
+
+/// `patchwork architecture`: the public part of a model for P0 and P2.
+#[derive(Args, Debug, Clone)]
+pub struct ArchitectureArgs {
+    /// ONNX model file (P1's, with weights).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Where to write the architecture (`.json`: graph, shapes, operator parameters; no
+    /// weights).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub transforms: TransformArgs,
+}
+
+/// Runs `patchwork architecture`.
+pub fn run_architecture(args: &ArchitectureArgs) -> Result<(), String> {
+    if !patchwork_host::architecture::is_architecture_path(&args.out) {
+        return Err(format!(
+            "{}: the architecture file must end in .json",
+            args.out.display()
+        ));
+    }
+    let loaded = commands::load(&args.model, args.transforms.clone().transforms())
+        .map_err(|e| e.to_string())?;
+    patchwork_host::architecture::write_architecture(&loaded.model, &args.out)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "wrote {}: {} nodes, {} values, no weights (give it to P0 and P2; P1 keeps {})",
+        args.out.display(),
+        loaded.model.nodes.len(),
+        loaded.model.values.len(),
+        args.model.display()
+    );
+    Ok(())
 }
 
 /// `patchwork spec ...`.

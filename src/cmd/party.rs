@@ -6,12 +6,13 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use patchwork_core::party::Party;
 use patchwork_core::role::Role;
+use patchwork_host::commands;
 use patchwork_host::input::load_input;
 use patchwork_host::net::{connect, loopback_config, SessionConfig};
 use patchwork_host::secure::report::argmax;
 use patchwork_host::secure::run::run_party;
 
-use super::secure::{load_model_and_spec, SettingsArgs};
+use super::secure::{load_spec_for, SettingsArgs};
 
 /// `patchwork party`.
 #[derive(Args, Debug, Clone)]
@@ -23,7 +24,9 @@ pub struct PartyArgs {
     /// party's own key (see `patchwork session loopback`).
     #[arg(long)]
     pub config: PathBuf,
-    /// ONNX model. P1 uses its weights; P0 and P2 use only its architecture (public).
+    /// The model. P1: the ONNX file (its weights are P1's secret). P0 and P2: the public
+    /// architecture file written by `patchwork architecture` (`.json`, no weights), or the ONNX
+    /// file, whose weights they never read.
     #[arg(long)]
     pub model: PathBuf,
     /// Block-ReLU spec (public; all three parties must use the same one).
@@ -49,11 +52,14 @@ pub fn run_party_command(args: &PartyArgs) -> Result<(), String> {
         _ => Role::P2,
     };
     let settings = args.settings.settings()?;
-    let (model, spec) = load_model_and_spec(
-        &args.model,
-        args.spec.as_deref(),
-        args.transforms.transforms(),
-    )?;
+    let transforms = args.transforms.transforms();
+    let loaded = match role {
+        Role::P1 => commands::load(&args.model, transforms),
+        _ => commands::load_public(&args.model, transforms),
+    }
+    .map_err(|e| e.to_string())?;
+    let model = loaded.model;
+    let spec = load_spec_for(&model, args.spec.as_deref())?;
     let input = match (role, &args.input) {
         (Role::P0, Some(path)) => {
             let x = load_input(path, model.shape(model.input)).map_err(|e| e.to_string())?;

@@ -117,17 +117,25 @@ pub struct InferArgs {
     pub json: bool,
 }
 
+/// Loads P1's model (an ONNX file with weights) and its spec.
 pub fn load_model_and_spec(
     model: &Path,
     spec: Option<&Path>,
     transforms: Transforms,
 ) -> Result<(Model, Spec), String> {
-    let loaded = commands::load(model, transforms).map_err(|e| e.to_string())?;
-    let spec = match spec {
-        Some(p) => load_checked_spec(&loaded.model, p).map_err(|e| e.to_string())?,
-        None => Spec::default(),
-    };
-    Ok((loaded.model, spec))
+    let model = commands::load(model, transforms)
+        .map_err(|e| e.to_string())?
+        .model;
+    let spec = load_spec_for(&model, spec)?;
+    Ok((model, spec))
+}
+
+/// Loads a spec and checks it against the model (plain ReLU everywhere without one).
+pub fn load_spec_for(model: &Model, spec: Option<&Path>) -> Result<Spec, String> {
+    match spec {
+        Some(p) => load_checked_spec(model, p).map_err(|e| e.to_string()),
+        None => Ok(Spec::default()),
+    }
 }
 
 /// Runs `patchwork infer`.

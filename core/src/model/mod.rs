@@ -38,6 +38,7 @@ use core::fmt;
 pub type ValueId = usize;
 
 /// A named value (tensor) of the graph.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValueInfo {
     /// The ONNX value name.
@@ -47,6 +48,7 @@ pub struct ValueInfo {
 }
 
 /// One operator application.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
     /// The ONNX node name (or a generated `op_index` name when the file had none).
@@ -59,6 +61,7 @@ pub struct Node {
 }
 
 /// A whole model: one input, one output, nodes in topological order.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
     pub values: Vec<ValueInfo>,
@@ -93,7 +96,13 @@ pub enum ModelError {
     },
     /// The graph output is never written.
     OutputNotWritten { value: String },
+    /// The dimensions call for more weights than [`MAX_WEIGHTS`] (or overflow).
+    TooManyWeights { node: String },
 }
+
+/// The most weights and biases a model may declare in all (2^31 values, 8 GiB of `f32`);
+/// checked before anything that size is allocated.
+pub const MAX_WEIGHTS: usize = 1 << 31;
 
 impl fmt::Display for ModelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -126,6 +135,10 @@ impl fmt::Display for ModelError {
             ModelError::OutputNotWritten { value } => {
                 write!(f, "graph output '{value}' is never written")
             }
+            ModelError::TooManyWeights { node } => write!(
+                f,
+                "node '{node}': the model's dimensions call for more than {MAX_WEIGHTS} weights"
+            ),
         }
     }
 }
@@ -205,6 +218,28 @@ impl Model {
     }
 }
 
+/// The weight and bias lengths a Conv or Linear node's dimensions call for (`None` for other
+/// operators), or an error when they overflow.
+fn weight_lengths(node: &Node) -> Result<Option<(usize, usize)>, ModelError> {
+    let too_many = || ModelError::TooManyWeights {
+        node: node.name.clone(),
+    };
+    let product = |dims: &[usize]| {
+        dims.iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .ok_or_else(too_many)
+    };
+    Ok(match &node.op {
+        Op::Conv(c) => {
+            let per_group = c.in_channels / c.groups.max(1);
+            let weights = product(&[c.out_channels, per_group, c.kernel[0], c.kernel[1]])?;
+            Some((weights, c.out_channels))
+        }
+        Op::Linear(l) => Some((product(&[l.in_features, l.out_features])?, l.out_features)),
+        _ => None,
+    })
+}
+
 /// Checks the weight and bias lengths of a Conv or Linear node.
 fn check_weights(node: &Node) -> Result<(), ModelError> {
     let err = |what, expected, found| ModelError::WeightLength {
@@ -213,32 +248,52 @@ fn check_weights(node: &Node) -> Result<(), ModelError> {
         expected,
         found,
     };
-    match &node.op {
-        Op::Conv(c) => {
-            let per_group = c.in_channels / c.groups.max(1);
-            let expected = c.out_channels * per_group * c.kernel[0] * c.kernel[1];
-            if c.weight.len() != expected {
-                return Err(err("weight", expected, c.weight.len()));
-            }
-            if c.bias.len() != c.out_channels {
-                return Err(err("bias", c.out_channels, c.bias.len()));
-            }
+    let (weight, bias) = match &node.op {
+        Op::Conv(c) => (&c.weight, &c.bias),
+        Op::Linear(l) => (&l.weight, &l.bias),
+        _ => return Ok(()),
+    };
+    if let Some((w, b)) = weight_lengths(node)? {
+        if weight.len() != w {
+            return Err(err("weight", w, weight.len()));
         }
-        Op::Linear(l) => {
-            if l.weight.len() != l.in_features * l.out_features {
-                return Err(err(
-                    "weight",
-                    l.in_features * l.out_features,
-                    l.weight.len(),
-                ));
-            }
-            if l.bias.len() != l.out_features {
-                return Err(err("bias", l.out_features, l.bias.len()));
-            }
+        if bias.len() != b {
+            return Err(err("bias", b, bias.len()));
         }
-        _ => {}
     }
     Ok(())
+}
+
+impl Model {
+    /// Gives every Conv and Linear node zero weights and biases of the lengths its dimensions
+    /// call for: the public architecture of a model whose weights P1 holds (P0 and P2 never
+    /// read them; the serialized form of a model carries no weights). Fails before allocating
+    /// when the dimensions call for more than [`MAX_WEIGHTS`] values in all.
+    pub fn zero_weights(&mut self) -> Result<(), ModelError> {
+        let mut total = 0usize;
+        for node in &self.nodes {
+            if let Some((w, b)) = weight_lengths(node)? {
+                total = total.saturating_add(w).saturating_add(b);
+                if total > MAX_WEIGHTS {
+                    return Err(ModelError::TooManyWeights {
+                        node: node.name.clone(),
+                    });
+                }
+            }
+        }
+        for node in &mut self.nodes {
+            if let Some((w, b)) = weight_lengths(node)? {
+                let (weight, bias) = match &mut node.op {
+                    Op::Conv(c) => (&mut c.weight, &mut c.bias),
+                    Op::Linear(l) => (&mut l.weight, &mut l.bias),
+                    _ => continue,
+                };
+                *weight = alloc::vec![0.0; w];
+                *bias = alloc::vec![0.0; b];
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 use alloc::vec::Vec;
 
 /// One operator of the model graph.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
     /// 2-D convolution over an NCHW map.
@@ -56,6 +57,7 @@ impl Op {
 }
 
 /// A 2-D convolution. `weight` has shape `[out_channels, in_channels / groups, kh, kw]`.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq)]
 pub struct Conv2d {
     pub out_channels: usize,
@@ -69,24 +71,31 @@ pub struct Conv2d {
     /// `[dh, dw]`.
     pub dilation: [usize; 2],
     pub groups: usize,
-    /// `out_channels * (in_channels / groups) * kh * kw` values, row-major.
+    /// `out_channels * (in_channels / groups) * kh * kw` values, row-major. Never serialized
+    /// (the serialized form is the public architecture).
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub weight: Vec<f32>,
-    /// `out_channels` values (zeros when the ONNX node had no bias).
+    /// `out_channels` values (zeros when the ONNX node had no bias). Never serialized.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub bias: Vec<f32>,
 }
 
 /// A fully connected layer. `weight` has shape `[out_features, in_features]`.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq)]
 pub struct Linear {
     pub in_features: usize,
     pub out_features: usize,
-    /// `out_features * in_features` values, row-major.
+    /// `out_features * in_features` values, row-major. Never serialized.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub weight: Vec<f32>,
-    /// `out_features` values (zeros when absent).
+    /// `out_features` values (zeros when absent). Never serialized.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub bias: Vec<f32>,
 }
 
 /// Window of an average or max pooling.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pool2d {
     /// `[kh, kw]`.
@@ -100,6 +109,7 @@ pub struct Pool2d {
 }
 
 /// How a [`Resize`] picks or blends input pixels.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResizeMode {
     /// Nearest neighbour, rounding the source coordinate as given.
@@ -109,6 +119,7 @@ pub enum ResizeMode {
 }
 
 /// ONNX `nearest_mode`.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NearestRounding {
     RoundPreferFloor,
@@ -118,6 +129,7 @@ pub enum NearestRounding {
 }
 
 /// ONNX `coordinate_transformation_mode`: how an output coordinate maps to an input one.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CoordinateTransform {
     /// `x_in = (x_out + 0.5) / scale - 0.5`.
@@ -131,6 +143,7 @@ pub enum CoordinateTransform {
 }
 
 /// Spatial resize of an NCHW map; the output size is the node's output shape.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Resize {
     pub mode: ResizeMode,

@@ -7,6 +7,7 @@ use core::fmt;
 use super::op::{Op, Pool2d};
 
 /// The dimensions of a value, batch first: `[1, C, H, W]` for maps, `[1, F]` for vectors.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Shape(pub Vec<usize>);
 

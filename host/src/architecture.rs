@@ -1,0 +1,176 @@
+//! The public architecture of a model: what P0 and P2 need to run their roles (the graph, the
+//! value shapes and every operator's parameters) without P1's weights, which the serialized
+//! form of a [`Model`] never carries. P1 keeps the ONNX file; P0 and P2 get this file, so the
+//! client never holds the server's model.
+//!
+//! JSON: `{"patchwork_architecture": 1, "model": {"values": [...], "nodes": [...], "input":
+//! i, "output": o}}`. Loading checks the size, the format version, the dimensions (before
+//! anything is allocated for them) and the graph, and fills in zero weights of the right
+//! lengths.
+
+use std::path::Path;
+
+use patchwork_core::model::{Model, ModelError};
+use serde::{Deserialize, Serialize};
+
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Architecture files larger than this are refused before reading (64 MiB).
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
+#[derive(Serialize, Deserialize)]
+struct ArchitectureFile {
+    patchwork_architecture: u32,
+    model: Model,
+}
+
+/// Why an architecture file could not be written or read; every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchitectureError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path}: {size} bytes is more than the {MAX_FILE_BYTES} an architecture file may have"
+    )]
+    TooLarge { path: String, size: u64 },
+    #[error("{path}: not a Patchwork architecture file: {source}")]
+    Json {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("{path}: format version {found}, this build reads version {FORMAT_VERSION}")]
+    Version { path: String, found: u32 },
+    #[error("{path}: {source}")]
+    Model { path: String, source: ModelError },
+}
+
+/// Whether `path` names an architecture file (`.json`) rather than an ONNX model.
+pub fn is_architecture_path(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "json")
+}
+
+/// Writes the architecture of `model` (no weights) to `path`.
+pub fn write_architecture(model: &Model, path: &Path) -> Result<(), ArchitectureError> {
+    let file = ArchitectureFile {
+        patchwork_architecture: FORMAT_VERSION,
+        model: model.clone(),
+    };
+    let json = serde_json::to_vec(&file).map_err(|source| ArchitectureError::Json {
+        path: path.display().to_string(),
+        source,
+    })?;
+    std::fs::write(path, json).map_err(|source| ArchitectureError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Reads an architecture file: a checked model whose weights and biases are zeros.
+pub fn load_architecture(path: &Path) -> Result<Model, ArchitectureError> {
+    let name = path.display().to_string();
+    let io = |source| ArchitectureError::Io {
+        path: name.clone(),
+        source,
+    };
+    let size = std::fs::metadata(path).map_err(io)?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(ArchitectureError::TooLarge { path: name, size });
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    parse_architecture(&name, &bytes)
+}
+
+/// Parses the bytes of an architecture file named `source` (for messages).
+pub fn parse_architecture(source: &str, bytes: &[u8]) -> Result<Model, ArchitectureError> {
+    let file: ArchitectureFile =
+        serde_json::from_slice(bytes).map_err(|e| ArchitectureError::Json {
+            path: source.to_string(),
+            source: e,
+        })?;
+    if file.patchwork_architecture != FORMAT_VERSION {
+        return Err(ArchitectureError::Version {
+            path: source.to_string(),
+            found: file.patchwork_architecture,
+        });
+    }
+    let mut model = file.model;
+    let bad = |e| ArchitectureError::Model {
+        path: source.to_string(),
+        source: e,
+    };
+    model.zero_weights().map_err(bad)?;
+    model.check().map_err(bad)?;
+    Ok(model)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::onnx::load_model;
+
+    fn bundled() -> Model {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        load_model(&root.join("models/fashion_resnet.onnx")).expect("bundled model")
+    }
+
+    #[test]
+    fn round_trip_keeps_everything_but_the_weights() {
+        let model = bundled();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.arch.json");
+        write_architecture(&model, &path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("weight") && !text.contains("bias"));
+        let public = load_architecture(&path).unwrap();
+        assert_eq!(public.values, model.values);
+        assert_eq!(public.nodes.len(), model.nodes.len());
+        let mut zeroed = model.clone();
+        zeroed.zero_weights().unwrap();
+        assert_eq!(public, zeroed);
+        assert_ne!(public, model, "the weights must not travel");
+    }
+
+    #[test]
+    fn hostile_files_give_errors_naming_the_file() {
+        let model = bundled();
+        let good = serde_json::to_string(&ArchitectureFile {
+            patchwork_architecture: FORMAT_VERSION,
+            model,
+        })
+        .unwrap();
+        let cases = [
+            (
+                good.replace("\"out_channels\":16", "\"out_channels\":1099511627776"),
+                "more than",
+            ),
+            (
+                good.replace(
+                    "\"patchwork_architecture\":1",
+                    "\"patchwork_architecture\":9",
+                ),
+                "version 9",
+            ),
+            (
+                good[..good.len() / 2].to_string(),
+                "not a Patchwork architecture",
+            ),
+            (
+                good.replace("\"input\":0,\"output\":24", "\"input\":0,\"output\":99"),
+                "never written",
+            ),
+            ("{}".to_string(), "missing field"),
+        ];
+        for (text, expected) in cases {
+            let err = match parse_architecture("a.json", text.as_bytes()) {
+                Ok(_) => panic!("accepted a file that should say {expected}"),
+                Err(e) => e.to_string(),
+            };
+            assert!(err.starts_with("a.json: "), "{err}");
+            assert!(err.contains(expected), "{err} should say {expected}");
+        }
+    }
+}
