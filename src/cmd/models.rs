@@ -78,8 +78,8 @@ pub fn run_architecture(args: &ArchitectureArgs) -> Result<(), String> {
             args.out.display()
         ));
     }
-    let loaded = commands::load(&args.model, args.transforms.clone().transforms())
-        .map_err(|e| e.to_string())?;
+    let loaded =
+        commands::load(&args.model, args.transforms.transforms()).map_err(|e| e.to_string())?;
     patchwork_host::architecture::write_architecture(&loaded.model, &args.out)
         .map_err(|e| e.to_string())?;
     println!(
