@@ -1,17 +1,68 @@
-//! `patchwork party`: one party as its own process, over an authenticated TCP session, and
-//! `patchwork session loopback`: identities and a session file for three parties on 127.0.0.1.
+//! `patchwork party`: one party as its own process, over an authenticated TCP session (or, for
+//! P0, a session with a running service), and `patchwork session loopback`: identities and a
+//! session file for three parties on 127.0.0.1.
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use patchwork_core::infer::Settings;
+use patchwork_core::model::Model;
 use patchwork_core::party::Party;
 use patchwork_core::role::Role;
+use patchwork_core::spec::Spec;
 use patchwork_host::input::load_input;
 use patchwork_host::net::{connect, loopback_config, SessionConfig};
 use patchwork_host::secure::report::argmax;
 use patchwork_host::secure::run::run_party;
+use patchwork_host::service::infer_remote;
 
 use super::secure::{load_model_and_spec, ProtocolArgs};
+
+/// What every party must agree on: the model's architecture, the spec and the settings.
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// ONNX model. P1 uses its weights; P0 and P2 use only its architecture (public).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Block-ReLU spec (public; all three parties must use the same one).
+    #[arg(long)]
+    pub spec: Option<PathBuf>,
+    /// Approximate DReLU K_MSB,K_LSB (all three parties must agree).
+    #[arg(long, value_name = "K_MSB,K_LSB")]
+    pub approx: Option<String>,
+    /// Fractional bits (all three parties must agree) [default: 14 exact, 12 approximate].
+    #[arg(long)]
+    pub frac_bits: Option<u32>,
+    #[command(flatten)]
+    pub transforms: super::models::TransformArgs,
+}
+
+impl ModelArgs {
+    /// Loads the model and spec and parses the settings.
+    pub fn load(&self) -> Result<(Model, Spec, Settings), String> {
+        let protocol = ProtocolArgs {
+            approx: self.approx.clone(),
+            frac_bits: self.frac_bits,
+            network: "tcp".into(),
+        };
+        let settings = protocol.settings()?;
+        let (model, spec) = load_model_and_spec(
+            &self.model,
+            self.spec.as_deref(),
+            self.transforms.transforms(),
+        )?;
+        Ok((model, spec, settings))
+    }
+}
+
+/// `p0`, `p1` or `p2` as a role (the argument parsers allow only these).
+pub fn parse_role(name: &str) -> Role {
+    match name {
+        "p0" => Role::P0,
+        "p1" => Role::P1,
+        _ => Role::P2,
+    }
+}
 
 /// `patchwork party`.
 #[derive(Args, Debug, Clone)]
@@ -23,46 +74,29 @@ pub struct PartyArgs {
     /// party's own key (see `patchwork session loopback`).
     #[arg(long)]
     pub config: PathBuf,
-    /// ONNX model. P1 uses its weights; P0 and P2 use only its architecture (public).
-    #[arg(long)]
-    pub model: PathBuf,
-    /// Block-ReLU spec (public; all three parties must use the same one).
-    #[arg(long)]
-    pub spec: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Input (`.npy` or `.png`; P0 only).
     #[arg(long)]
     pub input: Option<PathBuf>,
-    /// Approximate DReLU K_MSB,K_LSB (all three parties must agree).
-    #[arg(long, value_name = "K_MSB,K_LSB")]
-    pub approx: Option<String>,
-    /// Fractional bits (all three parties must agree) [default: 14 exact, 12 approximate].
+    /// P0 only: open a session with a running service (`patchwork serve`) at the P1 and P2 of
+    /// the session file instead of a one-off session.
     #[arg(long)]
-    pub frac_bits: Option<u32>,
+    pub service: bool,
     /// Print the result as JSON (P0: with the output).
     #[arg(long)]
     pub json: bool,
-    #[command(flatten)]
-    pub transforms: super::models::TransformArgs,
 }
 
 /// Runs `patchwork party`.
 pub fn run_party_command(args: &PartyArgs) -> Result<(), String> {
-    let role = match args.role.as_str() {
-        "p0" => Role::P0,
-        "p1" => Role::P1,
-        _ => Role::P2,
-    };
-    let protocol = ProtocolArgs {
-        approx: args.approx.clone(),
-        frac_bits: args.frac_bits,
-        network: "tcp".into(),
-    };
-    let settings = protocol.settings()?;
-    let (model, spec) = load_model_and_spec(
-        &args.model,
-        args.spec.as_deref(),
-        args.transforms.transforms(),
-    )?;
+    let role = parse_role(&args.role);
+    if args.service && role != Role::P0 {
+        return Err(format!(
+            "--service is for P0; {role} serves with `patchwork serve`"
+        ));
+    }
+    let (model, spec, settings) = args.model.load()?;
     let input = match (role, &args.input) {
         (Role::P0, Some(path)) => {
             let x = load_input(path, model.shape(model.input)).map_err(|e| e.to_string())?;
@@ -74,13 +108,19 @@ pub fn run_party_command(args: &PartyArgs) -> Result<(), String> {
     };
     let config = SessionConfig::load(&args.config).map_err(|e| e.to_string())?;
     let identity = config.identity(role).map_err(|e| e.to_string())?;
-    let (keys, transport) = connect(role, &config, &identity).map_err(|e| e.to_string())?;
-    let mut party = Party::new(keys, transport);
-    let runs = run_party(&mut party, &model, &spec, settings, &[input.as_deref()])
-        .map_err(|e| format!("{role}: {e}"))?;
+    let runs = match (args.service, input.as_deref()) {
+        (true, Some(x)) => infer_remote(&config, &identity, &model, &spec, settings, &[x])
+            .map_err(|e| e.to_string())?,
+        _ => {
+            let (keys, transport) = connect(role, &config, &identity).map_err(|e| e.to_string())?;
+            let mut party = Party::new(keys, transport);
+            run_party(&mut party, &model, &spec, settings, &[input.as_deref()])
+                .map_err(|e| format!("{role}: {e}"))?
+        }
+    };
     let run = &runs[0];
     let sent: u64 = run.end.sent.iter().sum::<u64>() - run.start.sent.iter().sum::<u64>();
-    let peak = peak_rss_bytes();
+    let peak = proc_status_bytes("self", "VmHWM");
     let sent_to = [0, 1, 2].map(|k| run.end.sent[k] - run.start.sent[k]);
     if args.json {
         let class = run.output.as_deref().map(argmax);
@@ -137,10 +177,13 @@ pub fn run_session(args: &SessionArgs) -> Result<(), String> {
     }
 }
 
-/// This process's peak resident memory (`VmHWM` of /proc/self/status), where Linux tells it.
-fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+/// A memory field (`VmRSS`, `VmHWM`, in kB there) of /proc/PROCESS/status in bytes, where
+/// Linux tells it; `process` is a pid or `self`.
+pub fn proc_status_bytes(process: &str, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).ok()?;
+    let line = status
+        .lines()
+        .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }
