@@ -104,6 +104,8 @@ struct Load<'a> {
     services: &'a [ServiceProcess; 2],
     tenth: Mutex<Option<[(f64, f64); 2]>>,
     next: AtomicUsize,
+    /// Inferences finished.
+    done: AtomicUsize,
     total: usize,
     per_session: usize,
     failures: Mutex<Vec<String>>,
@@ -122,10 +124,6 @@ impl Load<'_> {
                 return;
             }
             let ids: Vec<usize> = (start..(start + self.per_session).min(self.total)).collect();
-            if ids.contains(&(self.total / 10)) {
-                *self.tenth.lock().unwrap_or_else(|e| e.into_inner()) =
-                    Some(self.services.each_ref().map(|s| s.rss_mb()));
-            }
             let xs: Vec<&[f32]> = ids
                 .iter()
                 .map(|i| self.images[i % self.images.len()].as_slice())
@@ -137,11 +135,16 @@ impl Load<'_> {
                     }
                 }
                 Ok(runs) => {
+                    let before = self.done.fetch_add(runs.len(), Ordering::Relaxed);
+                    if before < self.total / 10 && before + runs.len() >= self.total / 10 {
+                        *self.tenth.lock().unwrap_or_else(|e| e.into_inner()) =
+                            Some(self.services.each_ref().map(|s| s.rss_mb()));
+                    }
                     for (i, run) in ids.iter().zip(&runs) {
                         let class = run.output.as_deref().map(argmax);
                         let (float, single) = self.expected[i % self.images.len()];
                         if class != Some(float) || class != Some(single) {
-                            self.fail(format!("inference {i} (image {}): class {class:?}, float {float}, single session {single}", i % self.images.len()));
+                            self.fail(format!("inference {i} (input {}): class {class:?}, float {float}, single session {single}", i % self.images.len()));
                         }
                     }
                 }
@@ -214,6 +217,7 @@ pub fn run(args: &LoadTestArgs) -> Result<(), String> {
         services: &services,
         tenth: Mutex::new(None),
         next: AtomicUsize::new(0),
+        done: AtomicUsize::new(0),
         total: 1,
         per_session: 1,
         failures: Mutex::new(Vec::new()),
@@ -227,6 +231,7 @@ pub fn run(args: &LoadTestArgs) -> Result<(), String> {
     let before = services.each_ref().map(|s| s.rss_mb());
     let load = Load {
         next: AtomicUsize::new(0),
+        done: AtomicUsize::new(0),
         total: args.inferences,
         per_session: args.per_session,
         ..load
@@ -268,7 +273,7 @@ pub fn run(args: &LoadTestArgs) -> Result<(), String> {
     for (k, role) in ["P1", "P2"].iter().enumerate() {
         let tenth = tenth.map_or("?".into(), |t| format!("{:.1}", t[k].0));
         println!(
-            "{role} RSS: {:.1} MB at start (after one warm-up session), {tenth} MB after a tenth of the inferences, {:.1} MB at end (peak {:.1} MB)",
+            "{role} RSS: {:.1} MB at start (after one warm-up session), {tenth} MB once a tenth of the inferences were done, {:.1} MB at end (peak {:.1} MB)",
             before[k].0, after[k].0, after[k].1
         );
     }
