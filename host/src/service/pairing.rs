@@ -30,11 +30,11 @@ pub(crate) struct Pairing {
 /// What [`Pairing::meet`] gives a connection's task.
 pub(crate) enum Meeting {
     /// Both halves, P0's first: this task runs the session.
-    Pair(Half, Half),
+    Pair(Box<(Half, Half)>),
     /// The half was handed to the task of the other, which runs the session.
     Handed,
     /// The half cannot be paired; it comes back so its peer can be told why.
-    Refused(Half, Refusal),
+    Refused(Box<Half>, Refusal),
 }
 
 impl Pairing {
@@ -63,15 +63,15 @@ impl Pairing {
                     // Sent under the lock, so the waiter sees it even if it just timed out.
                     return match tx.send(half) {
                         Ok(()) => Meeting::Handed,
-                        Err(half) => Meeting::Refused(half, Refusal::Unpaired),
+                        Err(half) => Meeting::Refused(Box::new(half), Refusal::Unpaired),
                     };
                 }
                 Some(same_role) => {
                     waiting.insert(id, same_role);
-                    return Meeting::Refused(half, Refusal::Duplicate);
+                    return Meeting::Refused(Box::new(half), Refusal::Duplicate);
                 }
                 None if waiting.len() >= self.capacity => {
-                    return Meeting::Refused(half, Refusal::Busy);
+                    return Meeting::Refused(Box::new(half), Refusal::Busy);
                 }
                 None => {
                     let (tx, rx) = oneshot::channel();
@@ -95,9 +95,9 @@ impl Pairing {
             }
         };
         match other {
-            None => Meeting::Refused(half, Refusal::Unpaired),
-            Some(other) if half.peer.role == Role::P0 => Meeting::Pair(half, other),
-            Some(other) => Meeting::Pair(other, half),
+            None => Meeting::Refused(Box::new(half), Refusal::Unpaired),
+            Some(other) if half.peer.role == Role::P0 => Meeting::Pair(Box::new((half, other))),
+            Some(other) => Meeting::Pair(Box::new((other, half))),
         }
     }
 }

@@ -275,7 +275,7 @@ async fn admit_at_p2(
         Meeting::Refused(mut half, why) => {
             return refuse(Role::P2, &mut [&mut half.peer], why).await
         }
-        Meeting::Pair(client, server) => (client, server),
+        Meeting::Pair(pair) => *pair,
     };
     let agreed = server.open.client == client.peer.fingerprint
         && server.open.inferences == client.open.inferences;
