@@ -14,7 +14,8 @@ use patchwork_host::input::load_input;
 use patchwork_host::net::{connect, loopback_config, SessionConfig};
 use patchwork_host::secure::report::argmax;
 use patchwork_host::secure::run::run_party;
-use patchwork_host::service::infer_remote;
+use patchwork_host::service::loopback::loopback_service;
+use patchwork_host::service::{infer_remote, DEFAULT_MAX_SESSIONS};
 
 use super::secure::{load_model_and_spec, ProtocolArgs};
 
@@ -163,6 +164,19 @@ pub enum SessionCommand {
         #[arg(long, default_value_t = 0)]
         base_port: u16,
     },
+    /// Writes identities for P1, P2 and N clients, `service.toml` (P1 and P2 on free ports of
+    /// 127.0.0.1) and `clientK.toml` per client into a directory.
+    LoopbackService {
+        /// Directory to write into (created if missing).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Clients to pin.
+        #[arg(long, default_value_t = 1)]
+        clients: usize,
+        /// Sessions the service runs at once.
+        #[arg(long, default_value_t = DEFAULT_MAX_SESSIONS)]
+        max_sessions: usize,
+    },
 }
 
 /// Runs `patchwork session`.
@@ -172,6 +186,21 @@ pub fn run_session(args: &SessionArgs) -> Result<(), String> {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
             loopback_config(dir, *base_port).map_err(|e| e.to_string())?;
             println!("wrote {}", dir.join("session.toml").display());
+            Ok(())
+        }
+        SessionCommand::LoopbackService {
+            dir,
+            clients,
+            max_sessions,
+        } => {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let files =
+                loopback_service(dir, *clients, *max_sessions).map_err(|e| e.to_string())?;
+            println!(
+                "wrote {} and {} client files",
+                files.service.display(),
+                files.clients.len()
+            );
             Ok(())
         }
     }
