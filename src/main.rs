@@ -42,6 +42,10 @@ enum Command {
     Infer(cmd::secure::InferArgs),
     /// One party of a secure inference as its own process, over an authenticated TCP session.
     Party(cmd::party::PartyArgs),
+    /// P1 or P2 as a long-running service for many P0 clients.
+    Serve(cmd::serve::ServeArgs),
+    /// Starts P1 and P2 services and runs many concurrent P0 clients against them.
+    LoadTest(cmd::load_test::LoadTestArgs),
     /// Session set-up helpers (identities and session files).
     Session(cmd::party::SessionArgs),
     /// The bundled model and spec on the bundled Fashion-MNIST images, securely.
@@ -114,6 +118,8 @@ fn main() -> ExitCode {
         Command::Demo(args) => cmd::secure::run_demo(&args),
         Command::Party(args) => cmd::party::run_party_command(&args),
         Command::Session(args) => cmd::party::run_session(&args),
+        Command::Serve(args) => cmd::serve::run_serve(&args),
+        Command::LoadTest(args) => cmd::load_test::run(&args),
         Command::Plan(args) => plan_cmd::run(&args).map_err(|e| e.to_string()),
     };
     match result {

@@ -10,5 +10,6 @@ pub mod npy;
 pub mod onnx;
 pub mod reference;
 pub mod secure;
+pub mod service;
 pub mod spec_io;
 pub mod transform;

@@ -1,18 +1,65 @@
-//! `patchwork party`: one party as its own process, over an authenticated TCP session, and
-//! `patchwork session loopback`: identities and a session file for three parties on 127.0.0.1.
+//! `patchwork party`: one party as its own process, over an authenticated TCP session (or, for
+//! P0, a session with a running service), and `patchwork session loopback`: identities and a
+//! session file for three parties on 127.0.0.1.
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use patchwork_core::infer::Settings;
+use patchwork_core::model::Model;
 use patchwork_core::party::Party;
 use patchwork_core::role::Role;
+use patchwork_core::spec::Spec;
 use patchwork_host::commands;
 use patchwork_host::input::load_input;
 use patchwork_host::net::{connect, loopback_config, SessionConfig};
 use patchwork_host::secure::report::argmax;
 use patchwork_host::secure::run::run_party;
+use patchwork_host::service::loopback::loopback_service;
+use patchwork_host::service::{infer_remote, DEFAULT_MAX_SESSIONS};
 
 use super::secure::{load_spec_for, SettingsArgs};
+
+/// What every party must agree on: the model's architecture, the spec and the settings.
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// The model. P1: the ONNX file (its weights are P1's secret). P0 and P2: the public
+    /// architecture file written by `patchwork architecture` (`.json`, no weights), or the ONNX
+    /// file, whose weights they never read.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Block-ReLU spec (public; all three parties must use the same one).
+    #[arg(long)]
+    pub spec: Option<PathBuf>,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    #[command(flatten)]
+    pub transforms: super::models::TransformArgs,
+}
+
+impl ModelArgs {
+    /// Loads the model as `role` needs it (P1: with weights), the spec and the settings.
+    pub fn load(&self, role: Role) -> Result<(Model, Spec, Settings), String> {
+        let settings = self.settings.settings()?;
+        let transforms = self.transforms.transforms();
+        let loaded = match role {
+            Role::P1 => commands::load(&self.model, transforms),
+            _ => commands::load_public(&self.model, transforms),
+        }
+        .map_err(|e| e.to_string())?;
+        let spec = load_spec_for(&loaded.model, self.spec.as_deref())?;
+        Ok((loaded.model, spec, settings))
+    }
+}
+
+/// `p0`, `p1` or `p2` as a role (the argument parsers allow only these).
+pub fn parse_role(name: &str) -> Role {
+    match name {
+        "p0" => Role::P0,
+        "p1" => Role::P1,
+        _ => Role::P2,
+    }
+}
 
 /// `patchwork party`.
 #[derive(Args, Debug, Clone)]
@@ -24,42 +71,29 @@ pub struct PartyArgs {
     /// party's own key (see `patchwork session loopback`).
     #[arg(long)]
     pub config: PathBuf,
-    /// The model. P1: the ONNX file (its weights are P1's secret). P0 and P2: the public
-    /// architecture file written by `patchwork architecture` (`.json`, no weights), or the ONNX
-    /// file, whose weights they never read.
-    #[arg(long)]
-    pub model: PathBuf,
-    /// Block-ReLU spec (public; all three parties must use the same one).
-    #[arg(long)]
-    pub spec: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Input (`.npy` or `.png`; P0 only).
     #[arg(long)]
     pub input: Option<PathBuf>,
-    #[command(flatten)]
-    pub settings: SettingsArgs,
+    /// P0 only: open a session with a running service (`patchwork serve`) at the P1 and P2 of
+    /// the session file instead of a one-off session.
+    #[arg(long)]
+    pub service: bool,
     /// Print the result as JSON (P0: with the output).
     #[arg(long)]
     pub json: bool,
-    #[command(flatten)]
-    pub transforms: super::models::TransformArgs,
 }
 
 /// Runs `patchwork party`.
 pub fn run_party_command(args: &PartyArgs) -> Result<(), String> {
-    let role = match args.role.as_str() {
-        "p0" => Role::P0,
-        "p1" => Role::P1,
-        _ => Role::P2,
-    };
-    let settings = args.settings.settings()?;
-    let transforms = args.transforms.transforms();
-    let loaded = match role {
-        Role::P1 => commands::load(&args.model, transforms),
-        _ => commands::load_public(&args.model, transforms),
+    let role = parse_role(&args.role);
+    if args.service && role != Role::P0 {
+        return Err(format!(
+            "--service is for P0; {role} serves with `patchwork serve`"
+        ));
     }
-    .map_err(|e| e.to_string())?;
-    let model = loaded.model;
-    let spec = load_spec_for(&model, args.spec.as_deref())?;
+    let (model, spec, settings) = args.model.load(role)?;
     let input = match (role, &args.input) {
         (Role::P0, Some(path)) => {
             let x = load_input(path, model.shape(model.input)).map_err(|e| e.to_string())?;
@@ -71,13 +105,19 @@ pub fn run_party_command(args: &PartyArgs) -> Result<(), String> {
     };
     let config = SessionConfig::load(&args.config).map_err(|e| e.to_string())?;
     let identity = config.identity(role).map_err(|e| e.to_string())?;
-    let (keys, transport) = connect(role, &config, &identity).map_err(|e| e.to_string())?;
-    let mut party = Party::new(keys, transport);
-    let runs = run_party(&mut party, &model, &spec, settings, &[input.as_deref()])
-        .map_err(|e| format!("{role}: {e}"))?;
+    let runs = match (args.service, input.as_deref()) {
+        (true, Some(x)) => infer_remote(&config, &identity, &model, &spec, settings, &[x])
+            .map_err(|e| e.to_string())?,
+        _ => {
+            let (keys, transport) = connect(role, &config, &identity).map_err(|e| e.to_string())?;
+            let mut party = Party::new(keys, transport);
+            run_party(&mut party, &model, &spec, settings, &[input.as_deref()])
+                .map_err(|e| format!("{role}: {e}"))?
+        }
+    };
     let run = &runs[0];
     let sent: u64 = run.end.sent.iter().sum::<u64>() - run.start.sent.iter().sum::<u64>();
-    let peak = peak_rss_bytes();
+    let peak = proc_status_bytes("self", "VmHWM");
     let sent_to = [0, 1, 2].map(|k| run.end.sent[k] - run.start.sent[k]);
     if args.json {
         let class = run.output.as_deref().map(argmax);
@@ -120,6 +160,19 @@ pub enum SessionCommand {
         #[arg(long, default_value_t = 0)]
         base_port: u16,
     },
+    /// Writes identities for P1, P2 and N clients, `service.toml` (P1 and P2 on free ports of
+    /// 127.0.0.1) and `clientK.toml` per client into a directory.
+    LoopbackService {
+        /// Directory to write into (created if missing).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Clients to pin.
+        #[arg(long, default_value_t = 1)]
+        clients: usize,
+        /// Sessions the service runs at once.
+        #[arg(long, default_value_t = DEFAULT_MAX_SESSIONS)]
+        max_sessions: usize,
+    },
 }
 
 /// Runs `patchwork session`.
@@ -131,13 +184,31 @@ pub fn run_session(args: &SessionArgs) -> Result<(), String> {
             println!("wrote {}", dir.join("session.toml").display());
             Ok(())
         }
+        SessionCommand::LoopbackService {
+            dir,
+            clients,
+            max_sessions,
+        } => {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let files =
+                loopback_service(dir, *clients, *max_sessions).map_err(|e| e.to_string())?;
+            println!(
+                "wrote {} and {} client files",
+                files.service.display(),
+                files.clients.len()
+            );
+            Ok(())
+        }
     }
 }
 
-/// This process's peak resident memory (`VmHWM` of /proc/self/status), where Linux tells it.
-fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+/// A memory field (`VmRSS`, `VmHWM`, in kB there) of /proc/PROCESS/status in bytes, where
+/// Linux tells it; `process` is a pid or `self`.
+pub fn proc_status_bytes(process: &str, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).ok()?;
+    let line = status
+        .lines()
+        .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }

@@ -181,8 +181,9 @@ pub struct DemoArgs {
     pub network: String,
 }
 
-const DEMO_MODEL: &str = "models/fashion_resnet_brelu6.onnx";
-const DEMO_SPEC: &str = "models/fashion_resnet_brelu6.spec.json";
+/// The demo's model and spec, relative to the repository root.
+pub const DEMO_MODEL: &str = "models/fashion_resnet_brelu6.onnx";
+pub const DEMO_SPEC: &str = "models/fashion_resnet_brelu6.spec.json";
 
 /// Runs `patchwork demo`.
 pub fn run_demo(args: &DemoArgs) -> Result<(), String> {

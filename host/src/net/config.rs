@@ -27,6 +27,7 @@ use serde::Deserialize;
 
 use super::error::{role_key, ConfigError};
 use super::identity::{fingerprint, parse_hex, Fingerprint, Identity};
+use super::transport::Limits;
 
 /// Default bound on one frame's payload: 1 GiB.
 pub const DEFAULT_MAX_FRAME: u32 = 1 << 30;
@@ -65,52 +66,25 @@ struct RawConfig {
     parties: BTreeMap<String, RawParty>,
 }
 
+/// The `[session]` table, shared by session and service files.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct RawSession {
+pub(crate) struct RawSession {
     timeout_secs: Option<f64>,
     connect_timeout_secs: Option<f64>,
     max_frame_bytes: Option<u32>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawParty {
-    address: String,
-    certificate: Option<PathBuf>,
-    fingerprint: Option<String>,
-    key: Option<PathBuf>,
+/// The resolved `[session]` table: per-message timeout, set-up deadline, frame bound.
+pub(crate) struct Times {
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub max_frame: u32,
 }
 
-impl SessionConfig {
-    /// Reads and checks a configuration file (pinned certificates are read too).
-    pub fn load(path: impl AsRef<Path>) -> Result<SessionConfig, ConfigError> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::File {
-            path: path.to_path_buf(),
-            error,
-        })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        SessionConfig::parse(&text, path, base)
-    }
-
-    /// Parses configuration text; `origin` names it in errors and relative paths are resolved
-    /// against `base`.
-    pub fn parse(text: &str, origin: &Path, base: &Path) -> Result<SessionConfig, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Toml {
-            path: origin.to_path_buf(),
-            message: e.to_string(),
-        })?;
-        if let Some(extra) = raw
-            .parties
-            .keys()
-            .find(|k| !["p0", "p1", "p2"].contains(&k.as_str()))
-        {
-            return Err(ConfigError::Toml {
-                path: origin.to_path_buf(),
-                message: format!("unknown party table [parties.{extra}] (expected p0, p1, p2)"),
-            });
-        }
+impl RawSession {
+    /// Checks the durations and fills in the defaults (10 s, 30 s, 1 GiB).
+    pub(crate) fn resolve(&self, origin: &Path) -> Result<Times, ConfigError> {
         let secs = |v: Option<f64>, default: u64, field: &str| match v {
             None => Ok(Duration::from_secs(default)),
             Some(s) => Duration::try_from_secs_f64(s)
@@ -121,18 +95,96 @@ impl SessionConfig {
                     message: format!("session.{field} = {s} is not a positive duration"),
                 }),
         };
-        let timeout = secs(raw.session.timeout_secs, 10, "timeout_secs")?;
-        let connect_timeout = secs(raw.session.connect_timeout_secs, 30, "connect_timeout_secs")?;
+        Ok(Times {
+            timeout: secs(self.timeout_secs, 10, "timeout_secs")?,
+            connect_timeout: secs(self.connect_timeout_secs, 30, "connect_timeout_secs")?,
+            max_frame: self.max_frame_bytes.unwrap_or(DEFAULT_MAX_FRAME),
+        })
+    }
+}
+
+/// A `[parties.pN]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawParty {
+    address: String,
+    certificate: Option<PathBuf>,
+    fingerprint: Option<String>,
+    key: Option<PathBuf>,
+}
+
+/// Reads a configuration file into text.
+pub(crate) fn read_text(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|error| ConfigError::File {
+        path: path.to_path_buf(),
+        error,
+    })
+}
+
+/// Parses TOML text into `T`, naming `origin` in the error.
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    origin: &Path,
+) -> Result<T, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError::Toml {
+        path: origin.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Refuses `[parties.X]` tables other than those of `allowed`.
+pub(crate) fn check_party_tables<V>(
+    parties: &BTreeMap<String, V>,
+    allowed: &[Role],
+    origin: &Path,
+) -> Result<(), ConfigError> {
+    let keys: Vec<&str> = allowed.iter().map(|r| role_key(*r)).collect();
+    match parties.keys().find(|k| !keys.contains(&k.as_str())) {
+        None => Ok(()),
+        Some(extra) => Err(ConfigError::Toml {
+            path: origin.to_path_buf(),
+            message: format!(
+                "unknown party table [parties.{extra}] (expected {})",
+                keys.join(", ")
+            ),
+        }),
+    }
+}
+
+/// The entry of `role` from the `[parties]` tables.
+pub(crate) fn required_party(
+    parties: &BTreeMap<String, RawParty>,
+    role: Role,
+    origin: &Path,
+    base: &Path,
+) -> Result<PartyConfig, ConfigError> {
+    let entry = parties
+        .get(role_key(role))
+        .ok_or_else(|| ConfigError::MissingParty {
+            path: origin.to_path_buf(),
+            role,
+        })?;
+    party(entry, role, origin, base)
+}
+
+impl SessionConfig {
+    /// Reads and checks a configuration file (pinned certificates are read too).
+    pub fn load(path: impl AsRef<Path>) -> Result<SessionConfig, ConfigError> {
+        let path = path.as_ref();
+        let text = read_text(path)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        SessionConfig::parse(&text, path, base)
+    }
+
+    /// Parses configuration text; `origin` names it in errors and relative paths are resolved
+    /// against `base`.
+    pub fn parse(text: &str, origin: &Path, base: &Path) -> Result<SessionConfig, ConfigError> {
+        let raw: RawConfig = parse_toml(text, origin)?;
+        check_party_tables(&raw.parties, &Role::ALL, origin)?;
+        let times = raw.session.resolve(origin)?;
         let mut parties = Vec::with_capacity(3);
         for role in Role::ALL {
-            let entry =
-                raw.parties
-                    .get(role_key(role))
-                    .ok_or_else(|| ConfigError::MissingParty {
-                        path: origin.to_path_buf(),
-                        role,
-                    })?;
-            parties.push(party(entry, role, origin, base)?);
+            parties.push(required_party(&raw.parties, role, origin, base)?);
         }
         let parties: [PartyConfig; 3] = parties.try_into().map_err(|_| ConfigError::Toml {
             path: origin.to_path_buf(),
@@ -140,9 +192,9 @@ impl SessionConfig {
         })?;
         Ok(SessionConfig {
             parties,
-            timeout,
-            connect_timeout,
-            max_frame: raw.session.max_frame_bytes.unwrap_or(DEFAULT_MAX_FRAME),
+            timeout: times.timeout,
+            connect_timeout: times.connect_timeout,
+            max_frame: times.max_frame,
         })
     }
 
@@ -153,10 +205,24 @@ impl SessionConfig {
 
     /// Loads the identity of `role` from its entry's `certificate` and `key`.
     pub fn identity(&self, role: Role) -> Result<Identity, ConfigError> {
-        let entry = self.party(role);
+        self.party(role).identity(role)
+    }
+
+    /// The transport limits of the session.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            timeout: self.timeout,
+            max_frame: self.max_frame,
+        }
+    }
+}
+
+impl PartyConfig {
+    /// Loads the identity of this entry (the party `role`) from its `certificate` and `key`.
+    pub fn identity(&self, role: Role) -> Result<Identity, ConfigError> {
         let missing = |field| ConfigError::MissingIdentity { role, field };
-        let cert = entry.certificate.as_ref().ok_or(missing("certificate"))?;
-        let key = entry.key.as_ref().ok_or(missing("key"))?;
+        let cert = self.certificate.as_ref().ok_or(missing("certificate"))?;
+        let key = self.key.as_ref().ok_or(missing("key"))?;
         Identity::load(cert, key)
     }
 }
@@ -179,39 +245,57 @@ fn party(
         .map_err(|e| bad_address(e.to_string()))?
         .next()
         .ok_or_else(|| bad_address("resolves to no address".into()))?;
-    let bad_pin = |reason: String| ConfigError::BadPin {
-        path: origin.to_path_buf(),
-        role,
-        reason,
-    };
     let certificate = raw.certificate.as_ref().map(|p| base.join(p));
-    let from_cert = match &certificate {
-        Some(p) => Some(fingerprint(&std::fs::read(p).map_err(|error| {
-            ConfigError::File {
-                path: p.clone(),
-                error,
-            }
-        })?)),
-        None => None,
-    };
-    let from_hex = match &raw.fingerprint {
-        Some(h) => Some(
-            parse_hex(h)
-                .ok_or_else(|| bad_pin(format!("fingerprint {h:?} is not 64 hex digits")))?,
-        ),
-        None => None,
-    };
-    let pin = match (from_cert, from_hex) {
-        (Some(a), Some(b)) if a != b => {
-            return Err(bad_pin("certificate and fingerprint disagree".into()))
-        }
-        (Some(a), _) | (None, Some(a)) => a,
-        (None, None) => return Err(bad_pin("needs a certificate or a fingerprint".into())),
-    };
+    let pin = pin(certificate.as_deref(), raw.fingerprint.as_deref()).map_err(|e| match e {
+        PinError::File(e) => e,
+        PinError::Bad(reason) => ConfigError::BadPin {
+            path: origin.to_path_buf(),
+            role,
+            reason,
+        },
+    })?;
     Ok(PartyConfig {
         address,
         pin,
         certificate,
         key: raw.key.as_ref().map(|p| base.join(p)),
     })
+}
+
+/// Why a pin could not be resolved.
+pub(crate) enum PinError {
+    /// The certificate file could not be read.
+    File(ConfigError),
+    /// The entry has no pin, a malformed one, or two that disagree.
+    Bad(String),
+}
+
+/// The pin of an entry with a `certificate` file (resolved path) and/or a hex `fingerprint`.
+pub(crate) fn pin(
+    certificate: Option<&Path>,
+    fingerprint_hex: Option<&str>,
+) -> Result<Fingerprint, PinError> {
+    let from_cert = match certificate {
+        Some(p) => Some(fingerprint(&std::fs::read(p).map_err(|error| {
+            PinError::File(ConfigError::File {
+                path: p.to_path_buf(),
+                error,
+            })
+        })?)),
+        None => None,
+    };
+    let from_hex = match fingerprint_hex {
+        Some(h) => Some(
+            parse_hex(h)
+                .ok_or_else(|| PinError::Bad(format!("fingerprint {h:?} is not 64 hex digits")))?,
+        ),
+        None => None,
+    };
+    match (from_cert, from_hex) {
+        (Some(a), Some(b)) if a != b => {
+            Err(PinError::Bad("certificate and fingerprint disagree".into()))
+        }
+        (Some(a), _) | (None, Some(a)) => Ok(a),
+        (None, None) => Err(PinError::Bad("needs a certificate or a fingerprint".into())),
+    }
 }

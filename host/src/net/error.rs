@@ -127,4 +127,24 @@ pub enum SessionError {
     /// The operating system's random number generator failed.
     #[error("OS random number generator: {0}")]
     Rng(String),
+    /// A service did not admit the session.
+    #[error("{by} refused the session: {why}")]
+    Refused { by: Role, why: Refusal },
+}
+
+/// Why a service refused a session (see `crate::service`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// As many sessions as the service allows are running.
+    #[error("the service is at its limit of concurrent sessions")]
+    Busy,
+    /// The other half of the session (P0's or P1's connection to P2) did not arrive in time.
+    #[error("the session was not completed by the other party in time")]
+    Unpaired,
+    /// P0 and P1 announced different sessions to P2 (client or inference count differ).
+    #[error("P0 and P1 announced different sessions")]
+    Mismatch,
+    /// The session id is already in use.
+    #[error("the session id is already in use")]
+    Duplicate,
 }

@@ -93,12 +93,12 @@ impl Identity {
     }
 }
 
-/// File names of a party's identity inside a directory: `pN.der` and `pN.key.der`.
-pub(crate) fn identity_paths(dir: &Path, role: Role) -> (PathBuf, PathBuf) {
-    let base = role_key(role);
+/// File names of an identity called `name` inside a directory: `NAME.der` and `NAME.key.der`
+/// (a party's identity is called `pN`).
+pub(crate) fn identity_paths(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     (
-        dir.join(format!("{base}.der")),
-        dir.join(format!("{base}.key.der")),
+        dir.join(format!("{name}.der")),
+        dir.join(format!("{name}.key.der")),
     )
 }
 
@@ -106,8 +106,14 @@ pub(crate) fn identity_paths(dir: &Path, role: Role) -> (PathBuf, PathBuf) {
 /// `role`, writes it to `dir/pN.der` and the private key to `dir/pN.key.der` (mode 0600 on
 /// Unix), and returns it.
 pub fn generate_identity(dir: &Path, role: Role) -> Result<Identity, ConfigError> {
-    let (cert_path, key_path) = identity_paths(dir, role);
-    let name = format!("patchwork-{}", role_key(role));
+    generate_named_identity(dir, role_key(role))
+}
+
+/// Generates a fresh self-signed certificate (subject name `patchwork-NAME`) and writes it to
+/// `dir/NAME.der` and its private key to `dir/NAME.key.der` (mode 0600 on Unix).
+pub fn generate_named_identity(dir: &Path, name: &str) -> Result<Identity, ConfigError> {
+    let (cert_path, key_path) = identity_paths(dir, name);
+    let name = format!("patchwork-{name}");
     let certified =
         rcgen::generate_simple_self_signed(vec![name]).map_err(|e| ConfigError::BadIdentity {
             path: cert_path.clone(),

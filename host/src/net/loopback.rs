@@ -28,7 +28,7 @@ pub fn loopback_config(dir: &Path, base_port: u16) -> Result<SessionConfig, Conf
                     message: format!("base port {base_port} + {i} is above 65535"),
                 })?
         };
-        let (cert, key) = identity_paths(Path::new(""), role);
+        let (cert, key) = identity_paths(Path::new(""), role_key(role));
         let _ = write!(
             text,
             "\n[parties.{}]\naddress = \"127.0.0.1:{port}\"\ncertificate = \"{}\"\nkey = \"{}\"\n",

@@ -15,19 +15,21 @@
 //! let mut party = Party::new(keys, transport);
 //! ```
 
-mod config;
-mod error;
-mod identity;
+pub(crate) mod config;
+pub(crate) mod error;
+pub(crate) mod identity;
 mod loopback;
-mod pin;
-mod session;
-mod tls;
-mod transport;
-mod wire;
+pub(crate) mod pin;
+pub(crate) mod session;
+pub(crate) mod tls;
+pub(crate) mod transport;
+pub(crate) mod wire;
 
 pub use config::{PartyConfig, SessionConfig, DEFAULT_MAX_FRAME};
-pub use error::{ConfigError, NetError, SessionError};
-pub use identity::{fingerprint, generate_identity, Fingerprint, Identity};
+pub use error::{ConfigError, NetError, Refusal, SessionError};
+pub use identity::{
+    fingerprint, generate_identity, generate_named_identity, Fingerprint, Identity,
+};
 pub use loopback::loopback_config;
 pub use session::{connect, PRF_LABEL};
 pub use transport::{Limits, TcpTransport};

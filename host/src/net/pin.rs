@@ -61,6 +61,17 @@ impl Pins {
             .map(|(r, _)| *r)
     }
 
+    /// The roles that have a pinned certificate, each once, in order of first appearance.
+    pub fn roles(&self) -> Vec<Role> {
+        let mut roles: Vec<Role> = Vec::new();
+        for (r, _) in &self.accepted {
+            if !roles.contains(r) {
+                roles.push(*r);
+            }
+        }
+        roles
+    }
+
     fn check(&self, cert: &CertificateDer<'_>) -> Result<(), rustls::Error> {
         match self.role_of(cert) {
             Some(_) => Ok(()),

@@ -3,18 +3,20 @@
 //! keys (pair keys exported from the handshakes, the own key from the OS RNG).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use patchwork_core::prg::{Key, KeySet};
 use patchwork_core::role::Role;
 use rustls::pki_types::ServerName;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::{Handle, Runtime};
 use tokio::time::{timeout_at, Instant};
 use tokio_rustls::{TlsAcceptor, TlsConnector, TlsStream};
 
 use super::config::SessionConfig;
 use super::error::{role_key, NetError, SessionError};
-use super::identity::Identity;
+use super::identity::{fingerprint, Fingerprint, Identity};
 use super::pin::{unpinned, Pins};
 use super::tls::{client_config, server_config};
 use super::transport::{runtime, Limits, TcpTransport};
@@ -27,13 +29,16 @@ pub const PRF_LABEL: &[u8] = b"patchwork prf v1";
 /// Pause between two connection attempts to a peer that is not listening yet.
 const RETRY: Duration = Duration::from_millis(100);
 
-type Tls = TlsStream<TcpStream>;
+/// A TLS connection, either side.
+pub(crate) type Tls = TlsStream<TcpStream>;
 
 /// An established, authenticated connection and the key exported from it.
-struct Peer {
-    role: Role,
-    stream: Tls,
-    key: Key,
+pub(crate) struct Peer {
+    pub role: Role,
+    pub stream: Tls,
+    pub key: Key,
+    /// The fingerprint of the certificate the peer presented.
+    pub fingerprint: Fingerprint,
 }
 
 /// Sets up the session of `role`: connects to the other two parties (P0 dials P1 and P2, P1
@@ -48,6 +53,19 @@ pub fn connect(
     let rt = runtime()?;
     let deadline = Instant::now() + config.connect_timeout;
     let peers = rt.block_on(establish(role, config, identity, deadline))?;
+    let handle = rt.handle().clone();
+    assemble(role, peers, handle, Some(rt), config.limits())
+}
+
+/// This session's keys (pair keys from the connections, the own key from the OS RNG) and the
+/// transport over the connections, on `handle`'s runtime (owned by the transport if given).
+pub(crate) fn assemble(
+    role: Role,
+    peers: Vec<Peer>,
+    handle: Handle,
+    runtime: Option<Runtime>,
+    limits: Limits,
+) -> Result<(KeySet, TcpTransport), SessionError> {
     let mut own: Key = [0; 16];
     getrandom::fill(&mut own).map_err(|e| SessionError::Rng(e.to_string()))?;
     let mut pair = [[0u8; 16]; 2];
@@ -60,11 +78,8 @@ pub fn connect(
         streams.push((peer.role, peer.stream));
     }
     let keys = KeySet::new(role, own, pair);
-    let limits = Limits {
-        timeout: config.timeout,
-        max_frame: config.max_frame,
-    };
-    Ok((keys, TcpTransport::from_streams(role, rt, streams, limits)))
+    let transport = TcpTransport::from_streams(role, handle, runtime, streams, limits);
+    Ok((keys, transport))
 }
 
 /// Dials and accepts concurrently, so no start order can deadlock.
@@ -82,26 +97,27 @@ async fn establish(
     let listener = if accept_from.is_empty() {
         None
     } else {
-        let address = config.party(role).address;
-        let l = TcpListener::bind(address)
-            .await
-            .map_err(|error| SessionError::Bind {
-                role,
-                address,
-                error,
-            })?;
-        Some(l)
+        Some(bind(role, config.party(role).address).await?)
     };
     let dials = async {
         let mut out = Vec::new();
         for &peer in dial_to {
-            out.push(dial(role, peer, config, identity, deadline).await?);
+            let entry = config.party(peer);
+            out.push(dial(role, peer, entry.address, entry.pin, identity, deadline).await?);
         }
         Ok::<_, SessionError>(out)
     };
     let accepts = async {
         match listener {
-            Some(l) => accept(role, l, accept_from, config, identity, deadline).await,
+            Some(l) => {
+                let pins = Pins::new(
+                    accept_from
+                        .iter()
+                        .map(|r| (*r, config.party(*r).pin))
+                        .collect(),
+                );
+                accept(role, l, pins, identity, deadline).await
+            }
             None => Ok(Vec::new()),
         }
     };
@@ -110,16 +126,27 @@ async fn establish(
     Ok(dialled)
 }
 
-/// Connects to `peer` (retrying until the deadline), checks its certificate against the pin,
-/// exchanges hellos and exports the pair key.
-async fn dial(
+/// Listens on `address` as `role`.
+pub(crate) async fn bind(role: Role, address: SocketAddr) -> Result<TcpListener, SessionError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|error| SessionError::Bind {
+            role,
+            address,
+            error,
+        })
+}
+
+/// Connects to `peer` at `address` (retrying until the deadline), checks its certificate
+/// against `pin`, exchanges hellos and exports the pair key.
+pub(crate) async fn dial(
     role: Role,
     peer: Role,
-    config: &SessionConfig,
+    address: SocketAddr,
+    pin: Fingerprint,
     identity: &Identity,
     deadline: Instant,
 ) -> Result<Peer, SessionError> {
-    let address = config.party(peer).address;
     let late = |last_error: String| SessionError::ConnectTimeout {
         peer,
         address,
@@ -136,7 +163,7 @@ async fn dial(
         }
     };
     let _ = tcp.set_nodelay(true);
-    let connector = TlsConnector::from(client_config(peer, config, identity)?);
+    let connector = TlsConnector::from(client_config(peer, pin, identity)?);
     let name = ServerName::try_from(format!("patchwork-{}", role_key(peer))).map_err(|e| {
         SessionError::Setup {
             what: "the TLS server name",
@@ -155,7 +182,7 @@ async fn dial(
             .1
             .export_keying_material([0u8; 16], PRF_LABEL, None),
     )?;
-    finish(role, peer, TlsStream::Client(stream), key, deadline).await
+    finish(role, peer, TlsStream::Client(stream), key, pin, deadline).await
 }
 
 fn client_refusal(peer: Role, address: SocketAddr, e: std::io::Error) -> SessionError {
@@ -172,29 +199,25 @@ fn client_refusal(peer: Role, address: SocketAddr, e: std::io::Error) -> Session
     }
 }
 
-/// Accepts the parties in `expected` (in any order) until the deadline.
+/// Accepts one party of each role in `pins` (in any order) until the deadline.
 async fn accept(
     role: Role,
     listener: TcpListener,
-    expected: &[Role],
-    config: &SessionConfig,
+    pins: Arc<Pins>,
     identity: &Identity,
     deadline: Instant,
 ) -> Result<Vec<Peer>, SessionError> {
-    let (tls, pins) = server_config(expected, config, identity)?;
-    let acceptor = TlsAcceptor::from(tls);
+    let acceptor = TlsAcceptor::from(server_config(pins.clone(), identity)?);
+    let expected = pins.roles();
     let mut got: Vec<Peer> = Vec::new();
-    let missing = |got: &[Peer]| -> Vec<Role> {
-        expected
-            .iter()
-            .copied()
-            .filter(|r| got.iter().all(|p| p.role != *r))
-            .collect()
-    };
     while got.len() < expected.len() {
         let late = || SessionError::AcceptTimeout {
             listener: role,
-            missing: missing(&got),
+            missing: expected
+                .iter()
+                .copied()
+                .filter(|r| got.iter().all(|p| p.role != *r))
+                .collect(),
         };
         let (tcp, _) = match timeout_at(deadline, listener.accept()).await {
             Ok(Ok(c)) => c,
@@ -205,38 +228,60 @@ async fn accept(
             }
             Err(_) => return Err(late()),
         };
-        let _ = tcp.set_nodelay(true);
-        let stream = match timeout_at(deadline, acceptor.accept(tcp)).await {
-            Err(_) => return Err(late()),
-            Ok(Err(e)) => return Err(server_refusal(role, expected, e)),
-            Ok(Ok(s)) => s,
-        };
-        let conn = stream.get_ref().1;
-        let peer = identify(&pins, conn.peer_certificates()).ok_or(SessionError::Handshake {
-            peer: None,
-            reason: "client certificate missing after the handshake".into(),
-        })?;
-        if got.iter().any(|p| p.role == peer) {
-            return Err(SessionError::DuplicatePeer { peer });
+        let peer = handshake(role, &acceptor, &pins, tcp, deadline)
+            .await?
+            .ok_or_else(late)?;
+        if got.iter().any(|p| p.role == peer.role) {
+            return Err(SessionError::DuplicatePeer { peer: peer.role });
         }
-        let key = export(
-            peer,
-            conn.export_keying_material([0u8; 16], PRF_LABEL, None),
-        )?;
-        got.push(finish(role, peer, TlsStream::Server(stream), key, deadline).await?);
+        got.push(peer);
     }
     Ok(got)
 }
 
-fn identify(pins: &Pins, certs: Option<&[rustls::pki_types::CertificateDer<'_>]>) -> Option<Role> {
-    pins.role_of(certs?.first()?)
+/// The listening side of one connection: TLS handshake requiring a certificate in `pins`,
+/// the pair key, hellos. `None` when the TLS handshake did not finish by the deadline.
+pub(crate) async fn handshake(
+    role: Role,
+    acceptor: &TlsAcceptor,
+    pins: &Pins,
+    tcp: TcpStream,
+    deadline: Instant,
+) -> Result<Option<Peer>, SessionError> {
+    let _ = tcp.set_nodelay(true);
+    let stream = match timeout_at(deadline, acceptor.accept(tcp)).await {
+        Err(_) => return Ok(None),
+        Ok(Err(e)) => return Err(server_refusal(role, pins, e)),
+        Ok(Ok(s)) => s,
+    };
+    let conn = stream.get_ref().1;
+    let cert = conn
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .ok_or(SessionError::Handshake {
+            peer: None,
+            reason: "client certificate missing after the handshake".into(),
+        })?;
+    let print = fingerprint(cert);
+    let peer = pins.role_of(cert).ok_or(SessionError::Handshake {
+        peer: None,
+        reason: "client certificate not pinned after the handshake".into(),
+    })?;
+    let key = export(
+        peer,
+        conn.export_keying_material([0u8; 16], PRF_LABEL, None),
+    )?;
+    let stream = TlsStream::Server(stream);
+    finish(role, peer, stream, key, print, deadline)
+        .await
+        .map(Some)
 }
 
-fn server_refusal(role: Role, expected: &[Role], e: std::io::Error) -> SessionError {
+fn server_refusal(role: Role, pins: &Pins, e: std::io::Error) -> SessionError {
     match unpinned(&e) {
         Some(u) => SessionError::UnpinnedClient {
             listener: role,
-            expected: expected.to_vec(),
+            expected: pins.roles(),
             fingerprint: u.fingerprint.clone(),
         },
         None => SessionError::Handshake {
@@ -260,6 +305,7 @@ async fn finish(
     peer: Role,
     mut stream: Tls,
     key: Key,
+    fingerprint: Fingerprint,
     deadline: Instant,
 ) -> Result<Peer, SessionError> {
     match timeout_at(deadline, exchange_hello(&mut stream, role, peer)).await {
@@ -279,6 +325,7 @@ async fn finish(
             role: peer,
             stream,
             key,
+            fingerprint,
         }),
     }
 }

@@ -6,9 +6,8 @@ use std::sync::Arc;
 use patchwork_core::role::Role;
 use rustls::{ClientConfig, ServerConfig};
 
-use super::config::SessionConfig;
 use super::error::SessionError;
-use super::identity::Identity;
+use super::identity::{Fingerprint, Identity};
 use super::pin::{PinnedClients, PinnedServer, Pins};
 
 fn setup_err(what: &'static str) -> impl Fn(rustls::Error) -> SessionError {
@@ -22,13 +21,13 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// The client configuration for dialling `server`: accepts only its pinned certificate.
+/// The client configuration for dialling `server`: accepts only the certificate `pin`.
 pub(crate) fn client_config(
     server: Role,
-    config: &SessionConfig,
+    pin: Fingerprint,
     identity: &Identity,
 ) -> Result<Arc<ClientConfig>, SessionError> {
-    let pins = Pins::new(vec![(server, config.party(server).pin)]);
+    let pins = Pins::new(vec![(server, pin)]);
     let tls = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(setup_err("the TLS client"))?
@@ -39,19 +38,17 @@ pub(crate) fn client_config(
     Ok(Arc::new(tls))
 }
 
-/// The server configuration of a listening party: requires a client certificate pinned for
-/// one of `clients`. Returns the pins too, to identify who connected.
+/// The server configuration of a listening party: requires a client certificate among
+/// `pins` (a role may have several, e.g. the clients of a service).
 pub(crate) fn server_config(
-    clients: &[Role],
-    config: &SessionConfig,
+    pins: Arc<Pins>,
     identity: &Identity,
-) -> Result<(Arc<ServerConfig>, Arc<Pins>), SessionError> {
-    let pins = Pins::new(clients.iter().map(|r| (*r, config.party(*r).pin)).collect());
+) -> Result<Arc<ServerConfig>, SessionError> {
     let tls = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(setup_err("the TLS server"))?
-        .with_client_cert_verifier(Arc::new(PinnedClients(pins.clone())))
+        .with_client_cert_verifier(Arc::new(PinnedClients(pins)))
         .with_single_cert(vec![identity.certificate().clone()], identity.private_key())
         .map_err(setup_err("the TLS server certificate"))?;
-    Ok((Arc::new(tls), pins))
+    Ok(Arc::new(tls))
 }

@@ -3,6 +3,9 @@
 //! (P0 and P1 both send large messages before reading, which deadlocks blocking sockets), and
 //! a reader task parses checked frames into a bounded channel that `recv` waits on with the
 //! session timeout.
+//!
+//! The tasks run on a tokio runtime that the transport either owns (a one-off session, from
+//! [`super::connect`]) or shares with other sessions (the service, [`crate::service`]).
 
 use std::time::Duration;
 
@@ -10,7 +13,7 @@ use patchwork_core::role::Role;
 use patchwork_core::transport::frame::Header;
 use patchwork_core::transport::{RoundClock, Tag, Transport, TransportError};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::runtime::Runtime;
+use tokio::runtime::{Handle, Runtime};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -43,15 +46,19 @@ struct Link {
     tx: Option<mpsc::UnboundedSender<Vec<u8>>>,
     rx: mpsc::Receiver<Incoming>,
     writer: Option<JoinHandle<()>>,
+    reader: JoinHandle<()>,
 }
 
 /// A party's transport over TCP (normally TLS over TCP, from [`super::connect`]).
 ///
-/// It owns its tokio runtime; use it (and drop it) from plain threads, not from inside another
-/// async runtime. Dropping it delivers what is still queued (waiting at most the session
+/// Its methods block on its runtime: use it (and drop it) from plain threads, not from inside
+/// an async runtime. Dropping it delivers what is still queued (waiting at most the session
 /// timeout) and closes the connections cleanly.
 pub struct TcpTransport {
     role: Role,
+    /// The runtime its tasks run on.
+    handle: Handle,
+    /// Set when the transport owns that runtime (stopped on drop).
     runtime: Option<Runtime>,
     links: [Option<Link>; 3],
     clock: RoundClock,
@@ -84,10 +91,12 @@ pub(crate) fn runtime() -> Result<Runtime, SessionError> {
 
 impl TcpTransport {
     /// Builds the transport of `role` from established streams (one per peer it talks to),
-    /// spawning their reader and writer tasks on `runtime`, which it keeps.
+    /// spawning their reader and writer tasks on `handle`'s runtime; `runtime` is that runtime
+    /// when the transport is to own it.
     pub(crate) fn from_streams<S>(
         role: Role,
-        runtime: Runtime,
+        handle: Handle,
+        runtime: Option<Runtime>,
         streams: Vec<(Role, S)>,
         limits: Limits,
     ) -> TcpTransport
@@ -99,17 +108,19 @@ impl TcpTransport {
             let (r, w) = tokio::io::split(stream);
             let (out_tx, out_rx) = mpsc::unbounded_channel();
             let (in_tx, in_rx) = mpsc::channel(READ_QUEUE);
-            runtime.spawn(reader_task(r, peer, limits.max_frame, in_tx));
-            let writer = runtime.spawn(writer_task(w, out_rx));
+            let reader = handle.spawn(reader_task(r, peer, limits.max_frame, in_tx));
+            let writer = handle.spawn(writer_task(w, out_rx));
             links[peer.index()] = Some(Link {
                 tx: Some(out_tx),
                 rx: in_rx,
                 writer: Some(writer),
+                reader,
             });
         }
         TcpTransport {
             role,
-            runtime: Some(runtime),
+            handle,
+            runtime,
             links,
             clock: RoundClock::default(),
             sent: [0; 3],
@@ -138,7 +149,13 @@ impl TcpTransport {
             let _guard = rt.enter();
             streams.push((peer, tokio::net::TcpStream::from_std(s).map_err(setup)?));
         }
-        Ok(TcpTransport::from_streams(role, rt, streams, limits))
+        Ok(TcpTransport::from_streams(
+            role,
+            rt.handle().clone(),
+            Some(rt),
+            streams,
+            limits,
+        ))
     }
 
     /// This party's role.
@@ -196,10 +213,7 @@ impl Transport for TcpTransport {
         buf: &mut [u8],
     ) -> Result<(), TransportError<NetError>> {
         let timeout = self.limits.timeout;
-        let handle = match &self.runtime {
-            Some(rt) => rt.handle().clone(),
-            None => return Err(TransportError::Closed { peer: from }),
-        };
+        let handle = self.handle.clone();
         let link = self.link(from)?;
         // The timer must be created inside the runtime, hence the async block.
         let got = handle.block_on(async { tokio::time::timeout(timeout, link.rx.recv()).await });
@@ -229,18 +243,15 @@ impl Transport for TcpTransport {
 
 impl Drop for TcpTransport {
     /// Closes the send queues, lets the writers deliver what is queued (up to the session
-    /// timeout) and shut their streams down, then stops the runtime.
+    /// timeout) and shut their streams down, then stops the runtime if it owns it.
     fn drop(&mut self) {
-        let Some(rt) = self.runtime.take() else {
-            return;
-        };
         let mut writers = Vec::new();
         for link in self.links.iter_mut().flatten() {
             link.tx = None;
             writers.extend(link.writer.take());
         }
         let timeout = self.limits.timeout;
-        rt.block_on(async {
+        self.handle.block_on(async {
             let _ = tokio::time::timeout(timeout, async {
                 for w in writers {
                     let _ = w.await;
@@ -248,6 +259,13 @@ impl Drop for TcpTransport {
             })
             .await;
         });
-        rt.shutdown_timeout(Duration::from_millis(100));
+        // On a shared runtime a reader would otherwise live as long as its peer keeps the
+        // connection open.
+        for link in self.links.iter().flatten() {
+            link.reader.abort();
+        }
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_timeout(Duration::from_millis(100));
+        }
     }
 }

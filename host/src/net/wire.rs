@@ -101,15 +101,42 @@ pub(crate) async fn writer_task<W: AsyncWrite + Unpin>(
     let _ = w.shutdown().await;
 }
 
-/// The hello frame of `role`.
-pub(crate) fn hello(role: Role) -> [u8; HEADER_LEN] {
-    Header {
+/// Writes one frame of `role` to `peer` and flushes it (for set-up frames; the protocol's
+/// frames go through the writer task).
+pub(crate) async fn write_frame<S: AsyncWrite + Unpin>(
+    s: &mut S,
+    role: Role,
+    peer: Role,
+    tag: Tag,
+    payload: &[u8],
+) -> Result<(), TransportError<NetError>> {
+    let len = u32::try_from(payload.len()).map_err(|_| TransportError::BadFrame {
+        peer,
+        reason: "message longer than 4 GiB",
+    })?;
+    let header = Header {
         sender: role,
-        tag: HELLO,
+        tag,
         stamp: patchwork_core::transport::Stamp::default(),
-        len: 0,
-    }
-    .encode()
+        len,
+    };
+    let mut frame = header.encode().to_vec();
+    frame.extend_from_slice(payload);
+    s.write_all(&frame).await.map_err(|e| io_error(peer, e))?;
+    s.flush().await.map_err(|e| io_error(peer, e))
+}
+
+/// Reads one frame from `peer` that must carry `tag` and exactly `len` payload bytes.
+pub(crate) async fn read_expected<R: AsyncRead + Unpin>(
+    r: &mut R,
+    peer: Role,
+    tag: Tag,
+    len: usize,
+) -> Result<Vec<u8>, TransportError<NetError>> {
+    let max = u32::try_from(len).unwrap_or(u32::MAX);
+    let frame = read_frame(r, peer, max).await?;
+    frame.header.expect(tag, len)?;
+    Ok(frame.payload)
 }
 
 /// Sends this party's hello and reads `peer`'s, which must name `peer` (the party whose
@@ -119,10 +146,6 @@ pub(crate) async fn exchange_hello<S: AsyncRead + AsyncWrite + Unpin>(
     role: Role,
     peer: Role,
 ) -> Result<(), TransportError<NetError>> {
-    s.write_all(&hello(role))
-        .await
-        .map_err(|e| io_error(peer, e))?;
-    s.flush().await.map_err(|e| io_error(peer, e))?;
-    let frame = read_frame(s, peer, 0).await?;
-    frame.header.expect(HELLO, 0)
+    write_frame(s, role, peer, HELLO, &[]).await?;
+    read_expected(s, peer, HELLO, 0).await.map(|_| ())
 }

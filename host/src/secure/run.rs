@@ -53,8 +53,8 @@ pub struct PartyRun {
     pub setup_seconds: f64,
 }
 
-/// Sets up the model and runs `inferences` secure forward passes (P0 gives one input per pass;
-/// marks are those of the last pass).
+/// Sets up the model and runs one secure forward pass per input (P0 gives the inputs, P1 and
+/// P2 pass `None`s); returns the marks of every pass.
 pub fn run_party<T: Transport>(
     p: &mut Party<T>,
     model: &Model,
@@ -62,18 +62,34 @@ pub fn run_party<T: Transport>(
     settings: Settings,
     inputs: &[Option<&[f32]>],
 ) -> Result<Vec<PartyRun>, InferError<T::Error>> {
+    let mut runs = Vec::with_capacity(inputs.len());
+    run_each(p, model, spec, settings, inputs.iter().copied(), |run| {
+        runs.push(run)
+    })?;
+    Ok(runs)
+}
+
+/// Sets up the model once and runs a secure forward pass per item of `inputs`, handing each
+/// pass's marks to `each` as it ends (a long session keeps nothing per pass).
+pub fn run_each<'x, T: Transport>(
+    p: &mut Party<T>,
+    model: &Model,
+    spec: &Spec,
+    settings: Settings,
+    inputs: impl IntoIterator<Item = Option<&'x [f32]>>,
+    mut each: impl FnMut(PartyRun),
+) -> Result<(), InferError<T::Error>> {
     let t0 = Instant::now();
     let secure = SecureModel::setup(p, model, spec, settings)?;
     let setup_seconds = t0.elapsed().as_secs_f64();
     let setup = Mark::take(p, t0);
-    let mut runs = Vec::with_capacity(inputs.len());
     for input in inputs {
         let t = Instant::now();
         let start = Mark::take(p, t);
         let mut nodes = Vec::with_capacity(model.nodes.len());
-        let output = secure.infer(p, *input, &mut |_, party| nodes.push(Mark::take(party, t)))?;
+        let output = secure.infer(p, input, &mut |_, party| nodes.push(Mark::take(party, t)))?;
         let end = Mark::take(p, t);
-        runs.push(PartyRun {
+        each(PartyRun {
             role: p.role(),
             output,
             setup,
@@ -83,5 +99,5 @@ pub fn run_party<T: Transport>(
             setup_seconds,
         });
     }
-    Ok(runs)
+    Ok(())
 }

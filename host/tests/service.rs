@@ -1,0 +1,190 @@
+//! The multi-client service in-process: P1 and P2 services on loopback serve concurrent P0
+//! clients whose results equal the float reference; an unknown client certificate is refused
+//! while others are served; a client leaving mid-session ends only its own session.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use patchwork_core::fixed_point::FixedPoint;
+use patchwork_core::infer::{SecureModel, Settings};
+use patchwork_core::protocol::drelu::Comparison;
+use patchwork_core::role::Role;
+use patchwork_host::commands::{load, load_checked_spec};
+use patchwork_host::fashion::bundled_test64;
+use patchwork_host::net::{generate_named_identity, SessionConfig, SessionError};
+use patchwork_host::reference::forward;
+use patchwork_host::secure::report::argmax;
+use patchwork_host::service::loopback::loopback_service;
+use patchwork_host::service::{infer_remote, open_session, Served, Service, ServiceConfig};
+use patchwork_host::transform::Transforms;
+
+fn models() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models")
+}
+
+/// The demo's model, spec and settings.
+fn served() -> Served {
+    let model = load(
+        &models().join("fashion_resnet_brelu6.onnx"),
+        Transforms::default(),
+    )
+    .unwrap()
+    .model;
+    let spec =
+        load_checked_spec(&model, &models().join("fashion_resnet_brelu6.spec.json")).unwrap();
+    Served {
+        model: Arc::new(model),
+        spec: Arc::new(spec),
+        settings: Settings {
+            fp: FixedPoint::new(12).unwrap(),
+            cmp: Comparison::PAPER,
+        },
+    }
+}
+
+/// P1 and P2 services for `clients` clients, and the clients' session files.
+struct Running {
+    _dir: tempfile::TempDir,
+    served: Served,
+    p1: Service,
+    p2: Service,
+    clients: Vec<SessionConfig>,
+    dir: PathBuf,
+}
+
+fn start(clients: usize) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let files = loopback_service(dir.path(), clients, 8).unwrap();
+    let mut config = ServiceConfig::load(&files.service).unwrap();
+    config.timeout = Duration::from_secs(5);
+    config.connect_timeout = Duration::from_secs(10);
+    let served = served();
+    let [p1, p2] = [Role::P1, Role::P2].map(|role| {
+        let identity = config.identity(role).unwrap();
+        Service::start(role, config.clone(), identity, served.clone()).unwrap()
+    });
+    let clients = files
+        .clients
+        .iter()
+        .map(|f| SessionConfig::load(f).unwrap())
+        .collect();
+    Running {
+        dir: dir.path().to_path_buf(),
+        _dir: dir,
+        served,
+        p1,
+        p2,
+        clients,
+    }
+}
+
+fn image(i: usize) -> Vec<f32> {
+    bundled_test64().input(i).iter().copied().collect()
+}
+
+fn float_class(s: &Served, i: usize) -> usize {
+    let y = forward(&s.model, &bundled_test64().input(i), Some(&s.spec)).unwrap();
+    argmax(y.as_slice().unwrap())
+}
+
+/// Client `k` classifies the images `images` in one session; returns the secure classes.
+fn classify(r: &Running, k: usize, images: &[usize]) -> Vec<usize> {
+    let cfg = &r.clients[k];
+    let identity = cfg.identity(Role::P0).unwrap();
+    let xs: Vec<Vec<f32>> = images.iter().map(|&i| image(i)).collect();
+    let refs: Vec<&[f32]> = xs.iter().map(|x| x.as_slice()).collect();
+    let s = &r.served;
+    let runs = infer_remote(cfg, &identity, &s.model, &s.spec, s.settings, &refs).unwrap();
+    runs.iter()
+        .map(|run| argmax(run.output.as_deref().unwrap()))
+        .collect()
+}
+
+/// Waits (at most 20 s) until `done` holds.
+fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while !done() {
+        if start.elapsed() > Duration::from_secs(20) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    true
+}
+
+#[test]
+fn concurrent_clients_match_the_float_reference() {
+    let r = start(3);
+    let got: Vec<Vec<usize>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..3)
+            .map(|k| {
+                let r = &r;
+                s.spawn(move || classify(r, k, &[2 * k, 2 * k + 1]))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (k, classes) in got.iter().enumerate() {
+        for (j, &c) in classes.iter().enumerate() {
+            assert_eq!(
+                c,
+                float_class(&r.served, 2 * k + j),
+                "client {k}, image {}",
+                2 * k + j
+            );
+        }
+    }
+    assert!(eventually(
+        || r.p1.stats().counts().0 == 3 && r.p2.stats().counts().0 == 3
+    ));
+    assert_eq!(
+        r.p1.stats().counts().1,
+        0,
+        "{:?}",
+        r.p1.stats().last_error()
+    );
+}
+
+#[test]
+fn unknown_client_is_refused_and_others_are_served() {
+    let r = start(1);
+    let rogue = generate_named_identity(&r.dir, "rogue").unwrap();
+    match open_session(&r.clients[0], &rogue, 1) {
+        Err(SessionError::Handshake { .. }) => {}
+        Err(e) => panic!("unexpected error: {e}"),
+        Ok(_) => panic!("an unknown client was admitted"),
+    }
+    assert!(eventually(|| r.p1.stats().counts().2 >= 1));
+    assert_eq!(classify(&r, 0, &[3]), vec![float_class(&r.served, 3)]);
+}
+
+#[test]
+fn a_client_leaving_mid_session_ends_only_its_session() {
+    let r = start(2);
+    std::thread::scope(|s| {
+        let leaver = s.spawn(|| {
+            let cfg = &r.clients[0];
+            let mut p0 = open_session(cfg, &cfg.identity(Role::P0).unwrap(), 3).unwrap();
+            let sv = &r.served;
+            let secure = SecureModel::setup(&mut p0, &sv.model, &sv.spec, sv.settings).unwrap();
+            secure
+                .infer(&mut p0, Some(&image(4)), &mut |_, _| {})
+                .unwrap();
+            // Leaves with two inferences of its session still announced.
+        });
+        let stayer = s.spawn(|| classify(&r, 1, &[5, 6]));
+        leaver.join().unwrap();
+        let classes = stayer.join().unwrap();
+        assert_eq!(
+            classes,
+            vec![float_class(&r.served, 5), float_class(&r.served, 6)]
+        );
+    });
+    assert!(eventually(
+        || r.p1.stats().counts().1 == 1 && r.p2.stats().counts().1 == 1
+    ));
+    assert!(r.p1.stats().last_error().unwrap().contains("P0"));
+    // The service still serves.
+    assert_eq!(classify(&r, 1, &[7]), vec![float_class(&r.served, 7)]);
+}

@@ -1,0 +1,58 @@
+//! `patchwork serve`: P1 or P2 as a long-running service for many P0 clients.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use patchwork_host::service::{Served, Service, ServiceConfig};
+
+use super::party::{parse_role, ModelArgs};
+
+/// `patchwork serve`.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// p1 (holds the model) or p2 (helper).
+    #[arg(long, value_parser = ["p1", "p2"])]
+    pub role: String,
+    /// Service file (TOML): P1's and P2's addresses and pinned certificates, this party's key,
+    /// the pinned clients and `max_sessions` (see host/src/service/config.rs).
+    #[arg(long)]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+/// Loads the model once and serves until the process is stopped, printing a line whenever the
+/// session counters change.
+pub fn run_serve(args: &ServeArgs) -> Result<(), String> {
+    let role = parse_role(&args.role);
+    let config = ServiceConfig::load(&args.config).map_err(|e| e.to_string())?;
+    let identity = config.identity(role).map_err(|e| e.to_string())?;
+    let (model, spec, settings) = args.model.load(role)?;
+    let served = Served {
+        model: Arc::new(model),
+        spec: Arc::new(spec),
+        settings,
+    };
+    let (clients, max) = (config.clients.len(), config.max_sessions);
+    let service = Service::start(role, config, identity, served).map_err(|e| e.to_string())?;
+    println!(
+        "{role} serving on {} ({clients} pinned clients, at most {max} sessions at once)",
+        service.address()
+    );
+    let mut shown = (0, 0, 0);
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+        let counts = service.stats().counts();
+        if counts != shown {
+            shown = counts;
+            let (completed, failed, rejected) = counts;
+            let last = match (failed + rejected, service.stats().last_error()) {
+                (1.., Some(e)) => format!("; last error: {e}"),
+                _ => String::new(),
+            };
+            println!("{role}: sessions completed {completed}, failed {failed}, rejected {rejected}{last}");
+        }
+    }
+}
