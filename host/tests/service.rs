@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use patchwork_core::fixed_point::FixedPoint;
 use patchwork_core::infer::{SecureModel, Settings};
 use patchwork_core::protocol::drelu::Comparison;
+use patchwork_core::protocol::truncate::Truncation;
 use patchwork_core::role::Role;
 use patchwork_host::commands::{load, load_checked_spec};
 use patchwork_host::fashion::bundled_test64;
@@ -39,6 +40,7 @@ fn served() -> Served {
         settings: Settings {
             fp: FixedPoint::new(12).unwrap(),
             cmp: Comparison::PAPER,
+            trunc: Truncation::Local,
         },
     }
 }
