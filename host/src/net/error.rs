@@ -13,12 +13,38 @@ pub enum NetError {
     /// A frame header announced a payload above the configured maximum; nothing was allocated.
     #[error("frame of {len} bytes exceeds the limit of {max} bytes")]
     FrameTooLarge { len: u32, max: u32 },
-    /// The socket or TLS layer failed (kind and message of the I/O error).
+    /// The socket failed (kind and message of the I/O error).
     #[error("{kind:?}: {message}")]
     Io {
         kind: std::io::ErrorKind,
         message: String,
     },
+    /// A TLS record from the peer failed authentication: it was altered, replayed, dropped or
+    /// reordered on the way (TLS 1.3 binds every record to its sequence number).
+    #[error("a TLS record failed authentication (altered, replayed, dropped or reordered)")]
+    TlsRecordRejected,
+    /// The peer ended the TLS session with an alert (for instance because a record this party
+    /// sent reached it altered).
+    #[error("the peer sent TLS alert {alert}")]
+    TlsAlert { alert: String },
+    /// Another violation of the TLS protocol.
+    #[error("TLS: {reason}")]
+    Tls { reason: String },
+}
+
+impl NetError {
+    /// The typed error of a rustls failure on an established connection.
+    pub(crate) fn from_tls(e: &rustls::Error) -> NetError {
+        match e {
+            rustls::Error::DecryptError => NetError::TlsRecordRejected,
+            rustls::Error::AlertReceived(alert) => NetError::TlsAlert {
+                alert: format!("{alert:?}"),
+            },
+            other => NetError::Tls {
+                reason: other.to_string(),
+            },
+        }
+    }
 }
 
 /// A configuration file or identity file could not be used.
@@ -127,4 +153,25 @@ pub enum SessionError {
     /// The operating system's random number generator failed.
     #[error("OS random number generator: {0}")]
     Rng(String),
+}
+
+impl SessionError {
+    /// The peer the failure is about, when one is known (for `AcceptTimeout`, the first
+    /// party that did not connect).
+    pub fn peer(&self) -> Option<Role> {
+        match self {
+            SessionError::ConnectTimeout { peer, .. }
+            | SessionError::DuplicatePeer { peer }
+            | SessionError::Hello { peer, .. }
+            | SessionError::KeyExport { peer, .. } => Some(*peer),
+            SessionError::UnpinnedCertificate { expected, .. } => Some(*expected),
+            SessionError::AcceptTimeout { missing, .. } => missing.first().copied(),
+            SessionError::Handshake { peer, .. } => *peer,
+            SessionError::Config(_)
+            | SessionError::Setup { .. }
+            | SessionError::Bind { .. }
+            | SessionError::UnpinnedClient { .. }
+            | SessionError::Rng(_) => None,
+        }
+    }
 }

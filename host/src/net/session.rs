@@ -13,7 +13,7 @@ use tokio::time::{timeout_at, Instant};
 use tokio_rustls::{TlsAcceptor, TlsConnector, TlsStream};
 
 use super::config::SessionConfig;
-use super::error::{role_key, NetError, SessionError};
+use super::error::{role_key, SessionError};
 use super::identity::Identity;
 use super::pin::{unpinned, Pins};
 use super::tls::{client_config, server_config};
@@ -267,12 +267,9 @@ async fn finish(
             peer,
             error: TransportError::Timeout { peer, tag: HELLO },
         }),
-        Ok(Err(TransportError::Io {
-            error: NetError::Io { message, .. },
-            ..
-        })) => Err(SessionError::Handshake {
+        Ok(Err(TransportError::Io { error, .. })) => Err(SessionError::Handshake {
             peer: Some(peer),
-            reason: message,
+            reason: error.to_string(),
         }),
         Ok(Err(error)) => Err(SessionError::Hello { peer, error }),
         Ok(Ok(())) => Ok(Peer {

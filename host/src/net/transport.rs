@@ -49,7 +49,9 @@ struct Link {
 ///
 /// It owns its tokio runtime; use it (and drop it) from plain threads, not from inside another
 /// async runtime. Dropping it delivers what is still queued (waiting at most the session
-/// timeout) and closes the connections cleanly.
+/// timeout) and closes the connections cleanly, unless a send or receive has failed: then the
+/// session is broken and it closes the connections at once, so that the other parties learn
+/// of the failure without waiting for their own timeouts.
 pub struct TcpTransport {
     role: Role,
     runtime: Option<Runtime>,
@@ -57,6 +59,8 @@ pub struct TcpTransport {
     clock: RoundClock,
     sent: [u64; 3],
     limits: Limits,
+    /// A send or receive failed: dropping skips the delivery of what is queued.
+    broken: bool,
 }
 
 impl std::fmt::Debug for TcpTransport {
@@ -114,6 +118,7 @@ impl TcpTransport {
             clock: RoundClock::default(),
             sent: [0; 3],
             limits,
+            broken: false,
         }
     }
 
@@ -156,12 +161,23 @@ impl TcpTransport {
             .as_mut()
             .ok_or(TransportError::NoChannel { peer })
     }
-}
 
-impl Transport for TcpTransport {
-    type Error = NetError;
+    /// Passes `result` through, remembering a failure (see [`TcpTransport`]'s drop).
+    fn note<T>(
+        &mut self,
+        result: Result<T, TransportError<NetError>>,
+    ) -> Result<T, TransportError<NetError>> {
+        self.broken |= result.is_err();
+        result
+    }
 
-    fn send(&mut self, to: Role, tag: Tag, payload: &[u8]) -> Result<(), TransportError<NetError>> {
+    /// `send` before the failure bookkeeping.
+    fn send_frame(
+        &mut self,
+        to: Role,
+        tag: Tag,
+        payload: &[u8],
+    ) -> Result<(), TransportError<NetError>> {
         let len = u32::try_from(payload.len()).map_err(|_| TransportError::BadFrame {
             peer: to,
             reason: "message longer than 4 GiB",
@@ -189,7 +205,8 @@ impl Transport for TcpTransport {
         Ok(())
     }
 
-    fn recv(
+    /// `recv` before the failure bookkeeping.
+    fn recv_frame(
         &mut self,
         from: Role,
         tag: Tag,
@@ -213,6 +230,25 @@ impl Transport for TcpTransport {
         self.clock.on_recv(tag, frame.header.stamp);
         Ok(())
     }
+}
+
+impl Transport for TcpTransport {
+    type Error = NetError;
+
+    fn send(&mut self, to: Role, tag: Tag, payload: &[u8]) -> Result<(), TransportError<NetError>> {
+        let result = self.send_frame(to, tag, payload);
+        self.note(result)
+    }
+
+    fn recv(
+        &mut self,
+        from: Role,
+        tag: Tag,
+        buf: &mut [u8],
+    ) -> Result<(), TransportError<NetError>> {
+        let result = self.recv_frame(from, tag, buf);
+        self.note(result)
+    }
 
     fn rounds(&self) -> u32 {
         self.clock.rounds()
@@ -229,7 +265,8 @@ impl Transport for TcpTransport {
 
 impl Drop for TcpTransport {
     /// Closes the send queues, lets the writers deliver what is queued (up to the session
-    /// timeout) and shut their streams down, then stops the runtime.
+    /// timeout, not at all once the session is broken) and shut their streams down, then
+    /// stops the runtime, which closes every connection.
     fn drop(&mut self) {
         let Some(rt) = self.runtime.take() else {
             return;
@@ -238,6 +275,9 @@ impl Drop for TcpTransport {
         for link in self.links.iter_mut().flatten() {
             link.tx = None;
             writers.extend(link.writer.take());
+        }
+        if self.broken {
+            writers.clear();
         }
         let timeout = self.limits.timeout;
         rt.block_on(async {
