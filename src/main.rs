@@ -42,6 +42,9 @@ enum Command {
     Party(cmd::party::PartyArgs),
     /// Session set-up helpers (identities and session files).
     Session(cmd::party::SessionArgs),
+    /// Kills or stalls one party process at random points of many secure inferences and checks
+    /// that the others end with typed errors in time.
+    FaultHarness(cmd::fault_harness::FaultHarnessArgs),
     /// The bundled model and spec on the bundled Fashion-MNIST images, securely.
     Demo(cmd::secure::DemoArgs),
     /// Offline planning of Block-ReLU patch sizes.
@@ -111,6 +114,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => cmd::secure::run_demo(&args),
         Command::Party(args) => cmd::party::run_party_command(&args),
         Command::Session(args) => cmd::party::run_session(&args),
+        Command::FaultHarness(args) => cmd::fault_harness::run(&args),
         Command::Plan(args) => plan_cmd::run(&args).map_err(|e| e.to_string()),
     };
     match result {

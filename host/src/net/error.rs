@@ -115,8 +115,14 @@ pub enum SessionError {
         last_error: String,
     },
     /// Peers that should have connected to this party did not before the deadline.
-    #[error("{listener} waited in vain for {missing:?} to connect")]
-    AcceptTimeout { listener: Role, missing: Vec<Role> },
+    /// `refused` is why the last connection that failed before naming itself failed (a peer
+    /// that died in the handshake, or a stranger), if one did.
+    #[error("{listener} waited in vain for {missing:?} to connect{}", refused.as_ref().map_or(String::new(), |r| format!(" (a connection failed in the TLS handshake: {r})")))]
+    AcceptTimeout {
+        listener: Role,
+        missing: Vec<Role>,
+        refused: Option<String>,
+    },
     /// A server presented a certificate other than the one pinned for the expected party.
     #[error("the party at {address} presented certificate {fingerprint}, not the one pinned for {expected}")]
     UnpinnedCertificate {

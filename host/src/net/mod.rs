@@ -28,6 +28,6 @@ mod wire;
 pub use config::{PartyConfig, SessionConfig, DEFAULT_MAX_FRAME};
 pub use error::{ConfigError, NetError, SessionError};
 pub use identity::{fingerprint, generate_identity, Fingerprint, Identity};
-pub use loopback::loopback_config;
+pub use loopback::{loopback_config, loopback_config_with};
 pub use session::{connect, PRF_LABEL};
 pub use transport::{Limits, TcpTransport};

@@ -172,7 +172,9 @@ fn client_refusal(peer: Role, address: SocketAddr, e: std::io::Error) -> Session
     }
 }
 
-/// Accepts the parties in `expected` (in any order) until the deadline.
+/// Accepts the parties in `expected` (in any order) until the deadline. A client that fails
+/// the handshake before it is identified (it died, or it is not a party) does not end the
+/// wait; one whose certificate is pinned for no expected party does.
 async fn accept(
     role: Role,
     listener: TcpListener,
@@ -191,10 +193,12 @@ async fn accept(
             .filter(|r| got.iter().all(|p| p.role != *r))
             .collect()
     };
+    let mut refused = None;
     while got.len() < expected.len() {
-        let late = || SessionError::AcceptTimeout {
+        let late = |refused| SessionError::AcceptTimeout {
             listener: role,
             missing: missing(&got),
+            refused,
         };
         let (tcp, _) = match timeout_at(deadline, listener.accept()).await {
             Ok(Ok(c)) => c,
@@ -203,12 +207,24 @@ async fn accept(
                 tokio::time::sleep(RETRY).await;
                 continue;
             }
-            Err(_) => return Err(late()),
+            Err(_) => return Err(late(refused)),
         };
         let _ = tcp.set_nodelay(true);
         let stream = match timeout_at(deadline, acceptor.accept(tcp)).await {
-            Err(_) => return Err(late()),
-            Ok(Err(e)) => return Err(server_refusal(role, expected, e)),
+            Err(_) => return Err(late(refused)),
+            Ok(Err(e)) => match unpinned(&e) {
+                Some(u) => {
+                    return Err(SessionError::UnpinnedClient {
+                        listener: role,
+                        expected: expected.to_vec(),
+                        fingerprint: u.fingerprint.clone(),
+                    })
+                }
+                None => {
+                    refused = Some(e.to_string());
+                    continue;
+                }
+            },
             Ok(Ok(s)) => s,
         };
         let conn = stream.get_ref().1;
@@ -230,20 +246,6 @@ async fn accept(
 
 fn identify(pins: &Pins, certs: Option<&[rustls::pki_types::CertificateDer<'_>]>) -> Option<Role> {
     pins.role_of(certs?.first()?)
-}
-
-fn server_refusal(role: Role, expected: &[Role], e: std::io::Error) -> SessionError {
-    match unpinned(&e) {
-        Some(u) => SessionError::UnpinnedClient {
-            listener: role,
-            expected: expected.to_vec(),
-            fingerprint: u.fingerprint.clone(),
-        },
-        None => SessionError::Handshake {
-            peer: None,
-            reason: e.to_string(),
-        },
-    }
 }
 
 fn export(peer: Role, r: Result<[u8; 16], rustls::Error>) -> Result<Key, SessionError> {
