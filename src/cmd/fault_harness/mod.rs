@@ -4,8 +4,9 @@
 //! with a typed error naming a peer within the session timeout plus a slack, that none hangs,
 //! and that P0 never prints a result unless it is the right one (the fault came too late to
 //! matter). Runs cycle through kill/stall x P0/P1/P2; the fault time is uniform between the
-//! start of the processes and the victim's exit in a run without a fault (the shortest of
-//! [`CLEAN_RUNS`]), from a seeded generator, so it falls in the set-up or in the inference.
+//! start of the processes and the victim's exit in the shortest run seen so far (the
+//! [`CLEAN_RUNS`] without a fault, and runs whose fault came after the victim had finished),
+//! from a seeded generator, so it falls in the set-up or in the inference.
 
 mod run;
 
@@ -117,6 +118,9 @@ pub fn run(args: &FaultHarnessArgs) -> Result<(), String> {
                 "run {} ({fault:?} {victim} at {delay:?}): {f}",
                 n + 1
             ));
+        }
+        if let Some(ran) = report.victim_ran {
+            lengths[victim.index()] = lengths[victim.index()].min(ran);
         }
         rows.entry((fault, victim)).or_default().add(&report);
     }

@@ -41,6 +41,8 @@ pub struct Harness {
 pub struct Report {
     /// The victim was still running when the fault came (not already finished).
     pub landed: bool,
+    /// When the fault did not land: how long the victim ran.
+    pub victim_ran: Option<Duration>,
     /// Parties other than a killed victim that exited with a typed error naming a peer.
     pub errors: usize,
     /// Parties other than a killed victim that finished the inference (P0 with the right class).
@@ -154,6 +156,9 @@ impl Harness {
             v,
             wait_all(vec![victim_child], Instant::now() + bound).remove(0),
         );
+        if !report.landed {
+            report.victim_ran = exits[v].as_ref().map(|e| e.at - t0);
+        }
         for (role, exit) in Role::ALL.into_iter().zip(exits) {
             let part = match (role == victim && report.landed, fault) {
                 (false, _) => Part::Survivor,
