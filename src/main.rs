@@ -48,6 +48,9 @@ enum Command {
     LoadTest(cmd::load_test::LoadTestArgs),
     /// Session set-up helpers (identities and session files).
     Session(cmd::party::SessionArgs),
+    /// Kills or stalls one party process at random points of many secure inferences and checks
+    /// that the others end with typed errors in time.
+    FaultHarness(cmd::fault_harness::FaultHarnessArgs),
     /// The bundled model and spec on the bundled Fashion-MNIST images, securely.
     Demo(cmd::secure::DemoArgs),
     /// Offline planning of Block-ReLU patch sizes.
@@ -120,6 +123,7 @@ fn main() -> ExitCode {
         Command::Session(args) => cmd::party::run_session(&args),
         Command::Serve(args) => cmd::serve::run_serve(&args),
         Command::LoadTest(args) => cmd::load_test::run(&args),
+        Command::FaultHarness(args) => cmd::fault_harness::run(&args),
         Command::Plan(args) => plan_cmd::run(&args).map_err(|e| e.to_string()),
     };
     match result {

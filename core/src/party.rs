@@ -39,6 +39,18 @@ impl<E> From<TransportError<E>> for Error<E> {
     }
 }
 
+impl<E> Error<E> {
+    /// The peer the error is about, when a peer caused it (transport failures and malformed
+    /// messages); `None` for errors of this party's own inputs or settings.
+    pub fn peer(&self) -> Option<Role> {
+        match self {
+            Error::Transport(e) => Some(e.peer()),
+            Error::Malformed { peer, .. } => Some(*peer),
+            Error::Shape { .. } | Error::Config(_) | Error::PatchTooLarge { .. } => None,
+        }
+    }
+}
+
 impl<E: core::fmt::Debug> core::fmt::Display for Error<E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {

@@ -9,64 +9,21 @@
 //! on the input.
 mod common;
 
-use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use common::share;
+use common::view::{assert_same_distribution, assert_same_views, distinguishable, Recording, View};
 use patchwork_core::net::memory::{self, MemoryTransport};
 use patchwork_core::party::Party;
 use patchwork_core::protocol::drelu::{drelu, relu, Comparison};
 use patchwork_core::role::Role;
-use patchwork_core::transport::{Tag, Transport, TransportError};
-
-/// Received messages keyed by (receiver, sender, message kind).
-type View = BTreeMap<(usize, usize, u16), Vec<Vec<u8>>>;
-
-/// A transport that records what its party receives.
-struct Recording<'a> {
-    inner: MemoryTransport,
-    log: &'a Mutex<View>,
-    me: usize,
-}
-
-impl Transport for Recording<'_> {
-    type Error = memory::Never;
-    fn send(
-        &mut self,
-        to: Role,
-        tag: Tag,
-        payload: &[u8],
-    ) -> Result<(), TransportError<Self::Error>> {
-        self.inner.send(to, tag, payload)
-    }
-    fn recv(
-        &mut self,
-        from: Role,
-        tag: Tag,
-        buf: &mut [u8],
-    ) -> Result<(), TransportError<Self::Error>> {
-        self.inner.recv(from, tag, buf)?;
-        self.log
-            .lock()
-            .unwrap()
-            .entry((self.me, from.index(), tag.msg))
-            .or_default()
-            .push(buf.to_vec());
-        Ok(())
-    }
-    fn rounds(&self) -> u32 {
-        self.inner.rounds()
-    }
-    fn bytes_sent(&self, to: Role) -> u64 {
-        self.inner.bytes_sent(to)
-    }
-    fn step_rounds(&self) -> u64 {
-        self.inner.step_rounds()
-    }
-}
 
 /// Runs `sessions` sessions of `f` on `secret` and returns everything received.
-fn views(secret: &[u64], sessions: u64, f: impl Fn(&mut Party<Recording>, &[u64]) + Sync) -> View {
+fn views(
+    secret: &[u64],
+    sessions: u64,
+    f: impl Fn(&mut Party<Recording<MemoryTransport>>, &[u64]) + Sync,
+) -> View {
     let log = Mutex::new(View::new());
     for s in 0..sessions {
         let seed = 1000 + s; // the same seeds for both secrets: only the secret differs
@@ -77,7 +34,7 @@ fn views(secret: &[u64], sessions: u64, f: impl Fn(&mut Party<Recording>, &[u64]
             for ((t, k), sh) in ends.into_iter().zip(keys).zip(&shares) {
                 let (log, f) = (&log, &f);
                 sc.spawn(move || {
-                    let me = k.role().index();
+                    let me = k.role();
                     let mut p = Party::new(k, Recording { inner: t, log, me });
                     f(&mut p, sh);
                 });
@@ -85,41 +42,6 @@ fn views(secret: &[u64], sessions: u64, f: impl Fn(&mut Party<Recording>, &[u64]
         });
     }
     log.into_inner().unwrap()
-}
-
-/// Two-sample chi-square statistic and degrees of freedom over histograms with equal totals.
-fn chi_square(a: &[u64], b: &[u64]) -> (f64, usize) {
-    let mut stat = 0.0;
-    let mut dof = 0usize;
-    for (&x, &y) in a.iter().zip(b) {
-        if x + y > 0 {
-            stat += (x as f64 - y as f64).powi(2) / (x + y) as f64;
-            dof += 1;
-        }
-    }
-    (stat, dof.saturating_sub(1))
-}
-
-/// The 1 - 1e-6 quantile of chi-square with `k` degrees of freedom (Wilson-Hilferty).
-fn threshold(k: usize) -> f64 {
-    let k = k.max(1) as f64;
-    let z = 4.753_424; // standard normal 1 - 1e-6 quantile
-    k * (1.0 - 2.0 / (9.0 * k) + z * (2.0 / (9.0 * k)).sqrt()).powi(3)
-}
-
-fn byte_histogram(msgs: &[Vec<u8>]) -> Vec<u64> {
-    let mut h = vec![0u64; 256];
-    msgs.iter().flatten().for_each(|&b| h[b as usize] += 1);
-    h
-}
-
-fn assert_same_distribution(what: &str, a: &[u64], b: &[u64]) {
-    let (stat, dof) = chi_square(a, b);
-    assert!(
-        stat < threshold(dof),
-        "{what}: chi-square {stat:.1} with {dof} dof exceeds {:.1}",
-        threshold(dof)
-    );
 }
 
 /// Where P2's reconstructed PrivateCompare list has a zero (64 = none), per comparison.
@@ -139,18 +61,7 @@ fn zero_positions(view: &View, bits: usize) -> Vec<u64> {
 }
 
 fn compare_views(name: &str, va: &View, vb: &View, bits: usize) {
-    assert_eq!(
-        va.keys().collect::<Vec<_>>(),
-        vb.keys().collect::<Vec<_>>(),
-        "{name}: same messages"
-    );
-    for (key, msgs) in va {
-        let what = format!(
-            "{name}: P{} receiving message {} from P{}",
-            key.0, key.2, key.1
-        );
-        assert_same_distribution(&what, &byte_histogram(msgs), &byte_histogram(&vb[key]));
-    }
+    assert_same_views(name, va, vb);
     assert_same_distribution(
         &format!("{name}: P2's zero positions"),
         &zero_positions(va, bits),
@@ -221,12 +132,11 @@ fn block_relu_product_and_truncation_views_do_not_depend_on_the_inputs() {
     };
     let a: Vec<u64> = (0..64u64).map(|i| i * 1000).collect();
     let b: Vec<u64> = (0..64i64).map(|i| (-7 - i * 300) as u64).collect();
-    let (va, vb) = (run(&a, 3), run(&b, (-12i64) as u64));
-    assert_eq!(va.keys().collect::<Vec<_>>(), vb.keys().collect::<Vec<_>>());
-    for (key, msgs) in &va {
-        let what = format!("P{} receiving message {} from P{}", key.0, key.2, key.1);
-        assert_same_distribution(&what, &byte_histogram(msgs), &byte_histogram(&vb[key]));
-    }
+    assert_same_views(
+        "block-ReLU and product",
+        &run(&a, 3),
+        &run(&b, (-12i64) as u64),
+    );
 }
 
 #[test]
@@ -241,6 +151,5 @@ fn the_test_detects_a_feature_that_depends_on_the_input() {
     };
     let a: Vec<u64> = (0..N as u64).map(|i| 1000 + i).collect();
     let b: Vec<u64> = (0..N as i64).map(|i| (-5 - i) as u64).collect();
-    let (stat, dof) = chi_square(&sign_hist(&a), &sign_hist(&b));
-    assert!(stat > threshold(dof));
+    assert!(distinguishable(&sign_hist(&a), &sign_hist(&b)));
 }

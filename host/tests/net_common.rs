@@ -33,9 +33,19 @@ pub fn run_parties<R: Send>(
     cfg: &SessionConfig,
     f: impl Fn(Role, Result<(KeySet, TcpTransport), SessionError>) -> R + Sync,
 ) -> [R; 3] {
+    run_parties_with([cfg; 3], f)
+}
+
+/// As [`run_parties`], each party with its own view of the configuration (e.g. P0 reaching P1
+/// through a relay).
+pub fn run_parties_with<R: Send>(
+    cfgs: [&SessionConfig; 3],
+    f: impl Fn(Role, Result<(KeySet, TcpTransport), SessionError>) -> R + Sync,
+) -> [R; 3] {
     let f = &f;
     std::thread::scope(|s| {
         let handles = Role::ALL.map(|role| {
+            let cfg = cfgs[role.index()];
             s.spawn(move || {
                 let identity = cfg.identity(role).unwrap();
                 f(role, connect(role, cfg, &identity))

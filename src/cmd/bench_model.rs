@@ -13,12 +13,15 @@ use std::process::{Command, Stdio};
 use clap::Args;
 use patchwork_core::model::spec_check::relu_layer_patches;
 use patchwork_core::model::{Model, Op};
+use patchwork_core::role::Role;
 use patchwork_core::spec::Spec;
 use patchwork_host::npy::{encode_npy, Npy, NpyData};
 use patchwork_planner::budget::Budget;
 use patchwork_planner::mckp::SolveOptions;
 use patchwork_planner::plan::plan;
 use patchwork_planner::synth;
+
+use super::launch::party_command;
 
 /// Arguments of `bench model`.
 #[derive(Args, Debug, Clone)]
@@ -111,22 +114,13 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
     if !status.map(|s| s.success()).unwrap_or(false) {
         return Err("could not write the loopback session".into());
     }
-    let spawn = |role: &str| {
-        let mut c = Command::new(&exe);
-        c.args(["party", "--role", role, "--json", "--model"])
-            .arg(&args.model);
-        c.arg("--config")
-            .arg(dir.path().join("session.toml"))
-            .args(&party_args);
-        if role == "p0" {
-            c.arg("--input").arg(&input);
-        }
-        c.stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+    let config = dir.path().join("session.toml");
+    let spawn = |role| {
+        party_command(&exe, role, &config, &args.model, &party_args, &input)
             .spawn()
             .map_err(|e| e.to_string())
     };
-    let children = [spawn("p0")?, spawn("p1")?, spawn("p2")?];
+    let children = [spawn(Role::P0)?, spawn(Role::P1)?, spawn(Role::P2)?];
     let mut results = Vec::new();
     for (k, child) in children.into_iter().enumerate() {
         let out = child.wait_with_output().map_err(|e| e.to_string())?;

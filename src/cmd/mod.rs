@@ -2,6 +2,8 @@
 pub mod approx_error;
 pub mod bench;
 pub mod bench_model;
+pub mod fault_harness;
+pub mod launch;
 pub mod load_test;
 pub mod models;
 pub mod party;

@@ -85,13 +85,41 @@ pub struct PartyArgs {
     pub json: bool,
 }
 
-/// Runs `patchwork party`.
+/// Why a party failed: the message, and the peer that caused it when one did.
+struct Failure {
+    message: String,
+    peer: Option<Role>,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure {
+            message,
+            peer: None,
+        }
+    }
+}
+
+/// Runs `patchwork party`. With `--json`, a failure is also printed as JSON on standard output:
+/// `{"role", "error", "peer"}`, `peer` naming the party that caused it (or null), and never an
+/// output or a class.
 pub fn run_party_command(args: &PartyArgs) -> Result<(), String> {
     let role = parse_role(&args.role);
+    run_role(args, role).map_err(|f| {
+        if args.json {
+            let peer = f.peer.map(|p| format!("p{}", p.index()));
+            let json = serde_json::json!({"role": args.role, "error": f.message, "peer": peer});
+            println!("{json}");
+        }
+        f.message
+    })
+}
+
+fn run_role(args: &PartyArgs, role: Role) -> Result<(), Failure> {
     if args.service && role != Role::P0 {
-        return Err(format!(
+        return Err(Failure::from(format!(
             "--service is for P0; {role} serves with `patchwork serve`"
-        ));
+        )));
     }
     let (model, spec, settings) = args.model.load(role)?;
     let input = match (role, &args.input) {
@@ -99,20 +127,32 @@ pub fn run_party_command(args: &PartyArgs) -> Result<(), String> {
             let x = load_input(path, model.shape(model.input)).map_err(|e| e.to_string())?;
             Some(x.iter().copied().collect::<Vec<f32>>())
         }
-        (Role::P0, None) => return Err("P0 needs --input".into()),
-        (_, Some(_)) => return Err(format!("{role} does not take --input (only P0 holds it)")),
+        (Role::P0, None) => return Err(String::from("P0 needs --input").into()),
+        (_, Some(_)) => {
+            return Err(format!("{role} does not take --input (only P0 holds it)").into())
+        }
         (_, None) => None,
     };
     let config = SessionConfig::load(&args.config).map_err(|e| e.to_string())?;
     let identity = config.identity(role).map_err(|e| e.to_string())?;
     let runs = match (args.service, input.as_deref()) {
         (true, Some(x)) => infer_remote(&config, &identity, &model, &spec, settings, &[x])
-            .map_err(|e| e.to_string())?,
+            .map_err(|e| Failure {
+                message: e.to_string(),
+                peer: e.peer(),
+            })?,
         _ => {
-            let (keys, transport) = connect(role, &config, &identity).map_err(|e| e.to_string())?;
+            let (keys, transport) = connect(role, &config, &identity).map_err(|e| Failure {
+                message: e.to_string(),
+                peer: e.peer(),
+            })?;
             let mut party = Party::new(keys, transport);
-            run_party(&mut party, &model, &spec, settings, &[input.as_deref()])
-                .map_err(|e| format!("{role}: {e}"))?
+            run_party(&mut party, &model, &spec, settings, &[input.as_deref()]).map_err(|e| {
+                Failure {
+                    message: format!("{role}: {e}"),
+                    peer: e.peer(),
+                }
+            })?
         }
     };
     let run = &runs[0];

@@ -73,6 +73,16 @@ pub enum InferError<E> {
     },
 }
 
+impl<E> InferError<E> {
+    /// The peer that caused the error, when one did (see [`Error::peer`]).
+    pub fn peer(&self) -> Option<Role> {
+        match self {
+            InferError::Protocol { error, .. } => error.peer(),
+            _ => None,
+        }
+    }
+}
+
 impl<E: core::fmt::Debug> core::fmt::Display for InferError<E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {

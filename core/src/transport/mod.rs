@@ -51,6 +51,22 @@ pub enum TransportError<E> {
     Io { peer: Role, error: E },
 }
 
+impl<E> TransportError<E> {
+    /// The peer the error is about: every transport error names one.
+    pub fn peer(&self) -> Role {
+        match self {
+            TransportError::WrongTag { peer, .. }
+            | TransportError::WrongLength { peer, .. }
+            | TransportError::WrongSender { peer, .. }
+            | TransportError::BadFrame { peer, .. }
+            | TransportError::Closed { peer }
+            | TransportError::Timeout { peer, .. }
+            | TransportError::NoChannel { peer }
+            | TransportError::Io { peer, .. } => *peer,
+        }
+    }
+}
+
 impl<E: core::fmt::Debug> core::fmt::Display for TransportError<E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {

@@ -2,6 +2,8 @@
 //! step on the in-memory network.
 #![allow(dead_code)]
 
+pub mod view;
+
 use patchwork_core::net::memory::{self, MemoryTransport, Traffic};
 use patchwork_core::party::Party;
 use patchwork_core::role::Role;

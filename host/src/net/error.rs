@@ -13,12 +13,38 @@ pub enum NetError {
     /// A frame header announced a payload above the configured maximum; nothing was allocated.
     #[error("frame of {len} bytes exceeds the limit of {max} bytes")]
     FrameTooLarge { len: u32, max: u32 },
-    /// The socket or TLS layer failed (kind and message of the I/O error).
+    /// The socket failed (kind and message of the I/O error).
     #[error("{kind:?}: {message}")]
     Io {
         kind: std::io::ErrorKind,
         message: String,
     },
+    /// A TLS record from the peer failed authentication: it was altered, replayed, dropped or
+    /// reordered on the way (TLS 1.3 binds every record to its sequence number).
+    #[error("a TLS record failed authentication (altered, replayed, dropped or reordered)")]
+    TlsRecordRejected,
+    /// The peer ended the TLS session with an alert (for instance because a record this party
+    /// sent reached it altered).
+    #[error("the peer sent TLS alert {alert}")]
+    TlsAlert { alert: String },
+    /// Another violation of the TLS protocol.
+    #[error("TLS: {reason}")]
+    Tls { reason: String },
+}
+
+impl NetError {
+    /// The typed error of a rustls failure on an established connection.
+    pub(crate) fn from_tls(e: &rustls::Error) -> NetError {
+        match e {
+            rustls::Error::DecryptError => NetError::TlsRecordRejected,
+            rustls::Error::AlertReceived(alert) => NetError::TlsAlert {
+                alert: format!("{alert:?}"),
+            },
+            other => NetError::Tls {
+                reason: other.to_string(),
+            },
+        }
+    }
 }
 
 /// A configuration file or identity file could not be used.
@@ -89,8 +115,14 @@ pub enum SessionError {
         last_error: String,
     },
     /// Peers that should have connected to this party did not before the deadline.
-    #[error("{listener} waited in vain for {missing:?} to connect")]
-    AcceptTimeout { listener: Role, missing: Vec<Role> },
+    /// `refused` is why the last connection that failed before naming itself failed (a peer
+    /// that died in the handshake, or a stranger), if one did.
+    #[error("{listener} waited in vain for {missing:?} to connect{}", refused.as_ref().map_or(String::new(), |r| format!(" (a connection failed in the TLS handshake: {r})")))]
+    AcceptTimeout {
+        listener: Role,
+        missing: Vec<Role>,
+        refused: Option<String>,
+    },
     /// A server presented a certificate other than the one pinned for the expected party.
     #[error("the party at {address} presented certificate {fingerprint}, not the one pinned for {expected}")]
     UnpinnedCertificate {
@@ -147,4 +179,26 @@ pub enum Refusal {
     /// The session id is already in use.
     #[error("the session id is already in use")]
     Duplicate,
+}
+
+impl SessionError {
+    /// The peer the failure is about, when one is known (for `AcceptTimeout`, the first
+    /// party that did not connect).
+    pub fn peer(&self) -> Option<Role> {
+        match self {
+            SessionError::ConnectTimeout { peer, .. }
+            | SessionError::DuplicatePeer { peer }
+            | SessionError::Hello { peer, .. }
+            | SessionError::KeyExport { peer, .. } => Some(*peer),
+            SessionError::UnpinnedCertificate { expected, .. } => Some(*expected),
+            SessionError::Refused { by, .. } => Some(*by),
+            SessionError::AcceptTimeout { missing, .. } => missing.first().copied(),
+            SessionError::Handshake { peer, .. } => *peer,
+            SessionError::Config(_)
+            | SessionError::Setup { .. }
+            | SessionError::Bind { .. }
+            | SessionError::UnpinnedClient { .. }
+            | SessionError::Rng(_) => None,
+        }
+    }
 }

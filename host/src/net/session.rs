@@ -15,7 +15,7 @@ use tokio::time::{timeout_at, Instant};
 use tokio_rustls::{TlsAcceptor, TlsConnector, TlsStream};
 
 use super::config::SessionConfig;
-use super::error::{role_key, NetError, SessionError};
+use super::error::{role_key, SessionError};
 use super::identity::{fingerprint, Fingerprint, Identity};
 use super::pin::{unpinned, Pins};
 use super::tls::{client_config, server_config};
@@ -199,7 +199,9 @@ fn client_refusal(peer: Role, address: SocketAddr, e: std::io::Error) -> Session
     }
 }
 
-/// Accepts one party of each role in `pins` (in any order) until the deadline.
+/// Accepts the parties in `expected` (in any order) until the deadline. A client that fails
+/// the handshake before it is identified (it died, or it is not a party) does not end the
+/// wait; one whose certificate is pinned for no expected party does.
 async fn accept(
     role: Role,
     listener: TcpListener,
@@ -210,14 +212,19 @@ async fn accept(
     let acceptor = TlsAcceptor::from(server_config(pins.clone(), identity)?);
     let expected = pins.roles();
     let mut got: Vec<Peer> = Vec::new();
+    let missing = |got: &[Peer]| -> Vec<Role> {
+        expected
+            .iter()
+            .copied()
+            .filter(|r| got.iter().all(|p| p.role != *r))
+            .collect()
+    };
+    let mut refused = None;
     while got.len() < expected.len() {
-        let late = || SessionError::AcceptTimeout {
+        let late = |refused| SessionError::AcceptTimeout {
             listener: role,
-            missing: expected
-                .iter()
-                .copied()
-                .filter(|r| got.iter().all(|p| p.role != *r))
-                .collect(),
+            missing: missing(&got),
+            refused,
         };
         let (tcp, _) = match timeout_at(deadline, listener.accept()).await {
             Ok(Ok(c)) => c,
@@ -226,11 +233,18 @@ async fn accept(
                 tokio::time::sleep(RETRY).await;
                 continue;
             }
-            Err(_) => return Err(late()),
+            Err(_) => return Err(late(refused)),
         };
-        let peer = handshake(role, &acceptor, &pins, tcp, deadline)
-            .await?
-            .ok_or_else(late)?;
+        let peer = match handshake(role, &acceptor, &pins, tcp, deadline).await {
+            Ok(Some(peer)) => peer,
+            Ok(None) => return Err(late(refused)),
+            // Not identified: a party that died mid-handshake, or not a party at all.
+            Err(SessionError::Handshake { peer: None, reason }) => {
+                refused = Some(reason);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if got.iter().any(|p| p.role == peer.role) {
             return Err(SessionError::DuplicatePeer { peer: peer.role });
         }
@@ -313,12 +327,9 @@ async fn finish(
             peer,
             error: TransportError::Timeout { peer, tag: HELLO },
         }),
-        Ok(Err(TransportError::Io {
-            error: NetError::Io { message, .. },
-            ..
-        })) => Err(SessionError::Handshake {
+        Ok(Err(TransportError::Io { error, .. })) => Err(SessionError::Handshake {
             peer: Some(peer),
-            reason: message,
+            reason: error.to_string(),
         }),
         Ok(Err(error)) => Err(SessionError::Hello { peer, error }),
         Ok(Ok(())) => Ok(Peer {

@@ -53,7 +53,9 @@ struct Link {
 ///
 /// Its methods block on its runtime: use it (and drop it) from plain threads, not from inside
 /// an async runtime. Dropping it delivers what is still queued (waiting at most the session
-/// timeout) and closes the connections cleanly.
+/// timeout) and closes the connections cleanly, unless a send or receive has failed: then the
+/// session is broken and it closes the connections at once, so that the other parties learn
+/// of the failure without waiting for their own timeouts.
 pub struct TcpTransport {
     role: Role,
     /// The runtime its tasks run on.
@@ -64,6 +66,8 @@ pub struct TcpTransport {
     clock: RoundClock,
     sent: [u64; 3],
     limits: Limits,
+    /// A send or receive failed: dropping skips the delivery of what is queued.
+    broken: bool,
 }
 
 impl std::fmt::Debug for TcpTransport {
@@ -125,6 +129,7 @@ impl TcpTransport {
             clock: RoundClock::default(),
             sent: [0; 3],
             limits,
+            broken: false,
         }
     }
 
@@ -173,12 +178,23 @@ impl TcpTransport {
             .as_mut()
             .ok_or(TransportError::NoChannel { peer })
     }
-}
 
-impl Transport for TcpTransport {
-    type Error = NetError;
+    /// Passes `result` through, remembering a failure (see [`TcpTransport`]'s drop).
+    fn note<T>(
+        &mut self,
+        result: Result<T, TransportError<NetError>>,
+    ) -> Result<T, TransportError<NetError>> {
+        self.broken |= result.is_err();
+        result
+    }
 
-    fn send(&mut self, to: Role, tag: Tag, payload: &[u8]) -> Result<(), TransportError<NetError>> {
+    /// `send` before the failure bookkeeping.
+    fn send_frame(
+        &mut self,
+        to: Role,
+        tag: Tag,
+        payload: &[u8],
+    ) -> Result<(), TransportError<NetError>> {
         let len = u32::try_from(payload.len()).map_err(|_| TransportError::BadFrame {
             peer: to,
             reason: "message longer than 4 GiB",
@@ -206,7 +222,8 @@ impl Transport for TcpTransport {
         Ok(())
     }
 
-    fn recv(
+    /// `recv` before the failure bookkeeping.
+    fn recv_frame(
         &mut self,
         from: Role,
         tag: Tag,
@@ -227,6 +244,25 @@ impl Transport for TcpTransport {
         self.clock.on_recv(tag, frame.header.stamp);
         Ok(())
     }
+}
+
+impl Transport for TcpTransport {
+    type Error = NetError;
+
+    fn send(&mut self, to: Role, tag: Tag, payload: &[u8]) -> Result<(), TransportError<NetError>> {
+        let result = self.send_frame(to, tag, payload);
+        self.note(result)
+    }
+
+    fn recv(
+        &mut self,
+        from: Role,
+        tag: Tag,
+        buf: &mut [u8],
+    ) -> Result<(), TransportError<NetError>> {
+        let result = self.recv_frame(from, tag, buf);
+        self.note(result)
+    }
 
     fn rounds(&self) -> u32 {
         self.clock.rounds()
@@ -243,12 +279,17 @@ impl Transport for TcpTransport {
 
 impl Drop for TcpTransport {
     /// Closes the send queues, lets the writers deliver what is queued (up to the session
-    /// timeout) and shut their streams down, then stops the runtime if it owns it.
+    /// timeout, not at all once the session is broken: then they are aborted, which closes
+    /// the connections at once) and shut their streams down, then stops the runtime if it owns
+    /// it.
     fn drop(&mut self) {
         let mut writers = Vec::new();
         for link in self.links.iter_mut().flatten() {
             link.tx = None;
             writers.extend(link.writer.take());
+        }
+        if self.broken {
+            writers.drain(..).for_each(|w| w.abort());
         }
         let timeout = self.limits.timeout;
         self.handle.block_on(async {

@@ -25,9 +25,16 @@ pub(crate) struct Frame {
 /// What the reader task hands to `recv`: a frame, or the error that ended the stream.
 pub(crate) type Incoming = Result<Frame, TransportError<NetError>>;
 
-/// Maps an I/O error on the stream of `peer`: an ended or reset connection is `Closed`.
+/// Maps an I/O error on the stream of `peer`: an ended or reset connection is `Closed`, a
+/// refusal of the TLS layer its typed [`NetError`].
 pub(crate) fn io_error(peer: Role, e: std::io::Error) -> TransportError<NetError> {
     use std::io::ErrorKind::*;
+    if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        return TransportError::Io {
+            peer,
+            error: NetError::from_tls(tls),
+        };
+    }
     match e.kind() {
         UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe | NotConnected => {
             TransportError::Closed { peer }

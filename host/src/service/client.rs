@@ -25,6 +25,16 @@ pub enum ClientError {
     Infer(#[from] InferError<NetError>),
 }
 
+impl ClientError {
+    /// The party the failure is about, when one is known.
+    pub fn peer(&self) -> Option<Role> {
+        match self {
+            ClientError::Session(e) => e.peer(),
+            ClientError::Infer(e) => e.peer(),
+        }
+    }
+}
+
 /// Opens a session of `inferences` inferences with the service whose P1 and P2 are in
 /// `config` (this client's identity is `identity`; the P0 entry's address is not used).
 /// Returns P0's party once both P1 and P2 have admitted it.
