@@ -22,9 +22,18 @@ pub enum SpecIoError {
 /// Reads a spec file.
 pub fn load_spec(path: &Path) -> Result<Spec, SpecIoError> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| SpecIoError::Io {
+    let bytes = std::fs::read(path).map_err(|source| SpecIoError::Io {
         path: name.clone(),
         source,
     })?;
-    serde_json::from_str(&text).map_err(|source| SpecIoError::Json { path: name, source })
+    parse_spec(&name, &bytes)
+}
+
+/// Parses spec JSON; `name` names the bytes in errors. Invalid UTF-8 is a JSON error. Never
+/// panics on malformed input (fuzzed: `fuzz/fuzz_targets/spec.rs`).
+pub fn parse_spec(name: &str, bytes: &[u8]) -> Result<Spec, SpecIoError> {
+    serde_json::from_slice(bytes).map_err(|source| SpecIoError::Json {
+        path: name.to_string(),
+        source,
+    })
 }
