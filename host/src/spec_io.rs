@@ -37,3 +37,29 @@ pub fn parse_spec(name: &str, bytes: &[u8]) -> Result<Spec, SpecIoError> {
         source,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use patchwork_core::patch::PatchSize;
+
+    #[test]
+    fn parses_a_spec_and_names_the_source_of_bad_bytes() {
+        let spec = parse_spec(
+            "s.json",
+            br#"{"layers": [{"name": "r", "patch_sizes": [[0, 1]]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(spec.layers[0].patch_sizes, [PatchSize::Identity]);
+        for bad in [
+            &b"\xff"[..],
+            b"{\"layers\": [{\"name\": \"r\", \"patch_sizes\": [[0, 0]]}]}",
+        ] {
+            let e = parse_spec("s.json", bad).unwrap_err();
+            assert!(matches!(e, SpecIoError::Json { .. }), "{e:?}");
+            assert!(e
+                .to_string()
+                .starts_with("s.json: invalid Block-ReLU spec JSON"));
+        }
+    }
+}
