@@ -162,6 +162,21 @@ proptest! {
     }
 }
 
+/// Found by `cargo fuzz run frame` (seed `fuzz/corpus/frame/seed_max_stamps`): a peer's frame
+/// stamped with the largest depth made the next send overflow the round clock (its first frame).
+#[test]
+fn largest_depth_stamp_then_reply_saturates_the_round_clock() {
+    let crash: &[u8] = &[
+        0x50, 0x57, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x00, 0x00, 0x00, 0x00,
+    ];
+    let tag = Tag { seq: 0, msg: 0 };
+    let mut t = p1_receiving(crash.to_vec());
+    t.recv(Role::P0, tag, &mut []).unwrap();
+    t.send(Role::P0, tag, &[]).unwrap();
+    assert_eq!(t.rounds(), u32::MAX);
+}
+
 #[test]
 fn a_party_that_leaves_gives_the_others_a_typed_error_naming_it() {
     use patchwork_core::net::memory;

@@ -22,9 +22,44 @@ pub enum SpecIoError {
 /// Reads a spec file.
 pub fn load_spec(path: &Path) -> Result<Spec, SpecIoError> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| SpecIoError::Io {
+    let bytes = std::fs::read(path).map_err(|source| SpecIoError::Io {
         path: name.clone(),
         source,
     })?;
-    serde_json::from_str(&text).map_err(|source| SpecIoError::Json { path: name, source })
+    parse_spec(&name, &bytes)
+}
+
+/// Parses spec JSON; `name` names the bytes in errors. Invalid UTF-8 is a JSON error. Never
+/// panics on malformed input (fuzzed: `fuzz/fuzz_targets/spec.rs`).
+pub fn parse_spec(name: &str, bytes: &[u8]) -> Result<Spec, SpecIoError> {
+    serde_json::from_slice(bytes).map_err(|source| SpecIoError::Json {
+        path: name.to_string(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use patchwork_core::patch::PatchSize;
+
+    #[test]
+    fn parses_a_spec_and_names_the_source_of_bad_bytes() {
+        let spec = parse_spec(
+            "s.json",
+            br#"{"layers": [{"name": "r", "patch_sizes": [[0, 1]]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(spec.layers[0].patch_sizes, [PatchSize::Identity]);
+        for bad in [
+            &b"\xff"[..],
+            b"{\"layers\": [{\"name\": \"r\", \"patch_sizes\": [[0, 0]]}]}",
+        ] {
+            let e = parse_spec("s.json", bad).unwrap_err();
+            assert!(matches!(e, SpecIoError::Json { .. }), "{e:?}");
+            assert!(e
+                .to_string()
+                .starts_with("s.json: invalid Block-ReLU spec JSON"));
+        }
+    }
 }

@@ -183,7 +183,7 @@ impl RoundClock {
     /// The stamp of a message sent now under `tag`.
     pub fn on_send(&mut self, tag: Tag) -> Stamp {
         self.enter(tag.seq);
-        self.sent = self.received + 1;
+        self.sent = self.received.saturating_add(1);
         let step_depth = self.step_received.saturating_add(1);
         self.step_max = self.step_max.max(step_depth);
         Stamp {
