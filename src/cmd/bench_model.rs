@@ -22,6 +22,7 @@ use patchwork_planner::plan::plan;
 use patchwork_planner::synth;
 
 use super::launch::party_command;
+use super::secure::SettingsArgs;
 
 /// Arguments of `bench model`.
 #[derive(Args, Debug, Clone)]
@@ -32,9 +33,8 @@ pub struct BenchModelArgs {
     /// Plan a Block-ReLU spec for this DReLU budget (ratio of all ReLUs) first.
     #[arg(long)]
     pub budget_ratio: Option<f64>,
-    /// Approximate DReLU K_MSB,K_LSB.
-    #[arg(long, value_name = "K_MSB,K_LSB")]
-    pub approx: Option<String>,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
     /// Replace MaxPool by AvgPool first (the seed paper's substitution).
     #[arg(long)]
     pub maxpool_to_avgpool: bool,
@@ -90,9 +90,12 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
             100.0 * drelus as f64 / relus as f64
         );
     }
-    if let Some(a) = &args.approx {
-        party_args.extend(["--approx".into(), a.clone()]);
-    }
+    party_args.extend(args.settings.to_flags());
+    let settings = args.settings.settings()?;
+    // P0 and P2 run from the public architecture, as in a deployment.
+    let architecture = dir.path().join("model.arch.json");
+    patchwork_host::architecture::write_architecture(&model, &architecture)
+        .map_err(|e| e.to_string())?;
     if args.maxpool_to_avgpool {
         party_args.push("--maxpool-to-avgpool".into());
     }
@@ -116,7 +119,12 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
     }
     let config = dir.path().join("session.toml");
     let spawn = |role| {
-        party_command(&exe, role, &config, &args.model, &party_args, &input)
+        let model = if role == Role::P1 {
+            &args.model
+        } else {
+            &architecture
+        };
+        party_command(&exe, role, &config, model, &party_args, &input)
             .spawn()
             .map_err(|e| e.to_string())
     };
@@ -143,20 +151,23 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
     let sent = |from: usize, to: usize| results[from]["sent_to"][to].as_f64().unwrap_or(0.0);
     let edges = [(0, 1), (0, 2), (1, 2)].map(|(a, b)| sent(a, b) + sent(b, a));
     if args.json {
-        let summary = serde_json::json!({"model": args.model, "spec": spec_note, "approx": args.approx,
+        let summary = serde_json::json!({"model": args.model, "spec": spec_note, "approx": args.settings.approx, "frac_bits": settings.fp.frac_bits, "truncation": format!("{:?}", settings.trunc),
             "seconds": seconds, "bytes": {"p0_p1": edges[0], "p0_p2": edges[1], "p1_p2": edges[2], "total": bytes},
             "rounds": rounds, "parties": results});
         println!("{summary}");
         return Ok(());
     }
     println!(
-        "{} — {spec_note}, {}",
+        "{} — {spec_note}, {}, {} fractional bits, {:?} truncation",
         display(&args.model),
-        args.approx
+        args.settings
+            .approx
             .as_deref()
             .map_or("exact DReLU".to_string(), |a| format!(
                 "approximate DReLU {a}"
-            ))
+            )),
+        settings.fp.frac_bits,
+        settings.trunc
     );
     println!(
         "{:<6} {:>10} {:>14} {:>14} {:>16}",

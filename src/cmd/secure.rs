@@ -19,27 +19,30 @@ use patchwork_host::secure::report::{self, argmax};
 use patchwork_host::transform::Transforms;
 
 /// How the comparisons, fixed point and truncation are set (all three parties must agree).
+/// The defaults: with exact DReLU, 20 fractional bits and the assisted truncation (the secure
+/// result follows the float reference to about 1e-5); with approximate DReLU, 12 bits (its
+/// l*-bit window must hold the activations) and the local truncation, as in the seed paper.
 #[derive(Args, Debug, Clone, Default)]
 pub struct SettingsArgs {
     /// Approximate DReLU: ignore K_MSB high and K_LSB low bits (the paper uses 43,5).
     #[arg(long, value_name = "K_MSB,K_LSB")]
     pub approx: Option<String>,
-    /// Fractional bits of the fixed-point encoding [default: 14 with exact DReLU; 12 with
-    /// approximate DReLU, whose l*-bit window must hold the activations].
+    /// Fractional bits of the fixed-point encoding [default: 20 with exact DReLU, 12 with
+    /// approximate DReLU].
     #[arg(long)]
     pub frac_bits: Option<u32>,
-    /// Truncation after products: `local` (SecureML, free, wrong with probability about
-    /// |x|/2^64 per value) or `assisted` (P2 deals a mask: one round and 32 bytes per value,
-    /// never wrong; use it with more fractional bits).
-    #[arg(long, default_value = "local", value_parser = ["local", "assisted"])]
-    pub truncation: String,
+    /// Truncation after products: `local` (SecureML: free, but wrong by about 2^(64-f) with
+    /// probability |x|/2^64 per value) or `assisted` (P2 deals a mask: one round and 32 bytes
+    /// per value, never wrong) [default: assisted with exact DReLU, local with approximate].
+    #[arg(long, value_parser = ["local", "assisted"])]
+    pub truncation: Option<String>,
 }
 
 impl SettingsArgs {
     /// The fixed-point, comparison and truncation settings.
     pub fn settings(&self) -> Result<Settings, String> {
-        let default_bits = if self.approx.is_some() { 12 } else { 14 };
-        let fp = FixedPoint::new(self.frac_bits.unwrap_or(default_bits))
+        let exact = self.approx.is_none();
+        let fp = FixedPoint::new(self.frac_bits.unwrap_or(if exact { 20 } else { 12 }))
             .ok_or("--frac-bits must be at most 32")?;
         let cmp = match &self.approx {
             None => Comparison::Exact,
@@ -64,11 +67,28 @@ impl SettingsArgs {
                 cmp
             }
         };
-        let trunc = match self.truncation.as_str() {
-            "assisted" => Truncation::Assisted,
-            _ => Truncation::Local,
+        let trunc = match self.truncation.as_deref() {
+            Some("assisted") => Truncation::Assisted,
+            Some(_) => Truncation::Local,
+            None if exact => Truncation::Assisted,
+            None => Truncation::Local,
         };
         Ok(Settings { fp, cmp, trunc })
+    }
+
+    /// The same settings as command-line flags, for party processes.
+    pub fn to_flags(&self) -> Vec<String> {
+        let mut flags = Vec::new();
+        if let Some(a) = &self.approx {
+            flags.extend(["--approx".to_string(), a.clone()]);
+        }
+        if let Some(f) = self.frac_bits {
+            flags.extend(["--frac-bits".to_string(), f.to_string()]);
+        }
+        if let Some(t) = &self.truncation {
+            flags.extend(["--truncation".to_string(), t.clone()]);
+        }
+        flags
     }
 }
 
@@ -173,7 +193,7 @@ pub struct DemoArgs {
     /// Approximate DReLU setting (K_MSB,K_LSB), or "exact".
     #[arg(long, default_value = "43,5")]
     pub approx: String,
-    /// Fractional bits of the fixed-point encoding [default: 14 exact, 12 approximate].
+    /// Fractional bits of the fixed-point encoding [default: 20 exact, 12 approximate].
     #[arg(long)]
     pub frac_bits: Option<u32>,
     /// `tcp` (TLS over 127.0.0.1) or `memory`.
@@ -191,7 +211,7 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
         settings: SettingsArgs {
             approx: (args.approx != "exact").then(|| args.approx.clone()),
             frac_bits: args.frac_bits,
-            truncation: "local".into(),
+            truncation: None,
         },
         network: args.network.clone(),
     };
@@ -212,8 +232,8 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
         .collect();
     let refs: Vec<&[f32]> = inputs.iter().map(|v| v.as_slice()).collect();
     println!(
-        "Patchwork demo: {DEMO_MODEL} with Block-ReLU spec {DEMO_SPEC}, {:?}, {} fractional bits",
-        settings.cmp, settings.fp.frac_bits
+        "Patchwork demo: {DEMO_MODEL} with Block-ReLU spec {DEMO_SPEC}, {:?}, {} fractional bits, {:?} truncation",
+        settings.cmp, settings.fp.frac_bits, settings.trunc
     );
     println!("P0 holds each image, P1 the model, P2 helps; only P0 learns the class.\n");
     let t0 = Instant::now();
@@ -321,8 +341,8 @@ pub fn secure_eval(
     bar.finish();
     let pct = |k: usize| 100.0 * k as f64 / n as f64;
     println!(
-        "{n} images, {:?}, {} fractional bits: secure accuracy {:.2}% ({secure_right}), float accuracy {:.2}% ({float_right}), secure top-1 = float top-1 on {agree}/{n}, max |logit difference| {max_diff:.4}",
-        settings.cmp, settings.fp.frac_bits, pct(secure_right), pct(float_right)
+        "{n} images, {:?}, {} fractional bits, {:?} truncation: secure accuracy {:.2}% ({secure_right}), float accuracy {:.2}% ({float_right}), secure top-1 = float top-1 on {agree}/{n}, max |logit difference| {max_diff:.4}",
+        settings.cmp, settings.fp.frac_bits, settings.trunc, pct(secure_right), pct(float_right)
     );
     if !disagreements.is_empty() {
         println!(
