@@ -1,0 +1,141 @@
+"""Figure 1 analogue (seed paper: accuracy against DReLU budget) on the Fashion-MNIST ResNet.
+
+For each budget ratio: plan the knapsack-optimal spec from the distortion table
+(`patchwork plan knapsack`), fine-tune with python/finetune_brelu.py (the same settings for every
+budget), then run all 10,000 test images through secure inference (`patchwork eval --secure`),
+which also reports the float reference's accuracy with the same spec. Ratio 1 is the plain model
+(every ReLU exact; no spec, no fine-tuning).
+
+One row per budget goes into the results JSON as soon as it is measured (under a file lock, so
+several sweeps over disjoint budgets can share one file); budgets already there are skipped, so an
+interrupted sweep resumes. Every subprocess's output is appended to a log per budget in `--work`.
+
+Usage (CPU, 1 thread for PyTorch):
+    nice -n 10 python python/budget_sweep.py --ratios 0.01,0.02,0.04,0.06,0.1,0.2,1 \
+        --epochs 1 --out models/results/figure1.json --work models/sweep
+"""
+
+import argparse
+import fcntl
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+PATCHWORK = "target/release/patchwork"
+SECURE_LINE = re.compile(
+    r"(?P<n>\d+) images, .*: secure accuracy [\d.]+% \((?P<secure>\d+)\), "
+    r"float accuracy [\d.]+% \((?P<float>\d+)\), secure top-1 = float top-1 on (?P<agree>\d+)/"
+)
+COST_LINE = re.compile(r"per image: (?P<mb>[\d.]+) MB, (?P<ms>[\d.]+) ms of protocol")
+
+
+def run(cmd, log):
+    """Runs `cmd`, appends the command and its output to `log`, returns stdout."""
+    with open(log, "a") as f:
+        f.write("$ " + " ".join(cmd) + "\n")
+        f.flush()
+        start = time.time()
+        out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=f, text=True)
+        f.write(out.stdout)
+        f.write(f"# exit {out.returncode}, {time.time() - start:.0f} s wall\n")
+    if out.returncode != 0:
+        raise SystemExit(f"failed ({out.returncode}): {' '.join(cmd)}; see {log}")
+    return out.stdout
+
+
+def secure_eval(model, spec, approx, log):
+    """`patchwork eval --secure` on the 10,000 test images; returns the parsed counts."""
+    cmd = [PATCHWORK, "eval", "--model", model, "--data", "fashion-mnist", "--secure"]
+    cmd += ["--network", "memory", "--approx", approx]
+    if spec:
+        cmd += ["--spec", spec]
+    out = run(cmd, log)
+    acc, cost = SECURE_LINE.search(out), COST_LINE.search(out)
+    if not acc or not cost:
+        raise SystemExit(f"unexpected eval output: {out!r}")
+    n = int(acc["n"])
+    return {
+        "images": n,
+        "float_acc": int(acc["float"]) / n,
+        "secure_acc": int(acc["secure"]) / n,
+        "agree": int(acc["agree"]),
+        "mb_per_image": float(cost["mb"]),
+        "ms_per_image": float(cost["ms"]),
+    }
+
+
+def measure(ratio, args):
+    """Plans, fine-tunes and evaluates one budget; returns its result row."""
+    if ratio >= 1.0:
+        row = {"budget_ratio": 1.0, "drelus": None, "epochs": 0}
+        row.update(secure_eval(args.model, None, args.approx, os.path.join(args.work, "plain.log")))
+        return row
+    stem = os.path.join(args.work, f"ks{ratio:g}")
+    spec, onnx_out, log = stem + ".spec.json", stem + ".onnx", stem + ".log"
+    run([PATCHWORK, "plan", "knapsack", "--table", args.table, "--budget-ratio", f"{ratio:g}", "--out", spec], log)
+    with open(spec) as f:
+        drelus = json.load(f)["drelus"]
+    tune = [sys.executable, "python/finetune_brelu.py", "--model", args.model, "--spec", spec, "--out", onnx_out]
+    tune += ["--epochs", str(args.epochs), "--threads", "1"] + args.finetune.split()
+    run(tune, log)
+    row = {"budget_ratio": ratio, "drelus": drelus, "epochs": args.epochs}
+    row.update(secure_eval(onnx_out, spec, args.approx, log))
+    return row
+
+
+def update(path, meta, row=None):
+    """Under an exclusive lock: reads the results at `path`, adds `row` (if any) and `meta`,
+    writes them back and returns them."""
+    lock_path = os.path.join(tempfile.gettempdir(), os.path.basename(path) + ".lock")
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results = {"rows": []}
+        if os.path.exists(path):
+            with open(path) as f:
+                results = json.load(f)
+        if row is not None:
+            results.update(meta)
+            results["rows"].append(row)
+            results["rows"].sort(key=lambda r: r["budget_ratio"])
+            with open(path, "w") as f:
+                json.dump(results, f, indent=1)
+                f.write("\n")
+        return results
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ratios", default="0.01,0.02,0.04,0.06,0.1,0.2,1")
+    ap.add_argument("--model", default="models/fashion_resnet.onnx")
+    ap.add_argument("--table", default="models/fashion_resnet.distortion128.json")
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--finetune", default="--lr 0.01 --warmup 0.25 --kd-alpha 0.9 --kd-temp 4",
+                    help="further finetune_brelu.py options, the same for every budget")
+    ap.add_argument("--approx", default="43,5")
+    ap.add_argument("--work", default="models/sweep", help="where the specs and fine-tuned models go")
+    ap.add_argument("--out", default="models/results/figure1.json")
+    ap.add_argument("--machine", default="2-core shared VM", help="recorded with the results")
+    args = ap.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    meta = {
+        "finetune": f"--epochs {args.epochs} {args.finetune}",
+        "approx": args.approx,
+        "machine": args.machine,
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    for ratio in (float(r) for r in args.ratios.split(",")):
+        if any(abs(r["budget_ratio"] - ratio) < 1e-12 for r in update(args.out, meta)["rows"]):
+            print(f"budget {ratio:g}: already measured", flush=True)
+            continue
+        row = measure(ratio, args)
+        print(json.dumps(row), flush=True)
+        update(args.out, meta, row)
+
+
+if __name__ == "__main__":
+    main()
