@@ -16,56 +16,13 @@ Usage (CPU, 1 thread for PyTorch):
 """
 
 import argparse
-import fcntl
 import json
 import os
-import re
-import subprocess
 import sys
-import tempfile
 import time
 
-PATCHWORK = "target/release/patchwork"
-SECURE_LINE = re.compile(
-    r"(?P<n>\d+) images, .*: secure accuracy [\d.]+% \((?P<secure>\d+)\), "
-    r"float accuracy [\d.]+% \((?P<float>\d+)\), secure top-1 = float top-1 on (?P<agree>\d+)/"
-)
-COST_LINE = re.compile(r"per image: (?P<mb>[\d.]+) MB, (?P<ms>[\d.]+) ms of protocol")
-
-
-def run(cmd, log):
-    """Runs `cmd`, appends the command and its output to `log`, returns stdout."""
-    with open(log, "a") as f:
-        f.write("$ " + " ".join(cmd) + "\n")
-        f.flush()
-        start = time.time()
-        out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=f, text=True)
-        f.write(out.stdout)
-        f.write(f"# exit {out.returncode}, {time.time() - start:.0f} s wall\n")
-    if out.returncode != 0:
-        raise SystemExit(f"failed ({out.returncode}): {' '.join(cmd)}; see {log}")
-    return out.stdout
-
-
-def secure_eval(model, spec, approx, log):
-    """`patchwork eval --secure` on the 10,000 test images; returns the parsed counts."""
-    cmd = [PATCHWORK, "eval", "--model", model, "--data", "fashion-mnist", "--secure"]
-    cmd += ["--network", "memory", "--approx", approx]
-    if spec:
-        cmd += ["--spec", spec]
-    out = run(cmd, log)
-    acc, cost = SECURE_LINE.search(out), COST_LINE.search(out)
-    if not acc or not cost:
-        raise SystemExit(f"unexpected eval output: {out!r}")
-    n = int(acc["n"])
-    return {
-        "images": n,
-        "float_acc": int(acc["float"]) / n,
-        "secure_acc": int(acc["secure"]) / n,
-        "agree": int(acc["agree"]),
-        "mb_per_image": float(cost["mb"]),
-        "ms_per_image": float(cost["ms"]),
-    }
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from measure import PATCHWORK, finetune, run, secure_eval, update  # noqa: E402
 
 
 def measure(ratio, args):
@@ -79,32 +36,10 @@ def measure(ratio, args):
     run([PATCHWORK, "plan", "knapsack", "--table", args.table, "--budget-ratio", f"{ratio:g}", "--out", spec], log)
     with open(spec) as f:
         drelus = json.load(f)["drelus"]
-    tune = [sys.executable, "python/finetune_brelu.py", "--model", args.model, "--spec", spec, "--out", onnx_out]
-    tune += ["--epochs", str(args.epochs), "--threads", "1"] + args.finetune.split()
-    run(tune, log)
+    finetune(args.model, spec, onnx_out, args.epochs, args.finetune, log)
     row = {"budget_ratio": ratio, "drelus": drelus, "epochs": args.epochs}
     row.update(secure_eval(onnx_out, spec, args.approx, log))
     return row
-
-
-def update(path, meta, row=None):
-    """Under an exclusive lock: reads the results at `path`, adds `row` (if any) and `meta`,
-    writes them back and returns them."""
-    lock_path = os.path.join(tempfile.gettempdir(), os.path.basename(path) + ".lock")
-    with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        results = {"rows": []}
-        if os.path.exists(path):
-            with open(path) as f:
-                results = json.load(f)
-        if row is not None:
-            results.update(meta)
-            results["rows"].append(row)
-            results["rows"].sort(key=lambda r: r["budget_ratio"])
-            with open(path, "w") as f:
-                json.dump(results, f, indent=1)
-                f.write("\n")
-        return results
 
 
 def main():
@@ -121,7 +56,6 @@ def main():
     ap.add_argument("--machine", default="2-core shared VM", help="recorded with the results")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
     meta = {
         "finetune": f"--epochs {args.epochs} {args.finetune}",
         "approx": args.approx,
@@ -134,7 +68,7 @@ def main():
             continue
         row = measure(ratio, args)
         print(json.dumps(row), flush=True)
-        update(args.out, meta, row)
+        update(args.out, meta, row, key="budget_ratio")
 
 
 if __name__ == "__main__":

@@ -46,6 +46,8 @@ enum Command {
     Demo(cmd::secure::DemoArgs),
     /// Offline planning of Block-ReLU patch sizes.
     Plan(plan_cmd::PlanArgs),
+    /// PNG figures from measured result files.
+    Plot(cmd::plot::PlotArgs),
 }
 
 #[derive(Subcommand)]
@@ -112,6 +114,7 @@ fn main() -> ExitCode {
         Command::Party(args) => cmd::party::run_party_command(&args),
         Command::Session(args) => cmd::party::run_session(&args),
         Command::Plan(args) => plan_cmd::run(&args).map_err(|e| e.to_string()),
+        Command::Plot(args) => cmd::plot::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,4 +4,5 @@ pub mod bench;
 pub mod bench_model;
 pub mod models;
 pub mod party;
+pub mod plot;
 pub mod secure;
