@@ -29,7 +29,11 @@ pub struct Row {
 /// Draws `sweep` into the PNG `out`.
 pub fn draw(sweep: &Sweep, out: &Path) -> Result<(), String> {
     let rows = &sweep.rows;
-    if rows.is_empty() || rows.iter().any(|r| !(r.budget_ratio > 0.0)) {
+    if rows.is_empty()
+        || rows
+            .iter()
+            .any(|r| r.budget_ratio.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater))
+    {
         return Err("the sweep needs rows with budget_ratio > 0".into());
     }
     let budgets: Vec<f64> = rows.iter().map(|r| 100.0 * r.budget_ratio).collect();
