@@ -19,10 +19,9 @@ import argparse
 import json
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from measure import PATCHWORK, finetune, run, secure_eval, update  # noqa: E402
+from measure import PATCHWORK, add_common_args, finetune, metadata, run, secure_eval, update  # noqa: E402
 
 
 def measure(ratio, args):
@@ -45,23 +44,11 @@ def measure(ratio, args):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ratios", default="0.01,0.02,0.04,0.06,0.1,0.2,1")
-    ap.add_argument("--model", default="models/fashion_resnet.onnx")
     ap.add_argument("--table", default="models/fashion_resnet.distortion128.json")
-    ap.add_argument("--epochs", type=int, default=1)
-    ap.add_argument("--finetune", default="--lr 0.01 --warmup 0.25 --kd-alpha 0.9 --kd-temp 4",
-                    help="further finetune_brelu.py options, the same for every budget")
-    ap.add_argument("--approx", default="43,5")
-    ap.add_argument("--work", default="models/sweep", help="where the specs and fine-tuned models go")
-    ap.add_argument("--out", default="models/results/figure1.json")
-    ap.add_argument("--machine", default="2-core shared VM", help="recorded with the results")
+    add_common_args(ap, work="models/sweep", out="models/results/figure1.json")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
-    meta = {
-        "finetune": f"--epochs {args.epochs} {args.finetune}",
-        "approx": args.approx,
-        "machine": args.machine,
-        "date": time.strftime("%Y-%m-%d"),
-    }
+    meta = metadata(args)
     for ratio in (float(r) for r in args.ratios.split(",")):
         if any(abs(r["budget_ratio"] - ratio) < 1e-12 for r in update(args.out, meta)["rows"]):
             print(f"budget {ratio:g}: already measured", flush=True)

@@ -20,6 +20,28 @@ SECURE_LINE = re.compile(
 COST_LINE = re.compile(r"per image: (?P<mb>[\d.]+) MB, (?P<ms>[\d.]+) ms of protocol")
 
 
+def add_common_args(ap, work, out):
+    """The options every experiment takes: base model, fine-tuning, DReLU, where to write."""
+    ap.add_argument("--model", default="models/fashion_resnet.onnx")
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--finetune", default="--lr 0.01 --warmup 0.25 --kd-alpha 0.9 --kd-temp 4",
+                    help="further finetune_brelu.py options, the same for every row")
+    ap.add_argument("--approx", default="43,5")
+    ap.add_argument("--work", default=work, help="where the specs, fine-tuned models and logs go")
+    ap.add_argument("--out", default=out)
+    ap.add_argument("--machine", default="2-core shared VM", help="recorded with the results")
+
+
+def metadata(args):
+    """What the results file records besides its rows."""
+    return {
+        "finetune": f"--epochs {args.epochs} {args.finetune}",
+        "approx": args.approx,
+        "machine": args.machine,
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
 def run(cmd, log):
     """Runs `cmd`, appends the command and its output to `log`, returns stdout."""
     with open(log, "a") as f:

@@ -15,10 +15,9 @@ import argparse
 import json
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from measure import finetune, secure_eval, update  # noqa: E402
+from measure import add_common_args, finetune, metadata, secure_eval, update  # noqa: E402
 
 VARIANTS = [
     ("constant 4x4", "models/fashion_resnet_const4x4.spec.json"),
@@ -29,23 +28,11 @@ VARIANTS = [
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="models/fashion_resnet.onnx")
-    ap.add_argument("--epochs", type=int, default=1)
-    ap.add_argument("--finetune", default="--lr 0.01 --warmup 0.25 --kd-alpha 0.9 --kd-temp 4",
-                    help="further finetune_brelu.py options, the same for every variant")
-    ap.add_argument("--approx", default="43,5")
-    ap.add_argument("--work", default="models/table3", help="where the fine-tuned models and logs go")
-    ap.add_argument("--out", default="models/results/table3.json")
-    ap.add_argument("--machine", default="2-core shared VM", help="recorded with the results")
+    add_common_args(ap, work="models/table3", out="models/results/table3.json")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
-    meta = {
-        "title": f"Table 3 analogue: 3,632 DReLUs (6.81%), {args.epochs} fine-tuning epoch(s) each",
-        "finetune": f"--epochs {args.epochs} {args.finetune}",
-        "approx": args.approx,
-        "machine": args.machine,
-        "date": time.strftime("%Y-%m-%d"),
-    }
+    meta = metadata(args)
+    meta["title"] = f"Table 3 analogue: 3,632 DReLUs (6.81%), {args.epochs} fine-tuning epoch(s) each"
     for k, (name, spec) in enumerate(VARIANTS):
         if any(r["name"] == name for r in update(args.out, meta)["rows"]):
             print(f"{name}: already measured", flush=True)

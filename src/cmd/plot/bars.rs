@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::Deserialize;
 
-use super::{drawing, FONT, SIZE};
+use super::{drawing, extent, legend, Accuracy, FONT, SIZE};
 
 /// x-axis units per variant.
 const UNIT: i32 = 100;
@@ -29,10 +29,9 @@ pub struct Bars {
 pub struct Bar {
     /// Label under the group.
     pub name: String,
-    /// Float reference accuracy, 0..1.
-    pub float_acc: f64,
-    /// Secure inference accuracy, 0..1, when measured.
-    pub secure_acc: Option<f64>,
+    /// What was measured for this variant.
+    #[serde(flatten)]
+    pub acc: Accuracy,
 }
 
 /// Draws `bars` into the PNG `out`.
@@ -41,12 +40,9 @@ pub fn draw(bars: &Bars, out: &Path) -> Result<(), String> {
     if rows.is_empty() {
         return Err("no rows to draw".into());
     }
-    let lo = rows
-        .iter()
-        .flat_map(|r| std::iter::once(r.float_acc).chain(r.secure_acc))
-        .fold(1.0f64, f64::min);
+    let (lo, _) = extent(rows.iter().flat_map(|r| r.acc.percents()));
     // Bars start 10 points below the lowest value, so that differences stay visible.
-    let base = ((100.0 * lo - 10.0) / 10.0).floor().max(0.0) * 10.0;
+    let base = ((lo - 10.0) / 10.0).floor().max(0.0) * 10.0;
     // x in integer units, UNIT per variant (f64 axes with custom ticks cannot format labels).
     let n = rows.len() as i32;
     let centres: Vec<i32> = (0..n).map(|i| i * UNIT + UNIT / 2).collect();
@@ -79,13 +75,15 @@ pub fn draw(bars: &Bars, out: &Path) -> Result<(), String> {
             "float reference",
             BLUE,
             8,
-            rows.iter().map(|r| Some(r.float_acc)).collect::<Vec<_>>(),
+            rows.iter()
+                .map(|r| Some(r.acc.float_acc))
+                .collect::<Vec<_>>(),
         ),
         (
             "secure inference",
             RED,
             50,
-            rows.iter().map(|r| r.secure_acc).collect(),
+            rows.iter().map(|r| r.acc.secure_acc).collect(),
         ),
     ];
     for (label, colour, offset, values) in series {
@@ -114,13 +112,6 @@ pub fn draw(bars: &Bars, out: &Path) -> Result<(), String> {
             }))
             .map_err(drawing)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font((FONT, 18))
-        .background_style(WHITE)
-        .border_style(BLACK)
-        .draw()
-        .map_err(drawing)?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     root.present().map_err(drawing)
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use plotters::prelude::*;
 use serde::Deserialize;
 
-use super::{drawing, FONT, SIZE};
+use super::{drawing, extent, legend, Accuracy, FONT, SIZE};
 
 /// A budget sweep (`python/budget_sweep.py`); other fields of the file are ignored.
 #[derive(Debug, Deserialize)]
@@ -20,10 +20,9 @@ pub struct Sweep {
 pub struct Row {
     /// DReLUs as a fraction of the plain model's ReLUs (1 = plain model).
     pub budget_ratio: f64,
-    /// Float reference accuracy, 0..1.
-    pub float_acc: f64,
-    /// Secure inference accuracy, 0..1, when measured.
-    pub secure_acc: Option<f64>,
+    /// What was measured at this budget.
+    #[serde(flatten)]
+    pub acc: Accuracy,
 }
 
 /// Draws `sweep` into the PNG `out`.
@@ -37,14 +36,8 @@ pub fn draw(sweep: &Sweep, out: &Path) -> Result<(), String> {
         return Err("the sweep needs rows with budget_ratio > 0".into());
     }
     let budgets: Vec<f64> = rows.iter().map(|r| 100.0 * r.budget_ratio).collect();
-    let accs = rows
-        .iter()
-        .flat_map(|r| std::iter::once(r.float_acc).chain(r.secure_acc))
-        .map(|a| 100.0 * a);
-    let (lo, hi) = accs.fold((f64::MAX, f64::MIN), |(lo, hi), a| (lo.min(a), hi.max(a)));
-    let (x_lo, x_hi) = budgets
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(lo, hi), &b| (lo.min(b), hi.max(b)));
+    let (lo, hi) = extent(rows.iter().flat_map(|r| r.acc.percents()));
+    let (x_lo, x_hi) = extent(budgets.iter().copied());
 
     let root = BitMapBackend::new(out, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(drawing)?;
@@ -74,12 +67,12 @@ pub fn draw(sweep: &Sweep, out: &Path) -> Result<(), String> {
     let float: Vec<(f64, f64)> = budgets
         .iter()
         .zip(rows)
-        .map(|(&b, r)| (b, 100.0 * r.float_acc))
+        .map(|(&b, r)| (b, 100.0 * r.acc.float_acc))
         .collect();
     let secure: Vec<(f64, f64)> = budgets
         .iter()
         .zip(rows)
-        .filter_map(|(&b, r)| r.secure_acc.map(|a| (b, 100.0 * a)))
+        .filter_map(|(&b, r)| r.acc.secure_acc.map(|a| (b, 100.0 * a)))
         .collect();
     let blue = BLUE.stroke_width(2);
     chart
@@ -101,13 +94,6 @@ pub fn draw(sweep: &Sweep, out: &Path) -> Result<(), String> {
             .draw_series(secure.iter().map(|&p| Cross::new(p, 7, red)))
             .map_err(drawing)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .label_font((FONT, 18))
-        .background_style(WHITE)
-        .border_style(BLACK)
-        .draw()
-        .map_err(drawing)?;
+    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     root.present().map_err(drawing)
 }

@@ -15,8 +15,12 @@ mod budget;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
+use plotters::chart::{ChartContext, SeriesLabelPosition};
+use plotters::coord::CoordTranslate;
+use plotters::prelude::{DrawingBackend, BLACK, WHITE};
 use plotters::style::FontStyle;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 /// Width and height of every figure, in pixels.
 pub const SIZE: (u32, u32) = (900, 600);
@@ -59,6 +63,44 @@ pub struct InOut {
     /// PNG to write.
     #[arg(long, value_name = "F.png")]
     pub out: PathBuf,
+}
+
+/// Float and secure accuracy of one measured row (fields of the row in the result file).
+#[derive(Debug, Deserialize)]
+pub struct Accuracy {
+    /// Float reference accuracy, 0..1.
+    pub float_acc: f64,
+    /// Secure inference accuracy, 0..1, when measured.
+    pub secure_acc: Option<f64>,
+}
+
+impl Accuracy {
+    /// The measured accuracies, in percent.
+    pub fn percents(&self) -> impl Iterator<Item = f64> {
+        std::iter::once(self.float_acc)
+            .chain(self.secure_acc)
+            .map(|a| 100.0 * a)
+    }
+}
+
+/// Smallest and largest of `values` (`(MAX, MIN)` when there are none).
+pub fn extent(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    values.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)))
+}
+
+/// Draws the legend of `chart`'s labelled series at `position`.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font((FONT, 18))
+        .background_style(WHITE)
+        .border_style(BLACK)
+        .draw()
+        .map_err(drawing)
 }
 
 /// Reads and parses a result file.
