@@ -28,12 +28,15 @@ VARIANTS = [
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--only", help="comma-separated variant names to measure (default: all)")
     add_common_args(ap, work="models/table3", out="models/results/table3.json")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     meta = metadata(args)
     meta["title"] = f"Table 3 analogue: 3,632 DReLUs (6.81%), {args.epochs} fine-tuning epoch(s) each"
     for k, (name, spec) in enumerate(VARIANTS):
+        if args.only and name not in args.only.split(","):
+            continue
         if any(r["name"] == name for r in update(args.out, meta)["rows"]):
             print(f"{name}: already measured", flush=True)
             continue
