@@ -57,7 +57,12 @@ def run(cmd, log):
 
 
 def finetune(model, spec, out, epochs, options, log):
-    """python/finetune_brelu.py on one thread; `options` are further command-line options."""
+    """python/finetune_brelu.py on one thread; `options` are further command-line options.
+    An existing `out` (from an interrupted run) is reused, not fine-tuned again."""
+    if os.path.exists(out):
+        with open(log, "a") as f:
+            f.write(f"# reusing the fine-tuned {out}\n")
+        return
     cmd = [sys.executable, "python/finetune_brelu.py", "--model", model, "--spec", spec, "--out", out]
     run(cmd + ["--epochs", str(epochs), "--threads", "1"] + options.split(), log)
 

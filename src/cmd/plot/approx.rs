@@ -67,12 +67,13 @@ pub fn draw(grid: &Grid, out: &Path) -> Result<(), String> {
 
     let root = BitMapBackend::new(out, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(drawing)?;
-    let caption = format!(
-        "Approximate DReLU error rate, f = {} ({})",
-        grid.frac_bits, grid.activations
+    let title = format!(
+        "Approximate DReLU error rate, f = {} fractional bits",
+        grid.frac_bits
     );
+    let root = root.titled(&title, (FONT, 24)).map_err(drawing)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(caption, (FONT, 18))
+        .caption(&grid.activations, (FONT, 15))
         .margin(20)
         .x_label_area_size(55)
         .y_label_area_size(65)
