@@ -13,16 +13,24 @@ network").
   at the edges) keeps its values when its sum is >= 0, else becomes 0; [0, 1] identity, [1, 0]
   zero. Training uses y = x * mask with the mask computed without gradient, so the gradient
   flows through the kept activations as in the paper.
+* Knowledge distillation (optional, `--kd-alpha A --kd-temp T`): the model `--teacher` (default
+  `--model`) with plain ReLUs is the teacher, so `--model` can be an already fine-tuned
+  Block-ReLU export whose fine-tuning continues; the loss is (1 - A) * cross-entropy + A * T^2 * KL(teacher's
+  softened distribution || student's), both softened at temperature T.
+* Schedule: SGD with Nesterov momentum; linear warm-up over `--warmup` epochs (0: none), then
+  cosine decay to 0 over the remaining steps.
 * Export: the Block-ReLUs are exported as plain Relu nodes (the spec carries the patch sizes)
   and renamed to the original ONNX names, so `patchwork spec stats --model NEW --spec S` and
   `patchwork eval --model NEW --spec S` accept the spec.
 
 Usage (CPU, 1 thread):
     nice -n 10 python python/finetune_brelu.py --model models/fashion_resnet.onnx \
-        --spec S.json --out NEW.onnx --epochs 2 [--lr 0.005] [--clip 2] [--seed 0]
+        --spec S.json --out NEW.onnx --epochs 2 [--lr 0.005] [--clip 2] [--seed 0] \
+        [--kd-alpha 0.9 --kd-temp 4 [--teacher PLAIN.onnx]] [--warmup 1]
 """
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -166,6 +174,32 @@ def export(gm, brelus, relu_names, out):
     return renamed
 
 
+def distillation_loss(logits, labels, teacher_logits, alpha, temp):
+    """(1 - alpha) * cross-entropy + alpha * temp^2 * KL(teacher || student) at temperature temp."""
+    hard = F.cross_entropy(logits, labels)
+    if alpha == 0.0:
+        return hard
+    soft = F.kl_div(
+        F.log_softmax(logits / temp, dim=1),
+        F.log_softmax(teacher_logits / temp, dim=1),
+        reduction="batchmean",
+        log_target=True,
+    )
+    return (1.0 - alpha) * hard + alpha * temp * temp * soft
+
+
+def warmup_cosine(opt, warmup_steps, total_steps):
+    """Linear warm-up from 0 over `warmup_steps`, then cosine decay to 0 at `total_steps`."""
+
+    def factor(step):
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        t = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1.0 + np.cos(np.pi * min(1.0, t)))
+
+    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="models/fashion_resnet.onnx")
@@ -177,12 +211,21 @@ def main():
     ap.add_argument("--clip", type=float, default=2.0, help="gradient norm clip (0: off)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--kd-alpha", type=float, default=0.0, help="weight of the distillation term (0: off)")
+    ap.add_argument("--kd-temp", type=float, default=4.0, help="distillation temperature")
+    ap.add_argument("--teacher", help="plain-ReLU ONNX model to distil from (default: --model)")
+    ap.add_argument("--warmup", type=float, default=0.0, help="linear warm-up, in epochs")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, seed {args.seed}, threads {args.threads}", flush=True)
-    print(f"model {args.model}, spec {args.spec}, epochs {args.epochs}, lr {args.lr}, clip {args.clip}", flush=True)
+    print(
+        f"model {args.model}, spec {args.spec}, epochs {args.epochs}, lr {args.lr}, clip {args.clip}, "
+        f"kd_alpha {args.kd_alpha}, kd_temp {args.kd_temp}, teacher {args.teacher or args.model}, "
+        f"warmup {args.warmup}",
+        flush=True,
+    )
 
     model = tf.FashionResNet()
     relu_names = load_onnx_weights(model, args.model)
@@ -192,13 +235,20 @@ def main():
     xte, yte = tf.load_split("t10k")
     model.eval()
     print(f"loaded weights, plain ReLU test accuracy (PyTorch): {tf.evaluate(model, xte, yte):.4f}", flush=True)
+    teacher = None
+    if args.kd_alpha > 0:
+        teacher = copy.deepcopy(model)
+        if args.teacher:
+            load_onnx_weights(teacher, args.teacher)
+        teacher.eval()
+        print(f"teacher test accuracy (PyTorch): {tf.evaluate(teacher, xte, yte):.4f}", flush=True)
     gm, brelus = with_block_relus(model, relu_names, spec)
     before = tf.evaluate(gm, xte, yte)
     print(f"Block-ReLU test accuracy before fine-tuning (PyTorch): {before:.4f}", flush=True)
 
     opt = torch.optim.SGD(gm.parameters(), lr=args.lr, momentum=0.9, weight_decay=5e-4, nesterov=True)
-    steps = args.epochs * ((xtr.shape[0] + args.batch - 1) // args.batch)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    steps_per_epoch = (xtr.shape[0] + args.batch - 1) // args.batch
+    sched = warmup_cosine(opt, int(args.warmup * steps_per_epoch), args.epochs * steps_per_epoch)
     start = time.time()
     for epoch in range(args.epochs):
         train_mode(gm)
@@ -206,7 +256,12 @@ def main():
         total = 0.0
         for i in range(0, xtr.shape[0], args.batch):
             idx = perm[i : i + args.batch]
-            loss = F.cross_entropy(gm(tf.augment(xtr[idx])), ytr[idx])
+            xb = tf.augment(xtr[idx])
+            teacher_logits = None
+            if teacher is not None:
+                with torch.no_grad():
+                    teacher_logits = teacher(xb)
+            loss = distillation_loss(gm(xb), ytr[idx], teacher_logits, args.kd_alpha, args.kd_temp)
             opt.zero_grad()
             loss.backward()
             if args.clip > 0:

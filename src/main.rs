@@ -67,6 +67,8 @@ enum Command {
     Demo(cmd::secure::DemoArgs),
     /// Offline planning of Block-ReLU patch sizes.
     Plan(plan_cmd::PlanArgs),
+    /// PNG figures from measured result files.
+    Plot(cmd::plot::PlotArgs),
 }
 
 #[derive(Subcommand)]
@@ -138,6 +140,7 @@ fn main() -> ExitCode {
         Command::LoadTest(args) => cmd::load_test::run(&args),
         Command::FaultHarness(args) => cmd::fault_harness::run(&args),
         Command::Plan(args) => plan_cmd::run(&args).map_err(|e| e.to_string()),
+        Command::Plot(args) => cmd::plot::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

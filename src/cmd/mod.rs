@@ -7,5 +7,6 @@ pub mod launch;
 pub mod load_test;
 pub mod models;
 pub mod party;
+pub mod plot;
 pub mod secure;
 pub mod serve;
