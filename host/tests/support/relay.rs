@@ -44,7 +44,7 @@ impl Relay {
         let flag = armed.clone();
         std::thread::spawn(move || {
             if let Some(client) = accept(&listener) {
-                if let Ok(server) = TcpStream::connect_timeout(&target, PATIENCE) {
+                if let Some(server) = dial(target) {
                     relay(client, server, fault, &flag);
                 }
             }
@@ -61,6 +61,19 @@ impl Relay {
     pub fn arm(&self) {
         self.armed.store(true, Ordering::SeqCst);
     }
+}
+
+/// Connects to `target` within [`PATIENCE`], retrying while it is not listening yet (the
+/// client may reach the relay before the target party has bound its port).
+fn dial(target: SocketAddr) -> Option<TcpStream> {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
+        if let Ok(s) = TcpStream::connect_timeout(&target, PATIENCE) {
+            return Some(s);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    None
 }
 
 /// Accepts one connection within [`PATIENCE`].
