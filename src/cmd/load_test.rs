@@ -65,9 +65,7 @@ impl ServiceProcess {
         if let Some(spec) = &model.spec {
             c.arg("--spec").arg(spec);
         }
-        if let Some(a) = &model.settings.approx {
-            c.args(["--approx", a]);
-        }
+        c.args(model.settings.to_flags());
         let child = c
             .stdin(Stdio::null())
             .stdout(out)

@@ -216,6 +216,36 @@ impl Model {
         }
         Ok(())
     }
+
+    /// Gives every Conv and Linear node zero weights and biases of the lengths its dimensions
+    /// call for: the public architecture of a model whose weights P1 holds (P0 and P2 never
+    /// read them; the serialized form of a model carries no weights). Fails before allocating
+    /// when the dimensions call for more than [`MAX_WEIGHTS`] values in all.
+    pub fn zero_weights(&mut self) -> Result<(), ModelError> {
+        let mut total = 0usize;
+        for node in &self.nodes {
+            if let Some((w, b)) = weight_lengths(node)? {
+                total = total.saturating_add(w).saturating_add(b);
+                if total > MAX_WEIGHTS {
+                    return Err(ModelError::TooManyWeights {
+                        node: node.name.clone(),
+                    });
+                }
+            }
+        }
+        for node in &mut self.nodes {
+            if let Some((w, b)) = weight_lengths(node)? {
+                let (weight, bias) = match &mut node.op {
+                    Op::Conv(c) => (&mut c.weight, &mut c.bias),
+                    Op::Linear(l) => (&mut l.weight, &mut l.bias),
+                    _ => continue,
+                };
+                *weight = alloc::vec![0.0; w];
+                *bias = alloc::vec![0.0; b];
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The weight and bias lengths a Conv or Linear node's dimensions call for (`None` for other
@@ -262,38 +292,6 @@ fn check_weights(node: &Node) -> Result<(), ModelError> {
         }
     }
     Ok(())
-}
-
-impl Model {
-    /// Gives every Conv and Linear node zero weights and biases of the lengths its dimensions
-    /// call for: the public architecture of a model whose weights P1 holds (P0 and P2 never
-    /// read them; the serialized form of a model carries no weights). Fails before allocating
-    /// when the dimensions call for more than [`MAX_WEIGHTS`] values in all.
-    pub fn zero_weights(&mut self) -> Result<(), ModelError> {
-        let mut total = 0usize;
-        for node in &self.nodes {
-            if let Some((w, b)) = weight_lengths(node)? {
-                total = total.saturating_add(w).saturating_add(b);
-                if total > MAX_WEIGHTS {
-                    return Err(ModelError::TooManyWeights {
-                        node: node.name.clone(),
-                    });
-                }
-            }
-        }
-        for node in &mut self.nodes {
-            if let Some((w, b)) = weight_lengths(node)? {
-                let (weight, bias) = match &mut node.op {
-                    Op::Conv(c) => (&mut c.weight, &mut c.bias),
-                    Op::Linear(l) => (&mut l.weight, &mut l.bias),
-                    _ => continue,
-                };
-                *weight = alloc::vec![0.0; w];
-                *bias = alloc::vec![0.0; b];
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

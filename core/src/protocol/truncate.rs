@@ -103,8 +103,10 @@ fn assisted<T: Transport>(
             Ok(vec![0; n])
         }
         role => {
-            let other = if role == Role::P0 { Role::P1 } else { Role::P0 };
-            let offset = if role == Role::P0 { 1u64 << 62 } else { 0 };
+            let p0 = role == Role::P0;
+            let other = if p0 { Role::P1 } else { Role::P0 };
+            // P0 shifts the value into [0, 2^63) and alone adds the public quotient.
+            let offset = if p0 { 1u64 << 62 } else { 0 };
             let mut mask = p.shared(Role::P2, step, purpose::MASK);
             let masked: Vec<u64> = shares
                 .iter()
@@ -126,7 +128,7 @@ fn assisted<T: Transport>(
                     } else {
                         quotients[n + i]
                     };
-                    let public = if role == Role::P0 { c >> f } else { 0 };
+                    let public = if p0 { c >> f } else { 0 };
                     public.wrapping_sub(unshift).wrapping_sub(q)
                 })
                 .collect())
