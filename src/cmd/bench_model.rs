@@ -38,6 +38,11 @@ pub struct BenchModelArgs {
     /// Replace MaxPool by AvgPool first (the seed paper's substitution).
     #[arg(long)]
     pub maxpool_to_avgpool: bool,
+    /// Inferences in the one session (the first one is reported; with more, the steady
+    /// state of a long-lived session is reported too: every inference's seconds and their
+    /// median after the first).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -91,6 +96,7 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
         );
     }
     party_args.extend(args.settings.to_flags());
+    party_args.extend(["--repeat".into(), args.repeat.to_string()]);
     let settings = args.settings.settings()?;
     // P0 and P2 run from the public architecture, as in a deployment.
     let architecture = dir.path().join("model.arch.json");
@@ -150,10 +156,15 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
     let rounds = results.iter().map(|v| get(v, "rounds")).fold(0.0, f64::max);
     let sent = |from: usize, to: usize| results[from]["sent_to"][to].as_f64().unwrap_or(0.0);
     let edges = [(0, 1), (0, 2), (1, 2)].map(|(a, b)| sent(a, b) + sent(b, a));
+    let repeats: Vec<f64> = results[0]["repeat_seconds"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
+        .unwrap_or_default();
+    let steady = median(repeats.get(1..).unwrap_or(&[]));
     if args.json {
         let summary = serde_json::json!({"model": args.model, "spec": spec_note, "approx": args.settings.approx, "frac_bits": settings.fp.frac_bits, "truncation": format!("{:?}", settings.trunc),
             "seconds": seconds, "bytes": {"p0_p1": edges[0], "p0_p2": edges[1], "p1_p2": edges[2], "total": bytes},
-            "rounds": rounds, "parties": results});
+            "rounds": rounds, "repeat_seconds": repeats, "steady_seconds": steady, "parties": results});
         println!("{summary}");
         return Ok(());
     }
@@ -190,7 +201,27 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
         edges[1] / 1e6,
         edges[2] / 1e6
     );
+    if let Some(steady) = steady {
+        let all: Vec<String> = repeats.iter().map(|s| format!("{s:.3}")).collect();
+        println!(
+            "{} inferences in one session: {} s; median after the first: {steady:.3} s",
+            repeats.len(),
+            all.join(", ")
+        );
+    }
     Ok(())
+}
+
+/// The median of `v`, `None` when empty.
+fn median(v: &[f64]) -> Option<f64> {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(v[n / 2]),
+        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+    }
 }
 
 fn display(p: &Path) -> String {

@@ -80,6 +80,12 @@ pub struct PartyArgs {
     /// the session file instead of a one-off session.
     #[arg(long)]
     pub service: bool,
+    /// Run this many inferences of the input one after the other in the one session (all
+    /// three parties must pass the same number): the first pays for fresh memory and caches,
+    /// the later ones show the steady state of a long-lived session. The report is the first
+    /// inference's, plus every inference's seconds (`repeat_seconds` in JSON).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
     /// Print the result as JSON (P0: with the output).
     #[arg(long)]
     pub json: bool,
@@ -135,23 +141,36 @@ fn run_role(args: &PartyArgs, role: Role) -> Result<(), Failure> {
     };
     let config = SessionConfig::load(&args.config).map_err(|e| e.to_string())?;
     let identity = config.identity(role).map_err(|e| e.to_string())?;
+    let repeat = args.repeat as usize;
     let runs = match (args.service, input.as_deref()) {
-        (true, Some(x)) => infer_remote(&config, &identity, &model, &spec, settings, &[x])
-            .map_err(|e| Failure {
-                message: e.to_string(),
-                peer: e.peer(),
-            })?,
+        (true, Some(x)) => infer_remote(
+            &config,
+            &identity,
+            &model,
+            &spec,
+            settings,
+            &vec![x; repeat],
+        )
+        .map_err(|e| Failure {
+            message: e.to_string(),
+            peer: e.peer(),
+        })?,
         _ => {
             let (keys, transport) = connect(role, &config, &identity).map_err(|e| Failure {
                 message: e.to_string(),
                 peer: e.peer(),
             })?;
             let mut party = Party::new(keys, transport);
-            run_party(&mut party, &model, &spec, settings, &[input.as_deref()]).map_err(|e| {
-                Failure {
-                    message: format!("{role}: {e}"),
-                    peer: e.peer(),
-                }
+            run_party(
+                &mut party,
+                &model,
+                &spec,
+                settings,
+                &vec![input.as_deref(); repeat],
+            )
+            .map_err(|e| Failure {
+                message: format!("{role}: {e}"),
+                peer: e.peer(),
             })?
         }
     };
@@ -159,13 +178,15 @@ fn run_role(args: &PartyArgs, role: Role) -> Result<(), Failure> {
     let sent: u64 = run.end.sent.iter().sum::<u64>() - run.start.sent.iter().sum::<u64>();
     let peak = proc_status_bytes("self", "VmHWM");
     let sent_to = [0, 1, 2].map(|k| run.end.sent[k] - run.start.sent[k]);
+    let repeat_seconds: Vec<f64> = runs.iter().map(|r| r.end.seconds).collect();
     if args.json {
         let class = run.output.as_deref().map(argmax);
         let json = serde_json::json!({"role": args.role, "output": run.output, "class": class,
             "seconds": run.end.seconds, "setup_seconds": run.setup_seconds,
             "bytes_sent": sent, "sent_to": sent_to,
             "setup_bytes_sent": run.setup.sent.iter().sum::<u64>(),
-            "rounds": run.end.rounds - run.start.rounds, "peak_rss_bytes": peak});
+            "rounds": run.end.rounds - run.start.rounds, "peak_rss_bytes": peak,
+            "repeat_seconds": repeat_seconds});
         println!("{json}");
     } else {
         let result = match &run.output {

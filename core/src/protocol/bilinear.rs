@@ -2,6 +2,7 @@
 //! multiplication, matrix multiplication and 2-D convolution. Every product protocol is written
 //! once over this trait.
 
+use crate::gemm::gemm_acc;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -65,22 +66,6 @@ impl Bilinear for MatMul {
     }
     fn accumulate(&self, lhs: &[u64], rhs: &[u64], out: &mut [u64]) {
         gemm_acc(self.m, self.k, self.n, lhs, rhs, out);
-    }
-}
-
-/// `out (m x n) += a (m x k) * b (k x n)`, wrapping, row-major; i-k-j order so the inner loop
-/// streams rows.
-pub fn gemm_acc(m: usize, k: usize, n: usize, a: &[u64], b: &[u64], out: &mut [u64]) {
-    for i in 0..m {
-        let row = &mut out[i * n..(i + 1) * n];
-        for (kk, &aik) in a[i * k..(i + 1) * k].iter().enumerate() {
-            if aik == 0 {
-                continue;
-            }
-            for (o, &bv) in row.iter_mut().zip(&b[kk * n..(kk + 1) * n]) {
-                *o = o.wrapping_add(aik.wrapping_mul(bv));
-            }
-        }
     }
 }
 
