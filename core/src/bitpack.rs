@@ -97,10 +97,83 @@ pub fn unpack(bytes: &[u8], n: usize, width: u32) -> Vec<u64> {
     out
 }
 
+/// Packs bytes of at most 7 bits (Z_p elements) to 7 bits each: the layout of
+/// [`pack`]`(values, n, 7)`, eight values (one 64-bit word) at a time by halving shifts.
+pub fn pack7(values: &[u8]) -> Vec<u8> {
+    let mut out = alloc::vec![0u8; packed_len(values.len(), 7)];
+    let groups = values.len() / 8;
+    let (body, tail) = out.split_at_mut(groups * 7);
+    for (group, chunk) in body.chunks_exact_mut(7).zip(values.chunks_exact(8)) {
+        let word = compact7(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        group.copy_from_slice(&word.to_le_bytes()[..7]);
+    }
+    let rest = &values[groups * 8..];
+    let mut last = [0u8; 8];
+    last[..rest.len()].copy_from_slice(rest);
+    tail.copy_from_slice(&compact7(u64::from_le_bytes(last)).to_le_bytes()[..tail.len()]);
+    out
+}
+
+/// Eight 7-bit values, one per byte, to 56 contiguous bits: pairs into 14 bits, pairs of those
+/// into 28, then 56.
+#[inline(always)]
+fn compact7(x: u64) -> u64 {
+    let x = x & 0x7F7F_7F7F_7F7F_7F7F;
+    let x = (x & 0x007F_007F_007F_007F) | ((x & 0x7F00_7F00_7F00_7F00) >> 1);
+    let x = (x & 0x0000_3FFF_0000_3FFF) | ((x & 0x3FFF_0000_3FFF_0000) >> 2);
+    (x & 0x0000_0000_0FFF_FFFF) | ((x & 0x0FFF_FFFF_0000_0000) >> 4)
+}
+
+/// The inverse of [`compact7`].
+#[inline(always)]
+fn spread7(x: u64) -> u64 {
+    let x = (x & 0x0000_0000_0FFF_FFFF) | ((x << 4) & 0x0FFF_FFFF_0000_0000);
+    let x = (x & 0x0000_3FFF_0000_3FFF) | ((x << 2) & 0x3FFF_0000_3FFF_0000);
+    (x & 0x007F_007F_007F_007F) | ((x << 1) & 0x7F00_7F00_7F00_7F00)
+}
+
+/// Unpacks `out.len()` values of 7 bits written by [`pack7`] (or [`pack`] with width 7) into
+/// `out`. `bytes` must hold [`packed_len`]`(out.len(), 7)` bytes.
+pub fn unpack7(bytes: &[u8], out: &mut [u8]) {
+    let groups = out.len() / 8;
+    let (body, tail) = out.split_at_mut(groups * 8);
+    // Whole 8-byte loads while a full word of input remains (the 8th byte is the next group's
+    // first and is masked off by `spread7`).
+    let wide = groups.min(bytes.len().saturating_sub(1) / 7);
+    for (g, chunk) in body.chunks_exact_mut(8).enumerate() {
+        let word = if g < wide {
+            u64::from_le_bytes(bytes[g * 7..g * 7 + 8].try_into().expect("8 bytes"))
+        } else {
+            let mut w = [0u8; 8];
+            w[..7].copy_from_slice(&bytes[g * 7..g * 7 + 7]);
+            u64::from_le_bytes(w)
+        };
+        chunk.copy_from_slice(&spread7(word & 0x00FF_FFFF_FFFF_FFFF).to_le_bytes());
+    }
+    let rest = &bytes[groups * 7..];
+    let mut last = [0u8; 8];
+    last[..rest.len()].copy_from_slice(rest);
+    let n = tail.len();
+    tail.copy_from_slice(&spread7(u64::from_le_bytes(last)).to_le_bytes()[..n]);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        /// The word-at-a-time 7-bit codec writes and reads exactly the generic layout.
+        #[test]
+        fn pack7_is_the_generic_layout(values in proptest::collection::vec(0u8..128, 0..100)) {
+            let bytes = pack7(&values);
+            let generic = pack(values.iter().map(|&v| v as u64), values.len(), 7);
+            prop_assert_eq!(&bytes, &generic);
+            let mut back = alloc::vec![0u8; values.len()];
+            unpack7(&bytes, &mut back);
+            prop_assert_eq!(back, values);
+        }
+    }
 
     proptest! {
         #[test]

@@ -203,6 +203,18 @@ impl<T: Transport> Party<T> {
         self.send(to, step, msg, &bytes)
     }
 
+    /// Sends Z_p values packed to 7 bits each.
+    pub fn send_zp(
+        &mut self,
+        to: Role,
+        step: Step,
+        msg: u16,
+        values: &[u8],
+    ) -> Result<(), Error<T::Error>> {
+        let bytes = bitpack::pack7(values);
+        self.send(to, step, msg, &bytes)
+    }
+
     /// Receives `n` Z_p values packed to 7 bits each; a value >= p is a malformed message.
     pub fn recv_zp(
         &mut self,
@@ -213,12 +225,8 @@ impl<T: Transport> Party<T> {
     ) -> Result<Vec<u8>, Error<T::Error>> {
         let bytes = self.recv(from, step, msg, bitpack::packed_len(n, crate::ring::P_BITS))?;
         let mut out = vec![0u8; n];
-        let mut bad = false;
-        bitpack::unpack_each(&bytes, n, crate::ring::P_BITS, |i, v| {
-            bad |= v >= crate::ring::P as u64;
-            out[i] = v as u8;
-        });
-        if bad {
+        bitpack::unpack7(&bytes, &mut out);
+        if out.iter().fold(0u8, |m, &v| m.max(v)) >= crate::ring::P {
             return Err(Error::Malformed {
                 peer: from,
                 what: "a Z_p value >= p",

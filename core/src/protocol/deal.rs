@@ -6,7 +6,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::party::{Error, Party, Step};
-use crate::ring::{self, P_BITS};
+use crate::ring;
 use crate::role::Role;
 use crate::transport::Transport;
 
@@ -96,11 +96,12 @@ pub fn deal_zp<T: Transport>(
             let values = values.ok_or(Error::Config("P2 must give the values it deals"))?;
             let mut share0 = vec![0u8; n];
             p.shared(Role::P0, step, purpose).fill_zp(&mut share0);
-            let corr = values
+            let corr: Vec<u8> = values
                 .iter()
                 .zip(&share0)
-                .map(|(&v, &s)| ring::zp_sub(v, s) as u64);
-            p.send_packed(Role::P1, step, msg, corr, n, P_BITS)?;
+                .map(|(&v, &s)| ring::zp_sub(v, s))
+                .collect();
+            p.send_zp(Role::P1, step, msg, &corr)?;
             Ok(Vec::new())
         }
     }

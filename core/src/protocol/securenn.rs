@@ -9,11 +9,11 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::bilinear::Elementwise;
-use super::compare::{self, CompareMasks};
+use super::compare;
 use super::deal::{deal_odd, deal_ring, deal_zp};
 use super::product::beaver;
 use crate::party::{Error, Party, Step};
-use crate::ring::{odd_add, odd_reduce, odd_sub, P_BITS};
+use crate::ring::{odd_add, odd_reduce, odd_sub};
 use crate::role::Role;
 use crate::transport::Transport;
 
@@ -72,43 +72,13 @@ fn private_compare<T: Transport>(
     if p.role() == Role::P2 {
         let m0 = p.recv_zp(Role::P0, step, msg::COMPARE, n * BITS)?;
         let m1 = p.recv_zp(Role::P1, step, msg::COMPARE, n * BITS)?;
-        let range = |e: usize| e * BITS..(e + 1) * BITS;
-        return Ok((0..n)
-            .map(|e| compare::helper_result(&m0[range(e)], &m1[range(e)]) as u8)
-            .collect());
+        return Ok(compare::helper_results(&m0, &m1, BITS));
     }
     let mut common = p.shared(other_holder(p.role()), step, purpose::COMPARE);
-    let mut masks = CompareMasks::default();
-    let mut out = vec![0u8; n * BITS];
-    let mut betas = Vec::with_capacity(n);
-    for (e, &re) in r.iter().enumerate().take(n) {
-        CompareMasks::draw(&mut common, BITS, &mut masks);
-        let range = e * BITS..(e + 1) * BITS;
-        compare::holder_message(
-            p.role().j() as u8,
-            &x_bits[range.clone()],
-            re,
-            &masks,
-            &mut out[range],
-        );
-        betas.push(masks.beta);
-    }
-    p.send_packed(
-        Role::P2,
-        step,
-        msg::COMPARE,
-        out.iter().map(|&v| v as u64),
-        n * BITS,
-        P_BITS,
-    )?;
+    let (out, betas) =
+        compare::holder_messages(p.role().j() as u8, x_bits, &r[..n], BITS, &mut common);
+    p.send_zp(Role::P2, step, msg::COMPARE, &out)?;
     Ok(betas)
-}
-
-/// The bits of each value, least significant first, as Z_p elements.
-fn bit_decomposition(x: &[u64]) -> Vec<u8> {
-    x.iter()
-        .flat_map(|v| (0..BITS).map(move |i| ((v >> i) & 1) as u8))
-        .collect()
 }
 
 /// ShareConvert (SecureNN Alg. 5): shares over Z_L of `a != L - 1` to shares over Z_{L-1}.
@@ -144,7 +114,7 @@ pub fn share_convert<T: Transport>(
             msg::X_BITS,
             purpose::X_BITS,
             n * BITS,
-            Some(&bit_decomposition(&x)),
+            Some(&compare::bit_decomposition(&x, BITS)),
         )?;
         deal_odd(p, step, msg::DELTA, purpose::DELTA, n, Some(&delta))?;
         let eta_prime: Vec<u64> = private_compare(p, step, &[], &[], n)?
@@ -213,7 +183,7 @@ pub fn compute_msb<T: Transport>(p: &mut Party<T>, a: &[u64]) -> Result<Vec<u64>
             msg::X_BITS,
             purpose::X_BITS,
             n * BITS,
-            Some(&bit_decomposition(&x)),
+            Some(&compare::bit_decomposition(&x, BITS)),
         )?;
         let lsb: Vec<u64> = x.iter().map(|v| v & 1).collect();
         deal_ring(p, step, msg::X_LSB, purpose::X_LSB, n, Some(&lsb))?;

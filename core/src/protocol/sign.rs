@@ -24,10 +24,10 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::compare::{self, CompareMasks};
+use super::compare;
 use super::deal::{deal_ring, deal_zp};
 use crate::party::{Error, Party, Step};
-use crate::ring::{mask, P_BITS};
+use crate::ring::mask;
 use crate::role::Role;
 use crate::transport::Transport;
 
@@ -79,10 +79,7 @@ pub fn split<T: Transport>(
         let x: Vec<u64> = (0..n)
             .map(|_| (x0.u64().wrapping_add(x1.u64())) & ring)
             .collect();
-        let x_bits: Vec<u8> = x
-            .iter()
-            .flat_map(|v| (0..bits).map(move |i| ((v >> i) & 1) as u8))
-            .collect();
+        let x_bits = compare::bit_decomposition(&x, bits);
         deal_zp(
             p,
             step,
@@ -93,12 +90,11 @@ pub fn split<T: Transport>(
         )?;
         let m0 = p.recv_zp(Role::P0, step, msg::COMPARE, n * bits)?;
         let m1 = p.recv_zp(Role::P1, step, msg::COMPARE, n * bits)?;
-        let gamma = (0..n)
-            .map(|e| {
-                let r = e * bits..(e + 1) * bits;
-                let beta_prime = compare::helper_result(&m0[r.clone()], &m1[r]) as u8;
-                ((x[e] >> (m - 1)) as u8 & 1) ^ beta_prime
-            })
+        let beta_prime = compare::helper_results(&m0, &m1, bits);
+        let gamma = x
+            .iter()
+            .zip(beta_prime)
+            .map(|(x, b)| ((x >> (m - 1)) as u8 & 1) ^ b)
             .collect();
         return Ok(SplitSign { bits: gamma });
     }
@@ -110,26 +106,20 @@ pub fn split<T: Transport>(
     p.send_packed(other, step, msg::OPEN, c_mine.iter().copied(), n, m)?;
     let x_bits = deal_zp(p, step, msg::X_BITS, purpose::X_BITS, n * bits, None)?;
     let c_other = p.recv_packed(other, step, msg::OPEN, n, m)?;
+    let c: Vec<u64> = c_mine
+        .iter()
+        .zip(&c_other)
+        .map(|(a, b)| a.wrapping_add(*b) & ring)
+        .collect();
+    let low: Vec<u64> = c.iter().map(|v| v & mask(m - 1)).collect();
     let mut common = p.shared(other, step, purpose::COMPARE);
-    let j = me.j() as u8;
-    let mut masks = CompareMasks::default();
-    let mut out = vec![0u8; n * bits];
-    let mut beta_tilde = Vec::with_capacity(n);
-    for e in 0..n {
-        let c = c_mine[e].wrapping_add(c_other[e]) & ring;
-        CompareMasks::draw(&mut common, bits, &mut masks);
-        let r = e * bits..(e + 1) * bits;
-        compare::holder_message(j, &x_bits[r.clone()], c & mask(m - 1), &masks, &mut out[r]);
-        beta_tilde.push(1 ^ (c >> (m - 1)) as u8 ^ masks.beta);
-    }
-    p.send_packed(
-        Role::P2,
-        step,
-        msg::COMPARE,
-        out.iter().map(|&v| v as u64),
-        n * bits,
-        P_BITS,
-    )?;
+    let (out, betas) = compare::holder_messages(me.j() as u8, &x_bits, &low, bits, &mut common);
+    p.send_zp(Role::P2, step, msg::COMPARE, &out)?;
+    let beta_tilde = c
+        .iter()
+        .zip(betas)
+        .map(|(c, beta)| 1 ^ (c >> (m - 1)) as u8 ^ beta)
+        .collect();
     Ok(SplitSign { bits: beta_tilde })
 }
 
