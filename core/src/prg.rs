@@ -73,27 +73,27 @@ const BUF: usize = 1024;
 /// Values drawn at once by [`Prg::fill_zp`]: one 64-byte block of the stream.
 const WORDS: usize = 32;
 
-/// Writes `word % modulus + offset` to `out` for every word below `limit` (a multiple of
-/// `modulus`), in order, skipping the others; returns how many it wrote. With no word
-/// rejected (all but about one block in 200 for Z_p) the loop runs over independent lanes.
+/// Writes `word % MODULUS + OFFSET` to `out` for every word below `limit` (the largest multiple
+/// of `MODULUS` up to 65,536), in order, skipping the others; returns how many it wrote. With no
+/// word rejected (all but about one block in 200 for Z_p) the loop runs over independent lanes.
 /// The modulus is a constant so that `%` compiles to a multiplication.
 fn accept_words<const MODULUS: u16, const OFFSET: u8>(words: &[u16], out: &mut [u8]) -> usize {
-    let (modulus, offset) = (MODULUS, OFFSET);
-    let limit = 65536 / modulus as u32 * modulus as u32;
+    let limit = 65536 / MODULUS as u32 * MODULUS as u32;
+    let value = |w: u16| (w % MODULUS) as u8 + OFFSET;
     // A branch-free test of the whole block (an early-exit `all` would not vectorize).
     let rejected = words
         .iter()
         .fold(0u8, |any, &w| any | ((w as u32) >= limit) as u8);
     if rejected == 0 {
         for (o, &w) in out.iter_mut().zip(words) {
-            *o = (w % modulus) as u8 + offset;
+            *o = value(w);
         }
         return words.len().min(out.len());
     }
     let mut k = 0;
     for &w in words {
         if (w as u32) < limit && k < out.len() {
-            out[k] = (w % modulus) as u8 + offset;
+            out[k] = value(w);
             k += 1;
         }
     }
