@@ -72,8 +72,9 @@ fn three_parties(dir: &Path, i: usize, extra: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&outs[0].stdout).expect("P0 prints JSON")
 }
 
-/// Image `i` through the three processes with `spec` and the protocol `settings` flags.
-fn check(i: usize, spec: Option<&str>, settings: &[&str], tolerance: f32) {
+/// Image `i` through the three processes with `spec` and the protocol `settings` flags;
+/// returns P0's JSON result.
+fn check(i: usize, spec: Option<&str>, settings: &[&str], tolerance: f32) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let mut extra = settings.to_vec();
     if let Some(s) = spec {
@@ -107,6 +108,7 @@ fn check(i: usize, spec: Option<&str>, settings: &[&str], tolerance: f32) {
         err < tolerance,
         "image {i}: max logit error {err}: {secure:?} vs {float:?}"
     );
+    got
 }
 
 #[test]
@@ -132,6 +134,16 @@ fn assisted_truncation_at_20_fractional_bits_is_close() {
         &["--truncation", "assisted", "--frac-bits", "20"],
         1e-3,
     );
+}
+
+#[test]
+fn repeated_inferences_in_one_session() {
+    // `--repeat 3` on all three: one set-up, three inferences; the first one's output is
+    // reported (checked against the float reference) and every inference's seconds.
+    let got = check(4, Some(SPEC), &["--approx", "43,5", "--repeat", "3"], 0.5);
+    let seconds = got["repeat_seconds"].as_array().expect("repeat_seconds");
+    assert_eq!(seconds.len(), 3);
+    assert!(seconds.iter().all(|s| s.as_f64().is_some_and(|s| s > 0.0)));
 }
 
 #[test]
