@@ -159,19 +159,6 @@ impl Prg {
         u64::from_le_bytes(b)
     }
 
-    /// Fills `out` with uniform `u64`s.
-    pub fn fill_u64(&mut self, out: &mut [u64]) {
-        for v in out.iter_mut() {
-            *v = self.u64();
-        }
-    }
-
-    /// `n` uniform `u64`s masked to their low `m` bits.
-    pub fn ring_vec(&mut self, n: usize, m: u32) -> alloc::vec::Vec<u64> {
-        let mask = crate::ring::mask(m);
-        (0..n).map(|_| self.u64() & mask).collect()
-    }
-
     /// A uniform value in `0..n` (`n` in 1..=256), by rejection sampling on bytes, so exactly
     /// uniform.
     #[inline]
