@@ -17,11 +17,13 @@ fn run(shard: Shard, state: Option<ShardFile>) -> (ShardFile, usize) {
         max_side: 2,
         batch: 7,
         shard,
+        ..Options::default()
     };
     let mut state = state.unwrap_or(ShardFile {
         model: "fashion_resnet.onnx".into(),
         samples: 1,
         max_side: 2,
+        base_spec: None,
         shard: [shard.index, shard.count],
         layers: Vec::new(),
     });

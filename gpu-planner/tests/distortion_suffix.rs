@@ -1,6 +1,7 @@
 //! The batched suffix evaluator against the host's reference forward: `D(i, j)` of eq. 4
 //! measured by `extract_layer` must equal the one obtained by running the whole network with a
-//! one-channel Block-ReLU spec (`patchwork_host::reference::forward`).
+//! one-channel Block-ReLU spec (`patchwork_host::reference::forward`), on the plain model and
+//! with a base spec's Block-ReLUs in place.
 
 use std::path::PathBuf;
 
@@ -11,6 +12,7 @@ use patchwork_core::spec::{LayerSpec, Spec};
 use patchwork_host::fashion::bundled_test64;
 use patchwork_host::onnx::load_model;
 use patchwork_host::reference::forward;
+use patchwork_host::spec_io::load_spec;
 use patchwork_planner::distortion::extract::{extract_layer, relu_layers, Options};
 use patchwork_planner::distortion::reduce::CpuReducer;
 use patchwork_planner::distortion::shard::Shard;
@@ -25,26 +27,28 @@ fn images(n: usize) -> Vec<ArrayD<f32>> {
     (0..n).map(|i| data.input(i)).collect()
 }
 
-/// Eq. 4 by brute force: whole forward passes with and without the one-channel spec.
+/// Eq. 4 by brute force: whole forward passes with `base` and with `base` where channel `ch`
+/// of `layer` has patch size `p`.
 fn oracle(
     model: &Model,
-    layer: &str,
-    c: usize,
+    base: &Spec,
+    (layer, c): (&str, usize),
     ch: usize,
     p: PatchSize,
     imgs: &[ArrayD<f32>],
 ) -> f64 {
-    let mut patches = vec![PatchSize::RELU; c];
-    patches[ch] = p;
-    let spec = Spec {
-        layers: vec![LayerSpec {
+    let mut spec = base.clone();
+    if spec.layer(layer).is_none() {
+        spec.layers.push(LayerSpec {
             name: layer.to_string(),
-            patch_sizes: patches,
-        }],
-    };
+            patch_sizes: vec![PatchSize::RELU; c],
+        });
+    }
+    let named = spec.layers.iter_mut().find(|l| l.name == layer);
+    named.expect("layer just added").patch_sizes[ch] = p;
     let mut sum = 0.0;
     for img in imgs {
-        let a = forward(model, img, None).expect("forward");
+        let a = forward(model, img, Some(base)).expect("forward");
         let b = forward(model, img, Some(&spec)).expect("forward with spec");
         sum += a
             .iter()
@@ -57,9 +61,23 @@ fn oracle(
 
 #[test]
 fn suffix_matches_full_forward_on_every_layer() {
-    let model = fashion();
+    check_every_layer(&fashion(), &Spec::default());
+}
+
+#[test]
+fn suffix_matches_full_forward_with_a_base_spec() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models");
+    let model = load_model(&root.join("fashion_resnet_brelu6.onnx")).expect("bundled model");
+    let base = load_spec(&root.join("fashion_resnet_brelu6.spec.json")).expect("bundled spec");
+    check_every_layer(&model, &base);
+}
+
+/// One channel per layer (the last one), every candidate with sides up to 3 (and the larger
+/// sides that reach the map), against [`oracle`]; the channel's own base patch size must
+/// measure exactly 0.
+fn check_every_layer(model: &Model, base: &Spec) {
     let imgs = images(2);
-    for layer in relu_layers(&model).expect("relu layers") {
+    for layer in relu_layers(model).expect("relu layers") {
         let (c, _, _) = layer.chw;
         // One channel per layer (the last one), every candidate with sides up to 3.
         let opts = Options {
@@ -69,14 +87,18 @@ fn suffix_matches_full_forward_on_every_layer() {
                 index: c - 1,
                 count: c,
             },
+            base,
         };
+        let own = base
+            .layer(&layer.name)
+            .map_or(PatchSize::RELU, |l| l.patch_sizes[c - 1]);
         let part =
-            extract_layer(&model, &layer, &imgs, &opts, &CpuReducer, &|_| {}).expect("extract");
+            extract_layer(model, &layer, &imgs, &opts, &CpuReducer, &|_| {}).expect("extract");
         assert_eq!(part.first_channel, c - 1);
         assert_eq!(part.distortion.len(), 1);
         for (j, &p) in part.patch_sizes.iter().enumerate() {
             let got = part.distortion[0][j];
-            let want = oracle(&model, &layer.name, c, c - 1, p, &imgs);
+            let want = oracle(model, base, (&layer.name, c), c - 1, p, &imgs);
             let tol = 1e-4 * want.abs() + 1e-7;
             assert!(
                 (got - want).abs() <= tol,
@@ -85,8 +107,8 @@ fn suffix_matches_full_forward_on_every_layer() {
                 c - 1,
                 p
             );
-            if p == PatchSize::RELU {
-                assert_eq!(got, 0.0, "plain ReLU must not distort");
+            if p == own {
+                assert_eq!(got, 0.0, "the base's own patch size must not distort");
             }
         }
     }

@@ -3,7 +3,10 @@
 //! shard files into one table for `patchwork plan knapsack`.
 //!
 //! `patchwork plan distortion --model M.onnx --data fashion-mnist --samples N --out T.json
-//!  [--shard i/n] [--max-side 8] [--batch 32] [--backend cpu|cuda]`
+//!  [--shard i/n] [--max-side 8] [--batch 32] [--backend cpu|cuda] [--base-spec S.json]`
+//!
+//! With `--base-spec` the network measured has that spec's Block-ReLUs in place (a model
+//! fine-tuned with them), so a smaller budget can be planned from it.
 //!
 //! While it runs, finished layers are kept in `T.json.partial`; a rerun with the same model,
 //! samples, `--max-side` and shard skips them. Without `--shard` (or with `0/1`) `T.json` is the
@@ -17,8 +20,11 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::ArrayD;
+use patchwork_core::model::spec_check::validate_spec;
+use patchwork_core::spec::Spec;
 use patchwork_host::fashion::{self, Split};
 use patchwork_host::onnx::load_model;
+use patchwork_host::spec_io::load_spec;
 use patchwork_planner::distortion::extract::{extract_all, layer_work, relu_layers, Options};
 use patchwork_planner::distortion::reduce::{reducer, Backend};
 use patchwork_planner::distortion::shard::ShardError;
@@ -56,6 +62,10 @@ pub struct DistortionArgs {
     /// Largest patch side tried (blocks 1..=min(map, this) in both directions).
     #[arg(long, default_value_t = 8)]
     pub max_side: u16,
+    /// Measure the network with this spec's Block-ReLUs in place instead of the plain model
+    /// (for a model fine-tuned with that spec, to plan a smaller budget from it).
+    #[arg(long, value_name = "S.json")]
+    pub base_spec: Option<PathBuf>,
     /// Hypotheses per batched suffix pass.
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
@@ -84,6 +94,7 @@ pub enum DistortionCmdError {
     Data(fashion::DataError),
     TooFewImages { asked: usize, have: usize },
     Shard(ShardError),
+    BaseSpec(String),
     Distortion(DistortionError),
     Read { path: PathBuf, source: io::Error },
     Write { path: PathBuf, source: io::Error },
@@ -103,6 +114,7 @@ impl fmt::Display for DistortionCmdError {
                 )
             }
             Self::Shard(e) => write!(f, "{e}"),
+            Self::BaseSpec(e) => write!(f, "--base-spec: {e}"),
             Self::Distortion(e) => write!(f, "distortion extraction failed: {e}"),
             Self::Read { path, source } => write!(f, "cannot read {}: {source}", path.display()),
             Self::Write { path, source } => write!(f, "cannot write {}: {source}", path.display()),
@@ -130,10 +142,24 @@ pub fn distortion(args: &DistortionArgs, out: &mut dyn Write) -> Result<(), Dist
         });
     }
     let images: Vec<ArrayD<f32>> = (0..args.samples).map(|i| data.input(i)).collect();
+    let base = match &args.base_spec {
+        Some(path) => {
+            let spec = load_spec(path).map_err(|e| DistortionCmdError::BaseSpec(e.to_string()))?;
+            validate_spec(&model, &spec).map_err(|e| {
+                DistortionCmdError::BaseSpec(format!(
+                    "{} does not fit the model: {e}",
+                    path.display()
+                ))
+            })?;
+            spec
+        }
+        None => Spec::default(),
+    };
     let opts = Options {
         max_side: args.max_side,
         batch: args.batch,
         shard,
+        base: &base,
     };
     let (red, note) = reducer(match args.backend {
         BackendArg::Cpu => Backend::Cpu,
@@ -151,6 +177,11 @@ pub fn distortion(args: &DistortionArgs, out: &mut dyn Write) -> Result<(), Dist
         model: model_name,
         samples: args.samples,
         max_side: args.max_side,
+        base_spec: args
+            .base_spec
+            .as_deref()
+            .and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned()),
         shard: [shard.index, shard.count],
         layers: Vec::new(),
     };

@@ -3,10 +3,16 @@
 //! "channel `c` of this ReLU as a Block-ReLU of patch size `p`", the ReLU output is rebuilt
 //! with that one channel changed and only the suffix runs, `batch` hypotheses at a time.
 //! Images and batches are spread over rayon's threads.
+//!
+//! With a base spec (`Options::base`) the network measured is the model with that spec's
+//! Block-ReLUs in place: `F` is the base network and `F^{i,j}` the base network with channel `C_i`
+//! switched to patch size `P_ij`. Re-measuring on a network already fine-tuned with Block-ReLUs
+//! at a larger budget plans a smaller one from a closer starting point than the plain model.
 
 use ndarray::ArrayD;
 use patchwork_core::model::{Model, Op};
 use patchwork_core::patch::PatchSize;
+use patchwork_core::spec::Spec;
 use patchwork_host::reference::{block_relu_channel, forward_all};
 use rayon::prelude::*;
 
@@ -16,23 +22,29 @@ use super::shard::{LayerPart, Shard, ShardFile};
 use super::suffix::SuffixPlan;
 use super::DistortionError;
 
+/// The empty spec: every ReLU plain.
+static PLAIN: Spec = Spec { layers: Vec::new() };
+
 /// Settings of an extraction run.
 #[derive(Clone, Copy, Debug)]
-pub struct Options {
+pub struct Options<'a> {
     /// Largest patch side tried (see [`candidates`]).
     pub max_side: u16,
     /// Hypotheses evaluated together in one suffix pass.
     pub batch: usize,
     /// Which channels of each layer this run measures.
     pub shard: Shard,
+    /// Block-ReLUs already in the network measured (empty: the plain model).
+    pub base: &'a Spec,
 }
 
-impl Default for Options {
+impl Default for Options<'_> {
     fn default() -> Self {
         Options {
             max_side: super::candidates::DEFAULT_MAX_SIDE,
             batch: 32,
             shard: Shard::ALL,
+            base: &PLAIN,
         }
     }
 }
@@ -100,11 +112,16 @@ pub fn extract_layer(
         .clone()
         .flat_map(|ch| patches.iter().map(move |&p| (ch, p)))
         .collect();
-    let plan = SuffixPlan::new(model, layer.node)?;
+    let plan = SuffixPlan::new(model, layer.node, opts.base)?;
     let batch = opts.batch.max(1);
     let sums = images
         .par_iter()
-        .map(|img| image_sums(model, layer, &plan, img, &hyps, batch, reducer, progress))
+        .map(|img| {
+            let prefix = forward_all(model, img, Some(opts.base))?;
+            image_sums(
+                model, layer, &plan, &prefix, &hyps, batch, reducer, progress,
+            )
+        })
         .try_reduce(
             || vec![0.0f64; hyps.len()],
             |mut a, b| {
@@ -134,18 +151,17 @@ fn image_sums(
     model: &Model,
     layer: &ReluLayer,
     plan: &SuffixPlan,
-    image: &ArrayD<f32>,
+    prefix: &[Option<Vec<f32>>],
     hyps: &[(usize, PatchSize)],
     batch: usize,
     reducer: &dyn Reducer,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Vec<f64>, DistortionError> {
-    let prefix = forward_all(model, image, None)?;
     let node = &model.nodes[layer.node];
     let pre = prefix[node.inputs[0]].as_deref().unwrap_or(&[]);
     let post = prefix[node.output].as_deref().unwrap_or(&[]);
     // The unmodified output through the same suffix code, so that `[1, 1]` measures exactly 0.
-    let base = plan.run(model, &prefix, post.to_vec(), 1);
+    let base = plan.run(model, prefix, post.to_vec(), 1);
     let (_, h, w) = layer.chw;
     let hw = h * w;
     let chunks: Vec<Vec<f64>> = hyps
@@ -159,7 +175,7 @@ fn image_sums(
                 dst.copy_from_slice(&pre[ch * hw..(ch + 1) * hw]);
                 block_relu_channel(dst, h, w, p);
             }
-            let outs = plan.run(model, &prefix, start, chunk.len());
+            let outs = plan.run(model, prefix, start, chunk.len());
             let d = reducer.squared_distances(&outs, &base)?;
             progress(chunk.len() as u64);
             Ok(d)

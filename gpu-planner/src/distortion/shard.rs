@@ -4,7 +4,7 @@
 //!
 //! Shard `i/n` (0-based `i < n`) takes, in every ReLU layer of `C` channels, the channels
 //! `floor(C*i/n) .. floor(C*(i+1)/n)`. A shard file is
-//! `{"model", "samples", "max_side", "shard": [i, n], "layers": [LayerPart...]}`, where a
+//! `{"model", "samples", "max_side", ["base_spec",] "shard": [i, n], "layers": [LayerPart...]}`, where a
 //! [`LayerPart`] is a table layer restricted to `first_channel .. first_channel + rows`.
 
 use std::fmt;
@@ -69,6 +69,9 @@ pub struct ShardFile {
     pub samples: usize,
     /// Largest patch side tried.
     pub max_side: u16,
+    /// The base spec's file name, when the run measured a network with Block-ReLUs in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_spec: Option<String>,
     /// `[i, n]`.
     pub shard: [usize; 2],
     /// Finished layers.
@@ -76,11 +79,12 @@ pub struct ShardFile {
 }
 
 impl ShardFile {
-    /// Whether `other` describes the same run (model, samples, patch list, shard).
+    /// Whether `other` describes the same run (model, samples, patch list, base spec, shard).
     pub fn same_run(&self, other: &ShardFile) -> bool {
         self.model == other.model
             && self.samples == other.samples
             && self.max_side == other.max_side
+            && self.base_spec == other.base_spec
             && self.shard == other.shard
     }
 }
@@ -155,6 +159,12 @@ pub fn merge(files: &[(String, ShardFile)]) -> Result<DistortionTable, ShardErro
                 return Err(ShardError::Inconsistent {
                     file: file.clone(),
                     what: "max_side",
+                });
+            }
+            if shard.base_spec != first.base_spec {
+                return Err(ShardError::Inconsistent {
+                    file: file.clone(),
+                    what: "base_spec",
                 });
             }
         }

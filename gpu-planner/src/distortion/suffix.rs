@@ -5,9 +5,12 @@
 //! once per image (`patchwork_host::reference::forward_all`) and only the nodes that depend on
 //! the ReLU's output ("tainted" nodes) are evaluated again, for all hypotheses of a batch at
 //! once. Values not tainted (a shortcut branch computed before the ReLU) are read, shared, from
-//! the prefix. Later ReLUs stay plain ReLUs.
+//! the prefix. Later ReLUs are what the base spec makes them: plain ReLUs, or its Block-ReLUs.
 
+use patchwork_core::model::spec_check::{relu_layer_patches, LayerPatches};
 use patchwork_core::model::{Model, Op, ValueId};
+use patchwork_core::patch::block_relu_in_place;
+use patchwork_core::spec::Spec;
 
 use super::ops::{self, Chw, Val};
 use super::DistortionError;
@@ -19,18 +22,22 @@ pub struct SuffixPlan {
     start: ValueId,
     /// Indices of the tainted nodes, in model order.
     nodes: Vec<usize>,
+    /// For each tainted ReLU the base spec names: its node index and patch sizes.
+    blocks: Vec<(usize, LayerPatches)>,
     /// Whether the model output depends on the ReLU at all.
     reaches_output: bool,
 }
 
 impl SuffixPlan {
-    /// Plans the suffix after the ReLU node `relu` (index into `model.nodes`). Fails when a
-    /// tainted node uses an operator the batched evaluator lacks (Resize).
-    pub fn new(model: &Model, relu: usize) -> Result<Self, DistortionError> {
+    /// Plans the suffix after the ReLU node `relu` (index into `model.nodes`), later ReLUs
+    /// following `base`. Fails when a tainted node uses an operator the batched evaluator lacks
+    /// (Resize).
+    pub fn new(model: &Model, relu: usize, base: &Spec) -> Result<Self, DistortionError> {
         let start = model.nodes[relu].output;
         let mut tainted = vec![false; model.values.len()];
         tainted[start] = true;
         let mut nodes = Vec::new();
+        let mut blocks = Vec::new();
         for (index, node) in model.nodes.iter().enumerate().skip(relu + 1) {
             if !node.inputs.iter().any(|&v| tainted[v]) {
                 continue;
@@ -43,10 +50,16 @@ impl SuffixPlan {
             }
             tainted[node.output] = true;
             nodes.push(index);
+            if matches!(node.op, Op::Relu) && base.layer(&node.name).is_some() {
+                let patches = relu_layer_patches(model, index, base)
+                    .map_err(|e| DistortionError::Forward(e.into()))?;
+                blocks.push((index, patches));
+            }
         }
         Ok(SuffixPlan {
             start,
             nodes,
+            blocks,
             reaches_output: tainted[model.output],
         })
     }
@@ -82,7 +95,16 @@ impl SuffixPlan {
             let out = match &node.op {
                 Op::Conv(c) => ops::conv(c, x, batch, chw(in_shape), chw(out_shape)),
                 Op::Linear(l) => ops::linear(l, x, batch),
-                Op::Relu => ops::map(x, batch, size, |v| v.max(0.0)),
+                Op::Relu => match self.blocks.iter().find(|(i, _)| *i == index) {
+                    Some((_, (patches, (_, h, w)))) => {
+                        let mut y = ops::map(x, batch, size, |v| v);
+                        for item in y.chunks_mut(size) {
+                            block_relu_in_place(item, *h, *w, patches, |sum| sum >= 0.0);
+                        }
+                        y
+                    }
+                    None => ops::map(x, batch, size, |v| v.max(0.0)),
+                },
                 Op::Relu6 => ops::map(x, batch, size, |v| v.clamp(0.0, 6.0)),
                 Op::Reshape | Op::Identity => ops::map(x, batch, size, |v| v),
                 Op::Add => ops::add(x, get(node.inputs[1]), batch, size),
