@@ -20,10 +20,12 @@ SECURE_LINE = re.compile(
 COST_LINE = re.compile(r"per image: (?P<mb>[\d.]+) MB, (?P<ms>[\d.]+) ms of protocol")
 
 
-def add_common_args(ap, work, out):
-    """The options every experiment takes: base model, fine-tuning, DReLU, where to write."""
+def add_common_args(ap, work, out, epochs=True):
+    """The options every experiment takes: base model, fine-tuning, DReLU, where to write
+    (`--epochs` unless the experiment sets epochs its own way)."""
     ap.add_argument("--model", default="models/fashion_resnet.onnx")
-    ap.add_argument("--epochs", type=int, default=1)
+    if epochs:
+        ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--finetune", default="--lr 0.01 --warmup 0.25 --kd-alpha 0.9 --kd-temp 4",
                     help="further finetune_brelu.py options, the same for every row")
     ap.add_argument("--approx", default="43,5")

@@ -50,7 +50,16 @@ fn shards_merge_and_plan() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("distortion_cli");
     std::fs::create_dir_all(&dir).expect("tmp dir");
     let model = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/fashion_resnet.onnx");
-    let common = ["--samples", "1", "--max-side", "2", "--model", s(&model)];
+    let common = [
+        "--samples",
+        "1",
+        "--max-side",
+        "2",
+        "--coarse-blocks",
+        "0",
+        "--model",
+        s(&model),
+    ];
     let mut shards = Vec::new();
     for i in 0..2 {
         let out = dir.join(format!("shard{i}.json"));

@@ -4,9 +4,16 @@ use std::path::PathBuf;
 
 use patchwork_host::fashion::bundled_test64;
 use patchwork_host::onnx::load_model;
+use patchwork_planner::distortion::candidates::CandidateSides;
 use patchwork_planner::distortion::extract::{extract_all, relu_layers, Options};
 use patchwork_planner::distortion::reduce::CpuReducer;
 use patchwork_planner::distortion::shard::{merge, Shard, ShardError, ShardFile};
+
+/// Small candidate lists: sides 1 and 2, and the whole map.
+const SIDES: CandidateSides = CandidateSides {
+    max_side: 2,
+    coarse_blocks: 1,
+};
 
 fn run(shard: Shard, state: Option<ShardFile>) -> (ShardFile, usize) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/fashion_resnet.onnx");
@@ -14,7 +21,7 @@ fn run(shard: Shard, state: Option<ShardFile>) -> (ShardFile, usize) {
     let data = bundled_test64();
     let imgs: Vec<_> = (0..1).map(|i| data.input(i)).collect();
     let opts = Options {
-        max_side: 2,
+        sides: SIDES,
         batch: 7,
         shard,
         ..Options::default()
@@ -22,7 +29,7 @@ fn run(shard: Shard, state: Option<ShardFile>) -> (ShardFile, usize) {
     let mut state = state.unwrap_or(ShardFile {
         model: "fashion_resnet.onnx".into(),
         samples: 1,
-        max_side: 2,
+        sides: SIDES,
         base_spec: None,
         shard: [shard.index, shard.count],
         layers: Vec::new(),

@@ -13,6 +13,7 @@ use patchwork_host::fashion::bundled_test64;
 use patchwork_host::onnx::load_model;
 use patchwork_host::reference::forward;
 use patchwork_host::spec_io::load_spec;
+use patchwork_planner::distortion::candidates::CandidateSides;
 use patchwork_planner::distortion::extract::{extract_layer, relu_layers, Options};
 use patchwork_planner::distortion::reduce::CpuReducer;
 use patchwork_planner::distortion::shard::Shard;
@@ -72,16 +73,18 @@ fn suffix_matches_full_forward_with_a_base_spec() {
     check_every_layer(&model, &base);
 }
 
-/// One channel per layer (the last one), every candidate with sides up to 3 (and the larger
-/// sides that reach the map), against [`oracle`]; the channel's own base patch size must
+/// One channel per layer (the last one), every candidate with sides up to 3 and the sides of
+/// two blocks and of the whole map, against [`oracle`]; the channel's own base patch size must
 /// measure exactly 0.
 fn check_every_layer(model: &Model, base: &Spec) {
     let imgs = images(2);
     for layer in relu_layers(model).expect("relu layers") {
         let (c, _, _) = layer.chw;
-        // One channel per layer (the last one), every candidate with sides up to 3.
         let opts = Options {
-            max_side: 3,
+            sides: CandidateSides {
+                max_side: 3,
+                coarse_blocks: 2,
+            },
             batch: 5,
             shard: Shard {
                 index: c - 1,

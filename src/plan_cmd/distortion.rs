@@ -3,7 +3,8 @@
 //! shard files into one table for `patchwork plan knapsack`.
 //!
 //! `patchwork plan distortion --model M.onnx --data fashion-mnist --samples N --out T.json
-//!  [--shard i/n] [--max-side 8] [--batch 32] [--backend cpu|cuda] [--base-spec S.json]`
+//!  [--shard i/n] [--max-side 8] [--coarse-blocks 3] [--batch 32] [--backend cpu|cuda]
+//!  [--base-spec S.json]`
 //!
 //! With `--base-spec` the network measured has that spec's Block-ReLUs in place (a model
 //! fine-tuned with them), so a smaller budget can be planned from it.
@@ -25,6 +26,7 @@ use patchwork_core::spec::Spec;
 use patchwork_host::fashion::{self, Split};
 use patchwork_host::onnx::load_model;
 use patchwork_host::spec_io::load_spec;
+use patchwork_planner::distortion::candidates::CandidateSides;
 use patchwork_planner::distortion::extract::{extract_all, layer_work, relu_layers, Options};
 use patchwork_planner::distortion::reduce::{reducer, Backend};
 use patchwork_planner::distortion::shard::ShardError;
@@ -59,9 +61,13 @@ pub struct DistortionArgs {
     /// Measure only shard i of n (0-based): channels C*i/n .. C*(i+1)/n of every layer.
     #[arg(long, value_name = "i/n")]
     pub shard: Option<String>,
-    /// Largest patch side tried (blocks 1..=min(map, this) in both directions).
-    #[arg(long, default_value_t = 8)]
+    /// Every patch side up to this one is tried, in both directions.
+    #[arg(long, default_value_t = CandidateSides::default().max_side)]
     pub max_side: u16,
+    /// Above --max-side, the sides that cut the map into this many even blocks or fewer, down
+    /// to the whole map (0: none).
+    #[arg(long, default_value_t = CandidateSides::default().coarse_blocks)]
+    pub coarse_blocks: u16,
     /// Measure the network with this spec's Block-ReLUs in place instead of the plain model
     /// (for a model fine-tuned with that spec, to plan a smaller budget from it).
     #[arg(long, value_name = "S.json")]
@@ -155,8 +161,12 @@ pub fn distortion(args: &DistortionArgs, out: &mut dyn Write) -> Result<(), Dist
         }
         None => Spec::default(),
     };
-    let opts = Options {
+    let sides = CandidateSides {
         max_side: args.max_side,
+        coarse_blocks: args.coarse_blocks,
+    };
+    let opts = Options {
+        sides,
         batch: args.batch,
         shard,
         base: &base,
@@ -176,7 +186,7 @@ pub fn distortion(args: &DistortionArgs, out: &mut dyn Write) -> Result<(), Dist
     let fresh = ShardFile {
         model: model_name,
         samples: args.samples,
-        max_side: args.max_side,
+        sides,
         base_spec: args
             .base_spec
             .as_deref()

@@ -16,7 +16,7 @@ use patchwork_core::spec::Spec;
 use patchwork_host::reference::{block_relu_channel, forward_all};
 use rayon::prelude::*;
 
-use super::candidates::candidates;
+use super::candidates::CandidateSides;
 use super::reduce::Reducer;
 use super::shard::{LayerPart, Shard, ShardFile};
 use super::suffix::SuffixPlan;
@@ -28,8 +28,8 @@ static PLAIN: Spec = Spec { layers: Vec::new() };
 /// Settings of an extraction run.
 #[derive(Clone, Copy, Debug)]
 pub struct Options<'a> {
-    /// Largest patch side tried (see [`candidates`]).
-    pub max_side: u16,
+    /// Which patch sides are tried (see [`CandidateSides`]).
+    pub sides: CandidateSides,
     /// Hypotheses evaluated together in one suffix pass.
     pub batch: usize,
     /// Which channels of each layer this run measures.
@@ -41,7 +41,7 @@ pub struct Options<'a> {
 impl Default for Options<'_> {
     fn default() -> Self {
         Options {
-            max_side: super::candidates::DEFAULT_MAX_SIDE,
+            sides: CandidateSides::default(),
             batch: 32,
             shard: Shard::ALL,
             base: &PLAIN,
@@ -89,7 +89,7 @@ pub fn relu_layers(model: &Model) -> Result<Vec<ReluLayer>, DistortionError> {
 pub fn layer_work(layer: &ReluLayer, opts: &Options, images: usize) -> u64 {
     let (c, h, w) = layer.chw;
     let channels = opts.shard.range(c).len();
-    (channels * candidates(h, w, opts.max_side).len() * images) as u64
+    (channels * opts.sides.patch_sizes(h, w).len() * images) as u64
 }
 
 /// Measures `D(i, j)` for this shard's channels of one layer, averaged over `images`.
@@ -106,7 +106,7 @@ pub fn extract_layer(
         return Err(DistortionError::NoImages);
     }
     let (c, h, w) = layer.chw;
-    let patches = candidates(h, w, opts.max_side);
+    let patches = opts.sides.patch_sizes(h, w);
     let channels = opts.shard.range(c);
     let hyps: Vec<(usize, PatchSize)> = channels
         .clone()

@@ -4,7 +4,8 @@
 //!
 //! Shard `i/n` (0-based `i < n`) takes, in every ReLU layer of `C` channels, the channels
 //! `floor(C*i/n) .. floor(C*(i+1)/n)`. A shard file is
-//! `{"model", "samples", "max_side", ["base_spec",] "shard": [i, n], "layers": [LayerPart...]}`, where a
+//! `{"model", "samples", "max_side", "coarse_blocks", ["base_spec",] "shard": [i, n],
+//! "layers": [LayerPart...]}`, where a
 //! [`LayerPart`] is a table layer restricted to `first_channel .. first_channel + rows`.
 
 use std::fmt;
@@ -14,6 +15,7 @@ use std::path::Path;
 use patchwork_core::patch::PatchSize;
 use serde::{Deserialize, Serialize};
 
+use super::candidates::CandidateSides;
 use crate::table::{DistortionTable, LayerTable, TableError};
 
 /// Shard `index` of `count`.
@@ -67,8 +69,9 @@ pub struct ShardFile {
     pub model: String,
     /// Calibration images.
     pub samples: usize,
-    /// Largest patch side tried.
-    pub max_side: u16,
+    /// Which patch sides were tried (`max_side` and `coarse_blocks` at the top level).
+    #[serde(flatten)]
+    pub sides: CandidateSides,
     /// The base spec's file name, when the run measured a network with Block-ReLUs in place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_spec: Option<String>,
@@ -83,7 +86,7 @@ impl ShardFile {
     pub fn same_run(&self, other: &ShardFile) -> bool {
         self.model == other.model
             && self.samples == other.samples
-            && self.max_side == other.max_side
+            && self.sides == other.sides
             && self.base_spec == other.base_spec
             && self.shard == other.shard
     }
@@ -155,10 +158,10 @@ pub fn merge(files: &[(String, ShardFile)]) -> Result<DistortionTable, ShardErro
                     what: "samples",
                 });
             }
-            if shard.max_side != first.max_side {
+            if shard.sides != first.sides {
                 return Err(ShardError::Inconsistent {
                     file: file.clone(),
-                    what: "max_side",
+                    what: "candidate sides (max_side, coarse_blocks)",
                 });
             }
             if shard.base_spec != first.base_spec {
