@@ -97,6 +97,25 @@ fn shards_merge_and_plan() {
     let mut args = vec!["distortion", "--out", s(&table), "--shard", "2/2"];
     args.extend(common);
     assert!(run(&args).unwrap_err().contains("expected i/n"));
+    let bad_base = dir.join("bad_base.spec.json");
+    std::fs::write(
+        &bad_base,
+        r#"{"layers": [{"name": "/layer9/Relu", "patch_sizes": [[2, 2]]}]}"#,
+    )
+    .expect("write");
+    let mut args = vec![
+        "distortion",
+        "--out",
+        s(&table),
+        "--base-spec",
+        s(&bad_base),
+    ];
+    args.extend(common);
+    let err = run(&args).unwrap_err();
+    assert!(
+        err.contains("--base-spec") && err.contains("/layer9/Relu"),
+        "{err}"
+    );
     let not_json = dir.join("bad.json");
     std::fs::write(&not_json, "{").expect("write");
     assert!(run(&["merge", s(&not_json), "--out", s(&table)])

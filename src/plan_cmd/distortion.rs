@@ -21,11 +21,10 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::ArrayD;
-use patchwork_core::model::spec_check::validate_spec;
 use patchwork_core::spec::Spec;
+use patchwork_host::commands::load_checked_spec;
 use patchwork_host::fashion::{self, Split};
 use patchwork_host::onnx::load_model;
-use patchwork_host::spec_io::load_spec;
 use patchwork_planner::distortion::candidates::CandidateSides;
 use patchwork_planner::distortion::extract::{extract_all, layer_work, relu_layers, Options};
 use patchwork_planner::distortion::reduce::{reducer, Backend};
@@ -149,16 +148,8 @@ pub fn distortion(args: &DistortionArgs, out: &mut dyn Write) -> Result<(), Dist
     }
     let images: Vec<ArrayD<f32>> = (0..args.samples).map(|i| data.input(i)).collect();
     let base = match &args.base_spec {
-        Some(path) => {
-            let spec = load_spec(path).map_err(|e| DistortionCmdError::BaseSpec(e.to_string()))?;
-            validate_spec(&model, &spec).map_err(|e| {
-                DistortionCmdError::BaseSpec(format!(
-                    "{} does not fit the model: {e}",
-                    path.display()
-                ))
-            })?;
-            spec
-        }
+        Some(path) => load_checked_spec(&model, path)
+            .map_err(|e| DistortionCmdError::BaseSpec(e.to_string()))?,
         None => Spec::default(),
     };
     let sides = CandidateSides {
