@@ -6,7 +6,11 @@ network").
 * Weights: read from the trained ONNX file (no retraining). The TorchScript exporter folded every
   BatchNorm into its conv, so each conv gets the folded weight and its BatchNorm becomes the
   identity (mean 0, var 1 - eps, gamma 1) with beta = the folded bias. BatchNorms stay in eval
-  mode during fine-tuning (their statistics are frozen; gamma and beta still train).
+  mode during fine-tuning (their statistics are frozen; gamma and beta still train), unless
+  `--train-bn`: then each BatchNorm first gets its conv's output statistics measured on training
+  images with the Block-ReLUs in place (`calibrate_batchnorms`, which keeps the network's function)
+  and trains in train mode, normalising by batch statistics as the seed's fine-tuning does; the
+  export folds the new statistics back into the convs.
 * ReLUs are matched to ONNX node names by evaluation order: torch.fx traces the model, and its
   ReLU calls come in the same order as the ONNX Relu nodes (checked: same count).
 * Block-ReLU (seed paper eqs. 2-3): per channel, each ph x pw patch (from the top-left, ragged
@@ -26,7 +30,7 @@ network").
 Usage (CPU, 1 thread):
     nice -n 10 python python/finetune_brelu.py --model models/fashion_resnet.onnx \
         --spec S.json --out NEW.onnx --epochs 2 [--lr 0.005] [--clip 2] [--seed 0] \
-        [--kd-alpha 0.9 --kd-temp 4 [--teacher PLAIN.onnx]] [--warmup 1]
+        [--kd-alpha 0.9 --kd-temp 4 [--teacher PLAIN.onnx]] [--warmup 1] [--train-bn 10000]
 """
 
 import argparse
@@ -144,8 +148,49 @@ def with_block_relus(model, relu_names, spec):
     return gm, brelus
 
 
-def train_mode(gm):
+def calibrate_batchnorms(gm, x, batch=1000):
+    """Gives every identity BatchNorm its conv's output statistics without changing the network.
+
+    With the conv output's per-channel mean m and variance v (measured on `x` through `gm` in eval
+    mode, Block-ReLUs included), running mean m, running variance v, gamma sqrt(v + eps) and beta
+    (the folded bias) + m map y to y + bias as before, but in train mode the BatchNorm now
+    normalises by the batch's own statistics.
+    """
+    pairs = list(zip(
+        [m for m in gm.modules() if isinstance(m, nn.Conv2d)],
+        [m for m in gm.modules() if isinstance(m, nn.BatchNorm2d)],
+    ))
+    sums = {}
+
+    def hook(conv):
+        def record(_module, _inputs, out):
+            s1, s2, n = sums.get(conv, (0.0, 0.0, 0))
+            sums[conv] = (s1 + out.sum((0, 2, 3)), s2 + (out * out).sum((0, 2, 3)), n + out.numel() // out.shape[1])
+
+        return record
+
+    handles = [conv.register_forward_hook(hook(conv)) for conv, _ in pairs]
+    gm.eval()
+    with torch.no_grad():
+        for i in range(0, x.shape[0], batch):
+            gm(x[i : i + batch])
+    for h in handles:
+        h.remove()
+    with torch.no_grad():
+        for conv, bn in pairs:
+            s1, s2, n = sums[conv]
+            mean = s1 / n
+            var = (s2 / n - mean * mean).clamp_min(0.0)
+            bn.running_mean.copy_(mean)
+            bn.running_var.copy_(var)
+            bn.weight.copy_(torch.sqrt(var + bn.eps))
+            bn.bias.add_(mean)
+
+
+def train_mode(gm, train_bn):
     gm.train()
+    if train_bn:
+        return
     for m in gm.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.eval()  # frozen statistics: the loaded BNs are identities
@@ -208,6 +253,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=0.005)
+    ap.add_argument("--weight-decay", type=float, default=5e-4)
     ap.add_argument("--clip", type=float, default=2.0, help="gradient norm clip (0: off)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
@@ -215,15 +261,23 @@ def main():
     ap.add_argument("--kd-temp", type=float, default=4.0, help="distillation temperature")
     ap.add_argument("--teacher", help="plain-ReLU ONNX model to distil from (default: --model)")
     ap.add_argument("--warmup", type=float, default=0.0, help="linear warm-up, in epochs")
+    ap.add_argument(
+        "--train-bn",
+        type=int,
+        default=0,
+        metavar="N",
+        help="train the BatchNorms in train mode, statistics first measured on N training images (0: frozen)",
+    )
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, seed {args.seed}, threads {args.threads}", flush=True)
     print(
-        f"model {args.model}, spec {args.spec}, epochs {args.epochs}, lr {args.lr}, clip {args.clip}, "
+        f"model {args.model}, spec {args.spec}, epochs {args.epochs}, lr {args.lr}, "
+        f"weight_decay {args.weight_decay}, clip {args.clip}, "
         f"kd_alpha {args.kd_alpha}, kd_temp {args.kd_temp}, teacher {args.teacher or args.model}, "
-        f"warmup {args.warmup}",
+        f"warmup {args.warmup}, train_bn {args.train_bn}",
         flush=True,
     )
 
@@ -245,13 +299,23 @@ def main():
     gm, brelus = with_block_relus(model, relu_names, spec)
     before = tf.evaluate(gm, xte, yte)
     print(f"Block-ReLU test accuracy before fine-tuning (PyTorch): {before:.4f}", flush=True)
+    if args.train_bn:
+        with torch.no_grad():
+            logits = gm(xte[:1000])
+        calibrate_batchnorms(gm, xtr[: args.train_bn])
+        with torch.no_grad():
+            moved = (gm(xte[:1000]) - logits).abs().max().item()
+        # The calibration must not change the function (only how train mode normalises).
+        if moved > 1e-3 * max(1.0, logits.abs().max().item()):
+            raise SystemExit(f"--train-bn: calibrating the BatchNorms moved the logits by {moved}")
+        print(f"BatchNorm statistics measured on {args.train_bn} training images (logits moved {moved:.1e})", flush=True)
 
-    opt = torch.optim.SGD(gm.parameters(), lr=args.lr, momentum=0.9, weight_decay=5e-4, nesterov=True)
+    opt = torch.optim.SGD(gm.parameters(), lr=args.lr, momentum=0.9, weight_decay=args.weight_decay, nesterov=True)
     steps_per_epoch = (xtr.shape[0] + args.batch - 1) // args.batch
     sched = warmup_cosine(opt, int(args.warmup * steps_per_epoch), args.epochs * steps_per_epoch)
     start = time.time()
     for epoch in range(args.epochs):
-        train_mode(gm)
+        train_mode(gm, args.train_bn > 0)
         perm = torch.randperm(xtr.shape[0])
         total = 0.0
         for i in range(0, xtr.shape[0], args.batch):
