@@ -34,7 +34,6 @@ Usage (CPU, 1 thread):
 """
 
 import argparse
-import copy
 import json
 import os
 import sys
@@ -115,6 +114,17 @@ def load_onnx_weights(model, path):
         model.fc.weight.copy_(torch.from_numpy(inits["fc.weight"].copy()))
         model.fc.bias.copy_(torch.from_numpy(inits["fc.bias"].copy()))
     return [n.name for n in g.node if n.op_type == "Relu"]
+
+
+def onnx_width(path):
+    """FashionResNet's channel multiplier of an exported model: its first conv's filters / 16."""
+    g = onnx.load(path).graph
+    inits = {i.name: i for i in g.initializer}
+    first = next(n for n in g.node if n.op_type == "Conv")
+    filters = inits[first.input[1]].dims[0]
+    if filters % 16:
+        raise SystemExit(f"{path}: first conv has {filters} filters, not a multiple of 16")
+    return filters // 16
 
 
 def with_block_relus(model, relu_names, spec):
@@ -281,7 +291,7 @@ def main():
         flush=True,
     )
 
-    model = tf.FashionResNet()
+    model = tf.FashionResNet(onnx_width(args.model))
     relu_names = load_onnx_weights(model, args.model)
     with open(args.spec) as f:
         spec = json.load(f)
@@ -291,9 +301,9 @@ def main():
     print(f"loaded weights, plain ReLU test accuracy (PyTorch): {tf.evaluate(model, xte, yte):.4f}", flush=True)
     teacher = None
     if args.kd_alpha > 0:
-        teacher = copy.deepcopy(model)
-        if args.teacher:
-            load_onnx_weights(teacher, args.teacher)
+        teacher_path = args.teacher or args.model
+        teacher = tf.FashionResNet(onnx_width(teacher_path))
+        load_onnx_weights(teacher, teacher_path)
         teacher.eval()
         print(f"teacher test accuracy (PyTorch): {tf.evaluate(teacher, xte, yte):.4f}", flush=True)
     gm, brelus = with_block_relus(model, relu_names, spec)

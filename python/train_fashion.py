@@ -8,7 +8,7 @@ Input convention: one grayscale image, shape [1, 1, 28, 28], pixel values divide
 (range [0, 1]); no mean/std normalisation (the first BatchNorm absorbs it).
 
 Usage (CPU, fixed seed):
-    python python/train_fashion.py --out models/fashion_resnet.onnx --epochs 10 --threads 1
+    python python/train_fashion.py --out models/fashion_resnet.onnx --epochs 10 --threads 1 [--width 2]
 Reads the IDX files from /usr/share/datasets/fashion-mnist/ (Debian package
 dataset-fashion-mnist). Writes the ONNX model and prints a log (redirect it to
 models/fashion_resnet.log).
@@ -73,15 +73,17 @@ class Block(nn.Module):
 
 
 class FashionResNet(nn.Module):
-    """Stem 16 @28x28, blocks 16 @28, 32 @14, 32 @7, global average pool, linear 10."""
+    """Stem 16 @28x28, blocks 16 @28, 32 @14, 32 @7, global average pool, linear 10; every
+    channel count times `width` (1: the bundled model)."""
 
-    def __init__(self):
+    def __init__(self, width=1):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(1, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
-        self.layer1 = Block(16, 16, 1)
-        self.layer2 = Block(16, 32, 2)
-        self.layer3 = Block(32, 32, 2)
-        self.fc = nn.Linear(32, 10)
+        c1, c2 = 16 * width, 32 * width
+        self.stem = nn.Sequential(nn.Conv2d(1, c1, 3, 1, 1, bias=False), nn.BatchNorm2d(c1), nn.ReLU())
+        self.layer1 = Block(c1, c1, 1)
+        self.layer2 = Block(c1, c2, 2)
+        self.layer3 = Block(c2, c2, 2)
+        self.fc = nn.Linear(c2, 10)
 
     def forward(self, x):
         x = self.stem(x)
@@ -116,6 +118,7 @@ def main():
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--width", type=int, default=1, help="channel multiplier (1: the bundled model)")
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)
@@ -125,7 +128,7 @@ def main():
 
     xtr, ytr = load_split("train")
     xte, yte = load_split("t10k")
-    model = FashionResNet()
+    model = FashionResNet(args.width)
     nparams = sum(p.numel() for p in model.parameters())
     print(f"parameters: {nparams}", flush=True)
 
