@@ -37,7 +37,9 @@ pub enum CommandError {
     Forward(#[from] ForwardError),
     #[error(transparent)]
     Data(#[from] DataError),
-    #[error("unknown data set '{0}' (expected fashion-mnist or fashion-mnist-64)")]
+    #[error(
+        "unknown data set '{0}' (expected fashion-mnist, fashion-mnist-train or fashion-mnist-64)"
+    )]
     UnknownData(String),
     #[error("model input is {model}, but the data set has {rows}x{cols} grayscale images (expected [1, 1, {rows}, {cols}])")]
     DataShape {
@@ -168,11 +170,13 @@ impl Accuracy {
     }
 }
 
-/// Loads a data set by name: `fashion-mnist` (test split from `dir`) or `fashion-mnist-64`
-/// (the 64 bundled test images).
+/// Loads a data set by name: `fashion-mnist` (test split from `dir`), `fashion-mnist-train`
+/// (training split from `dir`: training accuracy tells underfitting from overfitting) or
+/// `fashion-mnist-64` (the 64 bundled test images).
 pub fn load_data(name: &str, dir: &Path) -> Result<Dataset, CommandError> {
     match name {
         "fashion-mnist" => Ok(fashion::load(dir, Split::Test)?),
+        "fashion-mnist-train" => Ok(fashion::load(dir, Split::Train)?),
         "fashion-mnist-64" => Ok(fashion::bundled_test64()),
         other => Err(CommandError::UnknownData(other.to_string())),
     }

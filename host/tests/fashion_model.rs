@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use patchwork_host::commands::evaluate;
+use patchwork_host::commands::{evaluate, load_data};
 use patchwork_host::fashion::bundled_test64;
 use patchwork_host::npy::read_npy;
 use patchwork_host::onnx::load_model;
@@ -67,4 +67,25 @@ fn bundled_model_matches_onnxruntime() {
         "fashion_resnet vs onnxruntime on 64 images: max abs error {err:.3e}, scale {scale:.3}"
     );
     assert!(err <= 1e-4 * scale);
+}
+
+#[test]
+fn data_set_names_pick_the_split() {
+    let dir = Path::new(patchwork_host::fashion::DEFAULT_DIR);
+    let err = load_data("fashion-mnist-validation", dir)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("fashion-mnist-validation") && err.contains("fashion-mnist-train"),
+        "{err}"
+    );
+    assert_eq!(load_data("fashion-mnist-64", dir).unwrap().len(), 64);
+    if !dir.exists() {
+        println!("SKIPPED the Debian splits: {} missing", dir.display());
+        return;
+    }
+    let train = load_data("fashion-mnist-train", dir).unwrap();
+    let test = load_data("fashion-mnist", dir).unwrap();
+    assert_eq!((train.len(), test.len()), (60_000, 10_000));
+    assert_ne!(&train.images[..784], &test.images[..784]);
 }

@@ -44,7 +44,7 @@ pub struct Args {
     /// Block-ReLU spec of the model (the DReLU inputs are then the patch sums).
     #[arg(long, requires = "model")]
     spec: Option<std::path::PathBuf>,
-    /// Data set for `--model`: `fashion-mnist` or `fashion-mnist-64`.
+    /// Data set for `--model`: `fashion-mnist`, `fashion-mnist-train` or `fashion-mnist-64`.
     #[arg(long, default_value = "fashion-mnist-64")]
     data: String,
     /// Images for `--model`.

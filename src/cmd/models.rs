@@ -131,7 +131,8 @@ pub struct EvalArgs {
     /// Block-ReLU spec (JSON).
     #[arg(long)]
     pub spec: Option<PathBuf>,
-    /// `fashion-mnist` (10,000 test images) or `fashion-mnist-64` (the bundled 64).
+    /// `fashion-mnist` (10,000 test images), `fashion-mnist-train` (60,000 training images) or
+    /// `fashion-mnist-64` (the bundled 64).
     #[arg(long, default_value = "fashion-mnist")]
     pub data: String,
     /// Directory of the Fashion-MNIST IDX files.
