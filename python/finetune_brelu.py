@@ -90,11 +90,16 @@ class BlockReLU(nn.Module):
         return x * self.mask(x)
 
 
-def load_onnx_weights(model, path):
-    """Copies the BN-folded ONNX weights into `model` (convs in order, BNs made identities)."""
+def load_onnx_model(path):
+    """A FashionResNet holding the BN-folded ONNX weights of `path` (convs in order, BNs made
+    identities), at the width of its first conv (filters / 16), and the ONNX Relu node names."""
     g = onnx.load(path).graph
     inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
     onnx_convs = [n for n in g.node if n.op_type == "Conv"]
+    filters = inits[onnx_convs[0].input[1]].shape[0] if onnx_convs else 0
+    if filters == 0 or filters % 16:
+        raise SystemExit(f"{path}: first conv has {filters} filters, not a multiple of 16")
+    model = tf.FashionResNet(filters // 16)
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     if not (len(onnx_convs) == len(convs) == len(bns)):
@@ -113,18 +118,7 @@ def load_onnx_weights(model, path):
     with torch.no_grad():
         model.fc.weight.copy_(torch.from_numpy(inits["fc.weight"].copy()))
         model.fc.bias.copy_(torch.from_numpy(inits["fc.bias"].copy()))
-    return [n.name for n in g.node if n.op_type == "Relu"]
-
-
-def onnx_width(path):
-    """FashionResNet's channel multiplier of an exported model: its first conv's filters / 16."""
-    g = onnx.load(path).graph
-    inits = {i.name: i for i in g.initializer}
-    first = next(n for n in g.node if n.op_type == "Conv")
-    filters = inits[first.input[1]].dims[0]
-    if filters % 16:
-        raise SystemExit(f"{path}: first conv has {filters} filters, not a multiple of 16")
-    return filters // 16
+    return model, [n.name for n in g.node if n.op_type == "Relu"]
 
 
 def with_block_relus(model, relu_names, spec):
@@ -291,8 +285,7 @@ def main():
         flush=True,
     )
 
-    model = tf.FashionResNet(onnx_width(args.model))
-    relu_names = load_onnx_weights(model, args.model)
+    model, relu_names = load_onnx_model(args.model)
     with open(args.spec) as f:
         spec = json.load(f)
     xtr, ytr = tf.load_split("train")
@@ -301,9 +294,7 @@ def main():
     print(f"loaded weights, plain ReLU test accuracy (PyTorch): {tf.evaluate(model, xte, yte):.4f}", flush=True)
     teacher = None
     if args.kd_alpha > 0:
-        teacher_path = args.teacher or args.model
-        teacher = tf.FashionResNet(onnx_width(teacher_path))
-        load_onnx_weights(teacher, teacher_path)
+        teacher, _ = load_onnx_model(args.teacher or args.model)
         teacher.eval()
         print(f"teacher test accuracy (PyTorch): {tf.evaluate(teacher, xte, yte):.4f}", flush=True)
     gm, brelus = with_block_relus(model, relu_names, spec)
