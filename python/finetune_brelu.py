@@ -16,7 +16,10 @@ network").
 * Block-ReLU (seed paper eqs. 2-3): per channel, each ph x pw patch (from the top-left, ragged
   at the edges) keeps its values when its sum is >= 0, else becomes 0; [0, 1] identity, [1, 0]
   zero. Training uses y = x * mask with the mask computed without gradient, so the gradient
-  flows through the kept activations as in the paper.
+  flows through the kept activations as in the paper. `--decision-grad W` (not in the paper)
+  adds a straight-through gradient for each decision: the step at 0 of the patch mean is
+  differentiated as a box of half-width W, so a patch near the threshold learns which side to
+  take; the forward pass is unchanged.
 * Knowledge distillation (optional, `--kd-alpha A --kd-temp T`): the model `--teacher` (default
   `--model`) with plain ReLUs is the teacher, so `--model` can be an already fine-tuned
   Block-ReLU export whose fine-tuning continues; the loss is (1 - A) * cross-entropy + A * T^2 * KL(teacher's
@@ -54,35 +57,46 @@ import train_fashion as tf  # noqa: E402
 class BlockReLU(nn.Module):
     """Block-ReLU of one layer; `patches` holds one (ph, pw) pair per channel."""
 
-    def __init__(self, patches):
+    def __init__(self, patches, decision_grad=0.0):
         super().__init__()
         self.patches = [tuple(p) for p in patches]
         self.plain = False  # set for export: the spec applies the patches at inference
+        self.decision_grad = decision_grad
         groups = {}
         for c, p in enumerate(self.patches):
             groups.setdefault(p, []).append(c)
         self.groups = [(p, torch.tensor(cs)) for p, cs in groups.items()]
 
+    def keep(self, avg):
+        """The patch decision (avg >= 0). With `decision_grad` W > 0 its backward pass is the
+        straight-through box surrogate d keep / d avg = 1 / (2W) on |avg| < W (0 elsewhere);
+        otherwise the decision carries no gradient, as in the paper."""
+        hard = (avg >= 0).to(avg.dtype)
+        if self.decision_grad <= 0:
+            return hard
+        soft = torch.clamp(avg / (2 * self.decision_grad) + 0.5, 0.0, 1.0)
+        return hard + soft - soft.detach()
+
     def mask(self, x):
-        with torch.no_grad():
-            n, c, h, w = x.shape
-            m = torch.ones_like(x)
-            for (ph, pw), idx in self.groups:
-                if (ph, pw) == (0, 1):
-                    continue
-                if (ph, pw) == (1, 0):
-                    m[:, idx] = 0.0
-                    continue
-                xs = x[:, idx]
-                if (ph, pw) == (1, 1):
-                    m[:, idx] = (xs >= 0).to(x.dtype)
-                    continue
+        n, c, h, w = x.shape
+        parts = []
+        for (ph, pw), idx in self.groups:
+            xs = x[:, idx] if self.decision_grad > 0 else x[:, idx].detach()
+            if (ph, pw) == (0, 1):
+                keep = torch.ones_like(xs)
+            elif (ph, pw) == (1, 0):
+                keep = torch.zeros_like(xs)
+            elif (ph, pw) == (1, 1):
+                keep = self.keep(xs)
+            else:
                 # Average over each (clipped) patch: same sign as the patch sum.
                 avg = F.avg_pool2d(xs, (ph, pw), stride=(ph, pw), ceil_mode=True)
-                keep = (avg >= 0).to(x.dtype)
-                keep = keep.repeat_interleave(ph, dim=2).repeat_interleave(pw, dim=3)
-                m[:, idx] = keep[:, :, :h, :w]
-            return m
+                keep = self.keep(avg).repeat_interleave(ph, dim=2).repeat_interleave(pw, dim=3)
+                keep = keep[:, :, :h, :w]
+            parts.append((idx, keep))
+        order = torch.cat([idx for idx, _ in parts])
+        stacked = torch.cat([keep for _, keep in parts], dim=1)
+        return stacked[:, torch.argsort(order)]
 
     def forward(self, x):
         if self.plain:
@@ -121,7 +135,7 @@ def load_onnx_model(path):
     return model, [n.name for n in g.node if n.op_type == "Relu"]
 
 
-def with_block_relus(model, relu_names, spec):
+def with_block_relus(model, relu_names, spec, decision_grad=0.0):
     """fx-traces `model` and replaces the ReLUs the spec names by BlockReLU modules."""
     gm = torch.fx.symbolic_trace(model)
     relus = []
@@ -141,7 +155,7 @@ def with_block_relus(model, relu_names, spec):
         if name not in layers:
             continue
         mod_name = f"brelu_{k}"
-        module = BlockReLU(layers[name])
+        module = BlockReLU(layers[name], decision_grad)
         gm.add_module(mod_name, module)
         brelus.append(module)
         with gm.graph.inserting_after(node):
@@ -272,6 +286,14 @@ def main():
         metavar="N",
         help="train the BatchNorms in train mode, statistics first measured on N training images (0: frozen)",
     )
+    ap.add_argument(
+        "--decision-grad",
+        type=float,
+        default=0.0,
+        metavar="W",
+        help="straight-through gradient for the patch decisions, box of half-width W around 0 "
+        "(0: none, the paper's fine-tuning)",
+    )
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
@@ -281,7 +303,7 @@ def main():
         f"model {args.model}, spec {args.spec}, epochs {args.epochs}, lr {args.lr}, "
         f"weight_decay {args.weight_decay}, clip {args.clip}, "
         f"kd_alpha {args.kd_alpha}, kd_temp {args.kd_temp}, teacher {args.teacher or args.model}, "
-        f"warmup {args.warmup}, train_bn {args.train_bn}",
+        f"warmup {args.warmup}, train_bn {args.train_bn}, decision_grad {args.decision_grad}",
         flush=True,
     )
 
@@ -297,7 +319,7 @@ def main():
         teacher, _ = load_onnx_model(args.teacher or args.model)
         teacher.eval()
         print(f"teacher test accuracy (PyTorch): {tf.evaluate(teacher, xte, yte):.4f}", flush=True)
-    gm, brelus = with_block_relus(model, relu_names, spec)
+    gm, brelus = with_block_relus(model, relu_names, spec, args.decision_grad)
     before = tf.evaluate(gm, xte, yte)
     print(f"Block-ReLU test accuracy before fine-tuning (PyTorch): {before:.4f}", flush=True)
     if args.train_bn:

@@ -1,9 +1,11 @@
 //! Compares the float reference with a Block-ReLU spec against an independent PyTorch
 //! Block-ReLU (average pooling with ceil mode, `python/block_relu_check.py`) on the small
 //! DeepLab-style model with a random spec (patches, ragged edges, identity and zero channels).
-//! Skips with a printed reason when the Python venv is missing.
+//! Also checks the Block-ReLU layer that fine-tuning trains against that reference, forward and
+//! gradient (`python/finetune_layer_check.py`). Skips with a printed reason when the Python venv
+//! is missing.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ndarray::{ArrayD, IxDyn};
@@ -13,18 +15,35 @@ use patchwork_host::onnx::load_model;
 use patchwork_host::reference::forward;
 use patchwork_host::spec_io::load_spec;
 
-#[test]
-fn block_relu_matches_torch() {
+/// The venv's Python, or `None` after printing why `test` skips.
+fn venv_python(test: &str) -> Option<PathBuf> {
     let venv =
         std::env::var("PATCHWORK_VENV").unwrap_or_else(|_| "/root/.cache/patchwork-venv".into());
     let py = Path::new(&venv).join("bin/python");
     if !py.exists() {
-        println!("SKIPPED block_relu_matches_torch: no Python venv at {venv} (torch, onnx needed)");
-        return;
+        println!("SKIPPED {test}: no Python venv at {venv} (torch, onnx needed)");
+        return None;
     }
+    Some(py)
+}
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../python")
+        .join(name)
+}
+
+#[test]
+fn block_relu_matches_torch() {
+    let Some(py) = venv_python("block_relu_matches_torch") else {
+        return;
+    };
     let dir = std::env::temp_dir().join(format!("patchwork-block-relu-{}", std::process::id()));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../python/block_relu_check.py");
-    let out = Command::new(py).arg(script).arg(&dir).output().unwrap();
+    let out = Command::new(py)
+        .arg(script("block_relu_check.py"))
+        .arg(&dir)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "block_relu_check.py failed:\n{}",
@@ -62,4 +81,25 @@ fn block_relu_matches_torch() {
         "max abs error {err} exceeds 1e-4 * {scale}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The training layer of `python/finetune_brelu.py` (with and without `--decision-grad`) equals
+/// the reference above in its forward pass, and its gradient is the paper's (the mask) or, with
+/// the straight-through decisions, the mask plus the box surrogate's term.
+#[test]
+fn finetune_block_relu_matches_reference() {
+    let Some(py) = venv_python("finetune_block_relu_matches_reference") else {
+        return;
+    };
+    let out = Command::new(py)
+        .arg(script("finetune_layer_check.py"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "finetune_layer_check.py failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{}", String::from_utf8_lossy(&out.stdout).trim());
 }
