@@ -16,16 +16,20 @@ from measure import SECURE_LINE  # noqa: E402
 
 # Labels (rows of the Table 1 analogue in models/README.md): the plain model; 30 epochs from the
 # plain weights with the side-8 table and with the coarse sides; planned progressively; the
-# twice-as-wide plain model and its 6% spec (16 epochs).
+# twice-as-wide plain model and its 6% spec (16 epochs); the bundled run's recipe with
+# straight-through decisions and with the wide model as the teacher. Short labels: the bars are
+# about 80 pixels wide.
 RUNS = [
     ("plain", "models/sweep/plain.log"),
     ("side 8", "models/fashion_resnet_brelu6_long.log"),
     ("coarse", "models/direct6/ks0.06.log"),
-    ("10 > 6", "models/progressive_a/stage1.log"),
-    ("6 > 6 (bundled)", "models/progressive_b/stage1.log"),
-    ("20 > 10 > 6", "models/progressive_c/stage3.log"),
-    ("wide plain", "models/wide/plain.log"),
+    ("10>6", "models/progressive_a/stage1.log"),
+    ("bundled", "models/progressive_b/stage1.log"),
+    ("20>10>6", "models/progressive_c/stage3.log"),
+    ("wide", "models/wide/plain.log"),
     ("wide 6%", "models/wide/ks0.06.log"),
+    ("STE", "models/ste_a/ks0.06.log"),
+    ("w2 teacher", "models/kdwide_a/ks0.06.log"),
 ]
 
 
