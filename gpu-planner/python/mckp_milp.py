@@ -4,7 +4,8 @@
 Usage: mckp_milp.py TABLE.json BUDGET [TIME_LIMIT_SECONDS]
 
 TABLE.json is a Patchwork distortion table ({"layers": [{"name", "channels", "height", "width",
-"patch_sizes", "distortion"}]}); BUDGET is the DReLU budget B; TIME_LIMIT_SECONDS defaults to 1800. Prints one JSON line:
+"patch_sizes", "distortion"}]}); BUDGET is the DReLU budget B; TIME_LIMIT_SECONDS defaults to 1800. Prints one JSON line,
+the last on stdout (HiGHS 1.16 prints a banner before it when it creates its solver):
 {"status": "...", "objective": <least total distortion>, "drelus": <DReLUs of the MILP's choice>}.
 Exit status 0 when HiGHS proved optimality, 1 when the model is infeasible or HiGHS failed,
 2 on bad usage or input. Needs `pip install highspy numpy`.

@@ -68,7 +68,11 @@ fn milp_objective(py: &Path, table: &DistortionTable, budget: u64, tag: &str) ->
         "{tag}: mckp_milp.py failed: {stdout} {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    // The result is the last line: HiGHS (1.16) prints a banner on creating its solver, before
+    // any option can silence it.
+    let line = stdout.lines().rev().find(|l| !l.trim().is_empty());
+    let v: serde_json::Value = serde_json::from_str(line.unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{tag}: mckp_milp.py printed no JSON result ({e}): {stdout}"));
     v["objective"].as_f64().unwrap()
 }
 
