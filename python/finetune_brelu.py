@@ -78,25 +78,23 @@ class BlockReLU(nn.Module):
         return hard + soft - soft.detach()
 
     def mask(self, x):
-        n, c, h, w = x.shape
-        parts = []
+        _, _, h, w = x.shape
+        m = torch.ones_like(x)
         for (ph, pw), idx in self.groups:
-            xs = x[:, idx] if self.decision_grad > 0 else x[:, idx].detach()
             if (ph, pw) == (0, 1):
-                keep = torch.ones_like(xs)
-            elif (ph, pw) == (1, 0):
-                keep = torch.zeros_like(xs)
-            elif (ph, pw) == (1, 1):
-                keep = self.keep(xs)
-            else:
-                # Average over each (clipped) patch: same sign as the patch sum.
-                avg = F.avg_pool2d(xs, (ph, pw), stride=(ph, pw), ceil_mode=True)
-                keep = self.keep(avg).repeat_interleave(ph, dim=2).repeat_interleave(pw, dim=3)
-                keep = keep[:, :, :h, :w]
-            parts.append((idx, keep))
-        order = torch.cat([idx for idx, _ in parts])
-        stacked = torch.cat([keep for _, keep in parts], dim=1)
-        return stacked[:, torch.argsort(order)]
+                continue
+            if (ph, pw) == (1, 0):
+                m[:, idx] = 0.0
+                continue
+            xs = x[:, idx] if self.decision_grad > 0 else x[:, idx].detach()
+            if (ph, pw) == (1, 1):
+                m[:, idx] = self.keep(xs)
+                continue
+            # Average over each (clipped) patch: same sign as the patch sum.
+            avg = F.avg_pool2d(xs, (ph, pw), stride=(ph, pw), ceil_mode=True)
+            keep = self.keep(avg).repeat_interleave(ph, dim=2).repeat_interleave(pw, dim=3)
+            m[:, idx] = keep[:, :, :h, :w]
+        return m
 
     def forward(self, x):
         if self.plain:
