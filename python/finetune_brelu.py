@@ -104,14 +104,18 @@ class BlockReLU(nn.Module):
 
 def load_onnx_model(path):
     """A FashionResNet holding the BN-folded ONNX weights of `path` (convs in order, BNs made
-    identities), at the width of its first conv (filters / 16), and the ONNX Relu node names."""
+    identities), at the width of its first conv (filters / 16) and the depth its conv count
+    gives (1 stem conv, 2 per block, 2 shortcut convs: 6 * depth + 3), and the ONNX Relu node
+    names."""
     g = onnx.load(path).graph
     inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
     onnx_convs = [n for n in g.node if n.op_type == "Conv"]
     filters = inits[onnx_convs[0].input[1]].shape[0] if onnx_convs else 0
     if filters == 0 or filters % 16:
         raise SystemExit(f"{path}: first conv has {filters} filters, not a multiple of 16")
-    model = tf.FashionResNet(filters // 16)
+    if len(onnx_convs) < 9 or (len(onnx_convs) - 3) % 6:
+        raise SystemExit(f"{path}: {len(onnx_convs)} Conv nodes, expected 6 * depth + 3")
+    model = tf.FashionResNet(filters // 16, (len(onnx_convs) - 3) // 6)
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     if not (len(onnx_convs) == len(convs) == len(bns)):

@@ -8,7 +8,7 @@ Input convention: one grayscale image, shape [1, 1, 28, 28], pixel values divide
 (range [0, 1]); no mean/std normalisation (the first BatchNorm absorbs it).
 
 Usage (CPU, fixed seed):
-    python python/train_fashion.py --out models/fashion_resnet.onnx --epochs 10 --threads 1 [--width 2]
+    python python/train_fashion.py --out models/fashion_resnet.onnx --epochs 10 --threads 1 [--width 2] [--depth 2]
 Reads the IDX files from /usr/share/datasets/fashion-mnist/ (Debian package
 dataset-fashion-mnist). Writes the ONNX model and prints a log (redirect it to
 models/fashion_resnet.log).
@@ -72,17 +72,22 @@ class Block(nn.Module):
         return F.relu(out + sc)
 
 
-class FashionResNet(nn.Module):
-    """Stem 16 @28x28, blocks 16 @28, 32 @14, 32 @7, global average pool, linear 10; every
-    channel count times `width` (1: the bundled model)."""
+def stage(cin, cout, stride, depth):
+    """`depth` basic blocks; the first changes the channels and the resolution."""
+    return nn.Sequential(Block(cin, cout, stride), *[Block(cout, cout, 1) for _ in range(depth - 1)])
 
-    def __init__(self, width=1):
+
+class FashionResNet(nn.Module):
+    """Stem 16 @28x28, stages of `depth` blocks 16 @28, 32 @14, 32 @7, global average pool,
+    linear 10; every channel count times `width` (width 1, depth 1: the bundled model)."""
+
+    def __init__(self, width=1, depth=1):
         super().__init__()
         c1, c2 = 16 * width, 32 * width
         self.stem = nn.Sequential(nn.Conv2d(1, c1, 3, 1, 1, bias=False), nn.BatchNorm2d(c1), nn.ReLU())
-        self.layer1 = Block(c1, c1, 1)
-        self.layer2 = Block(c1, c2, 2)
-        self.layer3 = Block(c2, c2, 2)
+        self.layer1 = stage(c1, c1, 1, depth)
+        self.layer2 = stage(c1, c2, 2, depth)
+        self.layer3 = stage(c2, c2, 2, depth)
         self.fc = nn.Linear(c2, 10)
 
     def forward(self, x):
@@ -119,6 +124,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--width", type=int, default=1, help="channel multiplier (1: the bundled model)")
+    ap.add_argument("--depth", type=int, default=1, help="blocks per stage (1: the bundled model)")
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)
@@ -128,7 +134,7 @@ def main():
 
     xtr, ytr = load_split("train")
     xte, yte = load_split("t10k")
-    model = FashionResNet(args.width)
+    model = FashionResNet(args.width, args.depth)
     nparams = sum(p.numel() for p in model.parameters())
     print(f"parameters: {nparams}", flush=True)
 
