@@ -17,8 +17,9 @@ from measure import SECURE_LINE  # noqa: E402
 # Labels (rows of the Table 1 analogue in models/README.md): the plain model; 30 epochs from the
 # plain weights with the side-8 table and with the coarse sides; planned progressively; the
 # twice-as-wide plain model and its 6% spec (16 epochs); the bundled run's recipe with
-# straight-through decisions and with the wide model as the teacher. Short labels: the bars are
-# about 80 pixels wide.
+# straight-through decisions and with the wide model as the teacher; the plain model with two
+# blocks per stage and its 6% models (12 epochs from the plain weights, then planned again on
+# that model). Short labels: the bars are about 80 pixels wide.
 RUNS = [
     ("plain", "models/sweep/plain.log"),
     ("side 8", "models/fashion_resnet_brelu6_long.log"),
@@ -30,6 +31,9 @@ RUNS = [
     ("wide 6%", "models/wide/ks0.06.log"),
     ("STE", "models/ste_a/ks0.06.log"),
     ("w2 teacher", "models/kdwide_a/ks0.06.log"),
+    ("deep", "models/deep/plain.log"),
+    ("deep 6%", "models/deep/ks0.06.log"),
+    ("deep 6>6", "models/deep/progressive6.log"),
 ]
 
 
