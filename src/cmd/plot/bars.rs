@@ -15,6 +15,9 @@ const UNIT: i32 = 100;
 /// Width of one bar in x-axis units.
 const WIDTH: i32 = 42;
 
+/// Smallest picture width per variant, in pixels (two value labels of five characters).
+const PX_PER_VARIANT: u32 = 110;
+
 /// Bars to draw; other fields of the file are ignored.
 #[derive(Debug, Deserialize)]
 pub struct Bars {
@@ -47,7 +50,9 @@ pub fn draw(bars: &Bars, out: &Path) -> Result<(), String> {
     let n = rows.len() as i32;
     let centres: Vec<i32> = (0..n).map(|i| i * UNIT + UNIT / 2).collect();
 
-    let root = BitMapBackend::new(out, SIZE).into_drawing_area();
+    // At least PX_PER_VARIANT pixels per variant, so the value labels of many bars stay apart.
+    let width = SIZE.0.max(PX_PER_VARIANT * rows.len() as u32 + 150);
+    let root = BitMapBackend::new(out, (width, SIZE.1)).into_drawing_area();
     root.fill(&WHITE).map_err(drawing)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(&bars.title, (FONT, 24))
