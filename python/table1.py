@@ -19,7 +19,7 @@ from measure import SECURE_LINE  # noqa: E402
 # twice-as-wide plain model and its 6% spec (16 epochs); the bundled run's recipe with
 # straight-through decisions and with the wide model as the teacher; the plain model with two
 # blocks per stage and its 6% models (12 epochs from the plain weights, then planned again on
-# that model). Short labels: the bars are about 80 pixels wide.
+# that model). Short labels: each variant gets about 110 pixels.
 RUNS = [
     ("plain", "models/sweep/plain.log"),
     ("side 8", "models/fashion_resnet_brelu6_long.log"),

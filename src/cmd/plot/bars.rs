@@ -50,8 +50,9 @@ pub fn draw(bars: &Bars, out: &Path) -> Result<(), String> {
     let n = rows.len() as i32;
     let centres: Vec<i32> = (0..n).map(|i| i * UNIT + UNIT / 2).collect();
 
-    // At least PX_PER_VARIANT pixels per variant, so the value labels of many bars stay apart.
-    let width = SIZE.0.max(PX_PER_VARIANT * rows.len() as u32 + 150);
+    // At least PX_PER_VARIANT pixels per variant (plus 150 for the margins and the y labels),
+    // so the value labels of many bars stay apart.
+    let width = SIZE.0.max(PX_PER_VARIANT * n as u32 + 150);
     let root = BitMapBackend::new(out, (width, SIZE.1)).into_drawing_area();
     root.fill(&WHITE).map_err(drawing)?;
     let mut chart = ChartBuilder::on(&root)
