@@ -19,7 +19,8 @@ from measure import SECURE_LINE  # noqa: E402
 # twice-as-wide plain model and its 6% spec (16 epochs); the bundled run's recipe with
 # straight-through decisions and with the wide model as the teacher; the plain model with two
 # blocks per stage and its 6% models (12 epochs from the plain weights, then planned again on
-# that model). Short labels: each variant gets about 110 pixels.
+# that model); the bundled run's recipe with seeds 1 and 2, and with both of the sixth-session
+# changes. Short labels: each variant gets about 110 pixels.
 RUNS = [
     ("plain", "models/sweep/plain.log"),
     ("side 8", "models/fashion_resnet_brelu6_long.log"),
@@ -34,6 +35,9 @@ RUNS = [
     ("deep", "models/deep/plain.log"),
     ("deep 6%", "models/deep/ks0.06.log"),
     ("deep 6>6", "models/deep/progressive6.log"),
+    ("seed 1", "models/seeds/seed1.log"),
+    ("seed 2", "models/seeds/seed2.log"),
+    ("STE+w2", "models/ste_kdwide/seed0.log"),
 ]
 
 
