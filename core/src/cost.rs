@@ -112,6 +112,17 @@ pub fn beaver(op: &impl Bilinear) -> Cost {
         .rounds(1)
 }
 
+/// [`crate::program::agree`] when the parties agree: a 32-byte digest each way on every edge.
+pub fn program_check() -> Cost {
+    let mut c = Cost::default().rounds(1);
+    for from in Role::ALL {
+        for to in from.others() {
+            c = c.send(from, to, 32);
+        }
+    }
+    c
+}
+
 /// [`crate::protocol::product::PrivateOperand::setup`] of an operand of `len` elements.
 pub fn private_operand_setup(len: usize) -> Cost {
     Cost::default().send(P1, P0, 8 * len).rounds(1)

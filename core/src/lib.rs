@@ -10,6 +10,16 @@
 
 extern crate alloc;
 
+#[cfg(all(
+    not(debug_assertions),
+    any(
+        feature = "leak-cancelling-masks",
+        feature = "leak-reused-mask",
+        feature = "leak-sign-to-p2"
+    )
+))]
+compile_error!("the leak-* features inject leaks for the privacy tests; never build them for use");
+
 pub mod bitpack;
 pub mod cost;
 pub mod fixed_point;
@@ -21,6 +31,7 @@ pub mod net;
 pub mod party;
 pub mod patch;
 pub mod prg;
+pub mod program;
 pub mod protocol;
 pub mod ring;
 pub mod role;

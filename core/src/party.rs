@@ -1,6 +1,7 @@
 //! A party's side of a session: its role, its transport, its keys and the step counter that
 //! keeps the three parties on the same schedule.
 
+use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -31,6 +32,9 @@ pub enum Error<E> {
     },
     /// A message of the right length whose content is impossible (e.g. a Z_p value >= p).
     Malformed { peer: Role, what: &'static str },
+    /// A peer runs another program (architecture, spec, settings, version or inference count;
+    /// see [`crate::program`]): `what` names the facts that differ.
+    Mismatch { peer: Role, what: String },
 }
 
 impl<E> From<TransportError<E>> for Error<E> {
@@ -45,7 +49,7 @@ impl<E> Error<E> {
     pub fn peer(&self) -> Option<Role> {
         match self {
             Error::Transport(e) => Some(e.peer()),
-            Error::Malformed { peer, .. } => Some(*peer),
+            Error::Malformed { peer, .. } | Error::Mismatch { peer, .. } => Some(*peer),
             Error::Shape { .. } | Error::Config(_) | Error::PatchTooLarge { .. } => None,
         }
     }
@@ -74,6 +78,9 @@ impl<E: core::fmt::Debug> core::fmt::Display for Error<E> {
                 patch[0], patch[1]
             ),
             Error::Malformed { peer, what } => write!(f, "malformed message from {peer}: {what}"),
+            Error::Mismatch { what, .. } => {
+                write!(f, "the parties run different programs: {what}")
+            }
         }
     }
 }

@@ -29,6 +29,15 @@ impl Role {
         self != Role::P2
     }
 
+    /// The two other parties, in index order.
+    pub fn others(self) -> [Role; 2] {
+        match self {
+            Role::P0 => [Role::P1, Role::P2],
+            Role::P1 => [Role::P0, Role::P2],
+            Role::P2 => [Role::P0, Role::P1],
+        }
+    }
+
     /// `j` of the SecureNN algorithms: 0 for P0, 1 for P1 (P2 holds no share and gets 0).
     pub fn j(self) -> u64 {
         (self == Role::P1) as u64

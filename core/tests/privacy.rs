@@ -1,29 +1,36 @@
-//! Privacy check: what each party receives does not depend on the secret inputs.
+//! Privacy check: each party's joint view does not depend on the other parties' secrets.
 //!
-//! For two different secret inputs we run many sessions (fresh keys and shares each time),
-//! record every message each party receives, and compare the two distributions with a
-//! two-sample chi-square test over byte values (per receiver, sender and message kind) and,
-//! for P2, over the feature it could compute from PrivateCompare: where in the reconstructed
-//! list a zero appears, if any. The threshold is the 1e-6 tail of the chi-square law, so a pass
-//! is no accident of tuning; a control shows the same test flags a feature that does depend
-//! on the input.
+//! For two different secrets we run many sessions (the same keys and shares for both, so only
+//! the secret differs), record everything each party receives and sends per step and message,
+//! plus its own share of each comparison outcome, and compare the two runs with two-sample
+//! chi-square tests: over each entry's bytes and over the relations between entries
+//! (`common/view.rs`: XOR, sum and difference within a step, what a party could open and its
+//! change between steps) and, for P2, over the feature it could compute from PrivateCompare:
+//! where in the reconstructed list a zero appears, if any. The threshold is the 1e-6 tail of
+//! the chi-square law, so a pass is no accident of tuning.
+//!
+//! The tests' power is shown by mutation: `.ci/run` runs this file with each of the core's
+//! test-only `leak-*` features (masks that cancel at P2, a mask reused across steps, a share of
+//! the sign sent to P2), and each must fail; the controls at the end check the statistic on
+//! synthetic views.
 mod common;
 
 use std::sync::Mutex;
 
 use common::share;
-use common::view::{assert_same_distribution, assert_same_views, distinguishable, Recording, View};
+use common::view::{
+    assert_same_distribution, assert_same_views, distinguishable, Dir, Recording, View,
+};
 use patchwork_core::net::memory::{self, MemoryTransport};
 use patchwork_core::party::Party;
-use patchwork_core::protocol::drelu::{drelu, relu, Comparison};
+use patchwork_core::protocol::drelu::{relu, Comparison};
+use patchwork_core::protocol::sign;
 use patchwork_core::role::Role;
 
-/// Runs `sessions` sessions of `f` on `secret` and returns everything received.
-fn views(
-    secret: &[u64],
-    sessions: u64,
-    f: impl Fn(&mut Party<Recording<MemoryTransport>>, &[u64]) + Sync,
-) -> View {
+type P<'a> = Party<Recording<'a, MemoryTransport>>;
+
+/// Runs `sessions` sessions of `f` on `secret` and returns every party's view.
+fn views(secret: &[u64], sessions: u64, f: impl Fn(&mut P<'_>, &[u64]) + Sync) -> View {
     let log = Mutex::new(View::new());
     for s in 0..sessions {
         let seed = 1000 + s; // the same seeds for both secrets: only the secret differs
@@ -44,11 +51,29 @@ fn views(
     log.into_inner().unwrap()
 }
 
+/// DReLU written out from its stages, so that each party's share of the comparison outcome
+/// (`beta~` for P0 and P1, `gamma` for P2) goes into its view.
+fn drelu_recorded(p: &mut P<'_>, a: &[u64], cmp: Comparison) {
+    let step = p.begin_step();
+    let reduced: Vec<u64> = if p.role() == Role::P2 {
+        vec![]
+    } else {
+        a.iter().map(|&s| cmp.reduce_share(s)).collect()
+    };
+    let split = sign::split(p, step, &reduced, a.len(), cmp.width()).unwrap();
+    p.transport().own(step.seq.into(), 1, &split.bits);
+    sign::bits_to_shares(p, step, &split).unwrap();
+}
+
 /// Where P2's reconstructed PrivateCompare list has a zero (64 = none), per comparison.
 fn zero_positions(view: &View, bits: usize) -> Vec<u64> {
-    let (m0, m1) = (&view[&(2, 0, 3)], &view[&(2, 1, 3)]);
+    let compare = |from: usize| {
+        view.iter()
+            .filter(move |(k, _)| k.0 == 2 && k.1 == from && k.2 == Dir::Received && k.4 == 3)
+            .flat_map(|(_, v)| v)
+    };
     let mut h = vec![0u64; 65];
-    for (a, b) in m0.iter().zip(m1) {
+    for (a, b) in compare(0).zip(compare(1)) {
         let n = a.len() * 8 / 7 / bits;
         let a = patchwork_core::bitpack::unpack(a, n * bits, 7);
         let b = patchwork_core::bitpack::unpack(b, n * bits, 7);
@@ -61,7 +86,7 @@ fn zero_positions(view: &View, bits: usize) -> Vec<u64> {
 }
 
 fn compare_views(name: &str, va: &View, vb: &View, bits: usize) {
-    assert_same_views(name, va, vb);
+    assert_same_views(name, va, vb, &Role::ALL);
     assert_same_distribution(
         &format!("{name}: P2's zero positions"),
         &zero_positions(va, bits),
@@ -73,15 +98,19 @@ const N: usize = 64;
 const SESSIONS: u64 = 120;
 
 #[test]
-fn drelu_and_relu_views_do_not_depend_on_the_input() {
+fn drelu_and_relu_joint_views_do_not_depend_on_the_input() {
     // Two inputs with opposite signs everywhere.
     let a: Vec<u64> = (0..N as u64).map(|i| 1000 + i).collect();
     let b: Vec<u64> = (0..N as i64).map(|i| (-5 - i * 77) as u64).collect();
     for (name, cmp) in [("exact", Comparison::Exact), ("approx", Comparison::PAPER)] {
         let run = |x: &[u64]| {
             views(x, SESSIONS, |p, s| {
-                drelu(p, s, cmp).unwrap();
+                drelu_recorded(p, s, cmp);
                 relu(p, s, cmp).unwrap();
+                // Another value in a later step: a mask reused across steps would open the
+                // difference of the two.
+                let doubled: Vec<u64> = s.iter().map(|v| v.wrapping_mul(2)).collect();
+                relu(p, &doubled, cmp).unwrap();
             })
         };
         compare_views(name, &run(&a), &run(&b), cmp.width() as usize - 1);
@@ -118,7 +147,7 @@ fn block_relu_product_and_truncation_views_do_not_depend_on_the_inputs() {
         dilation: [1, 1],
         groups: 1,
     };
-    // Two different inputs and two different models (weights held by P1), same shapes.
+    // Two different inputs, and two different models (weights held by P1), same shapes.
     let run = |x: &[u64], w: u64| {
         views(x, SESSIONS, |p, s| {
             block_relu(p, s, shape, &sizes, Comparison::PAPER).unwrap();
@@ -132,15 +161,15 @@ fn block_relu_product_and_truncation_views_do_not_depend_on_the_inputs() {
     };
     let a: Vec<u64> = (0..64u64).map(|i| i * 1000).collect();
     let b: Vec<u64> = (0..64i64).map(|i| (-7 - i * 300) as u64).collect();
-    assert_same_views(
-        "block-ReLU and product",
-        &run(&a, 3),
-        &run(&b, (-12i64) as u64),
-    );
+    let base = run(&a, 3);
+    assert_same_views("another input", &base, &run(&b, 3), &Role::ALL);
+    // P1's view may depend on its own weights.
+    let other_model = run(&a, (-12i64) as u64);
+    assert_same_views("another model", &base, &other_model, &[Role::P0, Role::P2]);
 }
 
 #[test]
-fn the_test_detects_a_feature_that_depends_on_the_input() {
+fn the_statistic_detects_a_feature_that_depends_on_the_input() {
     // Control: the opened sign bits of the two inputs are fully different distributions.
     let sign_hist = |x: &[u64]| {
         let mut h = vec![0u64; 2];
@@ -152,4 +181,48 @@ fn the_test_detects_a_feature_that_depends_on_the_input() {
     let a: Vec<u64> = (0..N as u64).map(|i| 1000 + i).collect();
     let b: Vec<u64> = (0..N as i64).map(|i| (-5 - i) as u64).collect();
     assert!(distinguishable(&sign_hist(&a), &sign_hist(&b)));
+}
+
+/// A synthetic view of P2 in which each message from P0 and P1 is uniform but their sum is the
+/// secret (the cancelling-masks leak); `dir` and `msg` place them.
+fn cancelling_view(secret: u64, steps: [u64; 2]) -> View {
+    let mut g = common::Mix(7);
+    let mut v = View::new();
+    for _ in 0..SESSIONS {
+        let (mut m0, mut m1) = (Vec::new(), Vec::new());
+        for _ in 0..N {
+            let r = g.next();
+            m0.extend(r.to_le_bytes());
+            m1.extend(secret.wrapping_sub(r).to_le_bytes());
+        }
+        v.entry((2, 0, Dir::Received, steps[0], 4))
+            .or_default()
+            .push(m0);
+        v.entry((2, 1, Dir::Received, steps[1], 4))
+            .or_default()
+            .push(m1);
+    }
+    v
+}
+
+#[test]
+fn the_joint_tests_catch_relations_that_each_message_hides() {
+    let caught = |a: View, b: View| {
+        std::panic::catch_unwind(|| assert_same_views("control", &a, &b, &[Role::P2])).is_err()
+    };
+    // Same step: the sum of the two senders' messages; across steps: what P2 could open.
+    assert!(caught(
+        cancelling_view(1000, [1, 1]),
+        cancelling_view(-5i64 as u64, [1, 1])
+    ));
+    assert!(caught(
+        cancelling_view(1000, [1, 2]),
+        cancelling_view(-5i64 as u64, [1, 2])
+    ));
+    // Each message alone is uniform: with one sender's messages only, nothing is found.
+    let alone = |v: View| v.into_iter().filter(|(k, _)| k.1 == 0).collect::<View>();
+    assert!(!caught(
+        alone(cancelling_view(1000, [1, 1])),
+        alone(cancelling_view(-5i64 as u64, [1, 1]))
+    ));
 }

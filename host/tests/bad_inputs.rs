@@ -18,7 +18,7 @@ fn non_finite_input_is_refused_by_p0_naming_the_value() {
     let mut x = vec![0.5f32; 28 * 28];
     x[100] = f32::NAN;
     let (out, _) = memory::run(1, |p| {
-        let m = SecureModel::setup(p, &model, &Spec::default(), Settings::default()).unwrap();
+        let m = SecureModel::setup(p, &model, &Spec::default(), Settings::default(), 1).unwrap();
         let input = (p.role() == Role::P0).then_some(&x[..]);
         m.infer(p, input, &mut |_, _| {}).map(|_| ())
     });

@@ -150,7 +150,7 @@ fn peers_serve_a_p0_speaking_the_firmware_protocol() {
     let x: Vec<f32> = fashion::bundled_test64().input(0).iter().copied().collect();
     let transport = StreamTransport::new(Role::P0, [Some(Tcp(to_p1)), Some(Tcp(to_p2))]);
     let mut p0 = Party::new(KeySet::new(Role::P0, own, [k01, k02]), transport);
-    let secure_model = SecureModel::setup(&mut p0, &model, &spec, settings).expect("set-up");
+    let secure_model = SecureModel::setup(&mut p0, &model, &spec, settings, 1).expect("set-up");
     let logits = secure_model
         .infer(&mut p0, Some(&x), &mut |_, _| {})
         .expect("inference")

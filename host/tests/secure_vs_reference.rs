@@ -141,7 +141,7 @@ fn every_operator_model() -> Model {
 
 fn secure(model: &Model, spec: &Spec, settings: Settings, x: &[f32]) -> Vec<f32> {
     let (out, traffic) = memory::run(9, |p| {
-        let m = SecureModel::setup(p, model, spec, settings).unwrap();
+        let m = SecureModel::setup(p, model, spec, settings, 1).unwrap();
         let input = (p.role() == Role::P0).then_some(x);
         m.infer(p, input, &mut |_, _| {}).unwrap()
     });

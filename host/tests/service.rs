@@ -169,7 +169,7 @@ fn a_client_leaving_mid_session_ends_only_its_session() {
             let cfg = &r.clients[0];
             let mut p0 = open_session(cfg, &cfg.identity(Role::P0).unwrap(), 3).unwrap();
             let sv = &r.served;
-            let secure = SecureModel::setup(&mut p0, &sv.model, &sv.spec, sv.settings).unwrap();
+            let secure = SecureModel::setup(&mut p0, &sv.model, &sv.spec, sv.settings, 3).unwrap();
             secure
                 .infer(&mut p0, Some(&image(4)), &mut |_, _| {})
                 .unwrap();

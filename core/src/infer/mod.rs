@@ -21,6 +21,7 @@ use crate::model::spec_check::{relu_layer_patches, validate_spec, SpecError};
 use crate::model::{Model, Node, Op};
 use crate::party::{Error, Party};
 use crate::patch::PatchSize;
+use crate::program::{self, Program};
 use crate::protocol::bilinear::{Bilinear, Conv2d, MatMul};
 use crate::protocol::brelu::{block_relu, MapShape};
 use crate::protocol::drelu::{relu, Comparison};
@@ -218,13 +219,23 @@ impl<'m> SecureModel<'m> {
     /// Resolves patch sizes and masks every weight operand (one message from P1 to P0 per
     /// Conv/Linear layer, once per session). P0 and P2 may hold a model whose weights are
     /// zeros: they never read them.
+    ///
+    /// First of all the parties check that they run the same program ([`program::agree`]: the
+    /// architecture, the resolved spec, the settings, the protocol version and the number of
+    /// `inferences` the session will run).
     pub fn setup<T: Transport>(
         p: &mut Party<T>,
         model: &'m Model,
         spec: &Spec,
         settings: Settings,
+        inferences: u64,
     ) -> Result<SecureModel<'m>, InferError<T::Error>> {
         let mut secure = SecureModel::describe(model, spec, settings).map_err(InferError::Spec)?;
+        let program = Program::new(model, &secure.patches, settings, inferences);
+        program::agree(p, &program).map_err(|error| InferError::Protocol {
+            node: String::from("<set-up>"),
+            error,
+        })?;
         for (i, node) in model.nodes.iter().enumerate() {
             if let Some(prod) = Product::of(model, node)? {
                 let w = match p.role() {
@@ -266,10 +277,10 @@ impl<'m> SecureModel<'m> {
         Product::of::<()>(self.model, node).ok().flatten()
     }
 
-    /// What setting up costs (once per session).
+    /// What setting up costs (once per session): the program check, then the weight masks.
     pub fn setup_cost(&self) -> Cost {
         let products = self.model.nodes.iter().filter_map(|n| self.product(n));
-        products.fold(Cost::default(), |c, prod| {
+        products.fold(cost::program_check(), |c, prod| {
             c.then(cost::private_operand_setup(prod.rhs_len()))
         })
     }

@@ -39,6 +39,9 @@ mod msg {
     pub const MASKED_V: u16 = 4;
     pub const GAMMA: u16 = 5;
     pub const PRODUCT: u16 = 6;
+    /// Only with the test-only feature `leak-sign-to-p2`.
+    #[cfg(feature = "leak-sign-to-p2")]
+    pub const LEAKED_SIGN: u16 = 7;
 }
 
 /// Randomness purposes within a sign step.
@@ -71,10 +74,15 @@ pub fn split<T: Transport>(
     }
     let bits = (m - 1) as usize;
     let ring = mask(m);
+    // The test-only leak `leak-reused-mask` draws every step's opening mask from step 1's stream.
+    #[cfg(feature = "leak-reused-mask")]
+    let x_step = Step { seq: 1 };
+    #[cfg(not(feature = "leak-reused-mask"))]
+    let x_step = step;
     if p.role() == Role::P2 {
         let (mut x0, mut x1) = (
-            p.shared(Role::P0, step, purpose::X),
-            p.shared(Role::P1, step, purpose::X),
+            p.shared(Role::P0, x_step, purpose::X),
+            p.shared(Role::P1, x_step, purpose::X),
         );
         let x: Vec<u64> = (0..n)
             .map(|_| (x0.u64().wrapping_add(x1.u64())) & ring)
@@ -90,6 +98,8 @@ pub fn split<T: Transport>(
         )?;
         let m0 = p.recv_zp(Role::P0, step, msg::COMPARE, n * bits)?;
         let m1 = p.recv_zp(Role::P1, step, msg::COMPARE, n * bits)?;
+        #[cfg(feature = "leak-sign-to-p2")]
+        p.recv(Role::P1, step, msg::LEAKED_SIGN, n)?;
         let beta_prime = compare::helper_results(&m0, &m1, bits);
         let gamma = x
             .iter()
@@ -101,7 +111,7 @@ pub fn split<T: Transport>(
     crate::party::check_len("shares to compare", n, a.len())?;
     let me = p.role();
     let other = if me == Role::P0 { Role::P1 } else { Role::P0 };
-    let mut xs = p.shared(Role::P2, step, purpose::X);
+    let mut xs = p.shared(Role::P2, x_step, purpose::X);
     let c_mine: Vec<u64> = a.iter().map(|v| v.wrapping_add(xs.u64()) & ring).collect();
     p.send_packed(other, step, msg::OPEN, c_mine.iter().copied(), n, m)?;
     let x_bits = deal_zp(p, step, msg::X_BITS, purpose::X_BITS, n * bits, None)?;
@@ -115,11 +125,15 @@ pub fn split<T: Transport>(
     let mut common = p.shared(other, step, purpose::COMPARE);
     let (out, betas) = compare::holder_messages(me.j() as u8, &x_bits, &low, bits, &mut common);
     p.send_zp(Role::P2, step, msg::COMPARE, &out)?;
-    let beta_tilde = c
+    let beta_tilde: Vec<u8> = c
         .iter()
         .zip(betas)
         .map(|(c, beta)| 1 ^ (c >> (m - 1)) as u8 ^ beta)
         .collect();
+    #[cfg(feature = "leak-sign-to-p2")]
+    if me == Role::P1 {
+        p.send(Role::P2, step, msg::LEAKED_SIGN, &beta_tilde)?;
+    }
     Ok(SplitSign { bits: beta_tilde })
 }
 
@@ -179,6 +193,12 @@ pub fn multiply<T: Transport>(
     let mut sent = Vec::with_capacity(len);
     for &vk in v {
         let (r, s) = (common.u64(), common.u64());
+        // The test-only leak `leak-cancelling-masks`: P1 adds -r instead of s, so T = 0.
+        #[cfg(feature = "leak-cancelling-masks")]
+        let s = {
+            let _unused = s;
+            r.wrapping_neg()
+        };
         t.push(r.wrapping_add(s));
         sent.push(vk.wrapping_add(if me == Role::P0 { r } else { s }));
     }

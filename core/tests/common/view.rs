@@ -1,7 +1,17 @@
-//! What parties receive, and the two-sample chi-square test that compares it between two runs
-//! with different secrets. Shared by the privacy tests of the in-memory network (here) and of
-//! the TCP transport (`host/tests/privacy_tcp.rs` includes this file by path, so it depends on
-//! `patchwork_core` only).
+//! Each party's joint view of a run, and the two-sample chi-square tests that compare it between
+//! runs with different secrets. Shared by the privacy tests of the in-memory network (here) and
+//! of the TCP transport (`host/tests/privacy_tcp.rs` includes this file by path, so it depends
+//! on `patchwork_core` only).
+//!
+//! A party's view is everything it received and sent, per step and message, plus any of its
+//! own step outputs a test records. A secure protocol keeps the whole view independent of the
+//! other parties' secrets, not only each message: so besides each entry's byte distribution the
+//! tests compare relations between entries, which is where real leaks hide (masks that cancel
+//! between two senders, a mask reused in two steps, a share that completes another):
+//! - within a step: for every two entries of equal length, their XOR and, as 64-bit words,
+//!   their sum and difference (e.g. P2's `y0 + y1`, or a received share against its own);
+//! - across steps: for every message number, the word sum of all the entries of that number in
+//!   a step (what a party could open), and its difference between every two steps.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -10,20 +20,50 @@ use std::sync::Mutex;
 use patchwork_core::role::Role;
 use patchwork_core::transport::{Tag, Transport, TransportError};
 
-/// Received messages keyed by (receiver, sender, message kind).
-pub type View = BTreeMap<(usize, usize, u16), Vec<Vec<u8>>>;
+/// How an entry came into the view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Dir {
+    Received,
+    Sent,
+    /// One of the party's own step outputs, recorded by the test (`Recording::own`).
+    Own,
+}
 
-/// A transport that records what its party receives into a shared [`View`].
+/// `(party, peer, direction, step, message)`; for [`Dir::Own`] the peer is the party itself.
+pub type Key = (usize, usize, Dir, u64, u16);
+
+/// The entries of every session, per key (one `Vec<u8>` per session, in session order).
+pub type View = BTreeMap<Key, Vec<Vec<u8>>>;
+
+/// A transport that records what its party receives and sends into a shared [`View`].
 pub struct Recording<'a, T> {
     pub inner: T,
     pub log: &'a Mutex<View>,
     pub me: Role,
 }
 
+impl<T> Recording<'_, T> {
+    fn record(&self, peer: Role, dir: Dir, seq: u64, msg: u16, bytes: &[u8]) {
+        self.log
+            .lock()
+            .unwrap()
+            .entry((self.me.index(), peer.index(), dir, seq, msg))
+            .or_default()
+            .push(bytes.to_vec());
+    }
+
+    /// Records one of the party's own outputs of step `seq` (e.g. its share of a sign).
+    pub fn own(&self, seq: u64, label: u16, bytes: &[u8]) {
+        self.record(self.me, Dir::Own, seq, label, bytes);
+    }
+}
+
 impl<T: Transport> Transport for Recording<'_, T> {
     type Error = T::Error;
     fn send(&mut self, to: Role, tag: Tag, payload: &[u8]) -> Result<(), TransportError<T::Error>> {
-        self.inner.send(to, tag, payload)
+        self.inner.send(to, tag, payload)?;
+        self.record(to, Dir::Sent, tag.seq.into(), tag.msg, payload);
+        Ok(())
     }
     fn recv(
         &mut self,
@@ -32,12 +72,7 @@ impl<T: Transport> Transport for Recording<'_, T> {
         buf: &mut [u8],
     ) -> Result<(), TransportError<T::Error>> {
         self.inner.recv(from, tag, buf)?;
-        self.log
-            .lock()
-            .unwrap()
-            .entry((self.me.index(), from.index(), tag.msg))
-            .or_default()
-            .push(buf.to_vec());
+        self.record(from, Dir::Received, tag.seq.into(), tag.msg, buf);
         Ok(())
     }
     fn rounds(&self) -> u32 {
@@ -88,24 +123,103 @@ pub fn assert_same_distribution(what: &str, a: &[u64], b: &[u64]) {
     let (stat, dof) = chi_square(a, b);
     assert!(
         !distinguishable(a, b),
-        "{what}: chi-square {stat:.1} with {dof} dof exceeds {:.1}",
+        "privacy: {what}: chi-square {stat:.1} with {dof} dof exceeds {:.1}",
         threshold(dof)
     );
 }
 
-/// Both views hold the same kinds of messages, and the bytes of each kind have the same
-/// distribution.
-pub fn assert_same_views(name: &str, va: &View, vb: &View) {
+fn words(b: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    b.chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+}
+
+fn word_bytes(w: impl Iterator<Item = u64>) -> Vec<u8> {
+    w.flat_map(u64::to_le_bytes).collect()
+}
+
+fn name(k: &Key) -> String {
+    let (me, peer, dir, seq, msg) = *k;
+    match dir {
+        Dir::Received => format!("step {seq} msg {msg} from P{peer}"),
+        Dir::Sent => format!("step {seq} msg {msg} to P{peer}"),
+        Dir::Own => format!("step {seq} own output {msg} of P{me}"),
+    }
+}
+
+/// The features of one party's view in one session: name -> bytes (see the module doc).
+fn features(party: usize, view: &View, session: usize) -> BTreeMap<String, Vec<u8>> {
+    let entries: Vec<(&Key, &[u8])> = view
+        .iter()
+        .filter(|(k, _)| k.0 == party)
+        .filter_map(|(k, v)| v.get(session).map(|b| (k, &b[..])))
+        .collect();
+    let mut out = BTreeMap::new();
+    for (i, &(ka, a)) in entries.iter().enumerate() {
+        out.insert(name(ka), a.to_vec());
+        for &(kb, b) in &entries[i + 1..] {
+            if ka.3 != kb.3 || a.len() != b.len() {
+                continue;
+            }
+            let pair = format!("{} and {}", name(ka), name(kb));
+            let xor = a.iter().zip(b).map(|(x, y)| x ^ y).collect();
+            out.insert(format!("xor of {pair}"), xor);
+            if a.len() % 8 == 0 {
+                let sum = word_bytes(words(a).zip(words(b)).map(|(x, y)| x.wrapping_add(y)));
+                let diff = word_bytes(words(a).zip(words(b)).map(|(x, y)| x.wrapping_sub(y)));
+                out.insert(format!("sum of {pair}"), sum);
+                out.insert(format!("difference of {pair}"), diff);
+            }
+        }
+    }
+    // Per (step, message, length): the word sum of its entries, then differences across steps.
+    let mut opened: BTreeMap<(u16, usize, u64), Vec<u64>> = BTreeMap::new();
+    for &(k, b) in entries
+        .iter()
+        .filter(|(k, b)| k.2 != Dir::Own && b.len() % 8 == 0)
+    {
+        let acc = opened
+            .entry((k.4, b.len(), k.3))
+            .or_insert_with(|| vec![0; b.len() / 8]);
+        acc.iter_mut()
+            .zip(words(b))
+            .for_each(|(a, w)| *a = a.wrapping_add(w));
+    }
+    let opened: Vec<_> = opened.into_iter().collect();
+    for (i, ((msg, len, s1), v1)) in opened.iter().enumerate() {
+        for ((msg2, len2, s2), v2) in &opened[i + 1..] {
+            if msg == msg2 && len == len2 {
+                let d = word_bytes(v1.iter().zip(v2).map(|(x, y)| x.wrapping_sub(*y)));
+                out.insert(format!("opened msg {msg}: step {s1} minus step {s2}"), d);
+            }
+        }
+    }
+    out
+}
+
+/// The views of `parties` in runs `va` and `vb` (different secrets, the same number of
+/// sessions) hold the same entries, and every feature of them has the same distribution.
+pub fn assert_same_views(name: &str, va: &View, vb: &View, parties: &[Role]) {
     assert_eq!(
         va.keys().collect::<Vec<_>>(),
         vb.keys().collect::<Vec<_>>(),
         "{name}: same messages"
     );
-    for (key, msgs) in va {
-        let what = format!(
-            "{name}: P{} receiving message {} from P{}",
-            key.0, key.2, key.1
-        );
-        assert_same_distribution(&what, &byte_histogram(msgs), &byte_histogram(&vb[key]));
+    let sessions = va.values().map(Vec::len).max().unwrap_or(0);
+    for &party in parties {
+        let mut ha: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        let mut hb: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        for (view, h) in [(va, &mut ha), (vb, &mut hb)] {
+            for s in 0..sessions {
+                for (f, bytes) in features(party.index(), view, s) {
+                    let hist = h.entry(f).or_insert_with(|| vec![0; 256]);
+                    bytes.iter().for_each(|&b| hist[b as usize] += 1);
+                }
+            }
+        }
+        assert!(!ha.is_empty(), "{name}: {party} has an empty view");
+        for (f, a) in &ha {
+            let what = format!("{name}: {party}'s view, {f}");
+            assert_same_distribution(&what, a, &hb[f]);
+        }
     }
 }

@@ -63,24 +63,33 @@ pub fn run_party<T: Transport>(
     inputs: &[Option<&[f32]>],
 ) -> Result<Vec<PartyRun>, InferError<T::Error>> {
     let mut runs = Vec::with_capacity(inputs.len());
-    run_each(p, model, spec, settings, inputs.iter().copied(), |run| {
-        runs.push(run)
-    })?;
+    let passes = inputs.iter().copied();
+    run_each(
+        p,
+        model,
+        spec,
+        settings,
+        inputs.len() as u64,
+        passes,
+        |run| runs.push(run),
+    )?;
     Ok(runs)
 }
 
-/// Sets up the model once and runs a secure forward pass per item of `inputs`, handing each
-/// pass's marks to `each` as it ends (a long session keeps nothing per pass).
+/// Sets up the model once and runs a secure forward pass per item of `inputs` (`count` of
+/// them, a fact of the program the parties agree on), handing each pass's marks to `each` as
+/// it ends (a long session keeps nothing per pass).
 pub fn run_each<'x, T: Transport>(
     p: &mut Party<T>,
     model: &Model,
     spec: &Spec,
     settings: Settings,
+    count: u64,
     inputs: impl IntoIterator<Item = Option<&'x [f32]>>,
     mut each: impl FnMut(PartyRun),
 ) -> Result<(), InferError<T::Error>> {
     let t0 = Instant::now();
-    let secure = SecureModel::setup(p, model, spec, settings)?;
+    let secure = SecureModel::setup(p, model, spec, settings, count)?;
     let setup_seconds = t0.elapsed().as_secs_f64();
     let setup = Mark::take(p, t0);
     for input in inputs {

@@ -346,6 +346,7 @@ fn start_session(
                         &served.model,
                         &served.spec,
                         served.settings,
+                        inferences.into(),
                         passes,
                         |_| (),
                     )

@@ -115,7 +115,7 @@ fn run_party(
     let [a, b] = streams;
     let mut party = Party::new(keys, StreamTransport::new(role, [Some(a), Some(b)]));
     let t0 = Instant::now();
-    let secure = SecureModel::setup(&mut party, model, spec, settings())
+    let secure = SecureModel::setup(&mut party, model, spec, settings(), 1)
         .map_err(|e| format!("{role} set-up: {e}"))?;
     let setup_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
