@@ -123,6 +123,12 @@ pub fn program_check() -> Cost {
     c
 }
 
+/// P0's acknowledgement of the end of set-up ([`crate::infer::SecureModel::setup`]): an empty
+/// message to P1 and to P2.
+pub fn setup_ack() -> Cost {
+    Cost::default().rounds(1)
+}
+
 /// [`crate::protocol::product::PrivateOperand::setup`] of an operand of `len` elements.
 pub fn private_operand_setup(len: usize) -> Cost {
     Cost::default().send(P1, P0, 8 * len).rounds(1)

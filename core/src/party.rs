@@ -106,19 +106,27 @@ pub struct Party<T> {
     role: Role,
     keys: KeySet,
     transport: T,
-    seq: u32,
+    seq: u64,
 }
 
 /// A step in progress: its sequence number names its messages and its randomness streams.
+///
+/// The counter is 64 bits, so the streams it names never repeat within a session (at a
+/// billion steps a second it would take 584 years). Tags on the wire carry its low 32 bits:
+/// a link delivers messages in order, so a tag that has wrapped cannot be mistaken for an
+/// earlier one.
 #[derive(Clone, Copy, Debug)]
 pub struct Step {
-    pub seq: u32,
+    pub seq: u64,
 }
 
 impl Step {
     /// The tag of message `msg` of this step.
     pub fn tag(self, msg: u16) -> Tag {
-        Tag { seq: self.seq, msg }
+        Tag {
+            seq: self.seq as u32,
+            msg,
+        }
     }
 }
 
@@ -143,6 +151,11 @@ impl<T: Transport> Party<T> {
         &self.transport
     }
 
+    /// The transport, to configure it (see [`Transport::limit_messages`]).
+    pub fn transport_mut(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
     /// Gives the transport back.
     pub fn into_transport(self) -> T {
         self.transport
@@ -150,7 +163,7 @@ impl<T: Transport> Party<T> {
 
     /// Starts the next step of the schedule.
     pub fn begin_step(&mut self) -> Step {
-        self.seq = self.seq.wrapping_add(1);
+        self.seq += 1;
         Step { seq: self.seq }
     }
 
@@ -168,7 +181,7 @@ impl<T: Transport> Party<T> {
     /// live for the whole session (the weight mask of [`crate::protocol::product`]).
     pub fn shared_fixed(&self, other: Role, id: u32, purpose: u16) -> Prg {
         self.keys
-            .stream(KeyRef::With(other), id, purpose | 0x8000)
+            .stream(KeyRef::With(other), id.into(), purpose | 0x8000)
             .expect("protocol code names another party")
     }
 
@@ -253,5 +266,29 @@ impl<T: Transport> Party<T> {
     ) -> Result<Vec<u64>, Error<T::Error>> {
         let bytes = self.recv(from, step, msg, bitpack::packed_len(n, width))?;
         Ok(bitpack::unpack(&bytes, n, width))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::memory::{network, seeded_keys};
+
+    #[test]
+    fn steps_past_2_pow_32_name_fresh_streams() {
+        let (ends, _) = network(core::time::Duration::from_secs(1));
+        let [k0, ..] = seeded_keys(3);
+        let mut p = Party::new(k0, ends.into_iter().next().unwrap());
+        let first = p.begin_step();
+        p.seq = u64::from(u32::MAX);
+        let wrapped = p.begin_step();
+        assert_eq!(wrapped.tag(1).seq, first.tag(1).seq, "wire tags wrap");
+        let mut a = p.shared(Role::P1, first, 1);
+        let mut b = p.shared(Role::P1, wrapped, 1);
+        assert_ne!(
+            a.u64(),
+            b.u64(),
+            "a 32-bit counter would repeat the masks here"
+        );
     }
 }

@@ -59,7 +59,7 @@ impl KeySet {
 
     /// The stream `(key, seq, purpose)`. Returns `None` for a key this party does not hold
     /// (a key shared with itself).
-    pub fn stream(&self, key: KeyRef, seq: u32, purpose: u16) -> Option<Prg> {
+    pub fn stream(&self, key: KeyRef, seq: u64, purpose: u16) -> Option<Prg> {
         let k = match key {
             KeyRef::Own => self.own,
             KeyRef::With(r) => self.pair[r.index()]?,
@@ -100,7 +100,9 @@ fn accept_words<const MODULUS: u16, const OFFSET: u8>(words: &[u16], out: &mut [
     k
 }
 
-/// A buffered AES-CTR keystream. The counter block is `seq || purpose || 0 || block counter`.
+/// A buffered AES-CTR keystream. The counter block is `seq (64 bits) || purpose (16 bits) ||
+/// block counter (48 bits)`: 2^48 blocks (4 PiB) per stream before it would run into the
+/// next purpose.
 pub struct Prg {
     cipher: ctr::Ctr128BE<Aes128>,
     buf: [u8; BUF],
@@ -109,10 +111,10 @@ pub struct Prg {
 
 impl Prg {
     /// The stream of `key` for step `seq` and `purpose`.
-    pub fn new(key: &Key, seq: u32, purpose: u16) -> Prg {
+    pub fn new(key: &Key, seq: u64, purpose: u16) -> Prg {
         let mut iv = [0u8; 16];
-        iv[..4].copy_from_slice(&seq.to_be_bytes());
-        iv[4..6].copy_from_slice(&purpose.to_be_bytes());
+        iv[..8].copy_from_slice(&seq.to_be_bytes());
+        iv[8..10].copy_from_slice(&purpose.to_be_bytes());
         let cipher = ctr::Ctr128BE::<Aes128>::new(key.into(), &iv.into());
         Prg {
             cipher,

@@ -147,6 +147,16 @@ mod tests {
                 good.replace("\"out_channels\":16", "\"out_channels\":1099511627776"),
                 "more than",
             ),
+            // The file: a 3.6e9-element map, which P2 would have filled with masks.
+            (
+                good.replace("[1,16,28,28]", "[1,16,3750,60000]"),
+                "has more than 268435456 elements",
+            ),
+            // 2^28 weights and more, within the old 2^31 cap.
+            (
+                good.replace("\"out_channels\":16", "\"out_channels\":2000000"),
+                "more than 268435456 weights",
+            ),
             (
                 good.replace(
                     "\"patchwork_architecture\":1",

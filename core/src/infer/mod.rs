@@ -109,6 +109,7 @@ impl<E: core::fmt::Debug> core::error::Error for InferError<E> {}
 
 /// Message and purpose numbers of the runner's own steps.
 const REVEAL: u16 = 1;
+const SETUP_DONE: u16 = 1;
 const INPUT_MASK: u16 = 1;
 
 /// A model prepared for secure inference by one party: patch sizes resolved and P1's weights
@@ -231,6 +232,11 @@ impl<'m> SecureModel<'m> {
         inferences: u64,
     ) -> Result<SecureModel<'m>, InferError<T::Error>> {
         let mut secure = SecureModel::describe(model, spec, settings).map_err(InferError::Spec)?;
+        let mut largest_from = [0; 3];
+        for peer in p.role().others() {
+            largest_from[peer.index()] = secure.largest_messages()[peer.index()][p.role().index()];
+        }
+        p.transport_mut().limit_messages(largest_from);
         let program = Program::new(model, &secure.patches, settings, inferences);
         program::agree(p, &program).map_err(|error| InferError::Protocol {
             node: String::from("<set-up>"),
@@ -245,6 +251,24 @@ impl<'m> SecureModel<'m> {
                 let op = PrivateOperand::setup(p, i as u32, prod.rhs_len(), w.as_deref())
                     .map_err(protocol_err(node))?;
                 secure.operands[i] = Some(op);
+            }
+        }
+        // P0 acknowledges the end of set-up; P1 and P2 wait for it. Their wait starts once
+        // their own set-up messages are on the wire (the host transport's send queue is
+        // bounded), so the first inference's timeouts never include the weight masks' transfer.
+        let step = p.begin_step();
+        let ack = |error| InferError::Protocol {
+            node: String::from("<set-up>"),
+            error,
+        };
+        match p.role() {
+            Role::P0 => {
+                for peer in Role::P0.others() {
+                    p.send(peer, step, SETUP_DONE, &[]).map_err(ack)?;
+                }
+            }
+            _ => {
+                p.recv(Role::P0, step, SETUP_DONE, 0).map_err(ack)?;
             }
         }
         Ok(secure)
@@ -277,12 +301,32 @@ impl<'m> SecureModel<'m> {
         Product::of::<()>(self.model, node).ok().flatten()
     }
 
-    /// What setting up costs (once per session): the program check, then the weight masks.
+    /// An upper bound on the payload of any one message from each party (first index) to each
+    /// other in a session of this program: each step's bytes on an edge bound each of its
+    /// messages, and a program description is at most [`program::MAX_PROGRAM_BYTES`].
+    pub fn largest_messages(&self) -> [[u64; 3]; 3] {
+        let mut largest = [[program::MAX_PROGRAM_BYTES as u64; 3]; 3];
+        let products = self.model.nodes.iter().filter_map(|n| self.product(n));
+        let setup = products.map(|prod| cost::private_operand_setup(prod.rhs_len()));
+        let nodes = (0..self.model.nodes.len()).map(|i| self.node_cost(i));
+        for c in setup.chain(nodes).chain([self.reveal_cost()]) {
+            for (row, bytes) in largest.iter_mut().zip(c.bytes) {
+                for (l, b) in row.iter_mut().zip(bytes) {
+                    *l = (*l).max(b);
+                }
+            }
+        }
+        largest
+    }
+
+    /// What setting up costs (once per session): the program check, the weight masks, P0's
+    /// acknowledgement.
     pub fn setup_cost(&self) -> Cost {
         let products = self.model.nodes.iter().filter_map(|n| self.product(n));
-        products.fold(cost::program_check(), |c, prod| {
+        let masks = products.fold(cost::program_check(), |c, prod| {
             c.then(cost::private_operand_setup(prod.rhs_len()))
-        })
+        });
+        masks.then(cost::setup_ack())
     }
 
     /// The cost model's prediction for node `index`.

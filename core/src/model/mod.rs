@@ -98,11 +98,18 @@ pub enum ModelError {
     OutputNotWritten { value: String },
     /// The dimensions call for more weights than [`MAX_WEIGHTS`] (or overflow).
     TooManyWeights { node: String },
+    /// A value has more than [`MAX_ELEMENTS`] elements.
+    ValueTooLarge { value: String, shape: Shape },
 }
 
-/// The most weights and biases a model may declare in all (2^31 values, 8 GiB of `f32`);
-/// checked before anything that size is allocated.
-pub const MAX_WEIGHTS: usize = 1 << 31;
+/// The most weights and biases a model may declare in all (2^28 values, 1 GiB of `f32`; VGG16
+/// has 138 million); checked before anything that size is allocated. P2 deals a mask of as
+/// many ring elements (8 bytes each) per session.
+pub const MAX_WEIGHTS: usize = 1 << 28;
+
+/// The largest value (in elements) a model may have, from an ONNX file or an architecture
+/// file alike, so that no file makes a party allocate without bound.
+pub const MAX_ELEMENTS: usize = 1 << 28;
 
 impl fmt::Display for ModelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -135,6 +142,10 @@ impl fmt::Display for ModelError {
             ModelError::OutputNotWritten { value } => {
                 write!(f, "graph output '{value}' is never written")
             }
+            ModelError::ValueTooLarge { value, shape } => write!(
+                f,
+                "value '{value}': shape {shape} has more than {MAX_ELEMENTS} elements"
+            ),
             ModelError::TooManyWeights { node } => write!(
                 f,
                 "node '{node}': the model's dimensions call for more than {MAX_WEIGHTS} weights"
@@ -172,6 +183,25 @@ impl Model {
             });
         }
         written[self.input] = true;
+        for v in &self.values {
+            if v.shape.numel() > MAX_ELEMENTS {
+                return Err(ModelError::ValueTooLarge {
+                    value: v.name.clone(),
+                    shape: v.shape.clone(),
+                });
+            }
+        }
+        let mut weights = 0usize;
+        for node in &self.nodes {
+            if let Some((w, b)) = weight_lengths(node)? {
+                weights = weights.saturating_add(w).saturating_add(b);
+                if weights > MAX_WEIGHTS {
+                    return Err(ModelError::TooManyWeights {
+                        node: node.name.clone(),
+                    });
+                }
+            }
+        }
         for node in &self.nodes {
             for &v in node.inputs.iter().chain(core::iter::once(&node.output)) {
                 if v >= self.values.len() {

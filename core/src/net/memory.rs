@@ -162,7 +162,7 @@ pub fn network(timeout: Duration) -> ([MemoryTransport; 3], Arc<Counters>) {
 pub fn seeded_keys(seed: u64) -> [KeySet; 3] {
     let mut master = [0u8; 16];
     master[..8].copy_from_slice(&seed.to_le_bytes());
-    let mut prg = Prg::new(&master, u32::MAX, 0x7fff);
+    let mut prg = Prg::new(&master, u64::MAX, 0x7fff);
     let mut key = || {
         let mut k: Key = [0; 16];
         prg.fill_bytes(&mut k);

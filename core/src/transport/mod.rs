@@ -144,6 +144,12 @@ pub trait Transport {
     /// [`RoundClock::step_rounds`]). P1 receives in the last round of every step, so its count
     /// is the largest.
     fn step_rounds(&self) -> u64;
+
+    /// Tells the transport the largest payload each peer can send in this session, indexed by
+    /// the sender's role ([`crate::infer::SecureModel::setup`] calls it from the program), so
+    /// that a transport which reads ahead of `recv` refuses a larger frame before allocating
+    /// its buffer. Transports that only read what `recv` asks for ignore it.
+    fn limit_messages(&mut self, _largest_from: [u64; 3]) {}
 }
 
 /// What a message carries for round counting: its depth in the whole run and its depth

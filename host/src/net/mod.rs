@@ -32,4 +32,4 @@ pub use identity::{
 };
 pub use loopback::{loopback_config, loopback_config_with};
 pub use session::{connect, PRF_LABEL};
-pub use transport::{Limits, TcpTransport};
+pub use transport::{Limits, TcpTransport, READ_SLACK, SEND_BUDGET};

@@ -1,12 +1,16 @@
 //! [`TcpTransport`]: the core's `Transport` over one byte stream per peer, driven by a tokio
-//! runtime. Per peer a writer task drains an unbounded queue of frames, so `send` never blocks
-//! (P0 and P1 both send large messages before reading, which deadlocks blocking sockets), and
-//! a reader task parses checked frames into a bounded channel that `recv` waits on with the
-//! session timeout.
+//! runtime. Per peer a writer task drains a queue of frames, so `send` does not wait for the
+//! peer to read (P0 and P1 both send large messages before reading, which deadlocks blocking
+//! sockets), and a reader task parses checked frames ahead of `recv`, which waits on them with
+//! the session timeout. Both queues are bounded in bytes: the send queue by [`SEND_BUDGET`]
+//! (a peer that stops reading stalls its own session, which ends at the timeout), the read
+//! queue by the largest message the program lets the peer send plus [`READ_SLACK`].
 //!
 //! The tasks run on a tokio runtime that the transport either owns (a one-off session, from
 //! [`super::connect`]) or shares with other sessions (the service, [`crate::service`]).
 
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use patchwork_core::role::Role;
@@ -14,15 +18,20 @@ use patchwork_core::transport::frame::Header;
 use patchwork_core::transport::{RoundClock, Tag, Transport, TransportError};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::runtime::{Handle, Runtime};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
 
 use super::config::DEFAULT_MAX_FRAME;
 use super::error::{NetError, SessionError};
-use super::wire::{reader_task, writer_task, Incoming};
+use super::wire::{budget_cost, reader_task, writer_task, Incoming, Outgoing};
 
-/// Frames buffered per peer before the reader stops reading the socket.
-const READ_QUEUE: usize = 64;
+/// Bytes queued for one peer before `send` waits for the writer; a message larger than this
+/// is admitted alone when the queue is empty.
+pub const SEND_BUDGET: u32 = 8 << 20;
+
+/// Bytes the reader may hold ahead of `recv` beyond one frame of the largest size the peer may
+/// send.
+pub const READ_SLACK: u32 = 4 << 20;
 
 /// Time limits and bounds of a transport.
 #[derive(Clone, Copy, Debug)]
@@ -43,8 +52,12 @@ impl Default for Limits {
 }
 
 struct Link {
-    tx: Option<mpsc::UnboundedSender<Vec<u8>>>,
-    rx: mpsc::Receiver<Incoming>,
+    tx: Option<mpsc::UnboundedSender<Outgoing>>,
+    send_budget: Arc<Semaphore>,
+    rx: mpsc::UnboundedReceiver<Incoming>,
+    /// The largest payload the reader accepts from this peer.
+    bound: Arc<AtomicU32>,
+    read_budget: Arc<Semaphore>,
     writer: Option<JoinHandle<()>>,
     reader: JoinHandle<()>,
 }
@@ -111,12 +124,24 @@ impl TcpTransport {
         for (peer, stream) in streams {
             let (r, w) = tokio::io::split(stream);
             let (out_tx, out_rx) = mpsc::unbounded_channel();
-            let (in_tx, in_rx) = mpsc::channel(READ_QUEUE);
-            let reader = handle.spawn(reader_task(r, peer, limits.max_frame, in_tx));
+            let (in_tx, in_rx) = mpsc::unbounded_channel();
+            let bound = Arc::new(AtomicU32::new(limits.max_frame));
+            let read_permits = budget_cost(limits.max_frame).saturating_add(READ_SLACK);
+            let read_budget = Arc::new(Semaphore::new(read_permits as usize));
+            let reader = handle.spawn(reader_task(
+                r,
+                peer,
+                bound.clone(),
+                read_budget.clone(),
+                in_tx,
+            ));
             let writer = handle.spawn(writer_task(w, out_rx));
             links[peer.index()] = Some(Link {
                 tx: Some(out_tx),
+                send_budget: Arc::new(Semaphore::new(SEND_BUDGET as usize)),
                 rx: in_rx,
+                bound,
+                read_budget,
                 writer: Some(writer),
                 reader,
             });
@@ -211,12 +236,20 @@ impl TcpTransport {
         let mut frame = Vec::with_capacity(header.len() + payload.len());
         frame.extend_from_slice(&header);
         frame.extend_from_slice(payload);
+        let (timeout, handle) = (self.limits.timeout, self.handle.clone());
         let link = self.link(to)?;
-        let tx = link
-            .tx
-            .as_ref()
-            .ok_or(TransportError::Closed { peer: to })?;
-        tx.send(frame)
+        let tx = link.tx.clone().ok_or(TransportError::Closed { peer: to })?;
+        // Wait for room in the send queue: as long as the peer keeps reading, at most the
+        // session timeout for SEND_BUDGET bytes.
+        let budget = link.send_budget.clone();
+        let want = budget_cost(len).min(SEND_BUDGET);
+        let permit = handle
+            .block_on(async {
+                tokio::time::timeout(timeout, budget.acquire_many_owned(want)).await
+            })
+            .map_err(|_| TransportError::Timeout { peer: to, tag })?
+            .map_err(|_| TransportError::Closed { peer: to })?;
+        tx.send((frame, permit))
             .map_err(|_| TransportError::Closed { peer: to })?;
         self.sent[to.index()] += payload.len() as u64;
         Ok(())
@@ -274,6 +307,24 @@ impl Transport for TcpTransport {
 
     fn bytes_sent(&self, to: Role) -> u64 {
         self.sent[to.index()]
+    }
+
+    /// Lowers each link's frame bound to the largest message the program lets that peer send
+    /// (never above the configured `max_frame`), and its read budget with it.
+    fn limit_messages(&mut self, largest_from: [u64; 3]) {
+        let max = self.limits.max_frame;
+        for (peer, link) in self.links.iter_mut().enumerate() {
+            let Some(link) = link else { continue };
+            let new = u32::try_from(largest_from[peer])
+                .unwrap_or(u32::MAX)
+                .min(max);
+            let old = link.bound.swap(new, Ordering::Relaxed);
+            if new < old {
+                link.read_budget.forget_permits((old - new) as usize);
+            } else {
+                link.read_budget.add_permits((new - old) as usize);
+            }
+        }
     }
 }
 

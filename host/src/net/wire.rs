@@ -5,8 +5,11 @@
 use patchwork_core::role::Role;
 use patchwork_core::transport::frame::{Header, HEADER_LEN};
 use patchwork_core::transport::{Tag, TransportError};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use super::error::NetError;
 
@@ -16,10 +19,22 @@ pub(crate) const HELLO: Tag = Tag {
     msg: u16::MAX,
 };
 
-/// A received frame.
+/// A received frame; frames read ahead of `recv` hold their share of the link's read budget
+/// until `recv` has taken them.
 pub(crate) struct Frame {
     pub header: Header,
     pub payload: Vec<u8>,
+    _budget: Option<OwnedSemaphorePermit>,
+}
+
+/// A frame queued for the writer task, holding its share of the link's send budget until it
+/// is on the wire.
+pub(crate) type Outgoing = (Vec<u8>, OwnedSemaphorePermit);
+
+/// What a frame of `len` payload bytes counts against a byte budget: its payload, header and
+/// bookkeeping, so that empty frames cannot be queued without bound either.
+pub(crate) fn budget_cost(len: u32) -> u32 {
+    len.saturating_add(HEADER_LEN as u32 + 64)
 }
 
 /// What the reader task hands to `recv`: a frame, or the error that ended the stream.
@@ -49,9 +64,13 @@ pub(crate) fn io_error(peer: Role, e: std::io::Error) -> TransportError<NetError
     }
 }
 
-/// Reads one frame from `peer`'s stream: header checked by `Header::decode`, payload length
-/// checked against `max` before the buffer is allocated.
-pub(crate) async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, peer: Role, max: u32) -> Incoming {
+/// Reads and checks one frame header from `peer`'s stream (`Header::decode`), with its payload
+/// length checked against `max`.
+async fn read_header<R: AsyncRead + Unpin>(
+    r: &mut R,
+    peer: Role,
+    max: u32,
+) -> Result<Header, TransportError<NetError>> {
     let mut raw = [0u8; HEADER_LEN];
     r.read_exact(&mut raw)
         .await
@@ -66,25 +85,64 @@ pub(crate) async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, peer: Role, max:
             },
         });
     }
+    Ok(header)
+}
+
+async fn read_payload<R: AsyncRead + Unpin>(
+    r: &mut R,
+    peer: Role,
+    header: &Header,
+) -> Result<Vec<u8>, TransportError<NetError>> {
     let mut payload = vec![0u8; header.len as usize];
     r.read_exact(&mut payload)
         .await
         .map_err(|e| io_error(peer, e))?;
-    Ok(Frame { header, payload })
+    Ok(payload)
+}
+
+/// Reads one frame from `peer`'s stream: header checked, payload length checked against `max`
+/// before the buffer is allocated.
+pub(crate) async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, peer: Role, max: u32) -> Incoming {
+    let header = read_header(r, peer, max).await?;
+    let payload = read_payload(r, peer, &header).await?;
+    Ok(Frame {
+        header,
+        payload,
+        _budget: None,
+    })
 }
 
 /// Reads frames until the stream ends or breaks; the error that ended it is delivered last.
-/// The bounded channel gives back-pressure: a peer cannot make this party buffer without end.
+/// Each frame's payload must fit `bound` (the largest message the program lets this peer send,
+/// [`patchwork_core::transport::Transport::limit_messages`]), and its bytes are taken from the
+/// link's read `budget` before its buffer is allocated and given back when `recv` has taken
+/// it: a peer cannot make this party buffer more than the budget, it only stalls its own
+/// stream (TCP back-pressure).
 pub(crate) async fn reader_task<R: AsyncRead + Unpin>(
     mut r: R,
     peer: Role,
-    max: u32,
-    tx: mpsc::Sender<Incoming>,
+    bound: Arc<AtomicU32>,
+    budget: Arc<Semaphore>,
+    tx: mpsc::UnboundedSender<Incoming>,
 ) {
     loop {
-        let incoming = read_frame(&mut r, peer, max).await;
+        let incoming = async {
+            let header = read_header(&mut r, peer, bound.load(Ordering::Relaxed)).await?;
+            let permit = budget
+                .clone()
+                .acquire_many_owned(budget_cost(header.len))
+                .await
+                .map_err(|_| TransportError::Closed { peer })?;
+            let payload = read_payload(&mut r, peer, &header).await?;
+            Ok(Frame {
+                header,
+                payload,
+                _budget: Some(permit),
+            })
+        }
+        .await;
         let last = incoming.is_err();
-        if tx.send(incoming).await.is_err() || last {
+        if tx.send(incoming).is_err() || last {
             return;
         }
     }
@@ -92,12 +150,13 @@ pub(crate) async fn reader_task<R: AsyncRead + Unpin>(
 
 /// Writes queued frames in order, flushing when the queue is empty; when the transport is
 /// dropped (the queue closes) it shuts the stream down cleanly. Stops at the first error, which
-/// closes the queue so later sends report `Closed`.
+/// closes the queue so later sends report `Closed`. A frame's send budget is given back once
+/// it is written.
 pub(crate) async fn writer_task<W: AsyncWrite + Unpin>(
     mut w: W,
-    mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut rx: mpsc::UnboundedReceiver<Outgoing>,
 ) {
-    while let Some(frame) = rx.recv().await {
+    while let Some((frame, _budget)) = rx.recv().await {
         if w.write_all(&frame).await.is_err() {
             return;
         }

@@ -11,8 +11,9 @@ use super::ops;
 use super::tensor::{decode, ConstTensor};
 
 /// The largest value (in elements) a model may have; larger ones are rejected at import so a
-/// hostile file cannot make the reference engine allocate without bound.
-pub const MAX_ELEMENTS: usize = 1 << 28;
+/// hostile file cannot make the reference engine allocate without bound (the same cap as
+/// architecture files, [`Model::check`]).
+pub use patchwork_core::model::MAX_ELEMENTS;
 
 /// State while converting one graph.
 pub struct Importer<'a> {
