@@ -41,10 +41,7 @@ pub fn load_input(path: &Path, expected: &Shape) -> Result<ArrayD<f32>, InputErr
             };
             (npy.shape, data)
         }
-        Some("png") => read_png(path).map_err(|detail| InputError::Png {
-            path: name.clone(),
-            detail,
-        })?,
+        Some("png") => read_png(path, expected)?,
         _ => return Err(InputError::Extension { path: name }),
     };
     let strip = |s: &[usize]| {
@@ -63,23 +60,42 @@ pub fn load_input(path: &Path, expected: &Shape) -> Result<ArrayD<f32>, InputErr
     Ok(ArrayD::from_shape_vec(IxDyn(&expected.0), data).expect("element count checked"))
 }
 
-/// Decodes a PNG into `[1, C, H, W]` floats in `[0, 1]` (C = 1 for gray, 3 for colour).
-fn read_png(path: &Path) -> Result<(Vec<usize>, Vec<f32>), String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+/// Decodes a PNG into `[1, C, H, W]` floats in `[0, 1]` (C = 1 for gray, 3 for colour). The
+/// dimensions in its header are checked against `expected` before anything is decoded, so a
+/// small file that declares a huge image costs nothing.
+fn read_png(path: &Path, expected: &Shape) -> Result<(Vec<usize>, Vec<f32>), InputError> {
+    let name = path.display().to_string();
+    let bad = |detail: String| InputError::Png {
+        path: name.clone(),
+        detail,
+    };
+    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
     let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
     decoder.set_transformations(png::Transformations::normalize_to_color8());
-    let mut reader = decoder.read_info().map_err(|e| e.to_string())?;
-    let size = reader.output_buffer_size().ok_or("image too large")?;
-    let mut buf = vec![0; size];
-    let info = reader.next_frame(&mut buf).map_err(|e| e.to_string())?;
-    let (h, w) = (info.height as usize, info.width as usize);
-    let (channels, keep) = match info.color_type {
+    let mut reader = decoder.read_info().map_err(|e| bad(e.to_string()))?;
+    let (channels, keep) = match reader.output_color_type().0 {
         png::ColorType::Grayscale => (1, 1),
         png::ColorType::GrayscaleAlpha => (2, 1),
         png::ColorType::Rgb => (3, 3),
         png::ColorType::Rgba => (4, 3),
-        png::ColorType::Indexed => return Err("indexed colour was not expanded".into()),
+        png::ColorType::Indexed => return Err(bad("indexed colour was not expanded".into())),
     };
+    let (w, h) = reader.info().size();
+    let (h, w) = (h as usize, w as usize);
+    if expected.0.len() < 2 || expected.0[expected.0.len() - 2..] != [h, w] {
+        return Err(InputError::Shape {
+            path: name,
+            expected: expected.clone(),
+            found: vec![1, keep, h, w],
+        });
+    }
+    let size = reader
+        .output_buffer_size()
+        .ok_or(bad("image too large".into()))?;
+    let mut buf = vec![0; size];
+    reader
+        .next_frame(&mut buf)
+        .map_err(|e| bad(e.to_string()))?;
     let px = &buf[..h * w * channels];
     let mut out = vec![0.0; keep * h * w];
     for (i, p) in px.chunks_exact(channels).enumerate() {
