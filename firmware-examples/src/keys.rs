@@ -69,8 +69,8 @@ pub fn receive_key(uart: &mut Uart, peer: Role) -> Result<Key, HelloError> {
 /// P0's key set from the keys P1 and P2 sent.
 pub fn p0_keys(k01: Key, k02: Key) -> KeySet {
     let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
-    Prg::new(&k01, u32::MAX, 0x7ffe).fill_bytes(&mut a);
-    Prg::new(&k02, u32::MAX, 0x7ffe).fill_bytes(&mut b);
+    Prg::new(&k01, u64::MAX, 0x7ffe).fill_bytes(&mut a);
+    Prg::new(&k02, u64::MAX, 0x7ffe).fill_bytes(&mut b);
     let own: Key = core::array::from_fn(|i| a[i] ^ b[i]);
     KeySet::new(Role::P0, own, [k01, k02])
 }

@@ -134,8 +134,8 @@ fn peers_serve_a_p0_speaking_the_firmware_protocol() {
     let (mut to_p1, mut to_p2) = (connect(p1), connect(p2));
     let (k01, k02) = (key_from(&mut to_p1, 1), key_from(&mut to_p2, 2));
     let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
-    Prg::new(&k01, u32::MAX, 0x7ffe).fill_bytes(&mut a);
-    Prg::new(&k02, u32::MAX, 0x7ffe).fill_bytes(&mut b);
+    Prg::new(&k01, u64::MAX, 0x7ffe).fill_bytes(&mut a);
+    Prg::new(&k02, u64::MAX, 0x7ffe).fill_bytes(&mut b);
     let own: Key = std::array::from_fn(|i| a[i] ^ b[i]);
 
     let model = onnx::load_model(&repo("models/fashion_resnet.onnx")).expect("model");

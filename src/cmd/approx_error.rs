@@ -114,7 +114,7 @@ pub fn error_rate(
     samples: usize,
     seed: u32,
 ) -> Result<f64, String> {
-    let mut prg = Prg::new(&[7; 16], seed, 1);
+    let mut prg = Prg::new(&[7; 16], seed.into(), 1);
     let uniform = |prg: &mut Prg| ((prg.u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
     let mut errors = 0usize;
     for k in 0..samples {

@@ -139,7 +139,10 @@ fn run_role(args: &PartyArgs, role: Role) -> Result<(), Failure> {
         }
         (_, None) => None,
     };
-    let config = SessionConfig::load(&args.config).map_err(|e| e.to_string())?;
+    let mut config = SessionConfig::load(&args.config).map_err(|e| e.to_string())?;
+    if let Some(t) = args.model.settings.timeout() {
+        config.timeout = t;
+    }
     let identity = config.identity(role).map_err(|e| e.to_string())?;
     let repeat = args.repeat as usize;
     let runs = match (args.service, input.as_deref()) {

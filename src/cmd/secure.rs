@@ -36,6 +36,18 @@ pub struct SettingsArgs {
     /// per value, never wrong) [default: assisted with exact DReLU, local with approximate].
     #[arg(long, value_parser = ["local", "assisted"])]
     pub truncation: Option<String>,
+    /// Seconds a party waits for one message, or for room to queue one, before it stops with
+    /// an error naming the peer [default: the session file's `timeout_secs`, else 10].
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: Option<f64>,
+}
+
+/// A timeout in seconds: finite, positive and at most a day.
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(t) if t > 0.0 && t <= 86_400.0 => Ok(t),
+        _ => Err(format!("'{s}' is not a number of seconds in (0, 86400]")),
+    }
 }
 
 impl SettingsArgs {
@@ -76,6 +88,11 @@ impl SettingsArgs {
         Ok(Settings { fp, cmp, trunc })
     }
 
+    /// The per-message timeout given with `--timeout`, if any.
+    pub fn timeout(&self) -> Option<std::time::Duration> {
+        self.timeout.map(std::time::Duration::from_secs_f64)
+    }
+
     /// The same settings as command-line flags, for party processes.
     pub fn to_flags(&self) -> Vec<String> {
         let mut flags = Vec::new();
@@ -87,6 +104,9 @@ impl SettingsArgs {
         }
         if let Some(t) = &self.truncation {
             flags.extend(["--truncation".to_string(), t.clone()]);
+        }
+        if let Some(t) = self.timeout {
+            flags.extend(["--timeout".to_string(), t.to_string()]);
         }
         flags
     }
@@ -108,7 +128,12 @@ impl ProtocolArgs {
     pub fn network(&self) -> Network {
         match self.network.as_str() {
             "memory" => Network::Memory { seed: seed() },
-            _ => Network::Tcp,
+            _ => Network::Tcp {
+                timeout: self
+                    .settings
+                    .timeout()
+                    .unwrap_or(std::time::Duration::from_secs(10)),
+            },
         }
     }
 
@@ -199,6 +224,9 @@ pub struct DemoArgs {
     /// `tcp` (TLS over 127.0.0.1) or `memory`.
     #[arg(long, default_value = "tcp", value_parser = ["tcp", "memory"])]
     pub network: String,
+    /// Seconds a party waits for one message [default: 10].
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: Option<f64>,
 }
 
 /// The demo's model and spec, relative to the repository root.
@@ -212,6 +240,7 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
             approx: (args.approx != "exact").then(|| args.approx.clone()),
             frac_bits: args.frac_bits,
             truncation: None,
+            timeout: args.timeout,
         },
         network: args.network.clone(),
     };

@@ -27,7 +27,10 @@ pub struct ServeArgs {
 /// session counters change.
 pub fn run_serve(args: &ServeArgs) -> Result<(), String> {
     let role = parse_role(&args.role);
-    let config = ServiceConfig::load(&args.config).map_err(|e| e.to_string())?;
+    let mut config = ServiceConfig::load(&args.config).map_err(|e| e.to_string())?;
+    if let Some(t) = args.model.settings.timeout() {
+        config.timeout = t;
+    }
     let identity = config.identity(role).map_err(|e| e.to_string())?;
     let (model, spec, settings) = args.model.load(role)?;
     let served = Served {

@@ -11,15 +11,18 @@ use patchwork_core::transport::Transport;
 
 use super::report::{combine, Report};
 use super::run::{run_party, PartyRun};
-use crate::net::{connect, loopback_config};
+use crate::net::{connect, loopback_config_with};
+
+/// How long the parties of a local run have to connect and shake hands.
+const SETUP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Which network carries the three parties' messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Network {
     /// Queues between threads (keys from a seed).
     Memory { seed: u64 },
-    /// TLS over 127.0.0.1 with keys agreed in the handshakes.
-    Tcp,
+    /// TLS over 127.0.0.1 with keys agreed in the handshakes; `timeout` per message.
+    Tcp { timeout: std::time::Duration },
 }
 
 /// One party's part: set-up and one inference per input (P0 passes the inputs).
@@ -52,9 +55,10 @@ pub fn infer_local(
         Network::Memory { seed } => {
             memory::run(seed, |p| party_part(p, model, spec, settings, inputs)).0
         }
-        Network::Tcp => {
+        Network::Tcp { timeout } => {
             let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
-            let config = loopback_config(dir.path(), 0).map_err(|e| e.to_string())?;
+            let config = loopback_config_with(dir.path(), 0, timeout, SETUP_DEADLINE)
+                .map_err(|e| e.to_string())?;
             let config = &config;
             std::thread::scope(|s| {
                 let handles = Role::ALL.map(|role| {
