@@ -156,6 +156,17 @@ impl<T: Transport> Party<T> {
         &mut self.transport
     }
 
+    /// The same party over `f(transport)` (e.g. a wrapper that records or delays messages):
+    /// role, keys and step counter are kept.
+    pub fn map_transport<U: Transport>(self, f: impl FnOnce(T) -> U) -> Party<U> {
+        Party {
+            role: self.role,
+            keys: self.keys,
+            transport: f(self.transport),
+            seq: self.seq,
+        }
+    }
+
     /// Gives the transport back.
     pub fn into_transport(self) -> T {
         self.transport

@@ -61,7 +61,7 @@ fn drelu_recorded(p: &mut P<'_>, a: &[u64], cmp: Comparison) {
         a.iter().map(|&s| cmp.reduce_share(s)).collect()
     };
     let split = sign::split(p, step, &reduced, a.len(), cmp.width()).unwrap();
-    p.transport().own(step.seq.into(), 1, &split.bits);
+    p.transport().own(step.seq, 1, &split.bits);
     sign::bits_to_shares(p, step, &split).unwrap();
 }
 

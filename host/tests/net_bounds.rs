@@ -18,6 +18,7 @@ fn pair() -> (TcpTransport, TcpTransport) {
     let limits = Limits {
         timeout: Duration::from_secs(1),
         max_frame: 1 << 30,
+        deadline: None,
     };
     (
         TcpTransport::over_tcp(Role::P0, [Some(a), None], limits).unwrap(),

@@ -80,6 +80,7 @@ fn raw_link(max_frame: u32) -> (TcpTransport, TcpStream) {
     let limits = Limits {
         timeout: Duration::from_secs(2),
         max_frame,
+        deadline: None,
     };
     (
         TcpTransport::over_tcp(Role::P0, [Some(ours), None], limits).unwrap(),

@@ -1,6 +1,8 @@
 //! The multi-client service in-process: P1 and P2 services on loopback serve concurrent P0
 //! clients whose results equal the float reference; an unknown client certificate is refused
-//! while others are served; a client leaving mid-session ends only its own session.
+//! while others are served; a client leaving mid-session ends only its own session; abusive
+//! clients (`patchwork_host::service::abuse`) hold no slot they should not, and are refused or
+//! ended by the service's limits.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,11 +15,15 @@ use patchwork_core::protocol::truncate::Truncation;
 use patchwork_core::role::Role;
 use patchwork_host::commands::{load, load_checked_spec};
 use patchwork_host::fashion::bundled_test64;
+use patchwork_host::net::Refusal;
 use patchwork_host::net::{generate_named_identity, SessionConfig, SessionError};
 use patchwork_host::reference::forward;
 use patchwork_host::secure::report::argmax;
+use patchwork_host::service::abuse::{abuse_once, Abuse, Program3};
 use patchwork_host::service::loopback::loopback_service;
-use patchwork_host::service::{infer_remote, open_session, Served, Service, ServiceConfig};
+use patchwork_host::service::{
+    infer_remote, open_session, Served, Service, ServiceConfig, ServiceLimits,
+};
 use patchwork_host::transform::Transforms;
 
 fn models() -> PathBuf {
@@ -56,11 +62,17 @@ struct Running {
 }
 
 fn start(clients: usize) -> Running {
+    start_with(clients, |_| {})
+}
+
+/// As [`start`], with the service's limits changed by `limits`.
+fn start_with(clients: usize, limits: impl FnOnce(&mut ServiceLimits)) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let files = loopback_service(dir.path(), clients, 8).unwrap();
     let mut config = ServiceConfig::load(&files.service).unwrap();
     config.timeout = Duration::from_secs(5);
     config.connect_timeout = Duration::from_secs(10);
+    limits(&mut config.limits);
     let served = served();
     let [p1, p2] = [Role::P1, Role::P2].map(|role| {
         let identity = config.identity(role).unwrap();
@@ -189,4 +201,132 @@ fn a_client_leaving_mid_session_ends_only_its_session() {
     assert!(r.p1.stats().last_error().unwrap().contains("P0"));
     // The service still serves.
     assert_eq!(classify(&r, 1, &[7]), vec![float_class(&r.served, 7)]);
+}
+
+fn program(s: &Served) -> Program3<'_> {
+    Program3 {
+        model: &s.model,
+        spec: &s.spec,
+        settings: s.settings,
+    }
+}
+
+fn refusal(
+    r: Result<patchwork_core::party::Party<patchwork_host::net::TcpTransport>, SessionError>,
+) -> Refusal {
+    match r {
+        Err(SessionError::Refused { why, .. }) => why,
+        Err(e) => panic!("expected a refusal, got {e}"),
+        Ok(_) => panic!("expected a refusal, got a session"),
+    }
+}
+
+#[test]
+fn a_session_announced_to_p1_only_holds_no_slot() {
+    // Found: P1 took the slot before P2 paired the session and held it for the set-up
+    // deadline, so a few half-open sessions locked real clients out.
+    let r = start_with(2, |l| l.max_sessions = 1);
+    std::thread::scope(|s| {
+        let abuser = s.spawn(|| {
+            let cfg = &r.clients[0];
+            let id = cfg.identity(Role::P0).unwrap();
+            abuse_once(
+                Abuse::OpenAtP1Only,
+                cfg,
+                &id,
+                &program(&r.served),
+                Duration::from_secs(8),
+            )
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(classify(&r, 1, &[3]), vec![float_class(&r.served, 3)]);
+        // Ok: the abuser's half-session was never admitted.
+        abuser.join().unwrap().unwrap();
+    });
+}
+
+#[test]
+fn absurd_inference_counts_and_a_clients_extra_sessions_are_refused() {
+    let r = start_with(2, |l| {
+        l.max_inferences = 100;
+        l.max_sessions_per_client = 1;
+    });
+    let cfg = &r.clients[0];
+    let id = cfg.identity(Role::P0).unwrap();
+    assert_eq!(
+        refusal(open_session(cfg, &id, u32::MAX)),
+        Refusal::TooManyInferences
+    );
+    assert_eq!(
+        refusal(open_session(cfg, &id, 101)),
+        Refusal::TooManyInferences
+    );
+    let held = open_session(cfg, &id, 1).unwrap();
+    assert_eq!(refusal(open_session(cfg, &id, 1)), Refusal::ClientLimit);
+    // Another client is served meanwhile; once the first session ends, client 0 is again.
+    assert_eq!(classify(&r, 1, &[5]), vec![float_class(&r.served, 5)]);
+    drop(held);
+    assert!(eventually(|| open_session(cfg, &id, 1).is_ok()));
+}
+
+#[test]
+fn connections_that_never_start_tls_are_capped_and_closed_at_the_handshake_deadline() {
+    let r = start_with(1, |l| {
+        l.max_pending = 4;
+        l.handshake_timeout = Duration::from_secs(1);
+    });
+    let address = r.clients[0].party(Role::P1).address;
+    let start = Instant::now();
+    let mut idle: Vec<std::net::TcpStream> = (0..8)
+        .map(|_| std::net::TcpStream::connect(address).unwrap())
+        .collect();
+    // Each read returns when the service closes the connection.
+    let closed_after: Vec<Duration> = idle
+        .iter_mut()
+        .map(|c| {
+            c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            let n = std::io::Read::read(c, &mut [0u8; 1]).unwrap_or(0);
+            assert_eq!(
+                n, 0,
+                "the service sent bytes to a connection that never spoke TLS"
+            );
+            start.elapsed()
+        })
+        .collect();
+    let last = *closed_after.iter().max().unwrap();
+    assert!(last < Duration::from_secs(4), "closed only after {last:?}");
+    assert!(eventually(|| r.p1.stats().counts().2 >= 8));
+    assert_eq!(classify(&r, 0, &[6]), vec![float_class(&r.served, 6)]);
+}
+
+#[test]
+fn a_session_past_max_session_secs_is_ended() {
+    let r = start_with(1, |l| l.max_session = Duration::from_secs(2));
+    let mut cfg = r.clients[0].clone();
+    cfg.timeout = Duration::from_secs(5); // the service's
+    let id = cfg.identity(Role::P0).unwrap();
+    let start = Instant::now();
+    // Each message just before the 5 s timeout: only the session deadline ends it.
+    let said = abuse_once(
+        Abuse::Trickle,
+        &cfg,
+        &id,
+        &program(&r.served),
+        Duration::from_secs(30),
+    );
+    assert!(said.is_ok(), "{said:?}");
+    assert!(
+        start.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        eventually(|| r
+            .p1
+            .stats()
+            .last_error()
+            .is_some_and(|e| e.contains("SessionExpired"))),
+        "{:?}",
+        r.p1.stats().last_error()
+    );
 }

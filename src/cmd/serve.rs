@@ -38,7 +38,7 @@ pub fn run_serve(args: &ServeArgs) -> Result<(), String> {
         spec: Arc::new(spec),
         settings,
     };
-    let (clients, max) = (config.clients.len(), config.max_sessions);
+    let (clients, max) = (config.clients.len(), config.limits.max_sessions);
     let service = Service::start(role, config, identity, served).map_err(|e| e.to_string())?;
     println!(
         "{role} serving on {} ({clients} pinned clients, at most {max} sessions at once)",

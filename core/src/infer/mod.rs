@@ -237,7 +237,7 @@ impl<'m> SecureModel<'m> {
             largest_from[peer.index()] = secure.largest_messages()[peer.index()][p.role().index()];
         }
         p.transport_mut().limit_messages(largest_from);
-        let program = Program::new(model, &secure.patches, settings, inferences);
+        let program = secure.program(inferences);
         program::agree(p, &program).map_err(|error| InferError::Protocol {
             node: String::from("<set-up>"),
             error,
@@ -299,6 +299,12 @@ impl<'m> SecureModel<'m> {
 
     fn product(&self, node: &Node) -> Option<Product> {
         Product::of::<()>(self.model, node).ok().flatten()
+    }
+
+    /// The public facts of a session of this model running `inferences` inferences, which the
+    /// parties check at set-up ([`program::agree`]).
+    pub fn program(&self, inferences: u64) -> Program {
+        Program::new(self.model, &self.patches, self.settings, inferences)
     }
 
     /// An upper bound on the payload of any one message from each party (first index) to each

@@ -213,6 +213,7 @@ impl SessionConfig {
         Limits {
             timeout: self.timeout,
             max_frame: self.max_frame,
+            deadline: None,
         }
     }
 }

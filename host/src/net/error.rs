@@ -30,6 +30,9 @@ pub enum NetError {
     /// Another violation of the TLS protocol.
     #[error("TLS: {reason}")]
     Tls { reason: String },
+    /// The session ran past the longest time the service allows (`max_session_secs`).
+    #[error("the session ran past the service's max_session_secs")]
+    SessionExpired,
 }
 
 impl NetError {
@@ -179,6 +182,12 @@ pub enum Refusal {
     /// The session id is already in use.
     #[error("the session id is already in use")]
     Duplicate,
+    /// The session announced more inferences than the service's `max_inferences`.
+    #[error("the session asks for more inferences than the service allows")]
+    TooManyInferences,
+    /// The client already has as many sessions as `max_sessions_per_client` allows.
+    #[error("the client has as many sessions as the service allows one client")]
+    ClientLimit,
 }
 
 impl SessionError {

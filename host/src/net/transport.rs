@@ -11,7 +11,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use patchwork_core::role::Role;
 use patchwork_core::transport::frame::Header;
@@ -40,6 +40,8 @@ pub struct Limits {
     pub timeout: Duration,
     /// Largest payload accepted in one frame (larger is refused before allocating).
     pub max_frame: u32,
+    /// When the session must be over (a service's `max_session_secs`): no wait goes past it.
+    pub deadline: Option<Instant>,
 }
 
 impl Default for Limits {
@@ -47,6 +49,31 @@ impl Default for Limits {
         Limits {
             timeout: Duration::from_secs(10),
             max_frame: DEFAULT_MAX_FRAME,
+            deadline: None,
+        }
+    }
+}
+
+impl Limits {
+    /// How long the next wait may last, or `None` once the session's deadline has passed.
+    fn wait(&self) -> Option<Duration> {
+        match self.deadline {
+            None => Some(self.timeout),
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                (!left.is_zero()).then(|| self.timeout.min(left))
+            }
+        }
+    }
+
+    /// The error of a wait for `peer` that ran out: the session's deadline or the timeout.
+    fn expired(&self, peer: Role, tag: Tag) -> TransportError<NetError> {
+        match self.deadline {
+            Some(d) if Instant::now() >= d => TransportError::Io {
+                peer,
+                error: NetError::SessionExpired,
+            },
+            _ => TransportError::Timeout { peer, tag },
         }
     }
 }
@@ -236,7 +263,8 @@ impl TcpTransport {
         let mut frame = Vec::with_capacity(header.len() + payload.len());
         frame.extend_from_slice(&header);
         frame.extend_from_slice(payload);
-        let (timeout, handle) = (self.limits.timeout, self.handle.clone());
+        let (limits, handle) = (self.limits, self.handle.clone());
+        let timeout = limits.wait().ok_or_else(|| limits.expired(to, tag))?;
         let link = self.link(to)?;
         let tx = link.tx.clone().ok_or(TransportError::Closed { peer: to })?;
         // Wait for room in the send queue: as long as the peer keeps reading, at most the
@@ -247,7 +275,7 @@ impl TcpTransport {
             .block_on(async {
                 tokio::time::timeout(timeout, budget.acquire_many_owned(want)).await
             })
-            .map_err(|_| TransportError::Timeout { peer: to, tag })?
+            .map_err(|_| limits.expired(to, tag))?
             .map_err(|_| TransportError::Closed { peer: to })?;
         tx.send((frame, permit))
             .map_err(|_| TransportError::Closed { peer: to })?;
@@ -262,13 +290,14 @@ impl TcpTransport {
         tag: Tag,
         buf: &mut [u8],
     ) -> Result<(), TransportError<NetError>> {
-        let timeout = self.limits.timeout;
+        let limits = self.limits;
+        let timeout = limits.wait().ok_or_else(|| limits.expired(from, tag))?;
         let handle = self.handle.clone();
         let link = self.link(from)?;
         // The timer must be created inside the runtime, hence the async block.
         let got = handle.block_on(async { tokio::time::timeout(timeout, link.rx.recv()).await });
         let frame = match got {
-            Err(_) => return Err(TransportError::Timeout { peer: from, tag }),
+            Err(_) => return Err(limits.expired(from, tag)),
             Ok(None) => return Err(TransportError::Closed { peer: from }),
             Ok(Some(incoming)) => incoming?,
         };

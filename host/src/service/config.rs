@@ -5,8 +5,14 @@
 //! timeout_secs = 10          # set-up (handshakes, pairing at P2, admission)
 //! connect_timeout_secs = 30
 //!
-//! [service]
+//! [service]                  # every limit below is optional; the defaults are shown
 //! max_sessions = 8           # concurrent sessions; a client beyond it is refused as busy
+//! max_sessions_per_client = 2 # sessions one client may have in set-up or running at once
+//! max_pending = 64           # connections not yet admitted (TLS handshake, open frame,
+//!                            # pairing at P2); more are closed at once
+//! handshake_timeout_secs = 5 # a new connection's TLS handshake and open frame
+//! max_inferences = 1000      # inferences one session may announce; more is refused
+//! max_session_secs = 600     # a session still running after this is ended
 //!
 //! [parties.p1]
 //! address = "127.0.0.1:7001"
@@ -36,6 +42,36 @@ use crate::net::{ConfigError, Fingerprint, Identity, Limits, PartyConfig};
 /// Default bound on concurrent sessions.
 pub const DEFAULT_MAX_SESSIONS: usize = 8;
 
+/// What a service lets its clients do (the `[service]` table; see the module doc).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ServiceLimits {
+    /// Concurrent sessions.
+    pub max_sessions: usize,
+    /// Sessions one client may have in set-up or running at once.
+    pub max_sessions_per_client: usize,
+    /// Connections not yet admitted.
+    pub max_pending: usize,
+    /// Deadline for a new connection's TLS handshake and open frame.
+    pub handshake_timeout: Duration,
+    /// Inferences one session may announce.
+    pub max_inferences: u32,
+    /// How long a session may run.
+    pub max_session: Duration,
+}
+
+impl Default for ServiceLimits {
+    fn default() -> ServiceLimits {
+        ServiceLimits {
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            max_sessions_per_client: 2,
+            max_pending: 64,
+            handshake_timeout: Duration::from_secs(5),
+            max_inferences: 1000,
+            max_session: Duration::from_secs(600),
+        }
+    }
+}
+
 /// A P0 client allowed to use the service.
 #[derive(Clone, Debug)]
 pub struct Client {
@@ -58,8 +94,8 @@ pub struct ServiceConfig {
     pub connect_timeout: Duration,
     /// Largest payload accepted in one frame.
     pub max_frame: u32,
-    /// Concurrent sessions allowed.
-    pub max_sessions: usize,
+    /// The limits on clients and sessions.
+    pub limits: ServiceLimits,
 }
 
 #[derive(Deserialize)]
@@ -78,6 +114,48 @@ struct RawServiceFile {
 #[serde(deny_unknown_fields)]
 struct RawService {
     max_sessions: Option<usize>,
+    max_sessions_per_client: Option<usize>,
+    max_pending: Option<usize>,
+    handshake_timeout_secs: Option<f64>,
+    max_inferences: Option<u32>,
+    max_session_secs: Option<f64>,
+}
+
+impl RawService {
+    fn resolve(&self, bad: impl Fn(String) -> ConfigError) -> Result<ServiceLimits, ConfigError> {
+        let d = ServiceLimits::default();
+        let count = |v: Option<usize>, default: usize, name: &str| match v {
+            Some(0) => Err(bad(format!("service.{name} must be at least 1"))),
+            v => Ok(v.unwrap_or(default)),
+        };
+        let secs = |v: Option<f64>, default: Duration, name: &str| match v {
+            None => Ok(default),
+            Some(t) if t > 0.0 && t <= 1e7 => Ok(Duration::from_secs_f64(t)),
+            Some(t) => Err(bad(format!(
+                "service.{name} = {t}: expected seconds in (0, 1e7]"
+            ))),
+        };
+        let max_inferences = match self.max_inferences {
+            Some(0) => return Err(bad("service.max_inferences must be at least 1".into())),
+            v => v.unwrap_or(d.max_inferences),
+        };
+        Ok(ServiceLimits {
+            max_sessions: count(self.max_sessions, d.max_sessions, "max_sessions")?,
+            max_sessions_per_client: count(
+                self.max_sessions_per_client,
+                d.max_sessions_per_client,
+                "max_sessions_per_client",
+            )?,
+            max_pending: count(self.max_pending, d.max_pending, "max_pending")?,
+            handshake_timeout: secs(
+                self.handshake_timeout_secs,
+                d.handshake_timeout,
+                "handshake_timeout_secs",
+            )?,
+            max_inferences,
+            max_session: secs(self.max_session_secs, d.max_session, "max_session_secs")?,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -127,17 +205,14 @@ impl ServiceConfig {
                 pin,
             });
         }
-        let max_sessions = raw.service.max_sessions.unwrap_or(DEFAULT_MAX_SESSIONS);
-        if max_sessions == 0 {
-            return Err(bad("service.max_sessions must be at least 1".into()));
-        }
+        let limits = raw.service.resolve(bad)?;
         Ok(ServiceConfig {
             servers,
             clients,
             timeout: times.timeout,
             connect_timeout: times.connect_timeout,
             max_frame: times.max_frame,
-            max_sessions,
+            limits,
         })
     }
 
@@ -151,11 +226,12 @@ impl ServiceConfig {
         self.server(role).identity(role)
     }
 
-    /// The transport limits of every session.
-    pub fn limits(&self) -> Limits {
+    /// The transport limits of a session starting now (it ends at `max_session_secs`).
+    pub fn session_limits(&self) -> Limits {
         Limits {
             timeout: self.timeout,
             max_frame: self.max_frame,
+            deadline: Some(std::time::Instant::now() + self.limits.max_session),
         }
     }
 }

@@ -82,6 +82,8 @@ fn code(answer: Result<(), Refusal>) -> u8 {
         Err(Refusal::Unpaired) => 2,
         Err(Refusal::Mismatch) => 3,
         Err(Refusal::Duplicate) => 4,
+        Err(Refusal::TooManyInferences) => 5,
+        Err(Refusal::ClientLimit) => 6,
     }
 }
 
@@ -92,6 +94,8 @@ fn answer(code: u8) -> Option<Result<(), Refusal>> {
         2 => Err(Refusal::Unpaired),
         3 => Err(Refusal::Mismatch),
         4 => Err(Refusal::Duplicate),
+        5 => Err(Refusal::TooManyInferences),
+        6 => Err(Refusal::ClientLimit),
         _ => return None,
     })
 }

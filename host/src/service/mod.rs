@@ -13,7 +13,9 @@
 //! at the handshake. Sessions beyond `max_sessions` are refused with [`crate::net::Refusal::Busy`].
 //! The model, spec and settings are loaded once and shared ([`Served`]).
 
+pub mod abuse;
 pub mod client;
+mod client_slots;
 pub mod config;
 mod frames;
 pub mod loopback;
@@ -21,5 +23,5 @@ mod pairing;
 pub mod server;
 
 pub use client::{infer_remote, open_session, ClientError};
-pub use config::{Client, ServiceConfig, DEFAULT_MAX_SESSIONS};
+pub use config::{Client, ServiceConfig, ServiceLimits, DEFAULT_MAX_SESSIONS};
 pub use server::{Served, Service, Stats};

@@ -10,14 +10,17 @@ use patchwork_core::role::Role;
 use tokio::sync::oneshot;
 use tokio::time::{timeout_at, Instant};
 
+use super::client_slots::ClientSlot;
 use super::frames::{Open, SessionId};
 use crate::net::session::Peer;
 use crate::net::Refusal;
 
-/// One connection of a session: the authenticated peer and what it announced.
+/// One connection of a session: the authenticated peer, what it announced and, for P0's, the
+/// client's session slot.
 pub(crate) struct Half {
     pub peer: Peer,
     pub open: Open,
+    pub slot: Option<ClientSlot>,
 }
 
 /// The waiting halves by session id.

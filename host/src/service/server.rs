@@ -18,6 +18,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{timeout_at, Instant};
 use tokio_rustls::TlsAcceptor;
 
+use super::client_slots::{ClientSlot, ClientSlots};
 use super::config::ServiceConfig;
 use super::frames::{read_admit, read_open, send_admit, send_open, Open};
 use super::pairing::{Half, Meeting, Pairing};
@@ -80,6 +81,9 @@ struct Shared {
     acceptor: TlsAcceptor,
     pins: Arc<Pins>,
     sessions: Arc<Semaphore>,
+    /// Connections not yet admitted (`max_pending`).
+    pending: Arc<Semaphore>,
+    clients: ClientSlots,
     pairing: Pairing,
     stats: Arc<Stats>,
     runtime: tokio::runtime::Handle,
@@ -125,12 +129,14 @@ impl Service {
             error,
         })?;
         let stats = Arc::new(Stats::default());
-        let max_sessions = u32::try_from(config.max_sessions).unwrap_or(u32::MAX);
+        let max_sessions = u32::try_from(config.limits.max_sessions).unwrap_or(u32::MAX);
         let sessions = Arc::new(Semaphore::new(max_sessions as usize));
         let shared = Arc::new(Shared {
             role,
             sessions: sessions.clone(),
-            pairing: Pairing::new(4 * config.max_sessions),
+            pending: Arc::new(Semaphore::new(config.limits.max_pending)),
+            clients: ClientSlots::default(),
+            pairing: Pairing::new(config.limits.max_pending),
             config,
             identity,
             served,
@@ -176,16 +182,24 @@ impl Drop for Service {
     }
 }
 
-/// Accepts connections for ever, one task each.
+/// Accepts connections for ever, one task each, at most `max_pending` of them not yet
+/// admitted; a connection beyond that is closed at once.
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     loop {
         match listener.accept().await {
-            Ok((tcp, _)) => {
+            Ok((tcp, from)) => {
+                let Ok(pending) = shared.pending.clone().try_acquire_owned() else {
+                    drop(tcp);
+                    let why = format!("{from}: closed, max_pending connections in set-up");
+                    shared.stats.fail(&shared.stats.rejected, why);
+                    continue;
+                };
                 let shared = shared.clone();
                 tokio::spawn(async move {
                     if let Err(e) = admit(&shared, tcp).await {
                         shared.stats.fail(&shared.stats.rejected, e.to_string());
                     }
+                    drop(pending);
                 });
             }
             // E.g. too many open files: wait for sessions to end rather than spin.
@@ -194,40 +208,57 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-/// Takes one connection from its TLS handshake to a running session (or a refusal).
+/// Takes one connection from its TLS handshake to a running session (or a refusal). The TLS
+/// handshake and the open frame must come within `handshake_timeout_secs`, the rest of the
+/// set-up within `connect_timeout_secs`.
 async fn admit(shared: &Arc<Shared>, tcp: tokio::net::TcpStream) -> Result<(), SessionError> {
     let role = shared.role;
+    let limits = shared.config.limits;
     let deadline = Instant::now() + shared.config.connect_timeout;
+    let greeting = Instant::now() + limits.handshake_timeout.min(shared.config.connect_timeout);
     let late = |peer: Option<Role>| SessionError::Handshake {
         peer,
         reason: "set-up not finished before the deadline".into(),
     };
-    let mut peer = handshake(role, &shared.acceptor, &shared.pins, tcp, deadline)
+    let mut peer = handshake(role, &shared.acceptor, &shared.pins, tcp, greeting)
         .await?
         .ok_or(late(None))?;
-    let open = timeout_at(deadline, read_open(&mut peer.stream, peer.role))
+    let open = timeout_at(greeting, read_open(&mut peer.stream, peer.role))
         .await
         .map_err(|_| late(Some(peer.role)))?
         .map_err(|error| SessionError::Hello {
             peer: peer.role,
             error,
         })?;
-    let half = Half { peer, open };
+    let mut half = Half {
+        peer,
+        open,
+        slot: None,
+    };
+    if half.open.inferences > limits.max_inferences {
+        return refuse(role, &mut [&mut half.peer], Refusal::TooManyInferences).await;
+    }
+    // A client's sessions are counted on its own connections (P1's half at P2 names it too).
+    if half.peer.role == Role::P0 {
+        let client = half.peer.fingerprint;
+        half.slot = shared.clients.take(client, limits.max_sessions_per_client);
+        if half.slot.is_none() {
+            return refuse(role, &mut [&mut half.peer], Refusal::ClientLimit).await;
+        }
+    }
     match role {
         Role::P1 => admit_at_p1(shared, half, deadline).await,
         _ => admit_at_p2(shared, half, deadline).await,
     }
 }
 
-/// P1: takes a session slot, opens the session's link to P2 and passes P2's answer on to P0.
+/// P1: opens the session's link to P2, and once P2 has admitted it takes a session slot and
+/// admits P0 (so a session that P2 never pairs holds no slot here).
 async fn admit_at_p1(
     shared: &Arc<Shared>,
     mut client: Half,
     deadline: Instant,
 ) -> Result<(), SessionError> {
-    let Ok(permit) = shared.sessions.clone().try_acquire_owned() else {
-        return refuse(Role::P1, &mut [&mut client.peer], Refusal::Busy).await;
-    };
     let p2 = shared.config.server(Role::P2);
     let mut helper = dial(
         Role::P1,
@@ -259,8 +290,16 @@ async fn admit_at_p1(
     if let Err(why) = answer {
         return refuse(Role::P1, &mut [&mut client.peer], why).await;
     }
+    // P2 has admitted the session; if P1 is full, dropping the link ends P2's side at once.
+    let Ok(permit) = shared.sessions.clone().try_acquire_owned() else {
+        return refuse(Role::P1, &mut [&mut client.peer], Refusal::Busy).await;
+    };
     tell(Role::P1, &mut client.peer, Ok(())).await?;
-    start_session(shared, [client.peer, helper], open.inferences, permit)
+    let held = Held {
+        _permit: permit,
+        _slot: client.slot.take(),
+    };
+    start_session(shared, [client.peer, helper], open.inferences, held)
 }
 
 /// P2: pairs P0's and P1's connections of the session, checks they agree, takes a slot and
@@ -290,12 +329,22 @@ async fn admit_at_p2(
     };
     tell(Role::P2, &mut server.peer, Ok(())).await?;
     tell(Role::P2, &mut client.peer, Ok(())).await?;
+    let held = Held {
+        _permit: permit,
+        _slot: client.slot.take(),
+    };
     start_session(
         shared,
         [client.peer, server.peer],
         client.open.inferences,
-        permit,
+        held,
     )
+}
+
+/// What an admitted session holds until it ends: its session slot and its client's slot.
+struct Held {
+    _permit: OwnedSemaphorePermit,
+    _slot: Option<ClientSlot>,
 }
 
 /// Sends `role`'s admission answer to `peer`.
@@ -325,16 +374,16 @@ fn start_session(
     shared: &Arc<Shared>,
     peers: [Peer; 2],
     inferences: u32,
-    permit: OwnedSemaphorePermit,
+    held: Held,
 ) -> Result<(), SessionError> {
     let shared = shared.clone();
     let role = shared.role;
     std::thread::Builder::new()
         .name(format!("patchwork-{role}-session"))
         .spawn(move || {
-            let _slot = permit;
+            let _held = held;
             let handle = shared.runtime.clone();
-            let limits = shared.config.limits();
+            let limits = shared.config.session_limits();
             let result = match assemble(role, peers.into(), handle, None, limits) {
                 Err(e) => Err(e.to_string()),
                 Ok((keys, transport)) => {
