@@ -68,7 +68,7 @@ fn start(clients: usize) -> Running {
 /// As [`start`], with the service's limits changed by `limits`.
 fn start_with(clients: usize, limits: impl FnOnce(&mut ServiceLimits)) -> Running {
     let dir = tempfile::tempdir().unwrap();
-    let files = loopback_service(dir.path(), clients, 8).unwrap();
+    let files = loopback_service(dir.path(), clients, &ServiceLimits::default()).unwrap();
     let mut config = ServiceConfig::load(&files.service).unwrap();
     config.timeout = Duration::from_secs(5);
     config.connect_timeout = Duration::from_secs(10);

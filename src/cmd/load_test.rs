@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use patchwork_core::infer::Settings;
@@ -19,8 +19,9 @@ use patchwork_host::net::SessionConfig;
 use patchwork_host::reference::forward;
 use patchwork_host::secure::local::{infer_local, Network};
 use patchwork_host::secure::report::argmax;
-use patchwork_host::service::infer_remote;
+use patchwork_host::service::abuse::{abuse_once, Abuse, Program3};
 use patchwork_host::service::loopback::loopback_service;
+use patchwork_host::service::{infer_remote, ServiceLimits};
 
 use super::models::TransformArgs;
 use super::party::{proc_status_bytes, ModelArgs};
@@ -47,6 +48,78 @@ pub struct LoadTestArgs {
     /// from the float reference alone, before any secure run.
     #[arg(long, default_value_t = 0.1)]
     pub min_margin: f32,
+    /// Abusive clients (each with its own pinned certificate) run beside the honest ones,
+    /// cycling through half-open connections, a session announced to P1 only, a client that
+    /// stops reading, one that trickles its messages, oversized and mislabelled frames and
+    /// absurd inference counts. With abusers the honest load runs twice, without then with
+    /// them, and the report compares the two.
+    #[arg(long, default_value_t = 0)]
+    pub abusers: usize,
+}
+
+/// The service limits of the load test: a slot for every client, abusers included (each holds
+/// one session at a time), short set-up and session deadlines.
+fn service_limits(args: &LoadTestArgs) -> ServiceLimits {
+    ServiceLimits {
+        max_sessions: args.clients + args.abusers,
+        handshake_timeout: Duration::from_secs(2),
+        max_session: Duration::from_secs(30),
+        ..ServiceLimits::default()
+    }
+}
+
+/// Resident memory of the two services sampled every 100 ms while `work` runs: (start, peak,
+/// end) in MB per service.
+fn sampled<R>(
+    services: &[ServiceProcess; 2],
+    work: impl FnOnce() -> R,
+) -> (R, [(f64, f64, f64); 2]) {
+    let start = services.each_ref().map(|s| s.rss_mb().0);
+    let peak = Mutex::new(start);
+    let running = std::sync::atomic::AtomicBool::new(true);
+    let out = std::thread::scope(|s| {
+        s.spawn(|| {
+            while running.load(Ordering::Relaxed) {
+                let now = services.each_ref().map(|s| s.rss_mb().0);
+                let mut p = peak.lock().unwrap_or_else(|e| e.into_inner());
+                for (p, n) in p.iter_mut().zip(now) {
+                    *p = p.max(n);
+                }
+                drop(p);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let out = work();
+        running.store(false, Ordering::Relaxed);
+        out
+    });
+    let end = services.each_ref().map(|s| s.rss_mb().0);
+    let peak = peak.into_inner().unwrap_or_else(|e| e.into_inner());
+    (out, [0, 1].map(|k| (start[k], peak[k].max(end[k]), end[k])))
+}
+
+/// One abusive client: abuses in turn until `done` says the honest load is over; counts each
+/// kind's attempts and what let an abuse through.
+fn abuser(
+    k: usize,
+    config: &SessionConfig,
+    program: &Program3<'_>,
+    done: &dyn Fn() -> bool,
+    tally: &Mutex<Vec<(Abuse, Result<String, String>)>>,
+) {
+    let Ok(identity) = config.identity(Role::P0) else {
+        return;
+    };
+    let mut round = k;
+    while !done() {
+        let kind = Abuse::ALL[round % Abuse::ALL.len()];
+        let outcome = abuse_once(kind, config, &identity, program, Duration::from_secs(12));
+        tally
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((kind, outcome));
+        round += 1;
+    }
 }
 
 /// A service process, killed when dropped.
@@ -95,12 +168,9 @@ struct Load<'a> {
     model: &'a Model,
     spec: &'a Spec,
     settings: Settings,
-    images: Vec<Vec<f32>>,
+    images: &'a [Vec<f32>],
     /// Per image: the float reference class and the single-session secure class.
-    expected: Vec<(usize, usize)>,
-    /// The services, and their memory once a tenth of the inferences are under way.
-    services: &'a [ServiceProcess; 2],
-    tenth: Mutex<Option<[(f64, f64); 2]>>,
+    expected: &'a [(usize, usize)],
     next: AtomicUsize,
     /// Inferences finished.
     done: AtomicUsize,
@@ -133,11 +203,7 @@ impl Load<'_> {
                     }
                 }
                 Ok(runs) => {
-                    let before = self.done.fetch_add(runs.len(), Ordering::Relaxed);
-                    if before < self.total / 10 && before + runs.len() >= self.total / 10 {
-                        *self.tenth.lock().unwrap_or_else(|e| e.into_inner()) =
-                            Some(self.services.each_ref().map(|s| s.rss_mb()));
-                    }
+                    self.done.fetch_add(runs.len(), Ordering::Relaxed);
                     for (i, run) in ids.iter().zip(&runs) {
                         let class = run.output.as_deref().map(argmax);
                         let (float, single) = self.expected[i % self.images.len()];
@@ -175,18 +241,23 @@ pub fn run(args: &LoadTestArgs) -> Result<(), String> {
     };
     let (model, spec, settings) = model_args.load(Role::P1)?;
     let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
-    let files =
-        loopback_service(dir.path(), args.clients, args.clients).map_err(|e| e.to_string())?;
+    let files = loopback_service(
+        dir.path(),
+        args.clients + args.abusers,
+        &service_limits(args),
+    )
+    .map_err(|e| e.to_string())?;
     let log = |name: &str| -> PathBuf { dir.path().join(format!("{name}.log")) };
     let services = [
         ServiceProcess::spawn("p1", &files.service, &model_args, &log("p1"))?,
         ServiceProcess::spawn("p2", &files.service, &model_args, &log("p2"))?,
     ];
-    let configs = files
+    let mut configs = files
         .clients
         .iter()
         .map(|f| SessionConfig::load(f).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
+    let abusers = configs.split_off(args.clients);
     let data = bundled_test64();
     let (mut images, mut float, mut left_out) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..data.len() {
@@ -208,79 +279,135 @@ pub fn run(args: &LoadTestArgs) -> Result<(), String> {
         .map(|(f, r)| (*f, r.class))
         .collect();
     let inputs = refs.len();
-    let load = Load {
+    let load = |total, per_session| Load {
         model: &model,
         spec: &spec,
         settings,
-        images,
-        expected,
-        services: &services,
-        tenth: Mutex::new(None),
+        images: &images,
+        expected: &expected,
         next: AtomicUsize::new(0),
         done: AtomicUsize::new(0),
-        total: 1,
-        per_session: 1,
+        total,
+        per_session,
         failures: Mutex::new(Vec::new()),
     };
     // Warm-up: one inference (waits for the services to listen) before memory is read.
-    load.client(0, &configs[0]);
-    let warm = load.failures.lock().map(|f| f.clone()).unwrap_or_default();
+    let warm = load(1, 1);
+    warm.client(0, &configs[0]);
+    let warm = warm.failures.into_inner().unwrap_or_default();
     if !warm.is_empty() {
         return Err(format!("warm-up failed: {}", warm.join("; ")));
     }
-    let before = services.each_ref().map(|s| s.rss_mb());
-    let load = Load {
-        next: AtomicUsize::new(0),
-        done: AtomicUsize::new(0),
-        total: args.inferences,
-        per_session: args.per_session,
-        ..load
+    let phase = |with_abusers: bool| {
+        let load = load(args.inferences, args.per_session);
+        let tally = Mutex::new(Vec::new());
+        let program = Program3 {
+            model: &model,
+            spec: &spec,
+            settings,
+        };
+        let honest_done = AtomicUsize::new(0);
+        let all_done = || honest_done.load(Ordering::Relaxed) == configs.len();
+        let (wall, rss) = sampled(&services, || {
+            let t0 = Instant::now();
+            std::thread::scope(|s| {
+                for (k, config) in configs.iter().enumerate() {
+                    let (load, honest_done) = (&load, &honest_done);
+                    s.spawn(move || {
+                        load.client(k, config);
+                        honest_done.fetch_add(1, Ordering::Relaxed);
+                    });
+                }
+                if with_abusers {
+                    for (k, config) in abusers.iter().enumerate() {
+                        let (program, tally, done) = (&program, &tally, &all_done);
+                        s.spawn(move || abuser(k, config, program, done, tally));
+                    }
+                }
+            });
+            t0.elapsed().as_secs_f64()
+        });
+        let failures = load
+            .failures
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        let tally = tally.into_inner().unwrap_or_else(|e| e.into_inner());
+        (wall, rss, failures, tally)
     };
-    let t0 = Instant::now();
-    std::thread::scope(|s| {
-        for (k, config) in configs.iter().enumerate() {
-            let load = &load;
-            s.spawn(move || load.client(k, config));
-        }
-    });
-    let wall = t0.elapsed().as_secs_f64();
-    let after = services.each_ref().map(|s| s.rss_mb());
-    let failures = load
-        .failures
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
-    let tenth = load.tenth.into_inner().unwrap_or_else(|e| e.into_inner());
     println!(
-        "load test: {} concurrent clients, {} inferences in sessions of {}, {DEMO_MODEL} with {DEMO_SPEC}, {:?}, {} fractional bits",
-        args.clients, args.inferences, args.per_session, settings.cmp, settings.fp.frac_bits
+        "load test: {} concurrent clients, {} inferences in sessions of {}, {DEMO_MODEL} with {DEMO_SPEC}, {}, {} fractional bits",
+        args.clients, args.inferences, args.per_session, describe_cmp(settings), settings.fp.frac_bits
     );
     println!(
         "inputs: the {} bundled test images with a float margin of at least {} (left out: {left_out:?}), cycled",
         inputs,
         args.min_margin
     );
-    println!(
-        "failures: {} (a failure: an error, or a class other than the float reference's or the single-session run's)",
-        failures.len()
-    );
-    for f in failures.iter().take(10) {
-        println!("  {f}");
-    }
-    println!(
-        "throughput: {:.1} inferences/s ({wall:.1} s wall)",
-        args.inferences as f64 / wall
-    );
-    for (k, role) in ["P1", "P2"].iter().enumerate() {
-        let tenth = tenth.map_or("?".into(), |t| format!("{:.1}", t[k].0));
+    let mut all_failures = 0;
+    let mut throughput = Vec::new();
+    let phases: &[bool] = if args.abusers > 0 {
+        &[false, true]
+    } else {
+        &[false]
+    };
+    for &with_abusers in phases {
+        let (wall, rss, failures, tally) = phase(with_abusers);
+        let rate = args.inferences as f64 / wall;
+        throughput.push(rate);
+        let name = if with_abusers {
+            format!("with {} abusers", args.abusers)
+        } else {
+            "honest clients only".to_string()
+        };
+        println!("{name}:");
         println!(
-            "{role} RSS: {:.1} MB at start (after one warm-up session), {tenth} MB once a tenth of the inferences were done, {:.1} MB at end (peak {:.1} MB)",
-            before[k].0, after[k].0, after[k].1
+            "  honest failures: {} (a failure: an error, or a class other than the float reference's or the single-session run's)",
+            failures.len()
+        );
+        for f in failures.iter().take(10) {
+            println!("    {f}");
+        }
+        println!("  throughput: {rate:.1} inferences/s ({wall:.1} s wall)");
+        for (k, role) in ["P1", "P2"].iter().enumerate() {
+            let (start, peak, end) = rss[k];
+            println!("  {role} RSS: {start:.1} MB at start, {peak:.1} MB peak, {end:.1} MB at end");
+        }
+        for kind in Abuse::ALL.iter().filter(|_| with_abusers) {
+            let runs: Vec<_> = tally.iter().filter(|(k, _)| k == kind).collect();
+            let through: Vec<&String> = runs.iter().filter_map(|(_, o)| o.as_ref().err()).collect();
+            let example = runs
+                .iter()
+                .find_map(|(_, o)| o.as_ref().ok())
+                .map_or(String::new(), |o| format!(" (e.g. {o})"));
+            println!(
+                "  abuse '{}': {} attempts, {} let through{example}",
+                kind.name(),
+                runs.len(),
+                through.len()
+            );
+            all_failures += through.len();
+        }
+        all_failures += failures.len();
+    }
+    if let [alone, abused] = throughput[..] {
+        println!(
+            "honest throughput with abusers: {:.0}% of the run without",
+            100.0 * abused / alone
         );
     }
-    if failures.is_empty() {
+    if all_failures == 0 {
         Ok(())
     } else {
-        Err(format!("{} failures", failures.len()))
+        Err(format!("{all_failures} failures"))
+    }
+}
+
+fn describe_cmp(settings: Settings) -> String {
+    match settings.cmp {
+        patchwork_core::protocol::drelu::Comparison::Exact => "exact DReLU".into(),
+        patchwork_core::protocol::drelu::Comparison::Approx { k_msb, k_lsb } => {
+            format!("approximate DReLU ({k_msb}, {k_lsb})")
+        }
     }
 }
 

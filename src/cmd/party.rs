@@ -16,6 +16,7 @@ use patchwork_host::net::{connect, loopback_config, SessionConfig};
 use patchwork_host::secure::report::argmax;
 use patchwork_host::secure::run::run_party;
 use patchwork_host::service::loopback::loopback_service;
+use patchwork_host::service::ServiceLimits;
 use patchwork_host::service::{infer_remote, DEFAULT_MAX_SESSIONS};
 
 use super::secure::{load_spec_for, SettingsArgs};
@@ -254,8 +255,13 @@ pub fn run_session(args: &SessionArgs) -> Result<(), String> {
             max_sessions,
         } => {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            let files =
-                loopback_service(dir, *clients, *max_sessions).map_err(|e| e.to_string())?;
+            let files = {
+                let limits = ServiceLimits {
+                    max_sessions: *max_sessions,
+                    ..ServiceLimits::default()
+                };
+                loopback_service(dir, *clients, &limits).map_err(|e| e.to_string())?
+            };
             println!(
                 "wrote {} and {} client files",
                 files.service.display(),

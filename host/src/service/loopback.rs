@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use super::config::ServiceLimits;
 use crate::net::error::role_key;
 use crate::net::identity::identity_paths;
 use crate::net::{generate_identity, generate_named_identity, ConfigError};
@@ -19,12 +20,12 @@ pub struct LoopbackService {
 }
 
 /// Writes fresh identities for P1, P2 and clients `client0..n`, `service.toml` (P1 and P2 on
-/// free ports of 127.0.0.1, at most `max_sessions` sessions, every client pinned) and a session
-/// file per client into `dir`.
+/// free ports of 127.0.0.1 with the given `limits`, every client pinned) and a session file
+/// per client into `dir`.
 pub fn loopback_service(
     dir: &Path,
     clients: usize,
-    max_sessions: usize,
+    limits: &ServiceLimits,
 ) -> Result<LoopbackService, ConfigError> {
     let err = |path: PathBuf| move |error| ConfigError::File { path, error };
     let port = || -> Result<u16, ConfigError> {
@@ -42,7 +43,16 @@ pub fn loopback_service(
         );
     }
     let head = "[session]\ntimeout_secs = 10\nconnect_timeout_secs = 30\n";
-    let mut service = format!("{head}\n[service]\nmax_sessions = {max_sessions}\n{servers}");
+    let l = limits;
+    let mut service = format!(
+        "{head}\n[service]\nmax_sessions = {}\nmax_sessions_per_client = {}\nmax_pending = {}\nhandshake_timeout_secs = {:?}\nmax_inferences = {}\nmax_session_secs = {:?}\n{servers}",
+        l.max_sessions,
+        l.max_sessions_per_client,
+        l.max_pending,
+        l.handshake_timeout.as_secs_f64(),
+        l.max_inferences,
+        l.max_session.as_secs_f64()
+    );
     let mut files = Vec::with_capacity(clients);
     for k in 0..clients {
         let name = format!("client{k}");
