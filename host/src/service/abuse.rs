@@ -14,7 +14,7 @@ use patchwork_core::role::Role;
 use patchwork_core::spec::Spec;
 use patchwork_core::transport::{Tag, Transport, TransportError};
 
-use super::client::open_session;
+use super::client::{open_session, session_id};
 use super::frames::{read_admit, send_open, Open};
 use crate::net::session::dial;
 use crate::net::transport::runtime;
@@ -156,7 +156,7 @@ pub fn abuse_once(
                 )
                 .await?;
                 let open = Open {
-                    id: [0x5a; 16],
+                    id: session_id()?,
                     inferences: 1,
                     client: [0; 32],
                 };
@@ -167,17 +167,15 @@ pub fn abuse_once(
                 send_open(&mut peer.stream, Role::P0, Role::P1, &open)
                     .await
                     .map_err(hello)?;
-                tokio::time::timeout_at(deadline, read_admit(&mut peer.stream, Role::P1))
-                    .await
-                    .map_err(|_| SessionError::Handshake {
-                        peer: Some(Role::P1),
-                        reason: "held".into(),
-                    })?
-                    .map_err(hello)
+                let answer =
+                    tokio::time::timeout_at(deadline, read_admit(&mut peer.stream, Role::P1));
+                Ok::<_, SessionError>(answer.await.ok())
             });
             match answer {
-                Ok(Err(why)) => Ok(say(&why)),
-                Ok(Ok(())) => Err("a session P2 never saw was admitted".into()),
+                Ok(Some(Ok(Err(why)))) => Ok(say(&why)),
+                Ok(Some(Ok(Ok(())))) => Err("a session P2 never saw was admitted".into()),
+                Ok(Some(Err(e))) => Ok(say(&e)),
+                Ok(None) => Ok(say(&"held, no answer")),
                 Err(e) => Ok(say(&e)),
             }
         }

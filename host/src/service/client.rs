@@ -8,7 +8,7 @@ use patchwork_core::role::Role;
 use patchwork_core::spec::Spec;
 use tokio::time::{timeout_at, Instant};
 
-use super::frames::{read_admit, send_open, Open};
+use super::frames::{read_admit, send_open, Open, SessionId};
 use crate::net::session::{assemble, dial, Peer};
 use crate::net::transport::runtime;
 use crate::net::{Identity, NetError, SessionConfig, SessionError, TcpTransport};
@@ -45,10 +45,8 @@ pub fn open_session(
 ) -> Result<Party<TcpTransport>, SessionError> {
     let rt = runtime()?;
     let deadline = Instant::now() + config.connect_timeout;
-    let mut id = [0u8; 16];
-    getrandom::fill(&mut id).map_err(|e| SessionError::Rng(e.to_string()))?;
     let open = Open {
-        id,
+        id: session_id()?,
         inferences,
         client: [0; 32],
     };
@@ -76,6 +74,13 @@ pub fn open_session(
         config.limits(),
     )?;
     Ok(Party::new(keys, transport))
+}
+
+/// A fresh random session id.
+pub(crate) fn session_id() -> Result<SessionId, SessionError> {
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id).map_err(|e| SessionError::Rng(e.to_string()))?;
+    Ok(id)
 }
 
 /// Announces the session to `server` and waits for its admission.
