@@ -123,8 +123,8 @@ pub fn program_check() -> Cost {
     c
 }
 
-/// P0's acknowledgement of the end of set-up ([`crate::infer::SecureModel::setup`]): an empty
-/// message to P1 and to P2.
+/// One of P0's acknowledgements during set-up ([`crate::infer::SecureModel::setup`]): empty
+/// messages.
 pub fn setup_ack() -> Cost {
     Cost::default().rounds(1)
 }

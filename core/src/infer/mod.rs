@@ -251,26 +251,16 @@ impl<'m> SecureModel<'m> {
                 let op = PrivateOperand::setup(p, i as u32, prod.rhs_len(), w.as_deref())
                     .map_err(protocol_err(node))?;
                 secure.operands[i] = Some(op);
+                // P2, idle while P0 receives the masks, hears of each one.
+                acknowledge(p, &[Role::P2]).map_err(protocol_err(node))?;
             }
         }
-        // P0 acknowledges the end of set-up; P1 and P2 wait for it. Their wait starts once
-        // their own set-up messages are on the wire (the host transport's send queue is
-        // bounded), so the first inference's timeouts never include the weight masks' transfer.
-        let step = p.begin_step();
-        let ack = |error| InferError::Protocol {
+        // P1's wait for this starts once its masks are on the wire (the host transport's send
+        // queue is bounded), so the first inference's timeouts never include their transfer.
+        acknowledge(p, &[Role::P1]).map_err(|error| InferError::Protocol {
             node: String::from("<set-up>"),
             error,
-        };
-        match p.role() {
-            Role::P0 => {
-                for peer in Role::P0.others() {
-                    p.send(peer, step, SETUP_DONE, &[]).map_err(ack)?;
-                }
-            }
-            _ => {
-                p.recv(Role::P0, step, SETUP_DONE, 0).map_err(ack)?;
-            }
-        }
+        })?;
         Ok(secure)
     }
 
@@ -325,12 +315,13 @@ impl<'m> SecureModel<'m> {
         largest
     }
 
-    /// What setting up costs (once per session): the program check, the weight masks, P0's
-    /// acknowledgement.
+    /// What setting up costs (once per session): the program check, the weight masks with
+    /// P0's acknowledgements.
     pub fn setup_cost(&self) -> Cost {
         let products = self.model.nodes.iter().filter_map(|n| self.product(n));
         let masks = products.fold(cost::program_check(), |c, prod| {
             c.then(cost::private_operand_setup(prod.rhs_len()))
+                .then(cost::setup_ack())
         });
         masks.then(cost::setup_ack())
     }
@@ -592,6 +583,20 @@ fn to_pool(p: &crate::model::Pool2d) -> Pool {
         kernel: p.kernel,
         stride: p.stride,
         pad: p.padding,
+    }
+}
+
+/// A step of set-up in which P0 tells `to` (empty messages) that it has received what came
+/// before; they wait for it. Waiting parties thus hear from P0 after every weight mask, and no
+/// wait of set-up covers more than one mask's transfer.
+fn acknowledge<T: Transport>(p: &mut Party<T>, to: &[Role]) -> Result<(), Error<T::Error>> {
+    let step = p.begin_step();
+    match p.role() {
+        Role::P0 => to
+            .iter()
+            .try_for_each(|&peer| p.send(peer, step, SETUP_DONE, &[])),
+        me if to.contains(&me) => p.recv(Role::P0, step, SETUP_DONE, 0).map(|_| ()),
+        _ => Ok(()),
     }
 }
 

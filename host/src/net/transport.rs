@@ -23,7 +23,7 @@ use tokio::task::JoinHandle;
 
 use super::config::DEFAULT_MAX_FRAME;
 use super::error::{NetError, SessionError};
-use super::wire::{budget_cost, reader_task, writer_task, Incoming, Outgoing};
+use super::wire::{budget_cost, reader_task, writer_task, Incoming, Outgoing, Progress};
 
 /// Bytes queued for one peer before `send` waits for the writer; a message larger than this
 /// is admitted alone when the queue is empty.
@@ -85,6 +85,8 @@ struct Link {
     /// The largest payload the reader accepts from this peer.
     bound: Arc<AtomicU32>,
     read_budget: Arc<Semaphore>,
+    /// When bytes last moved on the link (waits end after `timeout` without).
+    progress: Progress,
     writer: Option<JoinHandle<()>>,
     reader: JoinHandle<()>,
 }
@@ -155,20 +157,23 @@ impl TcpTransport {
             let bound = Arc::new(AtomicU32::new(limits.max_frame));
             let read_permits = budget_cost(limits.max_frame).saturating_add(READ_SLACK);
             let read_budget = Arc::new(Semaphore::new(read_permits as usize));
+            let progress = Progress::new();
             let reader = handle.spawn(reader_task(
                 r,
                 peer,
                 bound.clone(),
                 read_budget.clone(),
+                progress.clone(),
                 in_tx,
             ));
-            let writer = handle.spawn(writer_task(w, out_rx));
+            let writer = handle.spawn(writer_task(w, out_rx, progress.clone()));
             links[peer.index()] = Some(Link {
                 tx: Some(out_tx),
                 send_budget: Arc::new(Semaphore::new(SEND_BUDGET as usize)),
                 rx: in_rx,
                 bound,
                 read_budget,
+                progress,
                 writer: Some(writer),
                 reader,
             });
@@ -264,18 +269,12 @@ impl TcpTransport {
         frame.extend_from_slice(&header);
         frame.extend_from_slice(payload);
         let (limits, handle) = (self.limits, self.handle.clone());
-        let timeout = limits.wait().ok_or_else(|| limits.expired(to, tag))?;
         let link = self.link(to)?;
         let tx = link.tx.clone().ok_or(TransportError::Closed { peer: to })?;
-        // Wait for room in the send queue: as long as the peer keeps reading, at most the
-        // session timeout for SEND_BUDGET bytes.
-        let budget = link.send_budget.clone();
+        // Wait for room in the send queue, as long as the peer keeps reading.
         let want = budget_cost(len).min(SEND_BUDGET);
-        let permit = handle
-            .block_on(async {
-                tokio::time::timeout(timeout, budget.acquire_many_owned(want)).await
-            })
-            .map_err(|_| limits.expired(to, tag))?
+        let room = link.send_budget.clone().acquire_many_owned(want);
+        let permit = wait(&handle, limits, &link.progress, room, to, tag)?
             .map_err(|_| TransportError::Closed { peer: to })?;
         tx.send((frame, permit))
             .map_err(|_| TransportError::Closed { peer: to })?;
@@ -290,22 +289,47 @@ impl TcpTransport {
         tag: Tag,
         buf: &mut [u8],
     ) -> Result<(), TransportError<NetError>> {
-        let limits = self.limits;
-        let timeout = limits.wait().ok_or_else(|| limits.expired(from, tag))?;
-        let handle = self.handle.clone();
+        let (limits, handle) = (self.limits, self.handle.clone());
         let link = self.link(from)?;
-        // The timer must be created inside the runtime, hence the async block.
-        let got = handle.block_on(async { tokio::time::timeout(timeout, link.rx.recv()).await });
-        let frame = match got {
-            Err(_) => return Err(limits.expired(from, tag)),
-            Ok(None) => return Err(TransportError::Closed { peer: from }),
-            Ok(Some(incoming)) => incoming?,
+        let progress = link.progress.clone();
+        let frame = match wait(&handle, limits, &progress, link.rx.recv(), from, tag)? {
+            None => return Err(TransportError::Closed { peer: from }),
+            Some(incoming) => incoming?,
         };
         frame.header.expect(tag, buf.len())?;
         buf.copy_from_slice(&frame.payload);
         self.clock.on_recv(tag, frame.header.stamp);
         Ok(())
     }
+}
+
+/// Runs `fut` to its end on `handle`'s runtime unless the link to `peer` makes no progress for
+/// the timeout (or the session's deadline passes): then the typed error naming `peer`.
+fn wait<F: std::future::Future>(
+    handle: &Handle,
+    limits: Limits,
+    progress: &Progress,
+    fut: F,
+    peer: Role,
+    tag: Tag,
+) -> Result<F::Output, TransportError<NetError>> {
+    // The timers must be created inside the runtime, hence the async block.
+    let started = Instant::now();
+    handle.block_on(async {
+        tokio::pin!(fut);
+        loop {
+            // Silence counts from the start of this wait at the earliest.
+            let silent = progress.idle().min(started.elapsed());
+            if silent >= limits.timeout {
+                return Err(limits.expired(peer, tag));
+            }
+            let slice = limits.wait().ok_or_else(|| limits.expired(peer, tag))?;
+            let slice = slice.min(limits.timeout - silent);
+            if let Ok(out) = tokio::time::timeout(slice, &mut fut).await {
+                return Ok(out);
+            }
+        }
+    })
 }
 
 impl Transport for TcpTransport {

@@ -88,15 +88,49 @@ async fn read_header<R: AsyncRead + Unpin>(
     Ok(header)
 }
 
+/// Bytes read or written between two [`Progress`] ticks.
+const CHUNK: usize = 64 << 10;
+
+/// When bytes last moved on a link, in either direction. A party's waits fail only after the
+/// timeout passes with no progress, so a large message on a slow link (a weight mask of tens
+/// of megabytes at 50 Mbit/s) is not taken for a silent peer.
+#[derive(Clone)]
+pub(crate) struct Progress {
+    origin: std::time::Instant,
+    last_ms: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Progress {
+    pub fn new() -> Progress {
+        Progress {
+            origin: std::time::Instant::now(),
+            last_ms: Arc::default(),
+        }
+    }
+
+    fn tick(&self) {
+        let ms = self.origin.elapsed().as_millis() as u64;
+        self.last_ms.fetch_max(ms, Ordering::Relaxed);
+    }
+
+    /// How long no byte has moved.
+    pub fn idle(&self) -> std::time::Duration {
+        let last = std::time::Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        self.origin.elapsed().saturating_sub(last)
+    }
+}
+
 async fn read_payload<R: AsyncRead + Unpin>(
     r: &mut R,
     peer: Role,
     header: &Header,
+    progress: Option<&Progress>,
 ) -> Result<Vec<u8>, TransportError<NetError>> {
     let mut payload = vec![0u8; header.len as usize];
-    r.read_exact(&mut payload)
-        .await
-        .map_err(|e| io_error(peer, e))?;
+    for chunk in payload.chunks_mut(CHUNK) {
+        r.read_exact(chunk).await.map_err(|e| io_error(peer, e))?;
+        progress.inspect(|p| p.tick());
+    }
     Ok(payload)
 }
 
@@ -104,7 +138,7 @@ async fn read_payload<R: AsyncRead + Unpin>(
 /// before the buffer is allocated.
 pub(crate) async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, peer: Role, max: u32) -> Incoming {
     let header = read_header(r, peer, max).await?;
-    let payload = read_payload(r, peer, &header).await?;
+    let payload = read_payload(r, peer, &header, None).await?;
     Ok(Frame {
         header,
         payload,
@@ -123,17 +157,19 @@ pub(crate) async fn reader_task<R: AsyncRead + Unpin>(
     peer: Role,
     bound: Arc<AtomicU32>,
     budget: Arc<Semaphore>,
+    progress: Progress,
     tx: mpsc::UnboundedSender<Incoming>,
 ) {
     loop {
         let incoming = async {
             let header = read_header(&mut r, peer, bound.load(Ordering::Relaxed)).await?;
+            progress.tick();
             let permit = budget
                 .clone()
                 .acquire_many_owned(budget_cost(header.len))
                 .await
                 .map_err(|_| TransportError::Closed { peer })?;
-            let payload = read_payload(&mut r, peer, &header).await?;
+            let payload = read_payload(&mut r, peer, &header, Some(&progress)).await?;
             Ok(Frame {
                 header,
                 payload,
@@ -155,10 +191,14 @@ pub(crate) async fn reader_task<R: AsyncRead + Unpin>(
 pub(crate) async fn writer_task<W: AsyncWrite + Unpin>(
     mut w: W,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    progress: Progress,
 ) {
     while let Some((frame, _budget)) = rx.recv().await {
-        if w.write_all(&frame).await.is_err() {
-            return;
+        for chunk in frame.chunks(CHUNK) {
+            if w.write_all(chunk).await.is_err() {
+                return;
+            }
+            progress.tick();
         }
         if rx.is_empty() && w.flush().await.is_err() {
             return;
