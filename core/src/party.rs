@@ -291,7 +291,7 @@ mod tests {
         let [k0, ..] = seeded_keys(3);
         let mut p = Party::new(k0, ends.into_iter().next().unwrap());
         let first = p.begin_step();
-        p.seq = u64::from(u32::MAX);
+        p.seq = 1 << 32;
         let wrapped = p.begin_step();
         assert_eq!(wrapped.tag(1).seq, first.tag(1).seq, "wire tags wrap");
         let mut a = p.shared(Role::P1, first, 1);
