@@ -149,9 +149,11 @@ mod tests {
             Err(Refusal::Unpaired),
             Err(Refusal::Mismatch),
             Err(Refusal::Duplicate),
+            Err(Refusal::TooManyInferences),
+            Err(Refusal::ClientLimit),
         ] {
             assert_eq!(answer(code(a)), Some(a));
         }
-        assert_eq!(answer(5), None);
+        assert_eq!(answer(7), None);
     }
 }
