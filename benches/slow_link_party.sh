@@ -41,7 +41,7 @@ b=$!
 rc0=0
 "$exe" party --role p0 --config "$dir/p0.toml" --model "$dir/model.arch.json" --input "$input" "$@" \
   >"$dir/p0.out" || rc0=$?
-cut -c1-160 "$dir/p0.out"
+cat "$dir/p0.out"
 wait $a && rc2=0 || rc2=$?
 wait $b && rc1=0 || rc1=$?
 echo "link: $rate Mbit/s, $delay ms each way; wall $(echo "$(date +%s.%N) - $start" | bc) s; exit codes P0 $rc0 P1 $rc1 P2 $rc2"
