@@ -19,7 +19,7 @@ use patchwork_host::net::Refusal;
 use patchwork_host::net::{generate_named_identity, SessionConfig, SessionError};
 use patchwork_host::reference::forward;
 use patchwork_host::secure::report::argmax;
-use patchwork_host::service::abuse::{abuse_once, Abuse, Program3};
+use patchwork_host::service::abuse::{abuse_once, Abuse, PublicProgram};
 use patchwork_host::service::loopback::loopback_service;
 use patchwork_host::service::{
     infer_remote, open_session, Served, Service, ServiceConfig, ServiceLimits,
@@ -203,8 +203,8 @@ fn a_client_leaving_mid_session_ends_only_its_session() {
     assert_eq!(classify(&r, 1, &[7]), vec![float_class(&r.served, 7)]);
 }
 
-fn program(s: &Served) -> Program3<'_> {
-    Program3 {
+fn program(s: &Served) -> PublicProgram<'_> {
+    PublicProgram {
         model: &s.model,
         spec: &s.spec,
         settings: s.settings,

@@ -19,7 +19,7 @@ use patchwork_host::net::SessionConfig;
 use patchwork_host::reference::forward;
 use patchwork_host::secure::local::{infer_local, Network};
 use patchwork_host::secure::report::argmax;
-use patchwork_host::service::abuse::{abuse_once, Abuse, Program3};
+use patchwork_host::service::abuse::{abuse_once, Abuse, PublicProgram};
 use patchwork_host::service::loopback::loopback_service;
 use patchwork_host::service::{infer_remote, ServiceLimits};
 
@@ -103,7 +103,7 @@ fn sampled<R>(
 fn abuser(
     k: usize,
     config: &SessionConfig,
-    program: &Program3<'_>,
+    program: &PublicProgram<'_>,
     done: &dyn Fn() -> bool,
     tally: &Mutex<Vec<(Abuse, Result<String, String>)>>,
 ) {
@@ -301,7 +301,7 @@ pub fn run(args: &LoadTestArgs) -> Result<(), String> {
     let phase = |with_abusers: bool| {
         let load = load(args.inferences, args.per_session);
         let tally = Mutex::new(Vec::new());
-        let program = Program3 {
+        let program = PublicProgram {
             model: &model,
             spec: &spec,
             settings,

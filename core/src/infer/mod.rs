@@ -232,10 +232,8 @@ impl<'m> SecureModel<'m> {
         inferences: u64,
     ) -> Result<SecureModel<'m>, InferError<T::Error>> {
         let mut secure = SecureModel::describe(model, spec, settings).map_err(InferError::Spec)?;
-        let mut largest_from = [0; 3];
-        for peer in p.role().others() {
-            largest_from[peer.index()] = secure.largest_messages()[peer.index()][p.role().index()];
-        }
+        let largest = secure.largest_messages();
+        let largest_from = Role::ALL.map(|from| largest[from.index()][p.role().index()]);
         p.transport_mut().limit_messages(largest_from);
         let program = secure.program(inferences);
         program::agree(p, &program).map_err(|error| InferError::Protocol {

@@ -191,17 +191,7 @@ impl Model {
                 });
             }
         }
-        let mut weights = 0usize;
-        for node in &self.nodes {
-            if let Some((w, b)) = weight_lengths(node)? {
-                weights = weights.saturating_add(w).saturating_add(b);
-                if weights > MAX_WEIGHTS {
-                    return Err(ModelError::TooManyWeights {
-                        node: node.name.clone(),
-                    });
-                }
-            }
-        }
+        self.check_weight_total()?;
         for node in &self.nodes {
             for &v in node.inputs.iter().chain(core::iter::once(&node.output)) {
                 if v >= self.values.len() {
@@ -247,11 +237,9 @@ impl Model {
         Ok(())
     }
 
-    /// Gives every Conv and Linear node zero weights and biases of the lengths its dimensions
-    /// call for: the public architecture of a model whose weights P1 holds (P0 and P2 never
-    /// read them; the serialized form of a model carries no weights). Fails before allocating
-    /// when the dimensions call for more than [`MAX_WEIGHTS`] values in all.
-    pub fn zero_weights(&mut self) -> Result<(), ModelError> {
+    /// Checks that the dimensions call for at most [`MAX_WEIGHTS`] weights and biases in all
+    /// (from the dimensions alone: nothing is allocated).
+    fn check_weight_total(&self) -> Result<(), ModelError> {
         let mut total = 0usize;
         for node in &self.nodes {
             if let Some((w, b)) = weight_lengths(node)? {
@@ -263,6 +251,15 @@ impl Model {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Gives every Conv and Linear node zero weights and biases of the lengths its dimensions
+    /// call for: the public architecture of a model whose weights P1 holds (P0 and P2 never
+    /// read them; the serialized form of a model carries no weights). Fails before allocating
+    /// when the dimensions call for more than [`MAX_WEIGHTS`] values in all.
+    pub fn zero_weights(&mut self) -> Result<(), ModelError> {
+        self.check_weight_total()?;
         for node in &mut self.nodes {
             if let Some((w, b)) = weight_lengths(node)? {
                 let (weight, bias) = match &mut node.op {

@@ -56,7 +56,7 @@ impl Default for Limits {
 
 impl Limits {
     /// How long the next wait may last, or `None` once the session's deadline has passed.
-    fn wait(&self) -> Option<Duration> {
+    fn time_left(&self) -> Option<Duration> {
         match self.deadline {
             None => Some(self.timeout),
             Some(d) => {
@@ -323,7 +323,9 @@ fn wait<F: std::future::Future>(
             if silent >= limits.timeout {
                 return Err(limits.expired(peer, tag));
             }
-            let slice = limits.wait().ok_or_else(|| limits.expired(peer, tag))?;
+            let slice = limits
+                .time_left()
+                .ok_or_else(|| limits.expired(peer, tag))?;
             let slice = slice.min(limits.timeout - silent);
             if let Ok(out) = tokio::time::timeout(slice, &mut fut).await {
                 return Ok(out);

@@ -67,7 +67,7 @@ impl Abuse {
 }
 
 /// What the public side of a served program is, as the abusive client knows it.
-pub struct Program3<'a> {
+pub struct PublicProgram<'a> {
     pub model: &'a Model,
     pub spec: &'a Spec,
     pub settings: Settings,
@@ -105,7 +105,7 @@ impl Transport for Slow {
 }
 
 /// Sends this client's program digest as the first step of a session, reading nothing.
-fn send_digest(p: &mut Party<TcpTransport>, program: &Program3<'_>) -> Result<(), String> {
+fn send_digest(p: &mut Party<TcpTransport>, program: &PublicProgram<'_>) -> Result<(), String> {
     let secure = SecureModel::describe(program.model, program.spec, program.settings)
         .map_err(|e| e.to_string())?;
     let digest = secure.program(1).digest();
@@ -122,7 +122,7 @@ pub fn abuse_once(
     abuse: Abuse,
     config: &SessionConfig,
     identity: &Identity,
-    program: &Program3<'_>,
+    program: &PublicProgram<'_>,
     hold: Duration,
 ) -> Result<String, String> {
     let started = Instant::now();
