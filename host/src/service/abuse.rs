@@ -105,11 +105,14 @@ impl Transport for Slow {
 }
 
 /// Sends this client's program digest as the first step of a session, reading nothing.
-fn send_digest(p: &mut Party<TcpTransport>, program: &PublicProgram<'_>) -> Result<(), String> {
+fn send_digest(
+    p: &mut Party<TcpTransport>,
+    step: patchwork_core::party::Step,
+    program: &PublicProgram<'_>,
+) -> Result<(), String> {
     let secure = SecureModel::describe(program.model, program.spec, program.settings)
         .map_err(|e| e.to_string())?;
     let digest = secure.program(1).digest();
-    let step = p.begin_step();
     for peer in Role::P0.others() {
         p.send(peer, step, 1, &digest).map_err(|e| e.to_string())?;
     }
@@ -117,7 +120,9 @@ fn send_digest(p: &mut Party<TcpTransport>, program: &PublicProgram<'_>) -> Resu
 }
 
 /// Misbehaves once as `abuse` against the service in `config` (this client's `identity`),
-/// holding what it holds for at most `hold`; returns what the service answered, in words.
+/// holding what it holds for at most `hold`; returns what the service answered, in words
+/// (refusals included), or `Err` when the service let the abuse through: a session P2 never
+/// saw or one of u32::MAX inferences admitted, a trickling session run to its end.
 pub fn abuse_once(
     abuse: Abuse,
     config: &SessionConfig,
@@ -184,20 +189,26 @@ pub fn abuse_once(
             Err(e) => Ok(say(&e)),
         },
         Abuse::StopReading | Abuse::Oversized | Abuse::Mislabelled => {
-            let mut p = open_session(config, identity, 1).map_err(|e| e.to_string())?;
-            match abuse {
-                Abuse::StopReading => send_digest(&mut p, program)?,
+            // A refusal (e.g. the client's limit of sessions) lets nothing through.
+            let mut p = match open_session(config, identity, 1) {
+                Ok(p) => p,
+                Err(e) => return Ok(say(&e)),
+            };
+            let step = p.begin_step();
+            let sent = match abuse {
+                Abuse::StopReading => send_digest(&mut p, step, program),
                 Abuse::Oversized => {
-                    let step = p.begin_step();
                     let big = vec![0u8; program::MAX_PROGRAM_BYTES + 1];
-                    p.send(Role::P1, step, 1, &big).map_err(|e| e.to_string())?;
+                    p.send(Role::P1, step, 1, &big).map_err(|e| e.to_string())
                 }
                 _ => {
-                    let step = p.begin_step();
                     let wrong = patchwork_core::party::Step { seq: step.seq + 9 };
-                    p.send(Role::P1, wrong, 1, &[0; 32])
-                        .map_err(|e| e.to_string())?;
+                    let sent = p.send(Role::P1, wrong, 1, &[0; 32]);
+                    sent.map_err(|e| e.to_string())
                 }
+            };
+            if let Err(e) = sent {
+                return Ok(say(&e));
             }
             // Hold the session (reading nothing) while the service ends it.
             std::thread::sleep(hold.saturating_sub(started.elapsed()));
@@ -205,7 +216,10 @@ pub fn abuse_once(
         }
         Abuse::Trickle => {
             let delay = config.limits().timeout.mul_f64(0.8);
-            let p = open_session(config, identity, 1).map_err(|e| e.to_string())?;
+            let p = match open_session(config, identity, 1) {
+                Ok(p) => p,
+                Err(e) => return Ok(say(&e)),
+            };
             let mut slow = p.map_transport(|inner| Slow { inner, delay });
             let x = vec![0.0f32; program.model.shape(program.model.input).numel()];
             let settings = program.settings;
