@@ -236,10 +236,7 @@ impl<'m> SecureModel<'m> {
         let largest_from = Role::ALL.map(|from| largest[from.index()][p.role().index()]);
         p.transport_mut().limit_messages(largest_from);
         let program = secure.program(inferences);
-        program::agree(p, &program).map_err(|error| InferError::Protocol {
-            node: String::from("<set-up>"),
-            error,
-        })?;
+        program::agree(p, &program).map_err(at_setup)?;
         for (i, node) in model.nodes.iter().enumerate() {
             if let Some(prod) = Product::of(model, node)? {
                 let w = match p.role() {
@@ -255,10 +252,7 @@ impl<'m> SecureModel<'m> {
         }
         // P1's wait for this starts once its masks are on the wire (the host transport's send
         // queue is bounded), so the first inference's timeouts never include their transfer.
-        acknowledge(p, &[Role::P1]).map_err(|error| InferError::Protocol {
-            node: String::from("<set-up>"),
-            error,
-        })?;
+        acknowledge(p, &[Role::P1]).map_err(at_setup)?;
         Ok(secure)
     }
 
@@ -581,6 +575,14 @@ fn to_pool(p: &crate::model::Pool2d) -> Pool {
         kernel: p.kernel,
         stride: p.stride,
         pad: p.padding,
+    }
+}
+
+/// A protocol error of set-up outside any node (the program check, the last acknowledgement).
+fn at_setup<E>(error: Error<E>) -> InferError<E> {
+    InferError::Protocol {
+        node: String::from("<set-up>"),
+        error,
     }
 }
 
