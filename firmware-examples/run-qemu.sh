@@ -36,7 +36,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== building host peers and generator"
-(cd "$ROOT" && timeout 1800 cargo build --release -p patchwork-host \
+(cd "$ROOT" && timeout 1800 cargo build --release -p patchwork-firmware-host \
     --bin firmware_peers --bin firmware_gen)
 echo "== checking firmware-examples/src/generated.rs is current"
 timeout 120 "$HOST_TARGET/release/firmware_gen" check --out "$HERE/src/generated.rs"

@@ -4,7 +4,7 @@ For each model NAME this writes, into OUT_DIR:
     NAME.onnx          the model (batch 1, float32)
     NAME.input.npy     a random input (float32, NCHW)
     NAME.output.npy    onnxruntime's output on that input (float32)
-The Rust integration tests (host/tests/onnx_vs_onnxruntime.rs) load all three and compare the
+The Rust integration tests (model/tests/onnx_vs_onnxruntime.rs) load all three and compare the
 Patchwork float reference with onnxruntime.
 
 Usage: python python/export_test_models.py OUT_DIR [NAME ...]

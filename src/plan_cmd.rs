@@ -7,7 +7,6 @@
 //! `patchwork plan distortion` and `patchwork plan merge` (in [`distortion`]) measure the table
 //! of eq. 4 that the knapsack reads.
 
-#[path = "plan_cmd/distortion.rs"]
 mod distortion;
 
 use std::fmt;

@@ -6,10 +6,10 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use patchwork_host::fashion::bundled_test64;
-use patchwork_host::npy::{encode_npy, Npy, NpyData};
-use patchwork_host::reference::forward;
-use patchwork_host::secure::report::argmax;
+use patchwork_model::data::fashion::bundled_test64;
+use patchwork_model::data::npy::{encode_npy, Npy, NpyData};
+use patchwork_model::reference::forward;
+use patchwork_net::secure::report::argmax;
 
 const MODEL: &str = "models/fashion_resnet.onnx";
 const SPEC: &str = "models/fashion_resnet.example_spec.json";
@@ -81,8 +81,8 @@ fn check(i: usize, spec: Option<&str>, settings: &[&str], tolerance: f32) -> ser
         extra.extend(["--spec", s]);
     }
     let got = three_parties(dir.path(), i, &extra);
-    let model = patchwork_host::onnx::load_model(Path::new(MODEL)).unwrap();
-    let spec = spec.map(|s| patchwork_host::spec_io::load_spec(Path::new(s)).unwrap());
+    let model = patchwork_model::onnx::load_model(Path::new(MODEL)).unwrap();
+    let spec = spec.map(|s| patchwork_model::spec_io::load_spec(Path::new(s)).unwrap());
     let float: Vec<f32> = forward(&model, &bundled_test64().input(i), spec.as_ref())
         .unwrap()
         .iter()

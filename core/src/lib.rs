@@ -36,4 +36,5 @@ pub mod protocol;
 pub mod ring;
 pub mod role;
 pub mod spec;
+pub mod splitmix;
 pub mod transport;

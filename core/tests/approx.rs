@@ -1,10 +1,9 @@
 //! Approximate DReLU: the protocol output equals the plaintext outcome of the local bit
 //! dropping for every sharing, and equals exact DReLU wherever the outcome cannot depend on
 //! the sharing (values away from 0 and from the l*-bit range edges).
-mod common;
 
-use common::{run_shared, share};
 use patchwork_core::protocol::drelu::{drelu, relu, Comparison};
+use patchwork_test_support::shares::{run_shared, share};
 use proptest::prelude::*;
 
 fn settings() -> impl Strategy<Value = Comparison> {

@@ -1,12 +1,11 @@
 //! Block-ReLU against the plaintext Block-ReLU for random shapes and random patch sizes,
 //! including ragged edge patches, identity and zero channels.
-mod common;
 
-use common::run_shared;
 use patchwork_core::party::Error;
 use patchwork_core::patch::{block_relu_in_place, PatchSize};
 use patchwork_core::protocol::brelu::{block_relu, MapShape};
 use patchwork_core::protocol::drelu::Comparison;
+use patchwork_test_support::shares::run_shared;
 use proptest::prelude::*;
 
 fn patch_strategy(h: usize, w: usize) -> impl Strategy<Value = PatchSize> {

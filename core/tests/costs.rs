@@ -1,7 +1,5 @@
 //! Measured bytes per directed edge and rounds equal the cost model exactly, step by step.
-mod common;
 
-use common::run_shared;
 use patchwork_core::cost::{self, Cost};
 use patchwork_core::fixed_point::FixedPoint;
 use patchwork_core::net::memory::{self, Traffic};
@@ -14,6 +12,7 @@ use patchwork_core::protocol::product::{beaver, PrivateOperand};
 use patchwork_core::protocol::select::select_share;
 use patchwork_core::protocol::truncate::{truncate, Truncation};
 use patchwork_core::role::Role;
+use patchwork_test_support::shares::run_shared;
 
 fn check(measured: Traffic, model: Cost, what: &str) {
     assert_eq!(measured.bytes, model.bytes, "{what}: bytes per edge");

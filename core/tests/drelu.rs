@@ -1,8 +1,7 @@
 //! DReLU and ReLU against the plaintext functions, for every role's view combined.
-mod common;
 
-use common::run_shared;
 use patchwork_core::protocol::drelu::{drelu, relu, Comparison};
+use patchwork_test_support::shares::run_shared;
 use proptest::prelude::*;
 
 fn edge_values() -> Vec<u64> {

@@ -13,19 +13,19 @@
 //! test-only `leak-*` features (masks that cancel at P2, a mask reused across steps, a share of
 //! the sign sent to P2), and each must fail; the controls at the end check the statistic on
 //! synthetic views.
-mod common;
 
 use std::sync::Mutex;
 
-use common::share;
-use common::view::{
-    assert_same_distribution, assert_same_views, distinguishable, Dir, Recording, View,
-};
 use patchwork_core::net::memory::{self, MemoryTransport};
 use patchwork_core::party::Party;
 use patchwork_core::protocol::drelu::{relu, Comparison};
 use patchwork_core::protocol::sign;
 use patchwork_core::role::Role;
+use patchwork_core::splitmix::SplitMix64;
+use patchwork_test_support::shares::share;
+use patchwork_test_support::view::{
+    assert_same_distribution, assert_same_views, distinguishable, Dir, Recording, View,
+};
 
 type P<'a> = Party<Recording<'a, MemoryTransport>>;
 
@@ -186,12 +186,12 @@ fn the_statistic_detects_a_feature_that_depends_on_the_input() {
 /// A synthetic view of P2 in which each message from P0 and P1 is uniform but their sum is the
 /// secret (the cancelling-masks leak); `dir` and `msg` place them.
 fn cancelling_view(secret: u64, steps: [u64; 2]) -> View {
-    let mut g = common::Mix(7);
+    let mut g = SplitMix64(7);
     let mut v = View::new();
     for _ in 0..SESSIONS {
         let (mut m0, mut m1) = (Vec::new(), Vec::new());
         for _ in 0..N {
-            let r = g.next();
+            let r = g.next_u64();
             m0.extend(r.to_le_bytes());
             m1.extend(secret.wrapping_sub(r).to_le_bytes());
         }

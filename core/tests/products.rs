@@ -1,8 +1,6 @@
 //! Beaver products (elementwise, matmul, conv), the private-operand mode, SelectShare,
 //! truncation and MaxPool against plaintext.
-mod common;
 
-use common::{run_shared, share, Mix};
 use patchwork_core::fixed_point::FixedPoint;
 use patchwork_core::net::memory;
 use patchwork_core::protocol::bilinear::{Bilinear, Conv2d, Elementwise, MatMul};
@@ -13,6 +11,8 @@ use patchwork_core::protocol::product::{beaver, PrivateOperand};
 use patchwork_core::protocol::select::select_share;
 use patchwork_core::protocol::truncate::{truncate, Truncation};
 use patchwork_core::role::Role;
+use patchwork_core::splitmix::SplitMix64;
+use patchwork_test_support::shares::{self, run_shared, share};
 use proptest::prelude::*;
 
 /// Runs a two-operand product on shared x and shared y.
@@ -21,12 +21,12 @@ fn shared_product<Op: Bilinear + Sync>(op: &Op, x: &[u64], y: &[u64], seed: u64)
     let (out, _) = memory::run(seed, |p| {
         beaver(p, op, &xs[p.role().index()], &ys[p.role().index()]).unwrap()
     });
-    common::open(&out)
+    shares::open(&out)
 }
 
 fn random(n: usize, seed: u64) -> Vec<u64> {
-    let mut g = Mix(seed);
-    (0..n).map(|_| g.next()).collect()
+    let mut g = SplitMix64(seed);
+    (0..n).map(|_| g.next_u64()).collect()
 }
 
 /// Values for the assisted truncation: anywhere in its range `|x| < 2^62`, with the edges.
@@ -105,7 +105,7 @@ proptest! {
             select_share(p, &bs[i], &xs[i], &ys[i]).unwrap()
         });
         let expected: Vec<u64> = (0..n).map(|i| if bits[i] == 1 { y[i] } else { x[i] }).collect();
-        prop_assert_eq!(common::open(&out), expected);
+        prop_assert_eq!(shares::open(&out), expected);
     }
 
     #[test]
@@ -113,8 +113,8 @@ proptest! {
         prop_assume!(pad < k);
         let shape = MapShape { channels: c, height: h, width: w };
         let pool = Pool { kernel: [k.min(h + pad), k.min(w + pad)], stride: [s, s], pad: [pad, pad, 0, 0] };
-        let mut g = Mix(seed);
-        let x: Vec<i64> = (0..shape.len()).map(|_| (g.next() % 2001) as i64 - 1000).collect();
+        let mut g = SplitMix64(seed);
+        let x: Vec<i64> = (0..shape.len()).map(|_| (g.next_u64() % 2001) as i64 - 1000).collect();
         let secret: Vec<u64> = x.iter().map(|&v| v as u64).collect();
         let (out, _) = run_shared(&secret, seed, |p, a| max_pool(p, a, shape, pool, Comparison::Exact).unwrap());
         let expected: Vec<u64> = pool.windows(shape).iter().map(|win| win.iter().map(|&i| x[i]).max().unwrap() as u64).collect();
@@ -135,7 +135,7 @@ fn fixed_point_product_then_truncation() {
         let z = beaver(p, &Elementwise(x.len()), &xsh[i], &ysh[i]).unwrap();
         truncate(p, fp, Truncation::Local, &z).unwrap()
     });
-    for (i, v) in common::open(&out).into_iter().enumerate() {
+    for (i, v) in shares::open(&out).into_iter().enumerate() {
         let got = fp.decode(v);
         let want = (xs[i] * ys[i]) as f64;
         assert!(

@@ -1,11 +1,11 @@
 //! SecureNN's own DReLU path (ShareConvert, ComputeMSB) against plaintext, and its cost.
-mod common;
 
-use common::{run_shared, Mix};
 use patchwork_core::cost;
 use patchwork_core::net::memory;
 use patchwork_core::protocol::securenn::{compute_msb, drelu, share_convert};
 use patchwork_core::ring::{odd_add, odd_sub, ODD};
+use patchwork_core::splitmix::SplitMix64;
+use patchwork_test_support::shares::{self, run_shared};
 use proptest::prelude::*;
 
 fn edges() -> Vec<u64> {
@@ -26,7 +26,7 @@ proptest! {
     #[test]
     fn share_convert_gives_shares_over_the_odd_ring(mut xs in proptest::collection::vec(0..ODD, 1..20), seed in any::<u64>()) {
         xs.extend(edges());
-        let shares = common::share(&xs, seed);
+        let shares = shares::share(&xs, seed);
         let (out, _) = memory::run(seed, |p| share_convert(p, &shares[p.role().index()]).unwrap());
         for (i, &x) in xs.iter().enumerate() {
             prop_assert_eq!(odd_add(out[0][i], out[1][i]), x);
@@ -36,12 +36,12 @@ proptest! {
     #[test]
     fn compute_msb_on_the_odd_ring(mut xs in proptest::collection::vec(0..ODD, 1..20), seed in any::<u64>()) {
         xs.extend(edges());
-        let mut g = Mix(seed);
-        let s0: Vec<u64> = xs.iter().map(|_| g.next() % ODD).collect();
+        let mut g = SplitMix64(seed);
+        let s0: Vec<u64> = xs.iter().map(|_| g.next_u64() % ODD).collect();
         let s1: Vec<u64> = xs.iter().zip(&s0).map(|(x, r)| odd_sub(*x, *r)).collect();
         let shares = [s0, s1, vec![0; xs.len()]];
         let (out, _) = memory::run(seed, |p| compute_msb(p, &shares[p.role().index()]).unwrap());
-        let opened = common::open(&out);
+        let opened = shares::open(&out);
         for (i, &x) in xs.iter().enumerate() {
             prop_assert_eq!(opened[i], x >> 63);
         }

@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use patchwork_core::model::spec_check::drelu_summary;
 use patchwork_core::spec::Spec;
-use patchwork_host::onnx::import_bytes;
+use patchwork_model::onnx::import_bytes;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(model) = import_bytes("fuzz.onnx", data) {

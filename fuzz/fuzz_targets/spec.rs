@@ -9,8 +9,8 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use patchwork_core::model::spec_check::drelu_summary;
 use patchwork_core::model::Model;
-use patchwork_host::onnx::import_bytes;
-use patchwork_host::spec_io::parse_spec;
+use patchwork_model::onnx::import_bytes;
+use patchwork_model::spec_io::parse_spec;
 
 /// The bundled model, imported on first use.
 fn model() -> &'static Model {

@@ -5,6 +5,7 @@
 //! are "homogeneous" (seed paper, "Homogeneous Channels") and make the identity cheap.
 
 use patchwork_core::patch::PatchSize;
+use patchwork_core::splitmix::SplitMix64;
 
 use crate::table::{DistortionTable, LayerTable};
 
@@ -162,37 +163,6 @@ pub fn unstructured_table(shapes: &[Shape], seed: u64) -> DistortionTable {
         })
         .collect();
     DistortionTable { layers }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator, good enough for test data.
-#[derive(Clone, Debug)]
-pub struct SplitMix64(pub u64);
-
-impl SplitMix64 {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, 1)`.
-    pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Uniform in `[lo, hi)`.
-    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.uniform()
-    }
-
-    /// Standard normal (Box-Muller).
-    pub fn normal(&mut self) -> f64 {
-        let u = 1.0 - self.uniform();
-        let v = self.uniform();
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
 }
 
 #[cfg(test)]

@@ -96,7 +96,7 @@ proptest! {
 
 #[test]
 fn wider_random_instances_match_brute_force() {
-    let mut rng = patchwork_planner::synth::SplitMix64(42);
+    let mut rng = patchwork_core::splitmix::SplitMix64(42);
     for _ in 0..200 {
         let classes: Vec<Vec<(u64, f64)>> = (0..8)
             .map(|_| {

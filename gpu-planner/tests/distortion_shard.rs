@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use patchwork_host::fashion::bundled_test64;
-use patchwork_host::onnx::load_model;
+use patchwork_model::data::fashion::bundled_test64;
+use patchwork_model::onnx::load_model;
 use patchwork_planner::distortion::candidates::CandidateSides;
 use patchwork_planner::distortion::extract::{extract_all, relu_layers, Options};
 use patchwork_planner::distortion::reduce::CpuReducer;

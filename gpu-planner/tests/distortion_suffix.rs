@@ -1,6 +1,6 @@
 //! The batched suffix evaluator against the host's reference forward: `D(i, j)` of eq. 4
 //! measured by `extract_layer` must equal the one obtained by running the whole network with a
-//! one-channel Block-ReLU spec (`patchwork_host::reference::forward`), on the plain model and
+//! one-channel Block-ReLU spec (`patchwork_model::reference::forward`), on the plain model and
 //! with a base spec's Block-ReLUs in place.
 
 use std::path::PathBuf;
@@ -9,10 +9,10 @@ use ndarray::ArrayD;
 use patchwork_core::model::Model;
 use patchwork_core::patch::PatchSize;
 use patchwork_core::spec::{LayerSpec, Spec};
-use patchwork_host::fashion::bundled_test64;
-use patchwork_host::onnx::load_model;
-use patchwork_host::reference::forward;
-use patchwork_host::spec_io::load_spec;
+use patchwork_model::data::fashion::bundled_test64;
+use patchwork_model::onnx::load_model;
+use patchwork_model::reference::forward;
+use patchwork_model::spec_io::load_spec;
 use patchwork_planner::distortion::candidates::CandidateSides;
 use patchwork_planner::distortion::extract::{extract_layer, relu_layers, Options};
 use patchwork_planner::distortion::reduce::CpuReducer;

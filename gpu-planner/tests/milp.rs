@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use patchwork_core::patch::PatchSize;
+use patchwork_core::splitmix::SplitMix64;
 use patchwork_planner::budget::Budget;
 use patchwork_planner::mckp::SolveOptions;
 use patchwork_planner::plan::plan;
-use patchwork_planner::synth::{self, Shape, SplitMix64};
+use patchwork_planner::synth::{self, Shape};
 use patchwork_planner::table::{DistortionTable, LayerTable};
 
 fn python() -> PathBuf {

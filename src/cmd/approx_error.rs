@@ -59,18 +59,18 @@ fn real_activations(args: &Args) -> Result<Vec<(f32, usize)>, String> {
     let Some(path) = &args.model else {
         return Ok(Vec::new());
     };
-    let model = patchwork_host::onnx::load_model(path).map_err(|e| e.to_string())?;
+    let model = patchwork_model::onnx::load_model(path).map_err(|e| e.to_string())?;
     let spec = match &args.spec {
         Some(p) => {
-            patchwork_host::commands::load_checked_spec(&model, p).map_err(|e| e.to_string())?
+            patchwork_model::commands::load_checked_spec(&model, p).map_err(|e| e.to_string())?
         }
         None => patchwork_core::spec::Spec::default(),
     };
-    let dir = std::path::Path::new(patchwork_host::fashion::DEFAULT_DIR);
-    let data = patchwork_host::commands::load_data(&args.data, dir).map_err(|e| e.to_string())?;
+    let dir = std::path::Path::new(patchwork_model::data::fashion::DEFAULT_DIR);
+    let data = patchwork_model::commands::load_data(&args.data, dir).map_err(|e| e.to_string())?;
     let mut acts = Vec::new();
     for i in 0..args.images.min(data.len()) {
-        let values = patchwork_host::reference::forward_all(&model, &data.input(i), Some(&spec))
+        let values = patchwork_model::reference::forward_all(&model, &data.input(i), Some(&spec))
             .map_err(|e| e.to_string())?;
         for (k, node) in model
             .nodes

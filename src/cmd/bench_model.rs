@@ -15,7 +15,7 @@ use patchwork_core::model::spec_check::relu_layer_patches;
 use patchwork_core::model::{Model, Op};
 use patchwork_core::role::Role;
 use patchwork_core::spec::Spec;
-use patchwork_host::npy::{encode_npy, Npy, NpyData};
+use patchwork_model::data::npy::{encode_npy, Npy, NpyData};
 use patchwork_planner::budget::Budget;
 use patchwork_planner::mckp::SolveOptions;
 use patchwork_planner::plan::plan;
@@ -73,11 +73,11 @@ fn budget_spec(model: &Model, ratio: f64) -> Result<(Spec, u64, u64), String> {
 pub fn run(args: &BenchModelArgs) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let transforms = patchwork_host::transform::Transforms {
+    let transforms = patchwork_model::transform::Transforms {
         maxpool_to_avgpool: args.maxpool_to_avgpool,
         relu6_to_relu: false,
     };
-    let model = patchwork_host::commands::load(&args.model, transforms)
+    let model = patchwork_model::commands::load(&args.model, transforms)
         .map_err(|e| e.to_string())?
         .model;
     // The transformed model is what the parties run: write it as the spec's reference by
@@ -100,7 +100,7 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
     let settings = args.settings.settings()?;
     // P0 and P2 run from the public architecture, as in a deployment.
     let architecture = dir.path().join("model.arch.json");
-    patchwork_host::architecture::write_architecture(&model, &architecture)
+    patchwork_model::architecture::write_architecture(&model, &architecture)
         .map_err(|e| e.to_string())?;
     if args.maxpool_to_avgpool {
         party_args.push("--maxpool-to-avgpool".into());

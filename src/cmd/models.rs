@@ -1,7 +1,7 @@
 //! Model subcommands of the `patchwork` CLI: `reference`, `spec stats`, `architecture` and `eval`.
 //!
 //! Each has a clap argument struct and a `run_*` function returning `Result`; `main.rs` wires
-//! them in. The work itself lives in `patchwork_host::commands`.
+//! them in. The work itself lives in `patchwork_model::commands`.
 //!
 //! ```text
 //! patchwork reference --model M.onnx --input X.npy|X.png [--spec S.json] [--json]
@@ -12,9 +12,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use patchwork_host::commands::{self, CommandError};
-use patchwork_host::fashion::CLASSES;
-use patchwork_host::transform::Transforms;
+use patchwork_model::commands::{self, CommandError};
+use patchwork_model::data::fashion::CLASSES;
+use patchwork_model::transform::Transforms;
 
 /// Opt-in model transforms, applied after loading and reported on stderr.
 #[derive(Args, Debug, Clone, Copy, Default)]
@@ -46,7 +46,7 @@ pub struct ReferenceArgs {
     /// Input: `.npy` (f32 as is, u8 divided by 255) or `.png` (divided by 255).
     #[arg(long)]
     pub input: PathBuf,
-    /// Block-ReLU spec (JSON, see host/SPEC_FORMAT.md).
+    /// Block-ReLU spec (JSON, see model/SPEC_FORMAT.md).
     #[arg(long)]
     pub spec: Option<PathBuf>,
     /// Print `{"output": [...], "shape": [...]}` instead of text.
@@ -72,7 +72,7 @@ pub struct ArchitectureArgs {
 
 /// Runs `patchwork architecture`.
 pub fn run_architecture(args: &ArchitectureArgs) -> Result<(), String> {
-    if !patchwork_host::architecture::is_architecture_path(&args.out) {
+    if !patchwork_model::architecture::is_architecture_path(&args.out) {
         return Err(format!(
             "{}: the architecture file must end in .json",
             args.out.display()
@@ -80,7 +80,7 @@ pub fn run_architecture(args: &ArchitectureArgs) -> Result<(), String> {
     }
     let loaded =
         commands::load(&args.model, args.transforms.transforms()).map_err(|e| e.to_string())?;
-    patchwork_host::architecture::write_architecture(&loaded.model, &args.out)
+    patchwork_model::architecture::write_architecture(&loaded.model, &args.out)
         .map_err(|e| e.to_string())?;
     println!(
         "wrote {}: {} nodes, {} values, no weights (give it to P0 and P2; P1 keeps {})",
@@ -136,7 +136,7 @@ pub struct EvalArgs {
     #[arg(long, default_value = "fashion-mnist")]
     pub data: String,
     /// Directory of the Fashion-MNIST IDX files.
-    #[arg(long, default_value = patchwork_host::fashion::DEFAULT_DIR)]
+    #[arg(long, default_value = patchwork_model::data::fashion::DEFAULT_DIR)]
     pub data_dir: PathBuf,
     /// Evaluate only the first N images.
     #[arg(long)]

@@ -10,14 +10,14 @@ use patchwork_core::model::Model;
 use patchwork_core::party::Party;
 use patchwork_core::role::Role;
 use patchwork_core::spec::Spec;
-use patchwork_host::commands;
-use patchwork_host::input::load_input;
-use patchwork_host::net::{connect, loopback_config, SessionConfig};
-use patchwork_host::secure::report::argmax;
-use patchwork_host::secure::run::run_party;
-use patchwork_host::service::loopback::loopback_service;
-use patchwork_host::service::ServiceLimits;
-use patchwork_host::service::{infer_remote, DEFAULT_MAX_SESSIONS};
+use patchwork_model::commands;
+use patchwork_model::data::input::load_input;
+use patchwork_net::secure::report::argmax;
+use patchwork_net::secure::run::run_party;
+use patchwork_net::service::loopback::loopback_service;
+use patchwork_net::service::ServiceLimits;
+use patchwork_net::service::{infer_remote, DEFAULT_MAX_SESSIONS};
+use patchwork_net::tcp::{connect, loopback_config, SessionConfig};
 
 use super::secure::{load_spec_for, SettingsArgs};
 

@@ -10,13 +10,13 @@ use patchwork_core::model::Model;
 use patchwork_core::protocol::drelu::Comparison;
 use patchwork_core::protocol::truncate::Truncation;
 use patchwork_core::spec::Spec;
-use patchwork_host::commands::{self, load_checked_spec};
-use patchwork_host::fashion::{bundled_test64, Dataset, CLASSES};
-use patchwork_host::input::load_input;
-use patchwork_host::reference::forward;
-use patchwork_host::secure::local::{infer_local, Network};
-use patchwork_host::secure::report::{self, argmax};
-use patchwork_host::transform::Transforms;
+use patchwork_model::commands::{self, load_checked_spec};
+use patchwork_model::data::fashion::{bundled_test64, Dataset, CLASSES};
+use patchwork_model::data::input::load_input;
+use patchwork_model::reference::forward;
+use patchwork_model::transform::Transforms;
+use patchwork_net::secure::local::{infer_local, Network};
+use patchwork_net::secure::report::{self, argmax};
 
 /// How the comparisons, fixed point and truncation are set (all three parties must agree).
 /// The defaults: with exact DReLU, 20 fractional bits and the assisted truncation (the secure
@@ -149,7 +149,7 @@ pub struct InferArgs {
     /// ONNX model file (P1's model).
     #[arg(long)]
     pub model: PathBuf,
-    /// Block-ReLU spec (JSON, see host/SPEC_FORMAT.md); plain ReLU where it is silent.
+    /// Block-ReLU spec (JSON, see model/SPEC_FORMAT.md); plain ReLU where it is silent.
     #[arg(long)]
     pub spec: Option<PathBuf>,
     /// Input image: `.npy` (float32 NCHW) or `.png` (P0's secret).

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use patchwork_host::service::{Served, Service, ServiceConfig};
+use patchwork_net::service::{Served, Service, ServiceConfig};
 
 use super::party::{parse_role, ModelArgs};
 
@@ -16,7 +16,7 @@ pub struct ServeArgs {
     #[arg(long, value_parser = ["p1", "p2"])]
     pub role: String,
     /// Service file (TOML): P1's and P2's addresses and pinned certificates, this party's key,
-    /// the pinned clients and `max_sessions` (see host/src/service/config.rs).
+    /// the pinned clients and `max_sessions` (see net/src/service/config.rs).
     #[arg(long)]
     pub config: PathBuf,
     #[command(flatten)]

@@ -12,7 +12,7 @@
 //!
 //! # Walking the graph
 //!
-//! An evaluator (the float reference in `patchwork-host`, or a secure protocol) keeps one
+//! An evaluator (the float reference in `patchwork-model`, or a secure protocol) keeps one
 //! buffer per [`ValueId`], fills `values[model.input]`, then for each node in order reads
 //! `node.inputs`, applies `node.op` and writes `values[node.output]`; the result is
 //! `values[model.output]`. Buffers are row-major in the value's [`Shape`]. Linear layers

@@ -13,7 +13,7 @@ use ndarray::ArrayD;
 use patchwork_core::model::{Model, Op};
 use patchwork_core::patch::PatchSize;
 use patchwork_core::spec::Spec;
-use patchwork_host::reference::{block_relu_channel, forward_all};
+use patchwork_model::reference::{block_relu_channel, forward_all};
 use rayon::prelude::*;
 
 use super::candidates::CandidateSides;

@@ -20,7 +20,7 @@ pub mod suffix;
 
 use std::fmt;
 
-use patchwork_host::reference::ForwardError;
+use patchwork_model::reference::ForwardError;
 
 /// Why distortion extraction failed.
 #[derive(Debug)]

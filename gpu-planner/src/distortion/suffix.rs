@@ -2,7 +2,7 @@
 //!
 //! Eq. 4 of the seed paper needs `F^{i,j}(X)`: the network with only channel `C_i` switched to a
 //! Block-ReLU. Everything before that ReLU is the same as in `F(X)`, so the prefix is computed
-//! once per image (`patchwork_host::reference::forward_all`) and only the nodes that depend on
+//! once per image (`patchwork_model::reference::forward_all`) and only the nodes that depend on
 //! the ReLU's output ("tainted" nodes) are evaluated again, for all hypotheses of a batch at
 //! once. Values not tainted (a shortcut branch computed before the ReLU) are read, shared, from
 //! the prefix. Later ReLUs are what the base spec makes them: plain ReLUs, or its Block-ReLUs.

@@ -17,8 +17,8 @@ use std::time::Duration;
 use clap::Args;
 use patchwork_core::prg::Prg;
 use patchwork_core::role::Role;
-use patchwork_host::fashion::bundled_test64;
-use patchwork_host::npy::{encode_npy, Npy, NpyData};
+use patchwork_model::data::fashion::bundled_test64;
+use patchwork_model::data::npy::{encode_npy, Npy, NpyData};
 
 use run::{Fault, Harness, Report};
 

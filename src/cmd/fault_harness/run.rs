@@ -8,7 +8,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use patchwork_core::role::Role;
-use patchwork_host::net::loopback_config_with;
+use patchwork_net::tcp::loopback_config_with;
 
 use crate::cmd::launch::party_command;
 

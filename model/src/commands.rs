@@ -1,0 +1,212 @@
+//! The model-related commands as library functions (the CLI in `src/cmd_models.rs` parses
+//! arguments and prints): float reference on one input, DReLU statistics of a spec, and
+//! plaintext accuracy on Fashion-MNIST.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use ndarray::ArrayD;
+use patchwork_core::model::spec_check::{drelu_summary, DreluSummary, SpecError};
+use patchwork_core::model::Model;
+use patchwork_core::spec::Spec;
+
+use crate::architecture::{is_architecture_path, load_architecture, ArchitectureError};
+use crate::data::fashion::{self, DataError, Dataset, Split};
+use crate::data::input::{load_input, InputError};
+use crate::onnx::{load_model, ImportError};
+use crate::reference::{forward, ForwardError};
+use crate::spec_io::{load_spec, SpecIoError};
+use crate::transform::{apply, Transforms};
+
+/// Any failure of a model command.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error(transparent)]
+    Architecture(#[from] ArchitectureError),
+    #[error("{0}: an architecture file has no weights; this needs the ONNX model (P1's)")]
+    NeedsWeights(String),
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    SpecIo(#[from] SpecIoError),
+    #[error("{path}: {source}")]
+    SpecFit { path: String, source: SpecError },
+    #[error(transparent)]
+    Forward(#[from] ForwardError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(
+        "unknown data set '{0}' (expected fashion-mnist, fashion-mnist-train or fashion-mnist-64)"
+    )]
+    UnknownData(String),
+    #[error("model input is {model}, but the data set has {rows}x{cols} grayscale images (expected [1, 1, {rows}, {cols}])")]
+    DataShape {
+        model: patchwork_core::model::Shape,
+        rows: usize,
+        cols: usize,
+    },
+    #[error("model output has {found} values, expected 10 class scores for Fashion-MNIST")]
+    NotAClassifier { found: usize },
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// A loaded model with the report of the transforms applied to it.
+pub struct LoadedModel {
+    pub model: Model,
+    pub transforms: Vec<String>,
+}
+
+/// Loads an ONNX model (weights included) and applies the selected transforms.
+pub fn load(model: &Path, transforms: Transforms) -> Result<LoadedModel, CommandError> {
+    if is_architecture_path(model) {
+        return Err(CommandError::NeedsWeights(model.display().to_string()));
+    }
+    with_transforms(load_model(model)?, transforms)
+}
+
+/// Loads a model as P0 and P2 need it: an architecture file (`.json`, no weights; see
+/// [`crate::architecture`]) or an ONNX model, whose weights they never read. Transforms apply.
+pub fn load_public(model: &Path, transforms: Transforms) -> Result<LoadedModel, CommandError> {
+    if is_architecture_path(model) {
+        with_transforms(load_architecture(model)?, transforms)
+    } else {
+        load(model, transforms)
+    }
+}
+
+fn with_transforms(mut m: Model, transforms: Transforms) -> Result<LoadedModel, CommandError> {
+    let report = apply(&mut m, transforms);
+    Ok(LoadedModel {
+        model: m,
+        transforms: report,
+    })
+}
+
+/// Loads a spec and checks it against the model.
+pub fn load_checked_spec(model: &Model, path: &Path) -> Result<Spec, CommandError> {
+    let spec = load_spec(path)?;
+    patchwork_core::model::spec_check::validate_spec(model, &spec).map_err(|source| {
+        CommandError::SpecFit {
+            path: path.display().to_string(),
+            source,
+        }
+    })?;
+    Ok(spec)
+}
+
+/// Float reference output of the model on one input file.
+pub fn reference(
+    model: &Model,
+    input: &Path,
+    spec: Option<&Spec>,
+) -> Result<ArrayD<f32>, CommandError> {
+    let x = load_input(input, model.shape(model.input))?;
+    Ok(forward(model, &x, spec)?)
+}
+
+/// The JSON form of an output: `{"output": [...], "shape": [...]}`.
+pub fn output_json(y: &ArrayD<f32>) -> serde_json::Value {
+    serde_json::json!({ "output": y.iter().copied().collect::<Vec<f32>>(), "shape": y.shape() })
+}
+
+/// DReLU counts of the model under a spec (validated).
+pub fn spec_stats(model: &Model, spec: &Spec) -> Result<DreluSummary, SpecError> {
+    drelu_summary(model, spec)
+}
+
+/// A text table of a summary: per layer, channels, map, DReLUs plain and with the spec.
+pub fn format_summary(s: &DreluSummary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<40} {:>5} {:>9} {:>10} {:>10} {:>7} {:>4} {:>4}",
+        "layer", "C", "HxW", "ReLU", "spec", "ratio", "id", "zero"
+    );
+    for l in &s.layers {
+        let _ = writeln!(
+            out,
+            "{:<40} {:>5} {:>9} {:>10} {:>10} {:>7.4} {:>4} {:>4}",
+            l.name,
+            l.channels,
+            format!("{}x{}", l.map[0], l.map[1]),
+            l.plain,
+            l.with_spec,
+            l.ratio(),
+            l.identity_channels,
+            l.zero_channels
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{:<40} {:>5} {:>9} {:>10} {:>10} {:>7.4}",
+        "total",
+        "",
+        "",
+        s.plain(),
+        s.with_spec(),
+        s.ratio()
+    );
+    out
+}
+
+/// Result of an accuracy run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Accuracy {
+    pub correct: usize,
+    pub total: usize,
+}
+
+impl Accuracy {
+    /// `correct / total`.
+    pub fn ratio(&self) -> f64 {
+        if self.total == 0 {
+            0.0
+        } else {
+            self.correct as f64 / self.total as f64
+        }
+    }
+}
+
+/// Loads a data set by name: `fashion-mnist` (test split from `dir`), `fashion-mnist-train`
+/// (training split from `dir`: training accuracy tells underfitting from overfitting) or
+/// `fashion-mnist-64` (the 64 bundled test images).
+pub fn load_data(name: &str, dir: &Path) -> Result<Dataset, CommandError> {
+    match name {
+        "fashion-mnist" => Ok(fashion::load(dir, Split::Test)?),
+        "fashion-mnist-train" => Ok(fashion::load(dir, Split::Train)?),
+        "fashion-mnist-64" => Ok(fashion::bundled_test64()),
+        other => Err(CommandError::UnknownData(other.to_string())),
+    }
+}
+
+/// Plaintext float top-1 accuracy on the first `limit` images (all when `None`).
+pub fn evaluate(
+    model: &Model,
+    spec: Option<&Spec>,
+    data: &Dataset,
+    limit: Option<usize>,
+) -> Result<Accuracy, CommandError> {
+    let expected = patchwork_core::model::Shape(vec![1, 1, data.rows, data.cols]);
+    if model.shape(model.input) != &expected {
+        return Err(CommandError::DataShape {
+            model: model.shape(model.input).clone(),
+            rows: data.rows,
+            cols: data.cols,
+        });
+    }
+    let total = limit.unwrap_or(data.len()).min(data.len());
+    let mut correct = 0;
+    for i in 0..total {
+        let y = forward(model, &data.input(i), spec)?;
+        if y.len() != 10 {
+            return Err(CommandError::NotAClassifier { found: y.len() });
+        }
+        let scores: Vec<f32> = y.iter().copied().collect();
+        let best = (0..scores.len()).fold(0, |b, j| if scores[j] > scores[b] { j } else { b });
+        correct += usize::from(best == data.labels[i] as usize);
+    }
+    Ok(Accuracy { correct, total })
+}

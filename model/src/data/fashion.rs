@@ -1,0 +1,223 @@
+//! Fashion-MNIST: the gzipped IDX files of the Debian package `dataset-fashion-mnist`, and the
+//! 64 test images bundled in `data/` (see `data/README.md`).
+//!
+//! Images are 28x28 grayscale bytes; the models take them as `[1, 1, 28, 28]` floats `pixel/255`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use ndarray::{ArrayD, IxDyn};
+
+use crate::data::npy::{parse_npy, NpyData};
+
+/// Where `apt-get install -y dataset-fashion-mnist` puts the files.
+pub const DEFAULT_DIR: &str = "/usr/share/datasets/fashion-mnist";
+
+/// The 10 class names, by label.
+pub const CLASSES: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
+
+/// A set of labelled images (row-major bytes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dataset {
+    pub rows: usize,
+    pub cols: usize,
+    /// `len() * rows * cols` pixels.
+    pub images: Vec<u8>,
+    pub labels: Vec<u8>,
+}
+
+impl Dataset {
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether there are no images.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Image `i` as a `[1, 1, rows, cols]` tensor of `pixel / 255`.
+    pub fn input(&self, i: usize) -> ArrayD<f32> {
+        let n = self.rows * self.cols;
+        let px = self.images[i * n..(i + 1) * n]
+            .iter()
+            .map(|&b| b as f32 / 255.0)
+            .collect();
+        ArrayD::from_shape_vec(IxDyn(&[1, 1, self.rows, self.cols]), px)
+            .expect("rows * cols pixels")
+    }
+}
+
+/// Why the data could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("{path}: not found. Install Fashion-MNIST with `apt-get install -y dataset-fashion-mnist` (files go to {DEFAULT_DIR})")]
+    Missing { path: String },
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {detail}")]
+    Format { path: String, detail: String },
+}
+
+/// Which split to load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    Train,
+    Test,
+}
+
+/// Loads a split from `dir` (normally [`DEFAULT_DIR`]).
+pub fn load(dir: &Path, split: Split) -> Result<Dataset, DataError> {
+    let prefix = match split {
+        Split::Train => "train",
+        Split::Test => "t10k",
+    };
+    let images = read_gz(&dir.join(format!("{prefix}-images-idx3-ubyte.gz")))?;
+    let labels = read_gz(&dir.join(format!("{prefix}-labels-idx1-ubyte.gz")))?;
+    let (dims, pixels) = parse_idx(&images.1, 0x803).map_err(|detail| DataError::Format {
+        path: images.0.clone(),
+        detail,
+    })?;
+    let (ldims, labels_data) = parse_idx(&labels.1, 0x801).map_err(|detail| DataError::Format {
+        path: labels.0.clone(),
+        detail,
+    })?;
+    if dims[0] != ldims[0] {
+        return Err(DataError::Format {
+            path: labels.0,
+            detail: format!("{} labels for {} images", ldims[0], dims[0]),
+        });
+    }
+    Ok(Dataset {
+        rows: dims[1],
+        cols: dims[2],
+        images: pixels.to_vec(),
+        labels: labels_data.to_vec(),
+    })
+}
+
+fn read_gz(path: &PathBuf) -> Result<(String, Vec<u8>), DataError> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => DataError::Missing { path: name.clone() },
+        _ => DataError::Io {
+            path: name.clone(),
+            source,
+        },
+    })?;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_end(&mut out)
+        .map_err(|source| DataError::Io {
+            path: name.clone(),
+            source,
+        })?;
+    Ok((name, out))
+}
+
+/// Parses an IDX file of unsigned bytes with the given magic (`0x803` images, `0x801` labels):
+/// big-endian header, then the data. Returns the dimensions and the data.
+pub fn parse_idx(bytes: &[u8], magic: u32) -> Result<(Vec<usize>, &[u8]), String> {
+    let be = |i: usize| -> Result<u32, String> {
+        let b = bytes.get(i..i + 4).ok_or("truncated IDX header")?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let found = be(0)?;
+    if found != magic {
+        return Err(format!("IDX magic: expected {magic:#x}, found {found:#x}"));
+    }
+    let ndim = (magic & 0xff) as usize;
+    let dims = (0..ndim)
+        .map(|i| be(4 + 4 * i).map(|d| d as usize))
+        .collect::<Result<Vec<_>, _>>()?;
+    let count = dims
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or("IDX dimensions overflow")?;
+    let data = &bytes[4 + 4 * ndim..];
+    if data.len() != count {
+        return Err(format!(
+            "IDX data: expected {count} bytes for dims {dims:?}, found {}",
+            data.len()
+        ));
+    }
+    Ok((dims, data))
+}
+
+/// The 64 test images bundled in `data/` (the first 64 of `t10k`), available without the
+/// Debian package.
+pub fn bundled_test64() -> Dataset {
+    let images = include_bytes!("../../../data/fashion_test64_images.npy");
+    let labels = include_bytes!("../../../data/fashion_test64_labels.npy");
+    let (Ok(i), Ok(l)) = (parse_npy(images), parse_npy(labels)) else {
+        unreachable!("the bundled data files are valid .npy (checked by tests)");
+    };
+    let (NpyData::U8(images), NpyData::U8(labels)) = (i.data, l.data) else {
+        unreachable!("the bundled data files are u8 arrays (checked by tests)");
+    };
+    Dataset {
+        rows: 28,
+        cols: 28,
+        images,
+        labels,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_has_64_images() {
+        let d = bundled_test64();
+        assert_eq!((d.len(), d.images.len()), (64, 64 * 28 * 28));
+        assert!(d.labels.iter().all(|&l| l < 10));
+    }
+
+    #[test]
+    fn bundled_matches_debian_package_when_present() {
+        let dir = Path::new(DEFAULT_DIR);
+        if !dir.exists() {
+            println!("SKIPPED: {DEFAULT_DIR} missing (apt-get install -y dataset-fashion-mnist)");
+            return;
+        }
+        let test = load(dir, Split::Test).unwrap();
+        assert_eq!((test.len(), test.rows, test.cols), (10_000, 28, 28));
+        let b = bundled_test64();
+        assert_eq!(&test.images[..64 * 784], b.images.as_slice());
+        assert_eq!(&test.labels[..64], b.labels.as_slice());
+    }
+
+    #[test]
+    fn idx_errors_not_panics() {
+        assert!(parse_idx(&[0, 0, 8], 0x801).is_err());
+        assert!(parse_idx(&[0, 0, 8, 1, 0, 0, 0, 2, 5], 0x801).is_err());
+        assert_eq!(
+            parse_idx(&[0, 0, 8, 1, 0, 0, 0, 1, 5], 0x801).unwrap().1,
+            &[5]
+        );
+    }
+
+    #[test]
+    fn missing_dir_names_the_package() {
+        let e = load(Path::new("/nonexistent-fashion"), Split::Test)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("dataset-fashion-mnist"), "{e}");
+    }
+}

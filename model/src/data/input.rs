@@ -1,0 +1,107 @@
+//! Loading a model input from `.npy` (f32 as is, u8 divided by 255) or `.png` (8-bit grayscale
+//! or RGB(A), divided by 255, alpha dropped) and fitting it to the model's input shape.
+
+use std::path::Path;
+
+use ndarray::{ArrayD, IxDyn};
+use patchwork_core::model::Shape;
+
+use crate::data::npy::{read_npy, NpyData};
+
+/// Why an input could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error(transparent)]
+    Npy(#[from] crate::data::npy::NpyError),
+    #[error("{path}: cannot decode PNG: {detail}")]
+    Png { path: String, detail: String },
+    #[error("{path}: input shape {found:?} does not fit the model input {expected}")]
+    Shape {
+        path: String,
+        expected: Shape,
+        found: Vec<usize>,
+    },
+    #[error("{path}: unknown input type (expected a .npy or .png file)")]
+    Extension { path: String },
+}
+
+/// Loads `path` and reshapes it to `expected` (leading 1s may be missing in the file).
+pub fn load_input(path: &Path, expected: &Shape) -> Result<ArrayD<f32>, InputError> {
+    let name = path.display().to_string();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let (shape, data) = match ext.as_deref() {
+        Some("npy") => {
+            let npy = read_npy(path)?;
+            let data = match npy.data {
+                NpyData::F32(v) => v,
+                NpyData::U8(v) => v.iter().map(|&b| b as f32 / 255.0).collect(),
+            };
+            (npy.shape, data)
+        }
+        Some("png") => read_png(path, expected)?,
+        _ => return Err(InputError::Extension { path: name }),
+    };
+    let strip = |s: &[usize]| {
+        s.iter()
+            .skip_while(|&&d| d == 1)
+            .copied()
+            .collect::<Vec<_>>()
+    };
+    if strip(&shape) != strip(&expected.0) {
+        return Err(InputError::Shape {
+            path: name,
+            expected: expected.clone(),
+            found: shape,
+        });
+    }
+    Ok(ArrayD::from_shape_vec(IxDyn(&expected.0), data).expect("element count checked"))
+}
+
+/// Decodes a PNG into `[1, C, H, W]` floats in `[0, 1]` (C = 1 for gray, 3 for colour). The
+/// dimensions in its header are checked against `expected` before anything is decoded, so a
+/// small file that declares a huge image costs nothing.
+fn read_png(path: &Path, expected: &Shape) -> Result<(Vec<usize>, Vec<f32>), InputError> {
+    let name = path.display().to_string();
+    let bad = |detail: String| InputError::Png {
+        path: name.clone(),
+        detail,
+    };
+    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().map_err(|e| bad(e.to_string()))?;
+    let (channels, keep) = match reader.output_color_type().0 {
+        png::ColorType::Grayscale => (1, 1),
+        png::ColorType::GrayscaleAlpha => (2, 1),
+        png::ColorType::Rgb => (3, 3),
+        png::ColorType::Rgba => (4, 3),
+        png::ColorType::Indexed => return Err(bad("indexed colour was not expanded".into())),
+    };
+    let (w, h) = reader.info().size();
+    let (h, w) = (h as usize, w as usize);
+    if expected.0.len() < 2 || expected.0[expected.0.len() - 2..] != [h, w] {
+        return Err(InputError::Shape {
+            path: name,
+            expected: expected.clone(),
+            found: vec![1, keep, h, w],
+        });
+    }
+    let size = reader
+        .output_buffer_size()
+        .ok_or(bad("image too large".into()))?;
+    let mut buf = vec![0; size];
+    reader
+        .next_frame(&mut buf)
+        .map_err(|e| bad(e.to_string()))?;
+    let px = &buf[..h * w * channels];
+    let mut out = vec![0.0; keep * h * w];
+    for (i, p) in px.chunks_exact(channels).enumerate() {
+        for c in 0..keep {
+            out[c * h * w + i] = p[c] as f32 / 255.0;
+        }
+    }
+    Ok((vec![1, keep, h, w], out))
+}

@@ -1,0 +1,65 @@
+//! Reading a Block-ReLU spec from JSON (format: `model/SPEC_FORMAT.md`).
+
+use std::path::Path;
+
+use patchwork_core::spec::Spec;
+
+/// Why a spec file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecIoError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: invalid Block-ReLU spec JSON (expected {{\"layers\": [{{\"name\": ..., \"patch_sizes\": [[ph, pw], ...]}}]}}): {source}")]
+    Json {
+        path: String,
+        source: serde_json::Error,
+    },
+}
+
+/// Reads a spec file.
+pub fn load_spec(path: &Path) -> Result<Spec, SpecIoError> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| SpecIoError::Io {
+        path: name.clone(),
+        source,
+    })?;
+    parse_spec(&name, &bytes)
+}
+
+/// Parses spec JSON; `name` names the bytes in errors. Invalid UTF-8 is a JSON error. Never
+/// panics on malformed input (fuzzed: `fuzz/fuzz_targets/spec.rs`).
+pub fn parse_spec(name: &str, bytes: &[u8]) -> Result<Spec, SpecIoError> {
+    serde_json::from_slice(bytes).map_err(|source| SpecIoError::Json {
+        path: name.to_string(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use patchwork_core::patch::PatchSize;
+
+    #[test]
+    fn parses_a_spec_and_names_the_source_of_bad_bytes() {
+        let spec = parse_spec(
+            "s.json",
+            br#"{"layers": [{"name": "r", "patch_sizes": [[0, 1]]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(spec.layers[0].patch_sizes, [PatchSize::Identity]);
+        for bad in [
+            &b"\xff"[..],
+            b"{\"layers\": [{\"name\": \"r\", \"patch_sizes\": [[0, 0]]}]}",
+        ] {
+            let e = parse_spec("s.json", bad).unwrap_err();
+            assert!(matches!(e, SpecIoError::Json { .. }), "{e:?}");
+            assert!(e
+                .to_string()
+                .starts_with("s.json: invalid Block-ReLU spec JSON"));
+        }
+    }
+}

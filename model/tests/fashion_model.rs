@@ -1,0 +1,91 @@
+//! The bundled Fashion-MNIST model (`models/fashion_resnet.onnx`): loads, classifies the 64
+//! bundled test images, and (with the Python venv) matches onnxruntime's logits.
+
+use std::path::Path;
+use std::process::Command;
+
+use patchwork_model::commands::{evaluate, load_data};
+use patchwork_model::data::fashion::bundled_test64;
+use patchwork_model::data::npy::read_npy;
+use patchwork_model::onnx::load_model;
+use patchwork_model::reference::forward;
+
+fn model_path() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/fashion_resnet.onnx")
+}
+
+#[test]
+fn bundled_model_classifies_bundled_images() {
+    let model = load_model(&model_path()).unwrap();
+    let data = bundled_test64();
+    let acc = evaluate(&model, None, &data, None).unwrap();
+    println!(
+        "fashion_resnet on the 64 bundled images: {}/{}",
+        acc.correct, acc.total
+    );
+    assert!(
+        acc.ratio() >= 0.85,
+        "accuracy {} on the bundled images",
+        acc.ratio()
+    );
+}
+
+#[test]
+fn bundled_model_matches_onnxruntime() {
+    let venv =
+        std::env::var("PATCHWORK_VENV").unwrap_or_else(|_| "/root/.cache/patchwork-venv".into());
+    let py = Path::new(&venv).join("bin/python");
+    if !py.exists() {
+        println!("SKIPPED bundled_model_matches_onnxruntime: no Python venv at {venv}");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out =
+        std::env::temp_dir().join(format!("patchwork-fashion-ort-{}.npy", std::process::id()));
+    let status = Command::new(py)
+        .arg(root.join("python/ort_run.py"))
+        .arg(model_path())
+        .arg(root.join("data/fashion_test64_images.npy"))
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let want = read_npy(&out).unwrap().to_f32();
+    let _ = std::fs::remove_file(&out);
+    let model = load_model(&model_path()).unwrap();
+    let data = bundled_test64();
+    let mut err = 0.0f32;
+    let mut scale = 0.0f32;
+    for i in 0..data.len() {
+        let y = forward(&model, &data.input(i), None).unwrap();
+        for (a, b) in y.iter().zip(&want[i * 10..(i + 1) * 10]) {
+            err = err.max((a - b).abs());
+            scale = scale.max(b.abs());
+        }
+    }
+    println!(
+        "fashion_resnet vs onnxruntime on 64 images: max abs error {err:.3e}, scale {scale:.3}"
+    );
+    assert!(err <= 1e-4 * scale);
+}
+
+#[test]
+fn data_set_names_pick_the_split() {
+    let dir = Path::new(patchwork_model::data::fashion::DEFAULT_DIR);
+    let err = load_data("fashion-mnist-validation", dir)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("fashion-mnist-validation") && err.contains("fashion-mnist-train"),
+        "{err}"
+    );
+    assert_eq!(load_data("fashion-mnist-64", dir).unwrap().len(), 64);
+    if !dir.exists() {
+        println!("SKIPPED the Debian splits: {} missing", dir.display());
+        return;
+    }
+    let train = load_data("fashion-mnist-train", dir).unwrap();
+    let test = load_data("fashion-mnist", dir).unwrap();
+    assert_eq!((train.len(), test.len()), (60_000, 10_000));
+    assert_ne!(&train.images[..784], &test.images[..784]);
+}

@@ -1,0 +1,108 @@
+//! Compares the float reference with onnxruntime on models exported by
+//! `python/export_test_models.py` (random weights, random BatchNorm statistics).
+//!
+//! Needs the Python venv with torch, torchvision, onnx and onnxruntime at
+//! `$PATCHWORK_VENV` (default `/root/.cache/patchwork-venv`); without it each test prints why
+//! it is skipped and passes. Tolerance: max abs error <= 1e-4 * max |onnxruntime output|.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ndarray::{ArrayD, IxDyn};
+use patchwork_model::data::npy::read_npy;
+use patchwork_model::onnx::load_model;
+use patchwork_model::reference::forward;
+
+fn venv_python() -> Option<PathBuf> {
+    let venv =
+        std::env::var("PATCHWORK_VENV").unwrap_or_else(|_| "/root/.cache/patchwork-venv".into());
+    let py = Path::new(&venv).join("bin/python");
+    py.exists().then_some(py)
+}
+
+/// Exports `name` with onnxruntime outputs into a fresh temp dir; `None` (skip) without venv.
+fn export(name: &str) -> Option<PathBuf> {
+    let Some(py) = venv_python() else {
+        println!("SKIPPED {name}: no Python venv (set PATCHWORK_VENV or create /root/.cache/patchwork-venv with torch torchvision onnx onnxruntime)");
+        return None;
+    };
+    let dir = std::env::temp_dir().join(format!("patchwork-onnx-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../python/export_test_models.py");
+    let out = Command::new(py)
+        .arg(script)
+        .arg(&dir)
+        .arg(name)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "export of {name} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    Some(dir)
+}
+
+fn check(name: &str) {
+    let Some(dir) = export(name) else { return };
+    let model = load_model(&dir.join(format!("{name}.onnx"))).unwrap();
+    let input = read_npy(&dir.join(format!("{name}.input.npy"))).unwrap();
+    let expected = read_npy(&dir.join(format!("{name}.output.npy"))).unwrap();
+    let x = ArrayD::from_shape_vec(IxDyn(&input.shape), input.to_f32()).unwrap();
+    let start = std::time::Instant::now();
+    let y = forward(&model, &x, None).unwrap();
+    let elapsed = start.elapsed();
+    assert_eq!(y.shape(), expected.shape.as_slice(), "{name}: output shape");
+    let want = expected.to_f32();
+    let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let err = y
+        .iter()
+        .zip(&want)
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    println!(
+        "{name}: {} nodes, max abs error {err:.3e}, output scale {scale:.4}, relative {:.3e}, forward {elapsed:.2?}",
+        model.nodes.len(),
+        err / scale
+    );
+    assert!(
+        err <= 1e-4 * scale,
+        "{name}: max abs error {err} exceeds 1e-4 * {scale}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ops_mix_matches_onnxruntime() {
+    check("ops_mix");
+}
+
+#[test]
+fn deeplab_small_matches_onnxruntime() {
+    check("deeplab_small");
+}
+
+#[test]
+fn resnet18_cifar_matches_onnxruntime() {
+    check("resnet18_cifar");
+}
+
+#[test]
+fn mobilenet_v2_matches_onnxruntime() {
+    check("mobilenet_v2");
+}
+
+#[test]
+fn resnet50_matches_onnxruntime() {
+    check("resnet50");
+}
+
+#[test]
+fn deeplab_small_unfolded_matches_onnxruntime() {
+    check("deeplab_small_unfolded");
+}
+
+#[test]
+fn ops_mix_unfolded_matches_onnxruntime() {
+    check("ops_mix_unfolded");
+}

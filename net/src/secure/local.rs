@@ -1,0 +1,98 @@
+//! All three parties on this machine, one thread each: over the in-memory network, or over
+//! loopback TCP with authenticated TLS sessions (fresh identities in a temporary directory).
+
+use patchwork_core::infer::{SecureModel, Settings};
+use patchwork_core::model::Model;
+use patchwork_core::net::memory;
+use patchwork_core::party::Party;
+use patchwork_core::role::Role;
+use patchwork_core::spec::Spec;
+use patchwork_core::transport::Transport;
+
+use super::report::{combine, Report};
+use super::run::{run_party, PartyRun};
+use crate::tcp::{connect, loopback_config_with};
+
+/// How long the parties of a local run have to connect and shake hands.
+const SETUP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Which network carries the three parties' messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Network {
+    /// Queues between threads (keys from a seed).
+    Memory { seed: u64 },
+    /// TLS over 127.0.0.1 with keys agreed in the handshakes; `timeout` per message.
+    Tcp { timeout: std::time::Duration },
+}
+
+/// One party's part: set-up and one inference per input (P0 passes the inputs).
+fn party_part<T: Transport>(
+    p: &mut Party<T>,
+    model: &Model,
+    spec: &Spec,
+    settings: Settings,
+    inputs: &[&[f32]],
+) -> Result<Vec<PartyRun>, String>
+where
+    T::Error: core::fmt::Debug,
+{
+    let mine: Vec<Option<&[f32]>> = inputs
+        .iter()
+        .map(|x| (p.role() == Role::P0).then_some(*x))
+        .collect();
+    run_party(p, model, spec, settings, &mine).map_err(|e| format!("{}: {e}", p.role()))
+}
+
+/// Runs one secure inference per input with the three parties on threads of this process.
+pub fn infer_local(
+    network: Network,
+    model: &Model,
+    spec: &Spec,
+    settings: Settings,
+    inputs: &[&[f32]],
+) -> Result<Vec<Report>, String> {
+    let runs: [Result<Vec<PartyRun>, String>; 3] = match network {
+        Network::Memory { seed } => {
+            memory::run(seed, |p| party_part(p, model, spec, settings, inputs)).0
+        }
+        Network::Tcp { timeout } => {
+            let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+            let config = loopback_config_with(dir.path(), 0, timeout, SETUP_DEADLINE)
+                .map_err(|e| e.to_string())?;
+            let config = &config;
+            std::thread::scope(|s| {
+                let handles = Role::ALL.map(|role| {
+                    s.spawn(move || {
+                        let identity = config.identity(role).map_err(|e| e.to_string())?;
+                        let (keys, transport) =
+                            connect(role, config, &identity).map_err(|e| e.to_string())?;
+                        party_part(
+                            &mut Party::new(keys, transport),
+                            model,
+                            spec,
+                            settings,
+                            inputs,
+                        )
+                    })
+                });
+                handles.map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err("a party thread panicked".into()))
+                })
+            })
+        }
+    };
+    let [r0, r1, r2] = runs;
+    let (r0, r1, r2) = (r0?, r1?, r2?);
+    // The cost model needs only shapes and patch sizes.
+    let secure = SecureModel::describe(model, spec, settings).map_err(|e| e.to_string())?;
+    Ok((0..inputs.len())
+        .map(|i| {
+            combine(
+                model,
+                &secure,
+                &[r0[i].clone(), r1[i].clone(), r2[i].clone()],
+            )
+        })
+        .collect())
+}

@@ -1,0 +1,238 @@
+//! Clients that misbehave against a service, for the service's tests and the abuse load test
+//! (`patchwork load-test --abusers N`): each holds or breaks a session the way an attacker
+//! would, and reports what the service did about it.
+
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use patchwork_core::infer::SecureModel;
+use patchwork_core::infer::Settings;
+use patchwork_core::model::Model;
+use patchwork_core::party::Party;
+use patchwork_core::program;
+use patchwork_core::role::Role;
+use patchwork_core::spec::Spec;
+use patchwork_core::transport::{Tag, Transport, TransportError};
+
+use super::client::{open_session, session_id};
+use super::frames::{read_admit, send_open, Open};
+use crate::secure::run::run_party;
+use crate::tcp::session::dial;
+use crate::tcp::transport::runtime;
+use crate::tcp::{Identity, NetError, SessionConfig, SessionError, TcpTransport};
+
+/// One way of misbehaving.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Abuse {
+    /// Plain TCP connections to P1 and P2 that never start TLS.
+    HalfOpen,
+    /// A session announced to P1 only, never to P2 (so P2 can never pair it).
+    OpenAtP1Only,
+    /// A session whose client sends its program digest and then never reads.
+    StopReading,
+    /// A session whose client sends each message just before the timeout.
+    Trickle,
+    /// A frame larger than any message of the program.
+    Oversized,
+    /// A frame of the right length under another step's tag.
+    Mislabelled,
+    /// A session announcing u32::MAX inferences.
+    AbsurdCount,
+}
+
+impl Abuse {
+    /// Every kind, in the order the load test cycles through them.
+    pub const ALL: [Abuse; 7] = [
+        Abuse::HalfOpen,
+        Abuse::OpenAtP1Only,
+        Abuse::StopReading,
+        Abuse::Trickle,
+        Abuse::Oversized,
+        Abuse::Mislabelled,
+        Abuse::AbsurdCount,
+    ];
+
+    /// A short name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Abuse::HalfOpen => "half-open connections",
+            Abuse::OpenAtP1Only => "session announced to P1 only",
+            Abuse::StopReading => "client stops reading",
+            Abuse::Trickle => "client trickles messages",
+            Abuse::Oversized => "oversized frame",
+            Abuse::Mislabelled => "mislabelled frame",
+            Abuse::AbsurdCount => "u32::MAX inferences",
+        }
+    }
+}
+
+/// What the public side of a served program is, as the abusive client knows it.
+pub struct PublicProgram<'a> {
+    pub model: &'a Model,
+    pub spec: &'a Spec,
+    pub settings: Settings,
+}
+
+/// A transport that waits `delay` before every send.
+struct Slow {
+    inner: TcpTransport,
+    delay: Duration,
+}
+
+impl Transport for Slow {
+    type Error = NetError;
+    fn send(&mut self, to: Role, tag: Tag, payload: &[u8]) -> Result<(), TransportError<NetError>> {
+        std::thread::sleep(self.delay);
+        self.inner.send(to, tag, payload)
+    }
+    fn recv(
+        &mut self,
+        from: Role,
+        tag: Tag,
+        buf: &mut [u8],
+    ) -> Result<(), TransportError<NetError>> {
+        self.inner.recv(from, tag, buf)
+    }
+    fn rounds(&self) -> u32 {
+        self.inner.rounds()
+    }
+    fn bytes_sent(&self, to: Role) -> u64 {
+        self.inner.bytes_sent(to)
+    }
+    fn step_rounds(&self) -> u64 {
+        self.inner.step_rounds()
+    }
+}
+
+/// Sends this client's program digest as the first step of a session, reading nothing.
+fn send_digest(
+    p: &mut Party<TcpTransport>,
+    step: patchwork_core::party::Step,
+    program: &PublicProgram<'_>,
+) -> Result<(), String> {
+    let secure = SecureModel::describe(program.model, program.spec, program.settings)
+        .map_err(|e| e.to_string())?;
+    let digest = secure.program(1).digest();
+    for peer in Role::P0.others() {
+        p.send(peer, step, 1, &digest).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Misbehaves once as `abuse` against the service in `config` (this client's `identity`),
+/// holding what it holds for at most `hold`; returns what the service answered, in words
+/// (refusals included), or `Err` when the service let the abuse through: a session P2 never
+/// saw or one of u32::MAX inferences admitted, a trickling session run to its end.
+pub fn abuse_once(
+    abuse: Abuse,
+    config: &SessionConfig,
+    identity: &Identity,
+    program: &PublicProgram<'_>,
+    hold: Duration,
+) -> Result<String, String> {
+    let started = Instant::now();
+    let say =
+        |e: &dyn std::fmt::Display| format!("{e} after {:.1} s", started.elapsed().as_secs_f64());
+    match abuse {
+        Abuse::HalfOpen => {
+            let conns: Vec<TcpStream> = [Role::P1, Role::P2]
+                .iter()
+                .filter_map(|&r| TcpStream::connect(config.party(r).address).ok())
+                .collect();
+            // Wait for the service to close them (a read returns 0) or for `hold`.
+            for mut c in conns {
+                let _ = c.set_read_timeout(Some(hold));
+                let _ = std::io::Read::read(&mut c, &mut [0u8; 1]);
+            }
+            Ok(say(&"closed by the service"))
+        }
+        Abuse::OpenAtP1Only => {
+            let rt = runtime().map_err(|e| e.to_string())?;
+            let entry = config.party(Role::P1);
+            let answer = rt.block_on(async {
+                let deadline = tokio::time::Instant::now() + hold;
+                let mut peer = dial(
+                    Role::P0,
+                    Role::P1,
+                    entry.address,
+                    entry.pin,
+                    identity,
+                    deadline,
+                )
+                .await?;
+                let open = Open {
+                    id: session_id()?,
+                    inferences: 1,
+                    client: [0; 32],
+                };
+                let hello = |error| SessionError::Hello {
+                    peer: Role::P1,
+                    error,
+                };
+                send_open(&mut peer.stream, Role::P0, Role::P1, &open)
+                    .await
+                    .map_err(hello)?;
+                let answer =
+                    tokio::time::timeout_at(deadline, read_admit(&mut peer.stream, Role::P1));
+                Ok::<_, SessionError>(answer.await.ok())
+            });
+            match answer {
+                Ok(Some(Ok(Err(why)))) => Ok(say(&why)),
+                Ok(Some(Ok(Ok(())))) => Err("a session P2 never saw was admitted".into()),
+                Ok(Some(Err(e))) => Ok(say(&e)),
+                Ok(None) => Ok(say(&"held, no answer")),
+                Err(e) => Ok(say(&e)),
+            }
+        }
+        Abuse::AbsurdCount => match open_session(config, identity, u32::MAX) {
+            Ok(_) => Err("a session of u32::MAX inferences was admitted".into()),
+            Err(e) => Ok(say(&e)),
+        },
+        Abuse::StopReading | Abuse::Oversized | Abuse::Mislabelled => {
+            // A refusal (e.g. the client's limit of sessions) lets nothing through.
+            let mut p = match open_session(config, identity, 1) {
+                Ok(p) => p,
+                Err(e) => return Ok(say(&e)),
+            };
+            let step = p.begin_step();
+            let sent = match abuse {
+                Abuse::StopReading => send_digest(&mut p, step, program),
+                Abuse::Oversized => {
+                    let big = vec![0u8; program::MAX_PROGRAM_BYTES + 1];
+                    p.send(Role::P1, step, 1, &big).map_err(|e| e.to_string())
+                }
+                _ => {
+                    let wrong = patchwork_core::party::Step { seq: step.seq + 9 };
+                    let sent = p.send(Role::P1, wrong, 1, &[0; 32]);
+                    sent.map_err(|e| e.to_string())
+                }
+            };
+            if let Err(e) = sent {
+                return Ok(say(&e));
+            }
+            // Hold the session (reading nothing) while the service ends it.
+            std::thread::sleep(hold.saturating_sub(started.elapsed()));
+            Ok(say(&"held"))
+        }
+        Abuse::Trickle => {
+            let delay = config.limits().timeout.mul_f64(0.8);
+            let p = match open_session(config, identity, 1) {
+                Ok(p) => p,
+                Err(e) => return Ok(say(&e)),
+            };
+            let mut slow = p.map_transport(|inner| Slow { inner, delay });
+            let x = vec![0.0f32; program.model.shape(program.model.input).numel()];
+            let settings = program.settings;
+            match run_party(
+                &mut slow,
+                program.model,
+                program.spec,
+                settings,
+                &[Some(&x)],
+            ) {
+                Ok(_) => Err("a trickling session ran to its end".into()),
+                Err(e) => Ok(say(&e)),
+            }
+        }
+    }
+}

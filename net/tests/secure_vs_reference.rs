@@ -1,0 +1,294 @@
+//! The secure forward pass (three parties on the in-memory network) against the float
+//! reference, on a model built here that uses every operator the runner supports, with and
+//! without a Block-ReLU spec, with exact and approximate DReLU.
+
+use ndarray::{ArrayD, IxDyn};
+use patchwork_core::fixed_point::FixedPoint;
+use patchwork_core::infer::{SecureModel, Settings};
+use patchwork_core::model::{
+    infer_shape, Conv2d, CoordinateTransform, Linear, Model, Node, Op, Pool2d, Resize, ResizeMode,
+    Shape, ValueInfo,
+};
+use patchwork_core::net::memory;
+use patchwork_core::patch::PatchSize;
+use patchwork_core::protocol::drelu::Comparison;
+use patchwork_core::protocol::truncate::Truncation;
+use patchwork_core::role::Role;
+use patchwork_core::spec::{LayerSpec, Spec};
+use patchwork_model::reference::forward;
+
+/// A deterministic generator for weights and inputs.
+struct Gen(u64);
+
+impl Gen {
+    fn f(&mut self, scale: f32) -> f32 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.0 * scale
+    }
+    fn v(&mut self, n: usize, scale: f32) -> Vec<f32> {
+        (0..n).map(|_| self.f(scale)).collect()
+    }
+}
+
+struct Builder {
+    model: Model,
+}
+
+impl Builder {
+    fn new(input: Shape) -> Builder {
+        let values = vec![ValueInfo {
+            name: "input".into(),
+            shape: input,
+        }];
+        Builder {
+            model: Model {
+                values,
+                nodes: vec![],
+                input: 0,
+                output: 0,
+            },
+        }
+    }
+    fn add(&mut self, name: &str, op: Op, inputs: &[usize], shape: Option<Shape>) -> usize {
+        let ins: Vec<&Shape> = inputs
+            .iter()
+            .map(|&i| &self.model.values[i].shape)
+            .collect();
+        let shape = shape.unwrap_or_else(|| infer_shape(&op, &ins).expect("valid test model"));
+        let id = self.model.values.len();
+        self.model.values.push(ValueInfo {
+            name: format!("{name}_out"),
+            shape,
+        });
+        self.model.nodes.push(Node {
+            name: name.into(),
+            op,
+            inputs: inputs.to_vec(),
+            output: id,
+        });
+        self.model.output = id;
+        id
+    }
+}
+
+/// A convolution `[in, out, kernel, stride, pad, dilation, groups]` with random weights.
+fn conv(g: &mut Gen, [i, o, k, stride, pad, dil, groups]: [usize; 7]) -> Op {
+    let n = o * (i / groups) * k * k;
+    let scale = 1.5 / ((i / groups) * k * k) as f32;
+    Op::Conv(Conv2d {
+        out_channels: o,
+        in_channels: i,
+        kernel: [k, k],
+        stride: [stride, stride],
+        padding: [pad; 4],
+        dilation: [dil, dil],
+        groups,
+        weight: g.v(n, scale.sqrt()),
+        bias: g.v(o, 0.1),
+    })
+}
+
+fn every_operator_model() -> Model {
+    let mut g = Gen(42);
+    let mut b = Builder::new(Shape::nchw(2, 12, 12));
+    let c1 = b.add("conv1", conv(&mut g, [2, 6, 3, 1, 1, 1, 1]), &[0], None);
+    let r1 = b.add("relu1", Op::Relu, &[c1], None);
+    let pool = Pool2d {
+        kernel: [2, 2],
+        stride: [2, 2],
+        padding: [0; 4],
+        count_include_pad: false,
+    };
+    let a1 = b.add("avg", Op::AvgPool(pool), &[r1], None);
+    let c2 = b.add("conv2_dw", conv(&mut g, [6, 6, 3, 1, 2, 2, 3]), &[a1], None);
+    let s = b.add("add", Op::Add, &[c2, a1], None);
+    let r2 = b.add("relu6", Op::Relu6, &[s], None);
+    let mp = Pool2d {
+        kernel: [3, 3],
+        stride: [1, 1],
+        padding: [1; 4],
+        count_include_pad: false,
+    };
+    let m = b.add("maxpool", Op::MaxPool(mp), &[r2], None);
+    let up = Resize {
+        mode: ResizeMode::Bilinear,
+        transform: CoordinateTransform::HalfPixel,
+        scale: [2.0, 2.0],
+    };
+    let u = b.add("resize", Op::Resize(up), &[m], Some(Shape::nchw(6, 12, 12)));
+    let cat = b.add(
+        "concat",
+        Op::Concat,
+        &[u, r1],
+        Some(Shape::nchw(12, 12, 12)),
+    );
+    let r3 = b.add("relu3", Op::Relu, &[cat], None);
+    let gp = b.add("gap", Op::GlobalAvgPool, &[r3], None);
+    let fl = b.add("flatten", Op::Reshape, &[gp], Some(Shape(vec![1, 12])));
+    let lin = Op::Linear(Linear {
+        in_features: 12,
+        out_features: 5,
+        weight: g.v(60, 0.5),
+        bias: g.v(5, 0.1),
+    });
+    b.add("fc", lin, &[fl], None);
+    b.model.check().expect("the test model is well formed");
+    b.model
+}
+
+fn secure(model: &Model, spec: &Spec, settings: Settings, x: &[f32]) -> Vec<f32> {
+    let (out, traffic) = memory::run(9, |p| {
+        let m = SecureModel::setup(p, model, spec, settings, 1).unwrap();
+        let input = (p.role() == Role::P0).then_some(x);
+        m.infer(p, input, &mut |_, _| {}).unwrap()
+    });
+    assert!(
+        out[1].is_none() && out[2].is_none(),
+        "only P0 learns the output"
+    );
+    assert!(traffic.total_bytes() > 0);
+    out[0].clone().unwrap()
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+fn spec_for(model: &Model) -> Spec {
+    let layer = |name: &str, c: usize, pick: fn(usize) -> PatchSize| LayerSpec {
+        name: name.into(),
+        patch_sizes: (0..c).map(pick).collect(),
+    };
+    let _ = model;
+    Spec {
+        layers: vec![
+            layer("relu1", 6, |c| {
+                [
+                    PatchSize::Block { h: 2, w: 2 },
+                    PatchSize::Block { h: 3, w: 5 },
+                    PatchSize::Identity,
+                    PatchSize::Zero,
+                ][c % 4]
+            }),
+            layer("relu3", 12, |c| {
+                if c % 2 == 0 {
+                    PatchSize::Block { h: 4, w: 4 }
+                } else {
+                    PatchSize::RELU
+                }
+            }),
+        ],
+    }
+}
+
+#[test]
+fn secure_matches_float_reference_on_every_operator() {
+    let model = every_operator_model();
+    let x = Gen(7).v(2 * 12 * 12, 1.0);
+    let input = ArrayD::from_shape_vec(IxDyn(&[1, 2, 12, 12]), x.clone()).unwrap();
+    let fp = FixedPoint::new(16).unwrap();
+    for spec in [Spec::default(), spec_for(&model)] {
+        let reference = forward(&model, &input, Some(&spec)).unwrap();
+        let reference: Vec<f32> = reference.iter().copied().collect();
+        let got = secure(
+            &model,
+            &spec,
+            Settings {
+                fp,
+                cmp: Comparison::Exact,
+                trunc: Truncation::Local,
+            },
+            &x,
+        );
+        let err = max_abs_diff(&got, &reference);
+        assert!(
+            err < 2e-3,
+            "spec with {} layers: max abs error {err}: {got:?} vs {reference:?}",
+            spec.layers.len()
+        );
+        // Truncation assisted by P2 at 24 fractional bits (products carry 48: local truncation
+        // would fail on about one element in 2^14 here): a tolerance 256 times tighter.
+        let assisted = secure(
+            &model,
+            &spec,
+            Settings {
+                fp: FixedPoint::new(24).unwrap(),
+                cmp: Comparison::Exact,
+                trunc: Truncation::Assisted,
+            },
+            &x,
+        );
+        let err = max_abs_diff(&assisted, &reference);
+        assert!(err < 2e-5, "assisted truncation: max abs error {err}");
+        // Approximate DReLU (k_msb = 40, k_lsb = 4 at f = 16 leaves |x| < 2^3 exact): the same
+        // network, a few sign decisions may flip near 0, so the tolerance is looser.
+        let approx = secure(
+            &model,
+            &spec,
+            Settings {
+                fp,
+                cmp: Comparison::Approx {
+                    k_msb: 40,
+                    k_lsb: 4,
+                },
+                trunc: Truncation::Local,
+            },
+            &x,
+        );
+        assert!(
+            max_abs_diff(&approx, &reference) < 5e-2,
+            "approx: {approx:?} vs {reference:?}"
+        );
+    }
+}
+
+#[test]
+fn per_layer_bytes_equal_the_cost_model() {
+    use patchwork_net::secure::local::{infer_local, Network};
+    let model = every_operator_model();
+    let x = Gen(8).v(2 * 12 * 12, 1.0);
+    let spec = spec_for(&model);
+    let modes = [
+        (Comparison::Exact, Truncation::Local),
+        (Comparison::PAPER, Truncation::Local),
+        (Comparison::Exact, Truncation::Assisted),
+    ];
+    for (cmp, trunc) in modes {
+        let settings = Settings {
+            fp: FixedPoint::new(14).unwrap(),
+            cmp,
+            trunc,
+        };
+        let reports = infer_local(
+            Network::Memory { seed: 3 },
+            &model,
+            &spec,
+            settings,
+            &[&x, &x],
+        )
+        .unwrap();
+        assert_eq!(reports.len(), 2);
+        for r in &reports {
+            for l in &r.layers {
+                assert_eq!(l.bytes, l.predicted_bytes, "layer {} ({})", l.name, l.op);
+                assert_eq!(l.rounds, l.predicted_rounds, "layer {} ({})", l.name, l.op);
+            }
+            assert_eq!(r.bytes, r.predicted_bytes);
+            assert!(r.bytes.total > 0 && r.setup_bytes.total > 0);
+            let step_rounds: u32 = r.layers.iter().map(|l| l.predicted_rounds).sum::<u32>() + 1;
+            assert!(
+                r.rounds >= 1 && r.rounds <= step_rounds,
+                "{} rounds vs {step_rounds}",
+                r.rounds
+            );
+        }
+        // Fresh randomness per inference: truncation may differ in the last place only.
+        assert!(max_abs_diff(&reports[0].output, &reports[1].output) < 1e-2);
+    }
+}

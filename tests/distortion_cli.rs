@@ -1,0 +1,122 @@
+//! `patchwork plan distortion` / `plan merge` / `plan knapsack` end to end on the bundled model
+//! (`patchwork::plan_cmd`, as in `tests/plan_cmd.rs`). Needs the
+//! Fashion-MNIST training split; without it the test prints why and passes.
+
+use patchwork::plan_cmd;
+
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+use patchwork_core::spec::Spec;
+use patchwork_planner::table::DistortionTable;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Top,
+}
+
+#[derive(Subcommand)]
+enum Top {
+    Plan(plan_cmd::PlanArgs),
+}
+
+fn run(args: &[&str]) -> Result<String, String> {
+    let cli =
+        Cli::try_parse_from(["patchwork", "plan"].iter().chain(args)).map_err(|e| e.to_string())?;
+    let Top::Plan(p) = cli.command;
+    let mut out = Vec::new();
+    plan_cmd::run_to(&p, &mut out).map_err(|e| e.to_string())?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap_or_default()
+}
+
+#[test]
+fn shards_merge_and_plan() {
+    let train =
+        Path::new(patchwork_model::data::fashion::DEFAULT_DIR).join("train-images-idx3-ubyte.gz");
+    if !train.exists() {
+        eprintln!(
+            "skipping: Fashion-MNIST training split not installed ({})",
+            train.display()
+        );
+        return;
+    }
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("distortion_cli");
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let model = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/fashion_resnet.onnx");
+    let common = [
+        "--samples",
+        "1",
+        "--max-side",
+        "2",
+        "--coarse-blocks",
+        "0",
+        "--model",
+        s(&model),
+    ];
+    let mut shards = Vec::new();
+    for i in 0..2 {
+        let out = dir.join(format!("shard{i}.json"));
+        let shard = format!("{i}/2");
+        let mut args = vec!["distortion", "--out", s(&out), "--shard", &shard];
+        args.extend(common);
+        let printed = run(&args).expect("distortion shard");
+        assert!(printed.contains("7 ReLU layers"), "{printed}");
+        assert!(!dir.join(format!("shard{i}.json.partial")).exists());
+        shards.push(out);
+    }
+    let table = dir.join("table.json");
+    let printed = run(&["merge", s(&shards[0]), s(&shards[1]), "--out", s(&table)]).expect("merge");
+    assert!(printed.contains("176 channels"), "{printed}");
+    let t = DistortionTable::from_json(&std::fs::read_to_string(&table).expect("table"))
+        .expect("valid");
+    assert_eq!(t.layers[0].patch_sizes.len(), 6);
+    let spec = dir.join("spec.json");
+    run(&[
+        "knapsack",
+        "--table",
+        s(&table),
+        "--budget-ratio",
+        "0.1",
+        "--out",
+        s(&spec),
+    ])
+    .expect("knapsack");
+    let spec: Spec =
+        serde_json::from_str(&std::fs::read_to_string(&spec).expect("spec")).expect("spec json");
+    assert_eq!(spec.layers.len(), 7);
+    // Bad inputs give clear errors, not panics.
+    let err = run(&["merge", s(&shards[0]), "--out", s(&table)]).unwrap_err();
+    assert!(err.contains("missing") || err.contains("cover"), "{err}");
+    let mut args = vec!["distortion", "--out", s(&table), "--shard", "2/2"];
+    args.extend(common);
+    assert!(run(&args).unwrap_err().contains("expected i/n"));
+    let bad_base = dir.join("bad_base.spec.json");
+    std::fs::write(
+        &bad_base,
+        r#"{"layers": [{"name": "/layer9/Relu", "patch_sizes": [[2, 2]]}]}"#,
+    )
+    .expect("write");
+    let mut args = vec![
+        "distortion",
+        "--out",
+        s(&table),
+        "--base-spec",
+        s(&bad_base),
+    ];
+    args.extend(common);
+    let err = run(&args).unwrap_err();
+    assert!(
+        err.contains("--base-spec") && err.contains("/layer9/Relu"),
+        "{err}"
+    );
+    let not_json = dir.join("bad.json");
+    std::fs::write(&not_json, "{").expect("write");
+    assert!(run(&["merge", s(&not_json), "--out", s(&table)])
+        .unwrap_err()
+        .contains("not a distortion shard file"));
+}
