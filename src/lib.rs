@@ -1,12 +1,15 @@
 //! The `patchwork` command line as a library: the subcommands ([`cmd`], [`plan_cmd`]) and
 //! [`main`], which the binary (`src/main.rs`) calls. Tests drive the same argument types.
 
+#[macro_use]
+pub mod out;
 pub mod cmd;
+pub mod output;
 pub mod plan_cmd;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Private CNN inference with Block-ReLU and approximate DReLU over 3-party SecureNN.
 #[derive(Parser)]
@@ -53,6 +56,13 @@ enum Command {
     Plan(plan_cmd::PlanArgs),
     /// PNG figures from measured result files.
     Plot(cmd::plot::PlotArgs),
+    /// Prints a completion script for a shell (e.g. `patchwork completions bash >
+    /// ~/.local/share/bash-completion/completions/patchwork`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand)]
@@ -69,7 +79,7 @@ enum BenchWhat {
         #[arg(long, default_value_t = 3)]
         reps: usize,
         /// Only these steps (comma-separated names, e.g. `drelu,brelu_4x4`).
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(cmd::bench::STEPS))]
         only: Vec<String>,
     },
     /// One secure inference of a whole model, three party processes over loopback TLS.
@@ -101,7 +111,7 @@ pub fn main() -> ExitCode {
                         .into_iter()
                         .map(|(k, v)| (k, serde_json::to_value(v).expect("plain numbers")))
                         .collect();
-                    println!("{}", serde_json::Value::Object(map));
+                    outln!("{}", serde_json::Value::Object(map));
                 } else {
                     cmd::bench::print_table(&rows);
                 }
@@ -125,6 +135,12 @@ pub fn main() -> ExitCode {
         Command::FaultHarness(args) => cmd::fault_harness::run(&args),
         Command::Plan(args) => plan_cmd::run(&args).map_err(|e| e.to_string()),
         Command::Plot(args) => cmd::plot::run(&args),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "patchwork", &mut script);
+            out!("{}", String::from_utf8_lossy(&script));
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -21,6 +21,11 @@ use patchwork_planner::plan::{plan, PlanError};
 use patchwork_planner::table::{DistortionTable, TableError};
 use serde::Serialize;
 
+use crate::output;
+
+/// The largest distortion table read (1 GiB).
+const MAX_TABLE_BYTES: u64 = 1 << 30;
+
 /// `patchwork plan ...`: offline planning.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -43,7 +48,8 @@ pub enum PlanCommand {
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("budget_choice").required(true).args(["budget", "budget_ratio"])))]
 pub struct KnapsackArgs {
-    /// Distortion table (JSON: layers with channels, height, width, patch_sizes, distortion).
+    /// Distortion table (JSON: layers with channels, height, width, patch_sizes, distortion);
+    /// `-` for stdin.
     #[arg(long, value_name = "T.json")]
     pub table: PathBuf,
     /// DReLU budget as a count.
@@ -52,7 +58,8 @@ pub struct KnapsackArgs {
     /// DReLU budget as a ratio of the table's ReLUs (sum of C*H*W), between 0 and 1.
     #[arg(long, value_name = "R")]
     pub budget_ratio: Option<f64>,
-    /// Where to write the spec (core spec format plus drelus, distortion, lower_bound, gap).
+    /// Where to write the spec (core spec format plus drelus, distortion, lower_bound, gap);
+    /// `-` for stdout (the summary then goes to stderr).
     #[arg(long, value_name = "S.json")]
     pub out: PathBuf,
     /// Print the summary as one JSON object instead of text.
@@ -129,9 +136,15 @@ struct Summary<'a> {
     solve_seconds: f64,
 }
 
-/// Runs `patchwork plan`, printing the summary to stdout.
+/// Runs `patchwork plan`, printing the summary to stdout (quietly ending on a closed pipe).
 pub fn run(args: &PlanArgs) -> Result<(), PlanCmdError> {
-    run_to(args, &mut io::stdout().lock())
+    match run_to(args, &mut io::stdout().lock()) {
+        Err(PlanCmdError::Output(e)) => crate::out::exit_on(e),
+        Err(PlanCmdError::Write { path, source }) if output::is_stdout(&path) => {
+            crate::out::exit_on(source)
+        }
+        other => other,
+    }
 }
 
 /// Runs `patchwork plan`, printing the summary to `out`.
@@ -146,10 +159,14 @@ pub fn run_to(args: &PlanArgs, out: &mut dyn Write) -> Result<(), PlanCmdError> 
 }
 
 fn knapsack(args: &KnapsackArgs, out: &mut dyn Write) -> Result<(), PlanCmdError> {
-    let text = std::fs::read_to_string(&args.table).map_err(|source| PlanCmdError::Read {
-        path: args.table.clone(),
-        source,
-    })?;
+    let text = patchwork_model::file::read(&args.table, MAX_TABLE_BYTES)
+        .and_then(|b| {
+            String::from_utf8(b).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+        })
+        .map_err(|source| PlanCmdError::Read {
+            path: args.table.clone(),
+            source,
+        })?;
     let table = DistortionTable::from_json(&text).map_err(|source| PlanCmdError::Table {
         path: args.table.clone(),
         source,
@@ -165,12 +182,11 @@ fn knapsack(args: &KnapsackArgs, out: &mut dyn Write) -> Result<(), PlanCmdError
     let start = Instant::now();
     let (plan, solution) = plan(&table, budget, &opts).map_err(PlanCmdError::Plan)?;
     let solve_seconds = start.elapsed().as_secs_f64();
-    let mut json = serde_json::to_string(&plan).map_err(|e| PlanCmdError::Write {
+    let json = serde_json::to_string(&plan).map_err(|e| PlanCmdError::Write {
         path: args.out.clone(),
         source: e.into(),
     })?;
-    json.push('\n');
-    std::fs::write(&args.out, json).map_err(|source| PlanCmdError::Write {
+    output::write_data(&args.out, &json, out).map_err(|source| PlanCmdError::Write {
         path: args.out.clone(),
         source,
     })?;
@@ -190,7 +206,9 @@ fn knapsack(args: &KnapsackArgs, out: &mut dyn Write) -> Result<(), PlanCmdError
         dp_states: solution.stats.total_states,
         solve_seconds,
     };
-    print_summary(&summary, args.json, out).map_err(PlanCmdError::Output)
+    let mut stderr = io::stderr();
+    let report = output::report_to(&args.out, out, &mut stderr);
+    print_summary(&summary, args.json, report).map_err(PlanCmdError::Output)
 }
 
 fn print_summary(s: &Summary, json: bool, out: &mut dyn Write) -> io::Result<()> {
@@ -227,5 +245,5 @@ fn print_summary(s: &Summary, json: bool, out: &mut dyn Write) -> io::Result<()>
         "solved in {:.3} s ({} channels searched, {} DP states)",
         s.solve_seconds, s.core_channels, s.dp_states
     )?;
-    writeln!(out, "wrote {}", s.out.display())
+    writeln!(out, "wrote {}", output::display(s.out))
 }

@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use patchwork::cmd::party_result::{PartyResult, PartyRun};
 use patchwork_model::data::fashion::bundled_test64;
 use patchwork_model::data::npy::{encode_npy, Npy, NpyData};
 use patchwork_model::reference::forward;
@@ -18,8 +19,8 @@ fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_patchwork")
 }
 
-/// Runs the three parties on image `i` and returns P0's JSON result.
-fn three_parties(dir: &Path, i: usize, extra: &[&str]) -> serde_json::Value {
+/// Runs the three parties on image `i` and returns P0's result.
+fn three_parties(dir: &Path, i: usize, extra: &[&str]) -> PartyRun {
     let status = Command::new(bin())
         .args(["session", "loopback", "--dir"])
         .arg(dir)
@@ -69,12 +70,14 @@ fn three_parties(dir: &Path, i: usize, extra: &[&str]) -> serde_json::Value {
             String::from_utf8_lossy(&o.stderr)
         );
     }
-    serde_json::from_slice(&outs[0].stdout).expect("P0 prints JSON")
+    PartyResult::parse(&String::from_utf8_lossy(&outs[0].stdout))
+        .and_then(PartyResult::ran)
+        .expect("P0 prints its result")
 }
 
 /// Image `i` through the three processes with `spec` and the protocol `settings` flags;
-/// returns P0's JSON result.
-fn check(i: usize, spec: Option<&str>, settings: &[&str], tolerance: f32) -> serde_json::Value {
+/// returns P0's result.
+fn check(i: usize, spec: Option<&str>, settings: &[&str], tolerance: f32) -> PartyRun {
     let dir = tempfile::tempdir().unwrap();
     let mut extra = settings.to_vec();
     if let Some(s) = spec {
@@ -88,17 +91,8 @@ fn check(i: usize, spec: Option<&str>, settings: &[&str], tolerance: f32) -> ser
         .iter()
         .copied()
         .collect();
-    let secure: Vec<f32> = got["output"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap() as f32)
-        .collect();
-    assert_eq!(
-        got["class"].as_u64().unwrap() as usize,
-        argmax(&float),
-        "top-1, image {i}"
-    );
+    let secure = got.output.clone().expect("P0 has the output");
+    assert_eq!(got.class, Some(argmax(&float)), "top-1, image {i}");
     let err = secure
         .iter()
         .zip(&float)
@@ -141,9 +135,8 @@ fn repeated_inferences_in_one_session() {
     // `--repeat 3` on all three: one set-up, three inferences; the first one's output is
     // reported (checked against the float reference) and every inference's seconds.
     let got = check(4, Some(SPEC), &["--approx", "43,5", "--repeat", "3"], 0.5);
-    let seconds = got["repeat_seconds"].as_array().expect("repeat_seconds");
-    assert_eq!(seconds.len(), 3);
-    assert!(seconds.iter().all(|s| s.as_f64().is_some_and(|s| s > 0.0)));
+    assert_eq!(got.repeat_seconds.len(), 3);
+    assert!(got.repeat_seconds.iter().all(|&s| s > 0.0));
 }
 
 #[test]

@@ -53,13 +53,18 @@ pub fn is_architecture_path(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "json")
 }
 
-/// Writes the architecture of `model` (no weights) to `path`.
-pub fn write_architecture(model: &Model, path: &Path) -> Result<(), ArchitectureError> {
+/// The architecture file of `model` (no weights), as JSON.
+pub fn architecture_json(model: &Model) -> Result<String, serde_json::Error> {
     let file = ArchitectureFile {
         patchwork_architecture: FORMAT_VERSION,
         model: model.clone(),
     };
-    let json = serde_json::to_vec(&file).map_err(|source| ArchitectureError::Json {
+    serde_json::to_string(&file)
+}
+
+/// Writes the architecture of `model` (no weights) to `path`.
+pub fn write_architecture(model: &Model, path: &Path) -> Result<(), ArchitectureError> {
+    let json = architecture_json(model).map_err(|source| ArchitectureError::Json {
         path: path.display().to_string(),
         source,
     })?;

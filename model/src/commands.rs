@@ -11,7 +11,7 @@ use patchwork_core::model::Model;
 use patchwork_core::spec::Spec;
 
 use crate::architecture::{is_architecture_path, load_architecture, ArchitectureError};
-use crate::data::fashion::{self, DataError, Dataset, Split};
+use crate::data::fashion::{DataError, Dataset};
 use crate::data::input::{load_input, InputError};
 use crate::onnx::{load_model, ImportError};
 use crate::reference::{forward, ForwardError};
@@ -37,10 +37,6 @@ pub enum CommandError {
     Forward(#[from] ForwardError),
     #[error(transparent)]
     Data(#[from] DataError),
-    #[error(
-        "unknown data set '{0}' (expected fashion-mnist, fashion-mnist-train or fashion-mnist-64)"
-    )]
-    UnknownData(String),
     #[error("model input is {model}, but the data set has {rows}x{cols} grayscale images (expected [1, 1, {rows}, {cols}])")]
     DataShape {
         model: patchwork_core::model::Shape,
@@ -167,18 +163,6 @@ impl Accuracy {
         } else {
             self.correct as f64 / self.total as f64
         }
-    }
-}
-
-/// Loads a data set by name: `fashion-mnist` (test split from `dir`), `fashion-mnist-train`
-/// (training split from `dir`: training accuracy tells underfitting from overfitting) or
-/// `fashion-mnist-64` (the 64 bundled test images).
-pub fn load_data(name: &str, dir: &Path) -> Result<Dataset, CommandError> {
-    match name {
-        "fashion-mnist" => Ok(fashion::load(dir, Split::Test)?),
-        "fashion-mnist-train" => Ok(fashion::load(dir, Split::Train)?),
-        "fashion-mnist-64" => Ok(fashion::bundled_test64()),
-        other => Err(CommandError::UnknownData(other.to_string())),
     }
 }
 

@@ -19,10 +19,13 @@ pub enum SpecIoError {
     },
 }
 
-/// Reads a spec file.
+/// The largest spec file read (a spec lists one patch size per channel).
+pub const MAX_SPEC_BYTES: u64 = 64 << 20;
+
+/// Reads a spec file (`-`: standard input).
 pub fn load_spec(path: &Path) -> Result<Spec, SpecIoError> {
-    let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| SpecIoError::Io {
+    let name = crate::file::display(path);
+    let bytes = crate::file::read(path, MAX_SPEC_BYTES).map_err(|source| SpecIoError::Io {
         path: name.clone(),
         source,
     })?;

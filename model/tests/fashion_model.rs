@@ -4,9 +4,10 @@
 use std::path::Path;
 use std::process::Command;
 
-use patchwork_model::commands::{evaluate, load_data};
+use patchwork_model::commands::evaluate;
 use patchwork_model::data::fashion::bundled_test64;
 use patchwork_model::data::npy::read_npy;
+use patchwork_model::data::DataSource;
 use patchwork_model::onnx::load_model;
 use patchwork_model::reference::forward;
 
@@ -72,20 +73,13 @@ fn bundled_model_matches_onnxruntime() {
 #[test]
 fn data_set_names_pick_the_split() {
     let dir = Path::new(patchwork_model::data::fashion::DEFAULT_DIR);
-    let err = load_data("fashion-mnist-validation", dir)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("fashion-mnist-validation") && err.contains("fashion-mnist-train"),
-        "{err}"
-    );
-    assert_eq!(load_data("fashion-mnist-64", dir).unwrap().len(), 64);
+    assert_eq!(DataSource::FashionMnist64.load(dir).unwrap().len(), 64);
     if !dir.exists() {
         println!("SKIPPED the Debian splits: {} missing", dir.display());
         return;
     }
-    let train = load_data("fashion-mnist-train", dir).unwrap();
-    let test = load_data("fashion-mnist", dir).unwrap();
+    let train = DataSource::FashionMnistTrain.load(dir).unwrap();
+    let test = DataSource::FashionMnistTest.load(dir).unwrap();
     assert_eq!((train.len(), test.len()), (60_000, 10_000));
     assert_ne!(&train.images[..784], &test.images[..784]);
 }

@@ -16,6 +16,9 @@
 use patchwork_core::fixed_point::FixedPoint;
 use patchwork_core::prg::Prg;
 use patchwork_core::protocol::drelu::Comparison;
+use patchwork_model::data::DataSource;
+
+use super::values::{arg_name, DataArg};
 
 /// Arguments of `approx-error`.
 #[derive(clap::Args)]
@@ -44,9 +47,9 @@ pub struct Args {
     /// Block-ReLU spec of the model (the DReLU inputs are then the patch sums).
     #[arg(long, requires = "model")]
     spec: Option<std::path::PathBuf>,
-    /// Data set for `--model`: `fashion-mnist`, `fashion-mnist-train` or `fashion-mnist-64`.
-    #[arg(long, default_value = "fashion-mnist-64")]
-    data: String,
+    /// Data set for `--model`.
+    #[arg(long, value_enum, default_value_t = DataArg::FashionMnist64)]
+    data: DataArg,
     /// Images for `--model`.
     #[arg(long, default_value_t = 64)]
     images: usize,
@@ -67,7 +70,9 @@ fn real_activations(args: &Args) -> Result<Vec<(f32, usize)>, String> {
         None => patchwork_core::spec::Spec::default(),
     };
     let dir = std::path::Path::new(patchwork_model::data::fashion::DEFAULT_DIR);
-    let data = patchwork_model::commands::load_data(&args.data, dir).map_err(|e| e.to_string())?;
+    let data = DataSource::from(args.data)
+        .load(dir)
+        .map_err(|e| e.to_string())?;
     let mut acts = Vec::new();
     for i in 0..args.images.min(data.len()) {
         let values = patchwork_model::reference::forward_all(&model, &data.input(i), Some(&spec))
@@ -173,12 +178,12 @@ pub fn run(args: &Args) -> Result<(), String> {
                 "DReLU inputs of {} on {} images of {}",
                 m.display(),
                 args.images,
-                args.data
+                arg_name(&args.data)
             ),
             None => format!("normal, sigma {}", args.sigma),
         };
         let out = serde_json::json!({"activations": source, "frac_bits": args.frac_bits, "samples": samples, "grid": rows});
-        println!("{out}");
+        outln!("{out}");
         return Ok(());
     }
     let source = match &args.model {
@@ -189,19 +194,19 @@ pub fn run(args: &Args) -> Result<(), String> {
         ),
         None => format!("x ~ N(0, {}^2)", args.sigma),
     };
-    println!(
+    outln!(
         "approximate DReLU error rate on {source}, f = {}, {samples} samples per cell (rows k_msb, columns k_lsb)",
         args.frac_bits
     );
-    print!("{:>6}", "");
-    args.k_lsb.iter().for_each(|l| print!("{l:>11}"));
-    println!();
+    out!("{:>6}", "");
+    args.k_lsb.iter().for_each(|l| out!("{l:>11}"));
+    outln!();
     for &m in &args.k_msb {
-        print!("{m:>6}");
+        out!("{m:>6}");
         for &(_, _, r) in grid.iter().filter(|g| g.0 == m) {
-            print!("{r:>11.2e}");
+            out!("{r:>11.2e}");
         }
-        println!();
+        outln!();
     }
     Ok(())
 }

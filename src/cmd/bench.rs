@@ -64,6 +64,21 @@ fn time<R: Send>(
 
 /// Runs the benchmark with `n` elements per step and returns the named rows; `only` (when not
 /// empty) keeps the steps it names.
+/// The steps `bench protocols` measures, by name (`--only` takes these).
+pub const STEPS: [&str; 10] = [
+    "drelu",
+    "drelu_approx",
+    "drelu_securenn",
+    "relu",
+    "relu_approx",
+    "brelu_2x2",
+    "brelu_4x4",
+    "brelu_2x2_approx",
+    "brelu_4x4_approx",
+    "conv",
+];
+
+/// Measures the steps named in `only` (all when empty) on `n` elements, best of `reps`.
 pub fn protocols(n: usize, reps: usize, only: &[String]) -> Vec<(String, Row)> {
     let x = values(n);
     let mut rows = Vec::new();
@@ -149,12 +164,17 @@ pub fn protocols(n: usize, reps: usize, only: &[String]) -> Vec<(String, Row)> {
 
 /// Prints the rows as a table.
 pub fn print_table(rows: &[(String, Row)]) {
-    println!(
+    outln!(
         "{:<18} {:>14} {:>12} {:>7} {:>14} {:>10}",
-        "step", "bits/element", "model bits", "rounds", "elements/s", "elements"
+        "step",
+        "bits/element",
+        "model bits",
+        "rounds",
+        "elements/s",
+        "elements"
     );
     for (name, r) in rows {
-        println!(
+        outln!(
             "{:<18} {:>14.1} {:>12.1} {:>7} {:>14.3e} {:>10}",
             name,
             r.bits_per_element,
@@ -165,9 +185,7 @@ pub fn print_table(rows: &[(String, Row)]) {
         );
     }
     if rows.iter().any(|(n, _)| n == "conv") {
-        println!(
-            "(conv: per output element, including the one-time weight mask of this single run)"
-        );
+        outln!("(conv: per output element, including the one-time weight mask of this single run)");
     }
-    println!("(drelu_securenn: SecureNN's ShareConvert + ComputeMSB path, the baseline of drelu)");
+    outln!("(drelu_securenn: SecureNN's ShareConvert + ComputeMSB path, the baseline of drelu)");
 }

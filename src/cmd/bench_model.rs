@@ -22,7 +22,9 @@ use patchwork_planner::plan::plan;
 use patchwork_planner::synth;
 
 use super::launch::party_command;
+use super::party_result::PartyResult;
 use super::secure::SettingsArgs;
+use super::values::{approx_arg, arg_name, TruncationArg};
 
 /// Arguments of `bench model`.
 #[derive(Args, Debug, Clone)]
@@ -144,57 +146,58 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
-        let v: serde_json::Value =
-            serde_json::from_slice(&out.stdout).map_err(|e| format!("P{k}: {e}"))?;
-        results.push(v);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        results.push(
+            PartyResult::parse(&stdout)
+                .and_then(PartyResult::ran)
+                .map_err(|e| format!("P{k}: {e}"))?,
+        );
     }
-    let get = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(0.0);
     // The client's latency: P0's clock runs from its first layer to the revealed output (P1
     // and P2 may start earlier and wait, so theirs include idle time).
-    let seconds = get(&results[0], "seconds");
-    let bytes: f64 = results.iter().map(|v| get(v, "bytes_sent")).sum();
-    let rounds = results.iter().map(|v| get(v, "rounds")).fold(0.0, f64::max);
-    let sent = |from: usize, to: usize| results[from]["sent_to"][to].as_f64().unwrap_or(0.0);
+    let seconds = results[0].seconds;
+    let bytes = results.iter().map(|r| r.bytes_sent as f64).sum::<f64>();
+    let rounds = results.iter().map(|r| r.rounds).max().unwrap_or(0);
+    let sent = |from: usize, to: usize| results[from].sent_to[to] as f64;
     let edges = [(0, 1), (0, 2), (1, 2)].map(|(a, b)| sent(a, b) + sent(b, a));
-    let repeats: Vec<f64> = results[0]["repeat_seconds"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
-        .unwrap_or_default();
+    let repeats = results[0].repeat_seconds.clone();
     let steady = median(repeats.get(1..).unwrap_or(&[]));
     if args.json {
-        let summary = serde_json::json!({"model": args.model, "spec": spec_note, "approx": args.settings.approx, "frac_bits": settings.fp.frac_bits, "truncation": format!("{:?}", settings.trunc),
+        let summary = serde_json::json!({"model": args.model, "spec": spec_note, "approx": approx_arg(settings.cmp), "frac_bits": settings.fp.frac_bits, "truncation": arg_name(&TruncationArg::from(settings.trunc)),
             "seconds": seconds, "bytes": {"p0_p1": edges[0], "p0_p2": edges[1], "p1_p2": edges[2], "total": bytes},
             "rounds": rounds, "repeat_seconds": repeats, "steady_seconds": steady, "parties": results});
-        println!("{summary}");
+        outln!("{summary}");
         return Ok(());
     }
-    println!(
-        "{} — {spec_note}, {}, {} fractional bits, {:?} truncation",
+    outln!(
+        "{} — {spec_note}, {}, {} fractional bits, {}",
         display(&args.model),
-        args.settings
-            .approx
-            .as_deref()
-            .map_or("exact DReLU".to_string(), |a| format!(
-                "approximate DReLU {a}"
-            )),
+        settings.cmp,
         settings.fp.frac_bits,
         settings.trunc
     );
-    println!(
+    outln!(
         "{:<6} {:>10} {:>14} {:>14} {:>16}",
-        "party", "seconds", "sent MB", "set-up MB", "peak memory MB"
+        "party",
+        "seconds",
+        "sent MB",
+        "set-up MB",
+        "peak memory MB"
     );
-    for v in &results {
-        println!(
-            "{:<6} {:>10.3} {:>14.3} {:>14.3} {:>16.1}",
-            v["role"].as_str().unwrap_or("?"),
-            get(v, "seconds"),
-            get(v, "bytes_sent") / 1e6,
-            get(v, "setup_bytes_sent") / 1e6,
-            get(v, "peak_rss_bytes") / 1e6
+    for r in &results {
+        let peak = r
+            .peak_rss_bytes
+            .map_or("-".to_string(), |b| format!("{:.1}", b as f64 / 1e6));
+        outln!(
+            "{:<6} {:>10.3} {:>14.3} {:>14.3} {:>16}",
+            arg_name(&r.role),
+            r.seconds,
+            r.bytes_sent as f64 / 1e6,
+            r.setup_bytes_sent as f64 / 1e6,
+            peak
         );
     }
-    println!(
+    outln!(
         "inference: {seconds:.3} s, {:.3} MB on the wire (P0-P1 {:.3}, P0-P2 {:.3}, P1-P2 {:.3}), {rounds} rounds (set-up, once per session, not included)",
         bytes / 1e6,
         edges[0] / 1e6,
@@ -203,7 +206,7 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
     );
     if let Some(steady) = steady {
         let all: Vec<String> = repeats.iter().map(|s| format!("{s:.3}")).collect();
-        println!(
+        outln!(
             "{} inferences in one session: {} s; median after the first: {steady:.3} s",
             repeats.len(),
             all.join(", ")

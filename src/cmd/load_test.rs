@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use patchwork_core::infer::Settings;
 use patchwork_core::model::Model;
+use patchwork_core::protocol::drelu::Comparison;
 use patchwork_core::role::Role;
 use patchwork_core::spec::Spec;
 use patchwork_model::data::fashion::bundled_test64;
@@ -23,9 +24,11 @@ use patchwork_net::service::loopback::loopback_service;
 use patchwork_net::service::{infer_remote, ServiceLimits};
 use patchwork_net::tcp::SessionConfig;
 
+use super::bundled::DEMO;
 use super::models::TransformArgs;
 use super::party::{proc_status_bytes, ModelArgs};
-use super::secure::{seed, SettingsArgs, DEMO_MODEL, DEMO_SPEC};
+use super::secure::{seed, SettingsArgs};
+use super::values::parse_approx;
 
 /// `patchwork load-test`.
 #[derive(Args, Debug, Clone)]
@@ -40,9 +43,9 @@ pub struct LoadTestArgs {
     /// reached.
     #[arg(long, default_value_t = 25)]
     pub per_session: usize,
-    /// Approximate DReLU K_MSB,K_LSB, or "exact".
-    #[arg(long, default_value = "43,5")]
-    pub approx: String,
+    /// DReLU comparison: `exact`, or K_MSB,K_LSB (ignore K_MSB high and K_LSB low bits).
+    #[arg(long, value_name = "exact|K_MSB,K_LSB", default_value = "43,5", value_parser = parse_approx)]
+    pub approx: Comparison,
     /// Leave out images whose two best float logits differ by less than this: near ties that
     /// the protocol's rounding (fixed point, approximate DReLU) can flip either way. Decided
     /// from the float reference alone, before any secure run.
@@ -229,12 +232,13 @@ pub fn run(args: &LoadTestArgs) -> Result<(), String> {
     if args.clients == 0 || args.inferences == 0 || args.per_session == 0 {
         return Err("--clients, --inferences and --per-session must be at least 1".into());
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files_dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+    let (model_file, spec_file) = DEMO.write_to(files_dir.path())?;
     let model_args = ModelArgs {
-        model: root.join(DEMO_MODEL),
-        spec: Some(root.join(DEMO_SPEC)),
+        model: model_file,
+        spec: spec_file,
         settings: SettingsArgs {
-            approx: (args.approx != "exact").then(|| args.approx.clone()),
+            approx: Some(args.approx),
             ..SettingsArgs::default()
         },
         transforms: TransformArgs::default(),
@@ -339,14 +343,15 @@ pub fn run(args: &LoadTestArgs) -> Result<(), String> {
         let tally = tally.into_inner().unwrap_or_else(|e| e.into_inner());
         (wall, rss, failures, tally)
     };
-    println!(
-        "load test: {} concurrent clients, {} inferences in sessions of {}, {DEMO_MODEL} with {DEMO_SPEC}, {}, {} fractional bits",
-        args.clients, args.inferences, args.per_session, describe_cmp(settings), settings.fp.frac_bits
+    outln!(
+        "load test: {} concurrent clients, {} inferences in sessions of {}, {} with {}, {}, {} fractional bits",
+        args.clients, args.inferences, args.per_session, DEMO.name, DEMO.spec_name().unwrap_or("no spec"), settings.cmp, settings.fp.frac_bits
     );
-    println!(
-        "inputs: the {} bundled test images with a float margin of at least {} (left out: {left_out:?}), cycled",
+    outln!(
+        "inputs: the {} bundled test images with a float margin of at least {} (left out: {}), cycled",
         inputs,
-        args.min_margin
+        args.min_margin,
+        super::secure::list(&left_out)
     );
     let mut all_failures = 0;
     let mut throughput = Vec::new();
@@ -365,18 +370,18 @@ pub fn run(args: &LoadTestArgs) -> Result<(), String> {
         } else {
             "honest clients only".to_string()
         };
-        println!("{name}:");
-        println!(
+        outln!("{name}:");
+        outln!(
             "  honest failures: {} (a failure: an error, or a class other than the float reference's or the single-session run's)",
             failures.len()
         );
         for f in failures.iter().take(10) {
-            println!("    {f}");
+            outln!("    {f}");
         }
-        println!("  honest throughput: {rate:.1} inferences/s ({wall:.1} s wall)");
+        outln!("  honest throughput: {rate:.1} inferences/s ({wall:.1} s wall)");
         for (k, role) in ["P1", "P2"].iter().enumerate() {
             let (start, peak, end) = rss[k];
-            println!("  {role} RSS: {start:.1} MB at start, {peak:.1} MB peak, {end:.1} MB at end");
+            outln!("  {role} RSS: {start:.1} MB at start, {peak:.1} MB peak, {end:.1} MB at end");
         }
         for kind in Abuse::ALL.iter().filter(|_| with_abusers) {
             let runs: Vec<_> = tally.iter().filter(|(k, _)| k == kind).collect();
@@ -385,7 +390,7 @@ pub fn run(args: &LoadTestArgs) -> Result<(), String> {
                 .iter()
                 .find_map(|(_, o)| o.as_ref().ok())
                 .map_or(String::new(), |o| format!(" (e.g. {o})"));
-            println!(
+            outln!(
                 "  abuse '{}': {} attempts, {} let through{example}",
                 kind.name(),
                 runs.len(),
@@ -404,7 +409,7 @@ pub fn run(args: &LoadTestArgs) -> Result<(), String> {
         r.iter().sum::<f64>() / r.len().max(1) as f64
     };
     if args.abusers > 0 {
-        println!(
+        outln!(
             "honest throughput with abusers: {:.0}% of the runs without (means of two runs each)",
             100.0 * mean(true) / mean(false)
         );
@@ -413,15 +418,6 @@ pub fn run(args: &LoadTestArgs) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("{all_failures} failures"))
-    }
-}
-
-fn describe_cmp(settings: Settings) -> String {
-    match settings.cmp {
-        patchwork_core::protocol::drelu::Comparison::Exact => "exact DReLU".into(),
-        patchwork_core::protocol::drelu::Comparison::Approx { k_msb, k_lsb } => {
-            format!("approximate DReLU ({k_msb}, {k_lsb})")
-        }
     }
 }
 

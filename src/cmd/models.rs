@@ -11,9 +11,14 @@
 
 use std::path::PathBuf;
 
+use crate::output;
 use clap::{Args, Subcommand};
 use patchwork_model::commands::{self, CommandError};
-use patchwork_model::data::fashion::CLASSES;
+use patchwork_model::data::DataSource;
+use patchwork_net::secure::report::argmax;
+
+use super::secure::list;
+use super::values::{arg_name, DataArg};
 use patchwork_model::transform::Transforms;
 
 /// Opt-in model transforms, applied after loading and reported on stderr.
@@ -63,16 +68,21 @@ pub struct ArchitectureArgs {
     #[arg(long)]
     pub model: PathBuf,
     /// Where to write the architecture (`.json`: graph, shapes, operator parameters; no
-    /// weights).
+    /// weights); `-` for stdout (the report then goes to stderr).
     #[arg(long)]
     pub out: PathBuf,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub transforms: TransformArgs,
 }
 
 /// Runs `patchwork architecture`.
 pub fn run_architecture(args: &ArchitectureArgs) -> Result<(), String> {
-    if !patchwork_model::architecture::is_architecture_path(&args.out) {
+    if !output::is_stdout(&args.out)
+        && !patchwork_model::architecture::is_architecture_path(&args.out)
+    {
         return Err(format!(
             "{}: the architecture file must end in .json",
             args.out.display()
@@ -80,15 +90,30 @@ pub fn run_architecture(args: &ArchitectureArgs) -> Result<(), String> {
     }
     let loaded =
         commands::load(&args.model, args.transforms.transforms()).map_err(|e| e.to_string())?;
-    patchwork_model::architecture::write_architecture(&loaded.model, &args.out)
-        .map_err(|e| e.to_string())?;
-    println!(
-        "wrote {}: {} nodes, {} values, no weights (give it to P0 and P2; P1 keeps {})",
-        args.out.display(),
-        loaded.model.nodes.len(),
-        loaded.model.values.len(),
-        args.model.display()
-    );
+    let json = patchwork_model::architecture::architecture_json(&loaded.model)
+        .map_err(|e| format!("{}: {e}", output::display(&args.out)))?;
+    let stdout = &mut std::io::stdout().lock();
+    output::write_data(&args.out, &json, stdout).map_err(|e| match e.kind() {
+        std::io::ErrorKind::BrokenPipe => crate::out::exit_on(e),
+        _ => format!("{}: {e}", output::display(&args.out)),
+    })?;
+    let (nodes, values) = (loaded.model.nodes.len(), loaded.model.values.len());
+    let report = if args.json {
+        serde_json::json!({"out": output::display(&args.out), "nodes": nodes, "values": values,
+            "transforms": loaded.transforms})
+        .to_string()
+    } else {
+        format!(
+            "wrote {}: {nodes} nodes, {values} values, no weights (give it to P0 and P2; P1 keeps {})",
+            output::display(&args.out),
+            args.model.display()
+        )
+    };
+    if output::is_stdout(&args.out) {
+        eprintln!("{report}");
+    } else {
+        outln!("{report}");
+    }
     Ok(())
 }
 
@@ -131,10 +156,9 @@ pub struct EvalArgs {
     /// Block-ReLU spec (JSON).
     #[arg(long)]
     pub spec: Option<PathBuf>,
-    /// `fashion-mnist` (10,000 test images), `fashion-mnist-train` (60,000 training images) or
-    /// `fashion-mnist-64` (the bundled 64).
-    #[arg(long, default_value = "fashion-mnist")]
-    pub data: String,
+    /// The labelled images to evaluate on.
+    #[arg(long, value_enum, default_value_t)]
+    pub data: DataArg,
     /// Directory of the Fashion-MNIST IDX files.
     #[arg(long, default_value = patchwork_model::data::fashion::DEFAULT_DIR)]
     pub data_dir: PathBuf,
@@ -149,6 +173,9 @@ pub struct EvalArgs {
     pub secure: bool,
     #[command(flatten)]
     pub protocol: super::secure::ProtocolArgs,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn load(model: &std::path::Path, t: TransformArgs) -> Result<commands::LoadedModel, CommandError> {
@@ -169,22 +196,21 @@ pub fn run_reference(args: &ReferenceArgs) -> Result<(), CommandError> {
         .transpose()?;
     let y = commands::reference(&m, &args.input, spec.as_ref())?;
     if args.json {
-        println!("{}", commands::output_json(&y));
+        outln!("{}", commands::output_json(&y));
     } else {
-        println!("shape {:?}", y.shape());
+        outln!("shape {}", list(y.shape()));
         let values: Vec<f32> = y.iter().copied().collect();
         if values.len() <= 1000 {
-            println!("{values:?}");
+            outln!("{}", list(&values));
         } else {
-            println!(
-                "{:?} ... ({} values; use --json for all)",
-                &values[..16],
+            outln!(
+                "{} ... ({} values; use --json for all)",
+                list(&values[..16]),
                 values.len()
             );
         }
-        if values.len() == 10 {
-            let best = (0..10).fold(0, |b, j| if values[j] > values[b] { j } else { b });
-            println!("argmax {best} ({} for Fashion-MNIST)", CLASSES[best]);
+        if values.len() > 1 && values.len() == y.shape().iter().product::<usize>() {
+            outln!("argmax {}", argmax(&values));
         }
     }
     Ok(())
@@ -216,9 +242,9 @@ pub fn run_spec_stats(args: &SpecStatsArgs) -> Result<(), CommandError> {
             })
             .collect();
         let out = serde_json::json!({"layers": layers, "relu_drelus": s.plain(), "spec_drelus": s.with_spec(), "ratio": s.ratio()});
-        println!("{out}");
+        outln!("{out}");
     } else {
-        print!("{}", commands::format_summary(&s));
+        out!("{}", commands::format_summary(&s));
     }
     Ok(())
 }
@@ -231,27 +257,33 @@ pub fn run_eval(args: &EvalArgs) -> Result<(), CommandError> {
         .as_deref()
         .map(|p| commands::load_checked_spec(&m, p))
         .transpose()?;
-    let data = commands::load_data(&args.data, &args.data_dir)?;
+    let data = DataSource::from(args.data).load(&args.data_dir)?;
     if args.secure {
         let empty = patchwork_core::spec::Spec::default();
         let spec = spec.as_ref().unwrap_or(&empty);
-        return super::secure::secure_eval(&m, spec, &args.protocol, &data, args.limit)
+        return super::secure::secure_eval(&m, spec, &args.protocol, &data, args.limit, args.json)
             .map_err(CommandError::Usage);
     }
     let start = std::time::Instant::now();
     let acc = commands::evaluate(&m, spec.as_ref(), &data, args.limit)?;
-    println!(
-        "accuracy {:.4} ({}/{}) on {}{} in {:.1?}",
+    let seconds = start.elapsed().as_secs_f64();
+    if args.json {
+        let out = serde_json::json!({"data": arg_name(&args.data), "spec": spec.is_some(),
+            "accuracy": acc.ratio(), "correct": acc.correct, "total": acc.total, "seconds": seconds});
+        outln!("{out}");
+        return Ok(());
+    }
+    outln!(
+        "accuracy {:.4} ({}/{}) on {}{} in {seconds:.1} s",
         acc.ratio(),
         acc.correct,
         acc.total,
-        args.data,
+        arg_name(&args.data),
         if spec.is_some() {
             " with Block-ReLU spec"
         } else {
             ""
         },
-        start.elapsed()
     );
     Ok(())
 }

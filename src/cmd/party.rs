@@ -19,7 +19,9 @@ use patchwork_net::service::ServiceLimits;
 use patchwork_net::service::{infer_remote, DEFAULT_MAX_SESSIONS};
 use patchwork_net::tcp::{connect, loopback_config, SessionConfig};
 
+use super::party_result::{PartyFailure, PartyResult, PartyRun};
 use super::secure::{load_spec_for, SettingsArgs};
+use super::values::RoleArg;
 
 /// What every party must agree on: the model's architecture, the spec and the settings.
 #[derive(Args, Debug, Clone)]
@@ -53,21 +55,12 @@ impl ModelArgs {
     }
 }
 
-/// `p0`, `p1` or `p2` as a role (the argument parsers allow only these).
-pub fn parse_role(name: &str) -> Role {
-    match name {
-        "p0" => Role::P0,
-        "p1" => Role::P1,
-        _ => Role::P2,
-    }
-}
-
 /// `patchwork party`.
 #[derive(Args, Debug, Clone)]
 pub struct PartyArgs {
-    /// This party's role: p0 (client, holds the input), p1 (server, holds the model), p2 (helper).
-    #[arg(long, value_parser = ["p0", "p1", "p2"])]
-    pub role: String,
+    /// This party's role.
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
     /// Session file (TOML): the three parties' addresses and pinned certificates, and this
     /// party's own key (see `patchwork session loopback`).
     #[arg(long)]
@@ -111,12 +104,14 @@ impl From<String> for Failure {
 /// `{"role", "error", "peer"}`, `peer` naming the party that caused it (or null), and never an
 /// output or a class.
 pub fn run_party_command(args: &PartyArgs) -> Result<(), String> {
-    let role = parse_role(&args.role);
-    run_role(args, role).map_err(|f| {
+    run_role(args, args.role.into()).map_err(|f| {
         if args.json {
-            let peer = f.peer.map(|p| format!("p{}", p.index()));
-            let json = serde_json::json!({"role": args.role, "error": f.message, "peer": peer});
-            println!("{json}");
+            let failure = PartyResult::Failed(PartyFailure {
+                role: args.role,
+                error: f.message.clone(),
+                peer: f.peer.map(RoleArg::from),
+            });
+            outln!("{failure}");
         }
         f.message
     })
@@ -184,20 +179,30 @@ fn run_role(args: &PartyArgs, role: Role) -> Result<(), Failure> {
     let sent_to = [0, 1, 2].map(|k| run.end.sent[k] - run.start.sent[k]);
     let repeat_seconds: Vec<f64> = runs.iter().map(|r| r.end.seconds).collect();
     if args.json {
-        let class = run.output.as_deref().map(argmax);
-        let json = serde_json::json!({"role": args.role, "output": run.output, "class": class,
-            "seconds": run.end.seconds, "setup_seconds": run.setup_seconds,
-            "bytes_sent": sent, "sent_to": sent_to,
-            "setup_bytes_sent": run.setup.sent.iter().sum::<u64>(),
-            "rounds": run.end.rounds - run.start.rounds, "peak_rss_bytes": peak,
-            "repeat_seconds": repeat_seconds});
-        println!("{json}");
+        let result = PartyResult::Ran(PartyRun {
+            role: args.role,
+            output: run.output.clone(),
+            class: run.output.as_deref().map(argmax),
+            seconds: run.end.seconds,
+            setup_seconds: run.setup_seconds,
+            bytes_sent: sent,
+            sent_to,
+            setup_bytes_sent: run.setup.sent.iter().sum::<u64>(),
+            rounds: u64::from(run.end.rounds - run.start.rounds),
+            peak_rss_bytes: peak,
+            repeat_seconds,
+        });
+        outln!("{result}");
     } else {
         let result = match &run.output {
-            Some(out) => format!("class {} (output {out:?}); ", argmax(out)),
+            Some(out) => format!(
+                "class {}; output {}; ",
+                argmax(out),
+                super::secure::list(out)
+            ),
             None => String::new(),
         };
-        println!(
+        outln!(
             "{role}: {result}{:.3} s, sent {sent} bytes, peak memory {:.1} MB",
             run.end.seconds,
             peak.unwrap_or(0) as f64 / 1e6
@@ -246,7 +251,7 @@ pub fn run_session(args: &SessionArgs) -> Result<(), String> {
         SessionCommand::Loopback { dir, base_port } => {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
             loopback_config(dir, *base_port).map_err(|e| e.to_string())?;
-            println!("wrote {}", dir.join("session.toml").display());
+            outln!("wrote {}", dir.join("session.toml").display());
             Ok(())
         }
         SessionCommand::LoopbackService {
@@ -262,7 +267,7 @@ pub fn run_session(args: &SessionArgs) -> Result<(), String> {
                 };
                 loopback_service(dir, *clients, &limits).map_err(|e| e.to_string())?
             };
-            println!(
+            outln!(
                 "wrote {} and {} client files",
                 files.service.display(),
                 files.clients.len()

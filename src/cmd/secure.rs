@@ -11,12 +11,15 @@ use patchwork_core::protocol::drelu::Comparison;
 use patchwork_core::protocol::truncate::Truncation;
 use patchwork_core::spec::Spec;
 use patchwork_model::commands::{self, load_checked_spec};
-use patchwork_model::data::fashion::{bundled_test64, Dataset, CLASSES};
+use patchwork_model::data::fashion::{bundled_test64, Dataset};
 use patchwork_model::data::input::load_input;
 use patchwork_model::reference::forward;
 use patchwork_model::transform::Transforms;
 use patchwork_net::secure::local::{infer_local, Network};
-use patchwork_net::secure::report::{self, argmax};
+use patchwork_net::secure::report::argmax;
+
+use super::bundled::DEMO;
+use super::values::{approx_arg, arg_name, parse_approx, NetworkArg, TruncationArg};
 
 /// How the comparisons, fixed point and truncation are set (all three parties must agree).
 /// The defaults: with exact DReLU, 20 fractional bits and the assisted truncation (the secure
@@ -24,18 +27,17 @@ use patchwork_net::secure::report::{self, argmax};
 /// l*-bit window must hold the activations) and the local truncation, as in the seed paper.
 #[derive(Args, Debug, Clone, Default)]
 pub struct SettingsArgs {
-    /// Approximate DReLU: ignore K_MSB high and K_LSB low bits (the paper uses 43,5).
-    #[arg(long, value_name = "K_MSB,K_LSB")]
-    pub approx: Option<String>,
+    /// DReLU comparison: `exact`, or K_MSB,K_LSB to ignore K_MSB high and K_LSB low bits (the
+    /// paper uses 43,5) [default: exact].
+    #[arg(long, value_name = "exact|K_MSB,K_LSB", value_parser = parse_approx)]
+    pub approx: Option<Comparison>,
     /// Fractional bits of the fixed-point encoding [default: 20 with exact DReLU, 12 with
     /// approximate DReLU].
     #[arg(long)]
     pub frac_bits: Option<u32>,
-    /// Truncation after products: `local` (SecureML: free, but wrong by about 2^(64-f) with
-    /// probability |x|/2^64 per value) or `assisted` (P2 deals a mask: one round and 32 bytes
-    /// per value, never wrong) [default: assisted with exact DReLU, local with approximate].
-    #[arg(long, value_parser = ["local", "assisted"])]
-    pub truncation: Option<String>,
+    /// Truncation after products [default: assisted with exact DReLU, local with approximate].
+    #[arg(long, value_enum)]
+    pub truncation: Option<TruncationArg>,
     /// Seconds a party waits for one message, or for room to queue one, before it stops with
     /// an error naming the peer [default: the session file's `timeout_secs`, else 10].
     #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
@@ -53,35 +55,12 @@ fn parse_timeout(s: &str) -> Result<f64, String> {
 impl SettingsArgs {
     /// The fixed-point, comparison and truncation settings.
     pub fn settings(&self) -> Result<Settings, String> {
-        let exact = self.approx.is_none();
+        let cmp = self.approx.unwrap_or(Comparison::Exact);
+        let exact = cmp == Comparison::Exact;
         let fp = FixedPoint::new(self.frac_bits.unwrap_or(if exact { 20 } else { 12 }))
             .ok_or("--frac-bits must be at most 32")?;
-        let cmp = match &self.approx {
-            None => Comparison::Exact,
-            Some(s) => {
-                let parse = |v: &str| {
-                    v.trim()
-                        .parse::<u32>()
-                        .map_err(|_| format!("--approx: '{v}' is not a bit count"))
-                };
-                let (a, b) = s
-                    .split_once(',')
-                    .ok_or("--approx expects K_MSB,K_LSB, e.g. 43,5")?;
-                let cmp = Comparison::Approx {
-                    k_msb: parse(a)?,
-                    k_lsb: parse(b)?,
-                };
-                if cmp.width() < 2 || parse(a)? + parse(b)? > 62 {
-                    return Err(
-                        "--approx: K_MSB + K_LSB must leave at least 2 bits (at most 62)".into(),
-                    );
-                }
-                cmp
-            }
-        };
-        let trunc = match self.truncation.as_deref() {
-            Some("assisted") => Truncation::Assisted,
-            Some(_) => Truncation::Local,
+        let trunc = match self.truncation {
+            Some(t) => t.into(),
             None if exact => Truncation::Assisted,
             None => Truncation::Local,
         };
@@ -96,14 +75,14 @@ impl SettingsArgs {
     /// The same settings as command-line flags, for party processes.
     pub fn to_flags(&self) -> Vec<String> {
         let mut flags = Vec::new();
-        if let Some(a) = &self.approx {
-            flags.extend(["--approx".to_string(), a.clone()]);
+        if let Some(a) = self.approx {
+            flags.extend(["--approx".to_string(), approx_arg(a)]);
         }
         if let Some(f) = self.frac_bits {
             flags.extend(["--frac-bits".to_string(), f.to_string()]);
         }
         if let Some(t) = &self.truncation {
-            flags.extend(["--truncation".to_string(), t.clone()]);
+            flags.extend(["--truncation".to_string(), arg_name(t)]);
         }
         if let Some(t) = self.timeout {
             flags.extend(["--timeout".to_string(), t.to_string()]);
@@ -117,18 +96,17 @@ impl SettingsArgs {
 pub struct ProtocolArgs {
     #[command(flatten)]
     pub settings: SettingsArgs,
-    /// How the three parties talk: `tcp` (TLS over 127.0.0.1, keys from the handshakes) or
-    /// `memory` (queues between threads).
-    #[arg(long, default_value = "tcp", value_parser = ["tcp", "memory"])]
-    pub network: String,
+    /// How the three parties talk.
+    #[arg(long, value_enum, default_value_t)]
+    pub network: NetworkArg,
 }
 
 impl ProtocolArgs {
     /// The network to run the three parties over.
     pub fn network(&self) -> Network {
-        match self.network.as_str() {
-            "memory" => Network::Memory { seed: seed() },
-            _ => Network::Tcp {
+        match self.network {
+            NetworkArg::Memory => Network::Memory { seed: seed() },
+            NetworkArg::Tcp => Network::Tcp {
                 timeout: self
                     .settings
                     .timeout()
@@ -193,10 +171,10 @@ pub fn run_infer(args: &InferArgs) -> Result<(), String> {
     let reports = infer_local(args.protocol.network(), &model, &spec, settings, &[&x])?;
     let r = &reports[0];
     if args.json {
-        println!("{}", serde_json::to_string(r).map_err(|e| e.to_string())?);
+        outln!("{}", serde_json::to_string(r).map_err(|e| e.to_string())?);
     } else {
-        report::print(r);
-        println!("class {} (output {:?})", r.class, r.output);
+        outln!("{r}");
+        outln!("class {}; output {}", r.class, list(&r.output));
     }
     Ok(())
 }
@@ -215,42 +193,36 @@ pub struct DemoArgs {
     /// How many of the 64 bundled images to run.
     #[arg(long, default_value_t = 64)]
     pub images: usize,
-    /// Approximate DReLU setting (K_MSB,K_LSB), or "exact".
-    #[arg(long, default_value = "43,5")]
-    pub approx: String,
+    /// DReLU comparison: `exact`, or K_MSB,K_LSB (ignore K_MSB high and K_LSB low bits).
+    #[arg(long, value_name = "exact|K_MSB,K_LSB", default_value = "43,5", value_parser = parse_approx)]
+    pub approx: Comparison,
     /// Fractional bits of the fixed-point encoding [default: 20 exact, 12 approximate].
     #[arg(long)]
     pub frac_bits: Option<u32>,
-    /// `tcp` (TLS over 127.0.0.1) or `memory`.
-    #[arg(long, default_value = "tcp", value_parser = ["tcp", "memory"])]
-    pub network: String,
+    /// How the three parties talk.
+    #[arg(long, value_enum, default_value_t)]
+    pub network: NetworkArg,
     /// Seconds a party waits for one message [default: 10].
     #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Option<f64>,
+    /// Print the results as one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
-
-/// The demo's model and spec, relative to the repository root.
-pub const DEMO_MODEL: &str = "models/fashion_resnet_brelu6.onnx";
-pub const DEMO_SPEC: &str = "models/fashion_resnet_brelu6.spec.json";
 
 /// Runs `patchwork demo`.
 pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
     let protocol = ProtocolArgs {
         settings: SettingsArgs {
-            approx: (args.approx != "exact").then(|| args.approx.clone()),
+            approx: Some(args.approx),
             frac_bits: args.frac_bits,
             truncation: None,
             timeout: args.timeout,
         },
-        network: args.network.clone(),
+        network: args.network,
     };
     let settings = protocol.settings()?;
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let (model, spec) = load_model_and_spec(
-        &root.join(DEMO_MODEL),
-        Some(&root.join(DEMO_SPEC)),
-        Transforms::default(),
-    )?;
+    let (model, spec) = DEMO.load()?;
     let data = bundled_test64();
     let n = args.images.min(data.len());
     if n == 0 {
@@ -260,49 +232,89 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
         .map(|i| data.input(i).iter().copied().collect())
         .collect();
     let refs: Vec<&[f32]> = inputs.iter().map(|v| v.as_slice()).collect();
-    println!(
-        "Patchwork demo: {DEMO_MODEL} with Block-ReLU spec {DEMO_SPEC}, {:?}, {} fractional bits, {:?} truncation",
-        settings.cmp, settings.fp.frac_bits, settings.trunc
-    );
-    println!("P0 holds each image, P1 the model, P2 helps; only P0 learns the class.\n");
+    if !args.json {
+        outln!(
+            "Patchwork demo: {} with Block-ReLU spec {}, {}, {} fractional bits, {}",
+            DEMO.name,
+            DEMO.spec_name().unwrap_or("none"),
+            settings.cmp,
+            settings.fp.frac_bits,
+            settings.trunc
+        );
+        outln!("P0 holds each image, P1 the model, P2 helps; only P0 learns the class.\n");
+    }
     let t0 = Instant::now();
     let reports = infer_local(protocol.network(), &model, &spec, settings, &refs)?;
     let wall = t0.elapsed().as_secs_f64();
-    println!(
-        "{:>5} {:<14} {:<14} {:<14} {:>8} {:>9}",
-        "image", "secure", "float", "label", "ms", "MB"
-    );
-    let (mut right, mut agree) = (0, 0);
+    let mut rows = Vec::with_capacity(n);
     for (i, r) in reports.iter().enumerate() {
         let float = forward(&model, &data.input(i), Some(&spec)).map_err(|e| e.to_string())?;
-        let float_class = argmax(float.as_slice().unwrap_or(&[]));
-        let label = data.labels[i] as usize;
-        right += (r.class == label) as usize;
-        agree += (r.class == float_class) as usize;
-        println!(
+        rows.push(DemoRow {
+            image: i,
+            secure: r.class,
+            float: argmax(float.as_slice().unwrap_or(&[])),
+            label: data.labels[i] as usize,
+            ms: r.seconds * 1e3,
+            bytes: r.bytes.total,
+        });
+    }
+    let right = rows.iter().filter(|r| r.secure == r.label).count();
+    let agree = rows.iter().filter(|r| r.secure == r.float).count();
+    let bytes_per_image = reports.iter().map(|r| r.bytes.total).sum::<u64>() as f64 / n as f64;
+    let rounds = reports.iter().map(|r| r.rounds).max().unwrap_or(0);
+    let ms_per_image = reports.iter().map(|r| r.seconds).sum::<f64>() / n as f64 * 1e3;
+    let setup_bytes = reports[0].setup_bytes.total;
+    if args.json {
+        let out = serde_json::json!({"model": DEMO.name, "spec": DEMO.spec_name(),
+            "approx": approx_arg(settings.cmp), "frac_bits": settings.fp.frac_bits,
+            "truncation": arg_name(&TruncationArg::from(settings.trunc)), "images": rows,
+            "secure_correct": right, "secure_equals_float": agree, "bytes_per_image": bytes_per_image,
+            "rounds": rounds, "ms_per_image": ms_per_image, "setup_bytes": setup_bytes,
+            "wall_seconds": wall});
+        outln!("{out}");
+        return Ok(());
+    }
+    outln!(
+        "{:>5} {:<14} {:<14} {:<14} {:>8} {:>9}",
+        "image",
+        "secure",
+        "float",
+        "label",
+        "ms",
+        "MB"
+    );
+    for r in &rows {
+        outln!(
             "{:>5} {:<14} {:<14} {:<14} {:>8.1} {:>9.3}",
-            i,
-            CLASSES[r.class],
-            CLASSES[float_class],
-            CLASSES[label],
-            r.seconds * 1e3,
-            r.bytes.total as f64 / 1e6
+            r.image,
+            data.class_name(r.secure),
+            data.class_name(r.float),
+            data.class_name(r.label),
+            r.ms,
+            r.bytes as f64 / 1e6
         );
     }
-    let total_bytes: u64 = reports.iter().map(|r| r.bytes.total).sum();
-    let rounds = reports.iter().map(|r| r.rounds).max().unwrap_or(0);
-    println!(
-        "\nsecure accuracy {}/{n} ({:.1}%), secure class = float class on {agree}/{n}",
-        right,
+    outln!(
+        "\nsecure accuracy {right}/{n} ({:.1}%), secure class = float class on {agree}/{n}",
         100.0 * right as f64 / n as f64
     );
-    println!(
-        "per image: {:.3} MB on the wire, {rounds} rounds, {:.1} ms; session set-up (weight masks, once): {:.3} MB; wall {wall:.2} s for {n} images",
-        total_bytes as f64 / n as f64 / 1e6,
-        reports.iter().map(|r| r.seconds).sum::<f64>() / n as f64 * 1e3,
-        reports[0].setup_bytes.total as f64 / 1e6
+    outln!(
+        "per image: {:.3} MB on the wire, {rounds} rounds, {ms_per_image:.1} ms; session set-up (weight masks, once): {:.3} MB; wall {wall:.2} s for {n} images",
+        bytes_per_image / 1e6,
+        setup_bytes as f64 / 1e6
     );
     Ok(())
+}
+
+/// One image of the demo: the classes by the secure run, the float reference and the label.
+#[derive(serde::Serialize)]
+struct DemoRow {
+    image: usize,
+    secure: usize,
+    float: usize,
+    label: usize,
+    ms: f64,
+    bytes: u64,
 }
 
 /// The test set through secure inference, compared image by image with the float reference
@@ -313,6 +325,7 @@ pub fn secure_eval(
     protocol: &ProtocolArgs,
     data: &Dataset,
     limit: Option<usize>,
+    json: bool,
 ) -> Result<(), String> {
     let settings = protocol.settings()?;
     let n = limit.unwrap_or(data.len()).min(data.len());
@@ -369,21 +382,39 @@ pub fn secure_eval(
     }
     bar.finish();
     let pct = |k: usize| 100.0 * k as f64 / n as f64;
-    println!(
-        "{n} images, {:?}, {} fractional bits, {:?} truncation: secure accuracy {:.2}% ({secure_right}), float accuracy {:.2}% ({float_right}), secure top-1 = float top-1 on {agree}/{n}, max |logit difference| {max_diff:.4}",
+    let per_image_mb = bytes as f64 / n.max(1) as f64 / 1e6;
+    let per_image_ms = seconds / n.max(1) as f64 * 1e3;
+    let wall = t0.elapsed().as_secs_f64();
+    if json {
+        let out = serde_json::json!({"images": n, "approx": approx_arg(settings.cmp),
+            "frac_bits": settings.fp.frac_bits, "truncation": arg_name(&TruncationArg::from(settings.trunc)),
+            "secure_correct": secure_right, "float_correct": float_right, "secure_equals_float": agree,
+            "max_logit_difference": max_diff, "disagreements": disagreements,
+            "mb_per_image": per_image_mb, "protocol_ms_per_image": per_image_ms, "wall_seconds": wall});
+        outln!("{out}");
+        return Ok(());
+    }
+    outln!(
+        "{n} images, {}, {} fractional bits, {}: secure accuracy {:.2}% ({secure_right}), float accuracy {:.2}% ({float_right}), secure top-1 = float top-1 on {agree}/{n}, max |logit difference| {max_diff:.4}",
         settings.cmp, settings.fp.frac_bits, settings.trunc, pct(secure_right), pct(float_right)
     );
     if !disagreements.is_empty() {
-        println!(
-            "images where the classes differ: {:?}",
-            &disagreements[..disagreements.len().min(50)]
+        outln!(
+            "images where the classes differ: {}",
+            list(&disagreements[..disagreements.len().min(50)])
         );
     }
-    println!(
-        "per image: {:.3} MB, {:.1} ms of protocol; {:.1} s wall in all",
-        bytes as f64 / n.max(1) as f64 / 1e6,
-        seconds / n.max(1) as f64 * 1e3,
-        t0.elapsed().as_secs_f64()
+    outln!(
+        "per image: {per_image_mb:.3} MB, {per_image_ms:.1} ms of protocol; {wall:.1} s wall in all"
     );
     Ok(())
+}
+
+/// Values separated by spaces, for people (JSON output carries the exact values).
+pub fn list<T: std::fmt::Display>(values: &[T]) -> String {
+    values
+        .iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
 }

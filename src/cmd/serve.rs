@@ -5,16 +5,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use patchwork_core::role::Role;
 use patchwork_net::service::{Served, Service, ServiceConfig};
 
-use super::party::{parse_role, ModelArgs};
+use super::party::ModelArgs;
+use super::values::ServerRole;
 
 /// `patchwork serve`.
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
-    /// p1 (holds the model) or p2 (helper).
-    #[arg(long, value_parser = ["p1", "p2"])]
-    pub role: String,
+    /// Which server this is.
+    #[arg(long, value_enum)]
+    pub role: ServerRole,
     /// Service file (TOML): P1's and P2's addresses and pinned certificates, this party's key,
     /// the pinned clients and `max_sessions` (see net/src/service/config.rs).
     #[arg(long)]
@@ -26,7 +28,7 @@ pub struct ServeArgs {
 /// Loads the model once and serves until the process is stopped, printing a line whenever the
 /// session counters change.
 pub fn run_serve(args: &ServeArgs) -> Result<(), String> {
-    let role = parse_role(&args.role);
+    let role: Role = args.role.into();
     let mut config = ServiceConfig::load(&args.config).map_err(|e| e.to_string())?;
     if let Some(t) = args.model.settings.timeout() {
         config.timeout = t;
@@ -40,7 +42,7 @@ pub fn run_serve(args: &ServeArgs) -> Result<(), String> {
     };
     let (clients, max) = (config.clients.len(), config.limits.max_sessions);
     let service = Service::start(role, config, identity, served).map_err(|e| e.to_string())?;
-    println!(
+    outln!(
         "{role} serving on {} ({clients} pinned clients, at most {max} sessions at once)",
         service.address()
     );
@@ -55,7 +57,7 @@ pub fn run_serve(args: &ServeArgs) -> Result<(), String> {
                 (1.., Some(e)) => format!("; last error: {e}"),
                 _ => String::new(),
             };
-            println!("{role}: sessions completed {completed}, failed {failed}, rejected {rejected}{last}");
+            outln!("{role}: sessions completed {completed}, failed {failed}, rejected {rejected}{last}");
         }
     }
 }

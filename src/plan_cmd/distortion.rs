@@ -30,6 +30,8 @@ use patchwork_planner::distortion::extract::{extract_all, layer_work, relu_layer
 use patchwork_planner::distortion::reduce::{reducer, Backend};
 use patchwork_planner::distortion::shard::ShardError;
 use patchwork_planner::distortion::shard::{merge, parse_shard, write_atomic, Shard, ShardFile};
+
+use crate::output;
 use patchwork_planner::distortion::DistortionError;
 
 /// Where the reduction runs.
@@ -45,18 +47,22 @@ pub struct DistortionArgs {
     /// The trained model (ONNX).
     #[arg(long, value_name = "M.onnx")]
     pub model: PathBuf,
-    /// Calibration data: `fashion-mnist` (the first N images of the training split).
-    #[arg(long, default_value = "fashion-mnist")]
-    pub data: String,
+    /// Calibration data (the first N images of its training split).
+    #[arg(long, value_enum, default_value_t)]
+    pub data: CalibrationArg,
     /// Directory of the Fashion-MNIST IDX files.
     #[arg(long, default_value = fashion::DEFAULT_DIR)]
     pub data_dir: PathBuf,
     /// Calibration images N (eq. 4 averages over them).
     #[arg(long, default_value_t = 128)]
     pub samples: usize,
-    /// Where to write the table (or, with --shard, the shard file).
+    /// Where to write the table (or, with --shard, the shard file); `-` for stdout (the report
+    /// then goes to stderr, and no partial file is kept to resume from).
     #[arg(long, value_name = "T.json")]
     pub out: PathBuf,
+    /// Print the closing report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
     /// Measure only shard i of n (0-based): channels C*i/n .. C*(i+1)/n of every layer.
     #[arg(long, value_name = "i/n")]
     pub shard: Option<String>,
@@ -86,15 +92,22 @@ pub struct MergeArgs {
     /// Shard files written by `plan distortion --shard i/n`.
     #[arg(required = true, value_name = "SHARD.json")]
     pub shards: Vec<PathBuf>,
-    /// Where to write the merged table.
+    /// Where to write the merged table; `-` for stdout (the report then goes to stderr).
     #[arg(long, value_name = "T.json")]
     pub out: PathBuf,
+}
+
+/// A calibration data source.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum CalibrationArg {
+    /// Fashion-MNIST's IDX files in --data-dir.
+    #[default]
+    FashionMnist,
 }
 
 /// Why `plan distortion` or `plan merge` failed.
 #[derive(Debug)]
 pub enum DistortionCmdError {
-    UnknownData(String),
     Model(String),
     Data(fashion::DataError),
     TooFewImages { asked: usize, have: usize },
@@ -108,7 +121,6 @@ pub enum DistortionCmdError {
 impl fmt::Display for DistortionCmdError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::UnknownData(d) => write!(f, "unknown data set '{d}' (expected fashion-mnist)"),
             Self::Model(e) => write!(f, "cannot load the model: {e}"),
             Self::Data(e) => write!(f, "{e}"),
             Self::TooFewImages { asked: 0, .. } => write!(f, "--samples must be at least 1"),
@@ -131,9 +143,7 @@ impl std::error::Error for DistortionCmdError {}
 
 /// Runs `patchwork plan distortion`.
 pub fn distortion(args: &DistortionArgs, out: &mut dyn Write) -> Result<(), DistortionCmdError> {
-    if args.data != "fashion-mnist" {
-        return Err(DistortionCmdError::UnknownData(args.data.clone()));
-    }
+    let CalibrationArg::FashionMnist = args.data;
     let shard = match &args.shard {
         Some(s) => Shard::parse(s).map_err(DistortionCmdError::Shard)?,
         None => Shard::ALL,
@@ -186,8 +196,12 @@ pub fn distortion(args: &DistortionArgs, out: &mut dyn Write) -> Result<(), Dist
         shard: [shard.index, shard.count],
         layers: Vec::new(),
     };
-    let partial = partial_path(&args.out);
-    let mut state = resume(&partial, &fresh).unwrap_or(fresh);
+    // Writing to stdout (`--out -`) keeps no partial file, so such a run cannot resume.
+    let partial = (!output::is_stdout(&args.out)).then(|| partial_path(&args.out));
+    let mut state = partial
+        .as_deref()
+        .and_then(|p| resume(p, &fresh))
+        .unwrap_or(fresh);
     let layers = relu_layers(&model).map_err(DistortionCmdError::Distortion)?;
     let total: u64 = layers
         .iter()
@@ -198,16 +212,19 @@ pub fn distortion(args: &DistortionArgs, out: &mut dyn Write) -> Result<(), Dist
         path: args.out.clone(),
         source: e,
     };
-    writeln!(
-        out,
+    let opening = format!(
         "{} ReLU layers ({} already done), {} images, backend {}, {} hypothesis-image pairs to go",
         layers.len(),
         state.layers.len(),
         images.len(),
         red.name(),
         total
-    )
-    .map_err(wr)?;
+    );
+    if output::is_stdout(&args.out) {
+        eprintln!("{opening}");
+    } else {
+        writeln!(out, "{opening}").map_err(wr)?;
+    }
     let bar = ProgressBar::new(total);
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {percent}% eta {eta}")
@@ -216,9 +233,11 @@ pub fn distortion(args: &DistortionArgs, out: &mut dyn Write) -> Result<(), Dist
     let start = Instant::now();
     let mut save = |s: &ShardFile| -> Result<(), DistortionError> {
         // A failed partial save only costs resumability; report it and go on.
-        let text = serde_json::to_string(s).unwrap_or_default();
-        if let Err(e) = write_atomic(&partial, &text) {
-            bar.suspend(|| eprintln!("warning: cannot save {}: {e}", partial.display()));
+        if let Some(partial) = &partial {
+            let text = serde_json::to_string(s).unwrap_or_default();
+            if let Err(e) = write_atomic(partial, &text) {
+                bar.suspend(|| eprintln!("warning: cannot save {}: {e}", partial.display()));
+            }
         }
         if let Some(l) = s.layers.last() {
             bar.suspend(|| {
@@ -251,14 +270,25 @@ pub fn distortion(args: &DistortionArgs, out: &mut dyn Write) -> Result<(), Dist
         serde_json::to_string(&state)
     }
     .unwrap_or_default();
-    write_atomic(&args.out, &text).map_err(wr)?;
-    let _ = std::fs::remove_file(&partial);
-    writeln!(
-        out,
-        "wrote {} in {:.1} s",
-        args.out.display(),
-        start.elapsed().as_secs_f64()
-    )
+    output::write_data(&args.out, &text, out).map_err(wr)?;
+    if let Some(partial) = &partial {
+        let _ = std::fs::remove_file(partial);
+    }
+    let mut stderr = io::stderr();
+    let report = output::report_to(&args.out, out, &mut stderr);
+    let seconds = start.elapsed().as_secs_f64();
+    if args.json {
+        let summary = serde_json::json!({"out": output::display(&args.out),
+            "layers": layers.len(), "images": images.len(), "backend": red.name(),
+            "shard": [shard.index, shard.count], "seconds": seconds});
+        writeln!(report, "{summary}")
+    } else {
+        writeln!(
+            report,
+            "wrote {} in {seconds:.1} s",
+            output::display(&args.out)
+        )
+    }
     .map_err(wr)
 }
 
@@ -279,18 +309,16 @@ pub fn merge_cmd(args: &MergeArgs, out: &mut dyn Write) -> Result<(), Distortion
         path: args.out.clone(),
         source: e,
     };
-    write_atomic(
-        &args.out,
-        &serde_json::to_string(&table).unwrap_or_default(),
-    )
-    .map_err(wr)?;
+    let text = serde_json::to_string(&table).unwrap_or_default();
+    output::write_data(&args.out, &text, out).map_err(wr)?;
+    let mut stderr = io::stderr();
     writeln!(
-        out,
+        output::report_to(&args.out, out, &mut stderr),
         "merged {} shard files: {} layers, {} channels; wrote {}",
         files.len(),
         table.layers.len(),
         table.total_channels(),
-        args.out.display()
+        output::display(&args.out)
     )
     .map_err(wr)
 }

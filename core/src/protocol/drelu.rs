@@ -20,6 +20,23 @@ pub enum Comparison {
     Approx { k_msb: u32, k_lsb: u32 },
 }
 
+/// `exact DReLU` or `approximate DReLU 43,5 (l* = 16)`: the setting as people read it (the
+/// command line writes it `exact` or `43,5`).
+impl core::fmt::Display for Comparison {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Comparison::Exact => write!(f, "exact DReLU"),
+            Comparison::Approx { k_msb, k_lsb } => {
+                write!(
+                    f,
+                    "approximate DReLU {k_msb},{k_lsb} (l* = {})",
+                    self.width()
+                )
+            }
+        }
+    }
+}
+
 impl Comparison {
     /// The seed paper's setting: ignore 43 high and 5 low bits.
     pub const PAPER: Comparison = Comparison::Approx {

@@ -37,6 +37,16 @@ pub enum Truncation {
     Assisted,
 }
 
+/// `local truncation` or `assisted truncation`.
+impl core::fmt::Display for Truncation {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Truncation::Local => write!(f, "local truncation"),
+            Truncation::Assisted => write!(f, "assisted truncation"),
+        }
+    }
+}
+
 mod msg {
     pub const MASKED: u16 = 1;
     pub const QUOTIENTS: u16 = 2;

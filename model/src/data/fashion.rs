@@ -35,9 +35,19 @@ pub struct Dataset {
     /// `len() * rows * cols` pixels.
     pub images: Vec<u8>,
     pub labels: Vec<u8>,
+    /// The name of each label, where the source gives names (empty otherwise).
+    pub class_names: Vec<String>,
 }
 
 impl Dataset {
+    /// The name of class `label`, or its number where the source names none.
+    pub fn class_name(&self, label: usize) -> String {
+        self.class_names
+            .get(label)
+            .cloned()
+            .unwrap_or_else(|| label.to_string())
+    }
+
     /// Number of images.
     pub fn len(&self) -> usize {
         self.labels.len()
@@ -108,6 +118,7 @@ pub fn load(dir: &Path, split: Split) -> Result<Dataset, DataError> {
         cols: dims[2],
         images: pixels.to_vec(),
         labels: labels_data.to_vec(),
+        class_names: CLASSES.map(String::from).to_vec(),
     })
 }
 
@@ -175,6 +186,7 @@ pub fn bundled_test64() -> Dataset {
         cols: 28,
         images,
         labels,
+        class_names: CLASSES.map(String::from).to_vec(),
     }
 }
 

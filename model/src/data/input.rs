@@ -6,7 +6,8 @@ use std::path::Path;
 use ndarray::{ArrayD, IxDyn};
 use patchwork_core::model::Shape;
 
-use crate::data::npy::{read_npy, NpyData};
+use crate::data::npy::{parse_npy, NpyData, NpyError};
+use crate::file;
 
 /// Why an input could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -21,27 +22,46 @@ pub enum InputError {
         expected: Shape,
         found: Vec<usize>,
     },
-    #[error("{path}: unknown input type (expected a .npy or .png file)")]
+    #[error(
+        "{path}: unknown input type (expected a .npy or .png file, or either on stdin as `-`)"
+    )]
     Extension { path: String },
 }
 
-/// Loads `path` and reshapes it to `expected` (leading 1s may be missing in the file).
+/// Loads `path` (`-`: standard input) and reshapes it to `expected` (leading 1s may be missing
+/// in the file). The format comes from the extension, or for `-` from the first bytes. At most
+/// twice the raw size of `expected` (plus 1 MiB of headers) is read.
 pub fn load_input(path: &Path, expected: &Shape) -> Result<ArrayD<f32>, InputError> {
-    let name = path.display().to_string();
+    let name = file::display(path);
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    let (shape, data) = match ext.as_deref() {
+    let limit = 8 * expected.numel() as u64 + (1 << 20);
+    let bytes = file::read(path, limit).map_err(|source| {
+        InputError::Npy(NpyError::Io {
+            path: name.clone(),
+            source,
+        })
+    })?;
+    let format = match ext.as_deref() {
+        None if file::is_stdin(path) && bytes.starts_with(b"\x93NUMPY") => Some("npy"),
+        None if file::is_stdin(path) && bytes.starts_with(b"\x89PNG") => Some("png"),
+        other => other,
+    };
+    let (shape, data) = match format {
         Some("npy") => {
-            let npy = read_npy(path)?;
+            let npy = parse_npy(&bytes).map_err(|detail| NpyError::Format {
+                path: name.clone(),
+                detail,
+            })?;
             let data = match npy.data {
                 NpyData::F32(v) => v,
                 NpyData::U8(v) => v.iter().map(|&b| b as f32 / 255.0).collect(),
             };
             (npy.shape, data)
         }
-        Some("png") => read_png(path, expected)?,
+        Some("png") => read_png(&name, &bytes, expected)?,
         _ => return Err(InputError::Extension { path: name }),
     };
     let strip = |s: &[usize]| {
@@ -63,14 +83,17 @@ pub fn load_input(path: &Path, expected: &Shape) -> Result<ArrayD<f32>, InputErr
 /// Decodes a PNG into `[1, C, H, W]` floats in `[0, 1]` (C = 1 for gray, 3 for colour). The
 /// dimensions in its header are checked against `expected` before anything is decoded, so a
 /// small file that declares a huge image costs nothing.
-fn read_png(path: &Path, expected: &Shape) -> Result<(Vec<usize>, Vec<f32>), InputError> {
-    let name = path.display().to_string();
+fn read_png(
+    name: &str,
+    bytes: &[u8],
+    expected: &Shape,
+) -> Result<(Vec<usize>, Vec<f32>), InputError> {
+    let name = name.to_string();
     let bad = |detail: String| InputError::Png {
         path: name.clone(),
         detail,
     };
-    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
-    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
     decoder.set_transformations(png::Transformations::normalize_to_color8());
     let mut reader = decoder.read_info().map_err(|e| bad(e.to_string()))?;
     let (channels, keep) = match reader.output_color_type().0 {

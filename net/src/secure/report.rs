@@ -5,6 +5,8 @@ use patchwork_core::cost::Cost;
 use patchwork_core::infer::SecureModel;
 use patchwork_core::model::Model;
 use patchwork_core::role::Role;
+use std::fmt;
+
 use serde::Serialize;
 
 use super::run::{Mark, PartyRun};
@@ -148,32 +150,46 @@ fn mb(b: u64) -> f64 {
     b as f64 / 1e6
 }
 
-/// Prints the per-layer table and the totals.
-pub fn print(report: &Report) {
-    println!(
-        "{:>4} {:<28} {:<14} {:>9} {:>12} {:>12} {:>12} {:>12} {:>6} {:>6}",
-        "#", "layer", "op", "ms", "P0-P1 MB", "P0-P2 MB", "P1-P2 MB", "model MB", "rounds", "model"
-    );
-    for l in report
-        .layers
-        .iter()
-        .filter(|l| l.bytes.total > 0 || l.predicted_bytes.total > 0)
-    {
-        println!(
-            "{:>4} {:<28} {:<14} {:>9.2} {:>12.3} {:>12.3} {:>12.3} {:>12.3} {:>6} {:>6}",
-            l.index,
-            truncate(&l.name, 28),
-            l.op,
-            l.seconds * 1e3,
-            mb(l.bytes.p0_p1),
-            mb(l.bytes.p0_p2),
-            mb(l.bytes.p1_p2),
-            mb(l.predicted_bytes.total),
-            l.rounds,
-            l.predicted_rounds
-        );
-    }
-    println!(
+/// The per-layer table (layers that moved or were predicted to move bytes) and the totals.
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let report = self;
+        writeln!(
+            f,
+            "{:>4} {:<28} {:<14} {:>9} {:>12} {:>12} {:>12} {:>12} {:>6} {:>6}",
+            "#",
+            "layer",
+            "op",
+            "ms",
+            "P0-P1 MB",
+            "P0-P2 MB",
+            "P1-P2 MB",
+            "model MB",
+            "rounds",
+            "model"
+        )?;
+        for l in report
+            .layers
+            .iter()
+            .filter(|l| l.bytes.total > 0 || l.predicted_bytes.total > 0)
+        {
+            writeln!(
+                f,
+                "{:>4} {:<28} {:<14} {:>9.2} {:>12.3} {:>12.3} {:>12.3} {:>12.3} {:>6} {:>6}",
+                l.index,
+                truncate(&l.name, 28),
+                l.op,
+                l.seconds * 1e3,
+                mb(l.bytes.p0_p1),
+                mb(l.bytes.p0_p2),
+                mb(l.bytes.p1_p2),
+                mb(l.predicted_bytes.total),
+                l.rounds,
+                l.predicted_rounds
+            )?;
+        }
+        writeln!(
+        f,
         "total: {:.3} s, {:.3} MB (P0-P1 {:.3}, P0-P2 {:.3}, P1-P2 {:.3}; model {:.3}), {} rounds; set-up once per session: {:.3} MB, {:.3} s",
         report.seconds,
         mb(report.bytes.total),
@@ -184,7 +200,9 @@ pub fn print(report: &Report) {
         report.rounds,
         mb(report.setup_bytes.total),
         report.setup_seconds
-    );
+    )?;
+        Ok(())
+    }
 }
 
 fn truncate(s: &str, n: usize) -> String {

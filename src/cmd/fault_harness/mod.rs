@@ -22,8 +22,8 @@ use patchwork_model::data::npy::{encode_npy, Npy, NpyData};
 
 use run::{Fault, Harness, Report};
 
-/// The model the parties run (plain ReLU, exact DReLU) on the first bundled test image.
-const MODEL: &str = "models/fashion_resnet.onnx";
+// The parties run the bundled plain-ReLU model (exact DReLU) on the first bundled test image.
+use super::bundled::PLAIN;
 
 /// Runs without a fault first: the right class and how long each party runs.
 const CLEAN_RUNS: usize = 3;
@@ -84,7 +84,7 @@ pub fn run(args: &FaultHarnessArgs) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
     let harness = Harness {
         exe: std::env::current_exe().map_err(|e| e.to_string())?,
-        model: Path::new(env!("CARGO_MANIFEST_DIR")).join(MODEL),
+        model: PLAIN.write_to(dir.path())?.0,
         input: write_input(dir.path())?,
         dir: dir.path().to_path_buf(),
         timeout: seconds(args.timeout, "timeout")?,
@@ -165,10 +165,10 @@ fn print_summary(
         let json = serde_json::json!({"runs": args.runs, "seed": args.seed,
             "timeout_seconds": args.timeout, "slack_seconds": args.slack,
             "clean_run_seconds": lengths.map(|l| l.as_secs_f64()), "rows": rows});
-        println!("{json}");
+        outln!("{json}");
         return;
     }
-    println!(
+    outln!(
         "{} runs, seed {}, session timeout {} s (+{} s slack); without a fault P0, P1, P2 run \
          {:.2}, {:.2}, {:.2} s",
         args.runs,
@@ -179,7 +179,7 @@ fn print_summary(
         lengths[1].as_secs_f64(),
         lengths[2].as_secs_f64()
     );
-    println!(
+    outln!(
         "{:<6} {:<6} {:>5} {:>6} {:>6} {:>13} {:>10} {:>16}",
         "fault",
         "victim",
@@ -191,7 +191,7 @@ fn print_summary(
         "max s to error"
     );
     for ((fault, victim), r) in rows {
-        println!(
+        outln!(
             "{:<6} {:<6} {:>5} {:>6} {:>6} {:>13} {:>10} {:>16}",
             format!("{fault:?}").to_lowercase(),
             victim.to_string(),

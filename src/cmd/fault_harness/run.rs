@@ -8,6 +8,8 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use patchwork_core::role::Role;
+
+use crate::cmd::party_result::PartyResult;
 use patchwork_net::tcp::loopback_config_with;
 
 use crate::cmd::launch::party_command;
@@ -109,7 +111,11 @@ impl Harness {
                 return Err(format!("{role} failed without a fault: {}", exit.stderr));
             }
             if role == Role::P0 {
-                class = json(&exit)["class"].as_u64();
+                class = PartyResult::parse(&exit.stdout)
+                    .and_then(PartyResult::ran)
+                    .ok()
+                    .and_then(|run| run.class)
+                    .map(|c| c as u64);
             }
             lengths[role.index()] = exit.at - t0;
         }
@@ -196,41 +202,34 @@ impl Harness {
 /// Accepts an ending of `role`: finished with the right result, a typed error (naming a peer,
 /// for a survivor) with no result printed, or death by the signal for a killed victim.
 fn judge(exit: &Exit, role: Role, class: u64, part: Part) -> Result<Ending, String> {
-    let out = json(exit);
-    match exit.code {
-        None if part == Part::Killed => Ok(Ending::Killed),
-        Some(0) if role != Role::P0 || out["class"].as_u64() == Some(class) => {
+    let out = PartyResult::parse(&exit.stdout).ok();
+    match (exit.code, out) {
+        (None, _) if part == Part::Killed => Ok(Ending::Killed),
+        (Some(0), Some(PartyResult::Ran(run)))
+            if role != Role::P0 || run.class.map(|c| c as u64) == Some(class) =>
+        {
             Ok(Ending::Completed)
         }
-        Some(0) => Err(format!("P0 finished with a wrong result: {}", exit.stdout)),
-        Some(1) => {
-            let peer = out["peer"].as_str();
-            let named = Role::ALL
-                .into_iter()
-                .any(|r| r != role && peer == Some(format!("p{}", r.index()).as_str()));
-            let result_printed = out.get("class").is_some() || out.get("output").is_some();
-            let blame = named || part == Part::Resumed;
-            if blame && out["error"].is_string() && !result_printed {
-                Ok(Ending::TypedError)
-            } else {
-                Err(format!(
-                    "{role} failed without a typed error naming a peer: {} {}",
-                    exit.stdout.trim(),
-                    exit.stderr.trim()
-                ))
-            }
+        (Some(0), _) => Err(format!(
+            "{role} finished with a wrong or no result: {}",
+            exit.stdout
+        )),
+        // A failure prints a `PartyFailure`, which has no output or class by construction.
+        (Some(1), Some(PartyResult::Failed(failure)))
+            if failure.peer.is_some_and(|p| Role::from(p) != role) || part == Part::Resumed =>
+        {
+            Ok(Ending::TypedError)
         }
-        _ => Err(format!(
-            "{role} ended with exit code {:?}: {}",
-            exit.code,
+        (Some(1), _) => Err(format!(
+            "{role} failed without a typed error naming a peer: {} {}",
+            exit.stdout.trim(),
+            exit.stderr.trim()
+        )),
+        (code, _) => Err(format!(
+            "{role} ended with exit code {code:?}: {}",
             exit.stderr.trim()
         )),
     }
-}
-
-/// The JSON a party printed (null when it printed none).
-fn json(exit: &Exit) -> serde_json::Value {
-    serde_json::from_str(exit.stdout.trim()).unwrap_or(serde_json::Value::Null)
 }
 
 /// Sends `SIGSTOP` or `SIGCONT` (`name`) to a child with the system's `kill`.

@@ -139,6 +139,6 @@ pub fn run(args: &PlotArgs) -> Result<(), String> {
             io
         }
     };
-    println!("wrote {} from {}", io.out.display(), io.input.display());
+    outln!("wrote {} from {}", io.out.display(), io.input.display());
     Ok(())
 }
