@@ -7,10 +7,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use patchwork::cmd::party_result::{PartyResult, PartyRun};
+use patchwork_core::infer::argmax;
 use patchwork_model::data::fashion::bundled_test64;
 use patchwork_model::data::npy::{encode_npy, Npy, NpyData};
 use patchwork_model::reference::forward;
-use patchwork_net::secure::report::argmax;
 
 const MODEL: &str = "models/fashion_resnet.onnx";
 const SPEC: &str = "models/fashion_resnet.example_spec.json";

@@ -5,8 +5,11 @@
 /// of PrivateCompare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {
+    /// The client: holds the input and alone learns the output.
     P0,
+    /// The server: holds the model's weights.
     P1,
+    /// The helper: deals correlated randomness and holds no share.
     P2,
 }
 
@@ -24,9 +27,13 @@ impl Role {
         Role::ALL.get(i).copied()
     }
 
-    /// Whether this party holds a share of the secret values (P0 and P1).
-    pub fn is_holder(self) -> bool {
-        self != Role::P2
+    /// The other share holder: P1 for P0 and P0 for P1; `None` for P2, which holds no share.
+    pub fn other_holder(self) -> Option<Role> {
+        match self {
+            Role::P0 => Some(Role::P1),
+            Role::P1 => Some(Role::P0),
+            Role::P2 => None,
+        }
     }
 
     /// The two other parties, in index order.

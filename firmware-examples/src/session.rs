@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 
 use patchwork_core::fixed_point::FixedPoint;
-use patchwork_core::infer::{SecureModel, Settings};
+use patchwork_core::infer::{argmax, SecureModel, Settings};
 use patchwork_core::party::Party;
 use patchwork_core::patch::PatchSize;
 use patchwork_core::protocol::drelu::Comparison;
@@ -58,17 +58,6 @@ fn spec() -> Result<Spec, FwError> {
         });
     }
     Ok(Spec { layers })
-}
-
-/// Index of the largest value (the first on ties).
-pub fn argmax(v: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 /// Runs the session as P0.

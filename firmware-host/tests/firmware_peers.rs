@@ -166,7 +166,7 @@ fn peers_serve_a_p0_speaking_the_firmware_protocol() {
         &[&x],
     )
     .expect("local");
-    assert_eq!(secure::report::argmax(&logits), local[0].class);
+    assert_eq!(patchwork_core::infer::argmax(&logits), local[0].class);
 
     let out = finish(child, Duration::from_secs(60));
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -43,8 +43,8 @@ pub enum CommandError {
         rows: usize,
         cols: usize,
     },
-    #[error("model output has {found} values, expected 10 class scores for Fashion-MNIST")]
-    NotAClassifier { found: usize },
+    #[error("model output has {found} values, but the data set's labels name {classes} classes (one score per class expected)")]
+    NotAClassifier { found: usize, classes: usize },
     #[error("{0}")]
     Usage(String),
 }
@@ -185,11 +185,14 @@ pub fn evaluate(
     let mut correct = 0;
     for i in 0..total {
         let y = forward(model, &data.input(i), spec)?;
-        if y.len() != 10 {
-            return Err(CommandError::NotAClassifier { found: y.len() });
+        if y.len() < data.classes() {
+            return Err(CommandError::NotAClassifier {
+                found: y.len(),
+                classes: data.classes(),
+            });
         }
         let scores: Vec<f32> = y.iter().copied().collect();
-        let best = (0..scores.len()).fold(0, |b, j| if scores[j] > scores[b] { j } else { b });
+        let best = patchwork_core::infer::argmax(&scores);
         correct += usize::from(best == data.labels[i] as usize);
     }
     Ok(Accuracy { correct, total })

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use patchwork_core::fixed_point::FixedPoint;
+use patchwork_core::infer::argmax;
 use patchwork_core::infer::{SecureModel, Settings};
 use patchwork_core::protocol::drelu::Comparison;
 use patchwork_core::protocol::truncate::Truncation;
@@ -17,7 +18,6 @@ use patchwork_model::commands::{load, load_checked_spec};
 use patchwork_model::data::fashion::bundled_test64;
 use patchwork_model::reference::forward;
 use patchwork_model::transform::Transforms;
-use patchwork_net::secure::report::argmax;
 use patchwork_net::service::abuse::{abuse_once, Abuse, PublicProgram};
 use patchwork_net::service::loopback::loopback_service;
 use patchwork_net::service::{

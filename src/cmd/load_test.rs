@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use patchwork_core::infer::argmax;
 use patchwork_core::infer::Settings;
 use patchwork_core::model::Model;
 use patchwork_core::protocol::drelu::Comparison;
@@ -18,7 +19,6 @@ use patchwork_core::spec::Spec;
 use patchwork_model::data::fashion::bundled_test64;
 use patchwork_model::reference::forward;
 use patchwork_net::secure::local::{infer_local, Network};
-use patchwork_net::secure::report::argmax;
 use patchwork_net::service::abuse::{abuse_once, Abuse, PublicProgram};
 use patchwork_net::service::loopback::loopback_service;
 use patchwork_net::service::{infer_remote, ServiceLimits};

@@ -13,9 +13,9 @@ use std::path::PathBuf;
 
 use crate::output;
 use clap::{Args, Subcommand};
+use patchwork_core::infer::argmax;
 use patchwork_model::commands::{self, CommandError};
 use patchwork_model::data::DataSource;
-use patchwork_net::secure::report::argmax;
 
 use super::secure::list;
 use super::values::{arg_name, DataArg};

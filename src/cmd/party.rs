@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use patchwork_core::infer::argmax;
 use patchwork_core::infer::Settings;
 use patchwork_core::model::Model;
 use patchwork_core::party::Party;
@@ -12,7 +13,6 @@ use patchwork_core::role::Role;
 use patchwork_core::spec::Spec;
 use patchwork_model::commands;
 use patchwork_model::data::input::load_input;
-use patchwork_net::secure::report::argmax;
 use patchwork_net::secure::run::run_party;
 use patchwork_net::service::loopback::loopback_service;
 use patchwork_net::service::ServiceLimits;

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use clap::Args;
 use patchwork_core::fixed_point::FixedPoint;
+use patchwork_core::infer::argmax;
 use patchwork_core::infer::Settings;
 use patchwork_core::model::Model;
 use patchwork_core::protocol::drelu::Comparison;
@@ -16,7 +17,6 @@ use patchwork_model::data::input::load_input;
 use patchwork_model::reference::forward;
 use patchwork_model::transform::Transforms;
 use patchwork_net::secure::local::{infer_local, Network};
-use patchwork_net::secure::report::argmax;
 
 use super::bundled::DEMO;
 use super::values::{approx_arg, arg_name, parse_approx, NetworkArg, TruncationArg};

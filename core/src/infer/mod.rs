@@ -622,6 +622,18 @@ fn add_bias<E>(fp: FixedPoint, node: &Node, y: &mut [u64]) -> Result<(), InferEr
     Ok(())
 }
 
+/// The class an output names: the index of its largest value (the first of equal ones; NaNs
+/// are passed over; 0 for an empty output).
+pub fn argmax(v: &[f32]) -> usize {
+    v.iter()
+        .enumerate()
+        .fold(
+            (0, f32::NEG_INFINITY),
+            |b, (i, &x)| if x > b.1 { (i, x) } else { b },
+        )
+        .0
+}
+
 /// For each value, the index of the last node that reads it (`usize::MAX` if none).
 fn last_uses(model: &Model) -> Vec<usize> {
     let mut last = vec![usize::MAX; model.values.len()];

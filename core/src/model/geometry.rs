@@ -6,6 +6,29 @@ use alloc::vec::Vec;
 
 use super::op::{CoordinateTransform, NearestRounding, Pool2d, Resize, ResizeMode};
 
+/// The in-bounds input indices (relative to the channel, row-major) of the window of output
+/// pixel `(oy, ox)` on an `h x w` map: `kernel`, `stride` and padding `[top, left, ...]`. The one
+/// definition of a pooling window, for average pools here and the secure MaxPool's tree.
+pub fn window(
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    pad: [usize; 4],
+    (h, w): (usize, usize),
+    (oy, ox): (usize, usize),
+) -> Vec<usize> {
+    let mut idx = Vec::with_capacity(kernel[0] * kernel[1]);
+    for ky in 0..kernel[0] {
+        let iy = (oy * stride[0] + ky) as isize - pad[0] as isize;
+        for kx in 0..kernel[1] {
+            let ix = (ox * stride[1] + kx) as isize - pad[1] as isize;
+            if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
+                idx.push(iy as usize * w + ix as usize);
+            }
+        }
+    }
+    idx
+}
+
 /// For each output pixel of one channel, in row-major order: the in-bounds input indices
 /// (relative to the channel) of its pooling window and the divisor of an average pool.
 pub fn pool_windows(
@@ -18,16 +41,7 @@ pub fn pool_windows(
     let mut out = Vec::with_capacity(oh * ow);
     for oy in 0..oh {
         for ox in 0..ow {
-            let mut idx = Vec::with_capacity(p.kernel[0] * p.kernel[1]);
-            for ky in 0..p.kernel[0] {
-                let iy = (oy * p.stride[0] + ky) as isize - p.padding[0] as isize;
-                for kx in 0..p.kernel[1] {
-                    let ix = (ox * p.stride[1] + kx) as isize - p.padding[1] as isize;
-                    if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
-                        idx.push(iy as usize * w + ix as usize);
-                    }
-                }
-            }
+            let idx = window(p.kernel, p.stride, p.padding, (h, w), (oy, ox));
             let count = if p.count_include_pad {
                 padded_count(p, h, w, oy, ox)
             } else {

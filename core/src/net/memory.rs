@@ -11,11 +11,13 @@ use std::vec::Vec;
 use crate::party::Party;
 use crate::prg::{Key, KeySet, Prg};
 use crate::role::Role;
-use crate::transport::{RoundClock, Stamp, Tag, Transport, TransportError};
+use crate::transport::accounting::Accounting;
+use crate::transport::frame::Header;
+use crate::transport::{Tag, Transport, TransportError};
 
+/// A message in a queue: the header a byte stream would carry, and the payload.
 struct Message {
-    tag: Tag,
-    stamp: Stamp,
+    header: Header,
     payload: Vec<u8>,
 }
 
@@ -55,7 +57,7 @@ pub struct MemoryTransport {
     to: [Option<Sender<Message>>; 3],
     from: [Option<Receiver<Message>>; 3],
     counters: Arc<Counters>,
-    clock: RoundClock,
+    accounting: Accounting,
     timeout: Duration,
 }
 
@@ -67,7 +69,7 @@ impl Transport for MemoryTransport {
     type Error = Never;
 
     fn send(&mut self, to: Role, tag: Tag, payload: &[u8]) -> Result<(), TransportError<Never>> {
-        let stamp = self.clock.on_send(tag);
+        let header = self.accounting.outgoing(to, tag, payload.len())?;
         let tx = self.to[to.index()]
             .as_ref()
             .ok_or(TransportError::NoChannel { peer: to })?;
@@ -75,11 +77,12 @@ impl Transport for MemoryTransport {
         self.counters.bytes[me][them].fetch_add(payload.len() as u64, Ordering::Relaxed);
         self.counters.messages[me][them].fetch_add(1, Ordering::Relaxed);
         tx.send(Message {
-            tag,
-            stamp,
+            header,
             payload: payload.to_vec(),
         })
-        .map_err(|_| TransportError::Closed { peer: to })
+        .map_err(|_| TransportError::Closed { peer: to })?;
+        self.accounting.sent(to, payload.len());
+        Ok(())
     }
 
     fn recv(&mut self, from: Role, tag: Tag, buf: &mut [u8]) -> Result<(), TransportError<Never>> {
@@ -90,36 +93,21 @@ impl Transport for MemoryTransport {
             RecvTimeoutError::Timeout => TransportError::Timeout { peer: from, tag },
             RecvTimeoutError::Disconnected => TransportError::Closed { peer: from },
         })?;
-        if m.tag != tag {
-            return Err(TransportError::WrongTag {
-                peer: from,
-                expected: tag,
-                found: m.tag,
-            });
-        }
-        if m.payload.len() != buf.len() {
-            return Err(TransportError::WrongLength {
-                peer: from,
-                tag,
-                expected: buf.len(),
-                found: m.payload.len(),
-            });
-        }
+        self.accounting.incoming(&m.header, tag, buf.len())?;
         buf.copy_from_slice(&m.payload);
-        self.clock.on_recv(tag, m.stamp);
         Ok(())
     }
 
     fn rounds(&self) -> u32 {
-        self.clock.rounds()
+        self.accounting.rounds()
     }
 
     fn step_rounds(&self) -> u64 {
-        self.clock.step_rounds()
+        self.accounting.step_rounds()
     }
 
     fn bytes_sent(&self, to: Role) -> u64 {
-        self.counters.bytes[self.role.index()][to.index()].load(Ordering::Relaxed)
+        self.accounting.bytes_sent(to)
     }
 }
 
@@ -146,7 +134,7 @@ pub fn network(timeout: Duration) -> ([MemoryTransport; 3], Arc<Counters>) {
             to,
             from,
             counters: counters.clone(),
-            clock: RoundClock::default(),
+            accounting: Accounting::new(Role::ALL[i]),
             timeout,
         });
     let ends = [

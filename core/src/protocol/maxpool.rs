@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 
 use super::brelu::MapShape;
 use super::drelu::{relu, Comparison};
+use crate::model::geometry::window;
 use crate::party::{check_len, Error, Party};
 use crate::role::Role;
 use crate::transport::Transport;
@@ -33,26 +34,12 @@ impl Pool {
     pub fn windows(&self, shape: MapShape) -> Vec<Vec<usize>> {
         let (oh, ow) = self.out_hw(shape.height, shape.width);
         let mut out = Vec::with_capacity(shape.channels * oh * ow);
+        let (h, w) = (shape.height, shape.width);
         for c in 0..shape.channels {
             for oy in 0..oh {
                 for ox in 0..ow {
-                    let mut win = Vec::with_capacity(self.kernel[0] * self.kernel[1]);
-                    for ky in 0..self.kernel[0] {
-                        for kx in 0..self.kernel[1] {
-                            let y = (oy * self.stride[0] + ky) as isize - self.pad[0] as isize;
-                            let x = (ox * self.stride[1] + kx) as isize - self.pad[1] as isize;
-                            if y >= 0
-                                && x >= 0
-                                && (y as usize) < shape.height
-                                && (x as usize) < shape.width
-                            {
-                                win.push(
-                                    (c * shape.height + y as usize) * shape.width + x as usize,
-                                );
-                            }
-                        }
-                    }
-                    out.push(win);
+                    let win = window(self.kernel, self.stride, self.pad, (h, w), (oy, ox));
+                    out.push(win.into_iter().map(|i| c * h * w + i).collect());
                 }
             }
         }

@@ -43,7 +43,7 @@ pub fn beaver<T: Transport, Op: Bilinear>(
     check_len("right operand", op.rhs_len(), y.len())?;
     let step = p.begin_step();
     let (nl, nr) = (op.lhs_len(), op.rhs_len());
-    if p.role() == Role::P2 {
+    let Some(other) = p.role().other_holder() else {
         let draw = |p: &Party<T>, who: Role| {
             let mut a = p.shared(who, step, purpose::A);
             let mut b = p.shared(who, step, purpose::B);
@@ -57,9 +57,8 @@ pub fn beaver<T: Transport, Op: Bilinear>(
         let c = op.apply(&crate::ring::add(&a0, &a1), &crate::ring::add(&b0, &b1));
         deal_ring(p, step, msg::C, purpose::C, op.out_len(), Some(&c))?;
         return Ok(vec![0; op.out_len()]);
-    }
+    };
     let me = p.role();
-    let other = if me == Role::P0 { Role::P1 } else { Role::P0 };
     let mut ga = p.shared(Role::P2, step, purpose::A);
     let mut gb = p.shared(Role::P2, step, purpose::B);
     let a: Vec<u64> = (0..nl).map(|_| ga.u64()).collect();

@@ -42,14 +42,6 @@ mod purpose {
 /// Bits compared: values of Z_L and Z_{L-1} both take 64.
 const BITS: usize = 64;
 
-fn other_holder(me: Role) -> Role {
-    if me == Role::P0 {
-        Role::P1
-    } else {
-        Role::P0
-    }
-}
-
 /// `b XOR s` for a bit `b` both holders know and shares `s_j` of a bit, over a ring with the
 /// given subtraction: `s_j` when `b = 0`, `j - s_j` when `b = 1`.
 fn xor_public(b: u8, j: u64, s: u64, minus: fn(u64, u64) -> u64) -> u64 {
@@ -69,12 +61,12 @@ fn private_compare<T: Transport>(
     r: &[u64],
     n: usize,
 ) -> Result<Vec<u8>, Error<T::Error>> {
-    if p.role() == Role::P2 {
+    let Some(other) = p.role().other_holder() else {
         let m0 = p.recv_zp(Role::P0, step, msg::COMPARE, n * BITS)?;
         let m1 = p.recv_zp(Role::P1, step, msg::COMPARE, n * BITS)?;
         return Ok(compare::helper_results(&m0, &m1, BITS));
-    }
-    let mut common = p.shared(other_holder(p.role()), step, purpose::COMPARE);
+    };
+    let mut common = p.shared(other, step, purpose::COMPARE);
     let (out, betas) =
         compare::holder_messages(p.role().j() as u8, x_bits, &r[..n], BITS, &mut common);
     p.send_zp(Role::P2, step, msg::COMPARE, &out)?;
@@ -99,7 +91,7 @@ pub fn share_convert<T: Transport>(
         return Ok(Vec::new());
     }
     let step = p.begin_step();
-    if p.role() == Role::P2 {
+    let Some(other) = p.role().other_holder() else {
         let y0 = p.recv_packed(Role::P0, step, msg::MASKED, n, 64)?;
         let y1 = p.recv_packed(Role::P1, step, msg::MASKED, n, 64)?;
         let (x, delta): (Vec<u64>, Vec<u64>) = y0
@@ -123,9 +115,9 @@ pub fn share_convert<T: Transport>(
             .collect();
         deal_odd(p, step, msg::ETA, purpose::ETA, n, Some(&eta_prime))?;
         return Ok(vec![0; n]);
-    }
+    };
     let j = p.role().j();
-    let mut common = p.shared(other_holder(p.role()), step, purpose::COMMON);
+    let mut common = p.shared(other, step, purpose::COMMON);
     let (mut r_minus_1, mut masked, mut theta) = (
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -169,7 +161,7 @@ pub fn compute_msb<T: Transport>(p: &mut Party<T>, a: &[u64]) -> Result<Vec<u64>
         return Ok(Vec::new());
     }
     let step = p.begin_step();
-    if p.role() == Role::P2 {
+    let Some(other) = p.role().other_holder() else {
         let (mut s0, mut s1) = (
             p.shared(Role::P0, step, purpose::X),
             p.shared(Role::P1, step, purpose::X),
@@ -194,9 +186,8 @@ pub fn compute_msb<T: Transport>(p: &mut Party<T>, a: &[u64]) -> Result<Vec<u64>
         deal_ring(p, step, msg::BETA, purpose::BETA, n, Some(&beta_prime))?;
         beaver(p, &Elementwise(n), &vec![0; n], &vec![0; n])?;
         return Ok(vec![0; n]);
-    }
+    };
     let j = p.role().j();
-    let other = other_holder(p.role());
     let mut xs = p.shared(Role::P2, step, purpose::X);
     let mine: Vec<u64> = a
         .iter()

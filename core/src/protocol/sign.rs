@@ -79,7 +79,7 @@ pub fn split<T: Transport>(
     let x_step = Step { seq: 1 };
     #[cfg(not(feature = "leak-reused-mask"))]
     let x_step = step;
-    if p.role() == Role::P2 {
+    let Some(other) = p.role().other_holder() else {
         let (mut x0, mut x1) = (
             p.shared(Role::P0, x_step, purpose::X),
             p.shared(Role::P1, x_step, purpose::X),
@@ -107,10 +107,9 @@ pub fn split<T: Transport>(
             .map(|(x, b)| ((x >> (m - 1)) as u8 & 1) ^ b)
             .collect();
         return Ok(SplitSign { bits: gamma });
-    }
+    };
     crate::party::check_len("shares to compare", n, a.len())?;
     let me = p.role();
-    let other = if me == Role::P0 { Role::P1 } else { Role::P0 };
     let mut xs = p.shared(Role::P2, x_step, purpose::X);
     let c_mine: Vec<u64> = a.iter().map(|v| v.wrapping_add(xs.u64()) & ring).collect();
     p.send_packed(other, step, msg::OPEN, c_mine.iter().copied(), n, m)?;
@@ -173,7 +172,7 @@ pub fn multiply<T: Transport>(
     if decision.iter().any(|&d| d as usize >= n) {
         return Err(Error::Config("decision index out of range"));
     }
-    if p.role() == Role::P2 {
+    let Some(other) = p.role().other_holder() else {
         let y0 = p.recv_packed(Role::P0, step, msg::MASKED_V, len, 64)?;
         let y1 = p.recv_packed(Role::P1, step, msg::MASKED_V, len, 64)?;
         let gamma: Vec<u64> = split.bits.iter().map(|&b| b as u64).collect();
@@ -183,10 +182,9 @@ pub fn multiply<T: Transport>(
         deal_ring(p, step, msg::GAMMA, purpose::GAMMA, n, Some(&gamma))?;
         deal_ring(p, step, msg::PRODUCT, purpose::PRODUCT, len, Some(&z))?;
         return Ok(vec![0; len]);
-    }
+    };
     crate::party::check_len("values to multiply by the sign", len, v.len())?;
     let me = p.role();
-    let other = if me == Role::P0 { Role::P1 } else { Role::P0 };
     let mut common = p.shared(other, step, purpose::V_MASK);
     // T = R + S: P0 hides its share with R, P1 with S; P2 sees v + T.
     let mut t = Vec::with_capacity(len);

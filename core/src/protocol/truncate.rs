@@ -89,8 +89,8 @@ fn assisted<T: Transport>(
     let step = p.begin_step();
     // 2^(64-f) in the ring (0 when f = 0).
     let wrap_unit = 1u64.checked_shl(64 - f).unwrap_or(0);
-    match p.role() {
-        Role::P2 => {
+    match p.role().other_holder() {
+        None => {
             let mut r0 = p.shared(Role::P0, step, purpose::MASK);
             let mut r1 = p.shared(Role::P1, step, purpose::MASK);
             // Shares of `r >> f` where c has its MSB set (no wrap possible), then of
@@ -112,9 +112,8 @@ fn assisted<T: Transport>(
             )?;
             Ok(vec![0; n])
         }
-        role => {
-            let p0 = role == Role::P0;
-            let other = if p0 { Role::P1 } else { Role::P0 };
+        Some(other) => {
+            let p0 = p.role() == Role::P0;
             // P0 shifts the value into [0, 2^63) and alone adds the public quotient.
             let offset = if p0 { 1u64 << 62 } else { 0 };
             let mut mask = p.shared(Role::P2, step, purpose::MASK);
@@ -125,11 +124,7 @@ fn assisted<T: Transport>(
             p.send_packed(other, step, msg::MASKED, masked.iter().copied(), n, 64)?;
             let quotients = deal_ring(p, step, msg::QUOTIENTS, purpose::QUOTIENTS, 2 * n, None)?;
             let theirs = p.recv_packed(other, step, msg::MASKED, n, 64)?;
-            let unshift = if role == Role::P0 {
-                1u64 << (62 - f)
-            } else {
-                0
-            };
+            let unshift = if p0 { 1u64 << (62 - f) } else { 0 };
             Ok((0..n)
                 .map(|i| {
                     let c = masked[i].wrapping_add(theirs[i]);

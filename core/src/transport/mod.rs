@@ -8,6 +8,7 @@
 //! received when it sent it, so the number of rounds of a run is the depth of its deepest
 //! message, the length of its longest chain of dependent messages.
 
+pub mod accounting;
 pub mod frame;
 pub mod stream;
 

@@ -5,16 +5,15 @@
 
 use embedded_io::{ErrorKind, Read, ReadExactError, Write};
 
+use super::accounting::Accounting;
 use super::frame::{Header, HEADER_LEN};
-use super::{RoundClock, Tag, Transport, TransportError};
+use super::{Tag, Transport, TransportError};
 use crate::role::Role;
 
 /// A party's transport over one byte stream per peer.
 pub struct StreamTransport<S> {
-    role: Role,
     peers: [Option<S>; 3],
-    clock: RoundClock,
-    sent: [u64; 3],
+    accounting: Accounting,
 }
 
 impl<S: Read + Write> StreamTransport<S> {
@@ -27,10 +26,8 @@ impl<S: Read + Write> StreamTransport<S> {
             peers[r.index()] = s;
         }
         StreamTransport {
-            role,
             peers,
-            clock: RoundClock::default(),
-            sent: [0; 3],
+            accounting: Accounting::new(role),
         }
     }
 
@@ -72,23 +69,12 @@ impl<S: Read + Write> Transport for StreamTransport<S> {
     type Error = S::Error;
 
     fn send(&mut self, to: Role, tag: Tag, payload: &[u8]) -> Result<(), TransportError<S::Error>> {
-        let len = u32::try_from(payload.len()).map_err(|_| TransportError::BadFrame {
-            peer: to,
-            reason: "message longer than 4 GiB",
-        })?;
-        let stamp = self.clock.on_send(tag);
-        let header = Header {
-            sender: self.role,
-            tag,
-            stamp,
-            len,
-        }
-        .encode();
+        let header = self.accounting.outgoing(to, tag, payload.len())?.encode();
         let s = self.stream(to)?;
         s.write_all(&header).map_err(|e| io_err(to, tag, e))?;
         s.write_all(payload).map_err(|e| io_err(to, tag, e))?;
         s.flush().map_err(|e| io_err(to, tag, e))?;
-        self.sent[to.index()] += payload.len() as u64;
+        self.accounting.sent(to, payload.len());
         Ok(())
     }
 
@@ -98,25 +84,24 @@ impl<S: Read + Write> Transport for StreamTransport<S> {
         tag: Tag,
         buf: &mut [u8],
     ) -> Result<(), TransportError<S::Error>> {
-        let s = self.stream(from)?;
         let mut raw = [0u8; HEADER_LEN];
+        let s = self.stream(from)?;
         s.read_exact(&mut raw).map_err(|e| read_err(from, tag, e))?;
         let header = Header::decode(from, &raw)?;
-        header.expect(tag, buf.len())?;
-        s.read_exact(buf).map_err(|e| read_err(from, tag, e))?;
-        self.clock.on_recv(tag, header.stamp);
-        Ok(())
+        self.accounting.incoming(&header, tag, buf.len())?;
+        let s = self.stream(from)?;
+        s.read_exact(buf).map_err(|e| read_err(from, tag, e))
     }
 
     fn rounds(&self) -> u32 {
-        self.clock.rounds()
+        self.accounting.rounds()
     }
 
     fn step_rounds(&self) -> u64 {
-        self.clock.step_rounds()
+        self.accounting.step_rounds()
     }
 
     fn bytes_sent(&self, to: Role) -> u64 {
-        self.sent[to.index()]
+        self.accounting.bytes_sent(to)
     }
 }

@@ -130,7 +130,7 @@ fn expect(args: &Args) -> Result<String, String> {
         "{{\"image\": {}, \"label\": {}, \"float_class\": {}, \"secure_class\": {}}}",
         args.image,
         data.labels[args.image],
-        secure::report::argmax(&float),
+        patchwork_core::infer::argmax(&float),
         secure_class
     ))
 }

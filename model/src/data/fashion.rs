@@ -48,6 +48,14 @@ impl Dataset {
             .unwrap_or_else(|| label.to_string())
     }
 
+    /// How many classes the labels name: the class names', else one more than the largest label.
+    pub fn classes(&self) -> usize {
+        match self.class_names.len() {
+            0 => self.labels.iter().max().map_or(0, |&l| l as usize + 1),
+            n => n,
+        }
+    }
+
     /// Number of images.
     pub fn len(&self) -> usize {
         self.labels.len()

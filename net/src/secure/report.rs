@@ -2,7 +2,7 @@
 //! per-layer table with the cost model's prediction beside what was measured.
 
 use patchwork_core::cost::Cost;
-use patchwork_core::infer::SecureModel;
+use patchwork_core::infer::{argmax, SecureModel};
 use patchwork_core::model::Model;
 use patchwork_core::role::Role;
 use std::fmt;
@@ -70,17 +70,6 @@ pub struct Report {
     pub setup_bytes: Edges,
     pub setup_seconds: f64,
     pub layers: Vec<LayerRow>,
-}
-
-/// Index of the largest output.
-pub fn argmax(v: &[f32]) -> usize {
-    v.iter()
-        .enumerate()
-        .fold(
-            (0, f32::NEG_INFINITY),
-            |b, (i, &x)| if x > b.1 { (i, x) } else { b },
-        )
-        .0
 }
 
 fn directed(

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use patchwork_core::role::Role;
-use patchwork_core::transport::frame::Header;
-use patchwork_core::transport::{RoundClock, Tag, Transport, TransportError};
+use patchwork_core::transport::accounting::Accounting;
+use patchwork_core::transport::{Tag, Transport, TransportError};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::runtime::{Handle, Runtime};
 use tokio::sync::{mpsc, Semaphore};
@@ -105,8 +105,7 @@ pub struct TcpTransport {
     /// Set when the transport owns that runtime (stopped on drop).
     runtime: Option<Runtime>,
     links: [Option<Link>; 3],
-    clock: RoundClock,
-    sent: [u64; 3],
+    accounting: Accounting,
     limits: Limits,
     /// A send or receive failed: dropping skips the delivery of what is queued.
     broken: bool,
@@ -116,8 +115,7 @@ impl std::fmt::Debug for TcpTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TcpTransport")
             .field("role", &self.role)
-            .field("rounds", &self.clock.rounds())
-            .field("sent", &self.sent)
+            .field("rounds", &self.accounting.rounds())
             .finish()
     }
 }
@@ -183,8 +181,7 @@ impl TcpTransport {
             handle,
             runtime,
             links,
-            clock: RoundClock::default(),
-            sent: [0; 3],
+            accounting: Accounting::new(role),
             limits,
             broken: false,
         }
@@ -252,19 +249,10 @@ impl TcpTransport {
         tag: Tag,
         payload: &[u8],
     ) -> Result<(), TransportError<NetError>> {
-        let len = u32::try_from(payload.len()).map_err(|_| TransportError::BadFrame {
-            peer: to,
-            reason: "message longer than 4 GiB",
-        })?;
         // As in the core's transports, the clock ticks before the channel is looked up.
-        let stamp = self.clock.on_send(tag);
-        let header = Header {
-            sender: self.role,
-            tag,
-            stamp,
-            len,
-        }
-        .encode();
+        let header = self.accounting.outgoing(to, tag, payload.len())?;
+        let len = header.len;
+        let header = header.encode();
         let mut frame = Vec::with_capacity(header.len() + payload.len());
         frame.extend_from_slice(&header);
         frame.extend_from_slice(payload);
@@ -278,7 +266,7 @@ impl TcpTransport {
             .map_err(|_| TransportError::Closed { peer: to })?;
         tx.send((frame, permit))
             .map_err(|_| TransportError::Closed { peer: to })?;
-        self.sent[to.index()] += payload.len() as u64;
+        self.accounting.sent(to, payload.len());
         Ok(())
     }
 
@@ -296,9 +284,8 @@ impl TcpTransport {
             None => return Err(TransportError::Closed { peer: from }),
             Some(incoming) => incoming?,
         };
-        frame.header.expect(tag, buf.len())?;
+        self.accounting.incoming(&frame.header, tag, buf.len())?;
         buf.copy_from_slice(&frame.payload);
-        self.clock.on_recv(tag, frame.header.stamp);
         Ok(())
     }
 }
@@ -353,15 +340,15 @@ impl Transport for TcpTransport {
     }
 
     fn rounds(&self) -> u32 {
-        self.clock.rounds()
+        self.accounting.rounds()
     }
 
     fn step_rounds(&self) -> u64 {
-        self.clock.step_rounds()
+        self.accounting.step_rounds()
     }
 
     fn bytes_sent(&self, to: Role) -> u64 {
-        self.sent[to.index()]
+        self.accounting.bytes_sent(to)
     }
 
     /// Lowers each link's frame bound to the largest message the program lets that peer send
