@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 
 use patchwork::cmd::party_result::{PartyResult, PartyRun};
 use patchwork_core::infer::argmax;
+use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_model::data::fashion::bundled_test64;
 use patchwork_model::data::npy::{encode_npy, Npy, NpyData};
 use patchwork_model::reference::forward;
@@ -86,11 +87,15 @@ fn check(i: usize, spec: Option<&str>, settings: &[&str], tolerance: f32) -> Par
     let got = three_parties(dir.path(), i, &extra);
     let model = patchwork_model::onnx::load_model(Path::new(MODEL)).unwrap();
     let spec = spec.map(|s| patchwork_model::spec_io::load_spec(Path::new(s)).unwrap());
-    let float: Vec<f32> = forward(&model, &bundled_test64().input(i), spec.as_ref())
-        .unwrap()
-        .iter()
-        .copied()
-        .collect();
+    let float: Vec<f32> = forward(
+        &model,
+        &bundled_test64().input(i),
+        &ResolvedSpec::of(&model, spec.as_ref()).unwrap(),
+    )
+    .unwrap()
+    .iter()
+    .copied()
+    .collect();
     let secure = got.output.clone().expect("P0 has the output");
     assert_eq!(got.class, Some(argmax(&float)), "top-1, image {i}");
     let err = secure

@@ -93,7 +93,11 @@ pub fn relu(n: usize, cmp: Comparison) -> Cost {
 
 /// [`crate::protocol::brelu::block_relu`] of a layer.
 pub fn block_relu(shape: MapShape, sizes: &[PatchSize], cmp: Comparison) -> Cost {
-    let plan = PatchPlan::new(shape, sizes);
+    block_relu_plan(&PatchPlan::new(shape, sizes), cmp)
+}
+
+/// [`crate::protocol::brelu::BlockReluLayer::apply`] of a layer with this plan.
+pub fn block_relu_plan(plan: &PatchPlan, cmp: Comparison) -> Cost {
     if plan.patches == 0 {
         return Cost::default();
     }

@@ -24,6 +24,7 @@ pub mod bitpack;
 pub mod cost;
 pub mod fixed_point;
 pub mod gemm;
+pub mod held;
 pub mod infer;
 pub mod model;
 #[cfg(feature = "std")]

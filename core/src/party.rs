@@ -32,6 +32,8 @@ pub enum Error<E> {
     },
     /// A message of the right length whose content is impossible (e.g. a Z_p value >= p).
     Malformed { peer: Role, what: &'static str },
+    /// A party passed a secret its role does not hold, or the holder passed none.
+    NotHeld { what: &'static str, holder: Role },
     /// A peer runs another program (architecture, spec, settings, version or inference count;
     /// see [`crate::program`]): `what` names the facts that differ.
     Mismatch { peer: Role, what: String },
@@ -50,7 +52,10 @@ impl<E> Error<E> {
         match self {
             Error::Transport(e) => Some(e.peer()),
             Error::Malformed { peer, .. } | Error::Mismatch { peer, .. } => Some(*peer),
-            Error::Shape { .. } | Error::Config(_) | Error::PatchTooLarge { .. } => None,
+            Error::Shape { .. }
+            | Error::Config(_)
+            | Error::PatchTooLarge { .. }
+            | Error::NotHeld { .. } => None,
         }
     }
 }
@@ -78,6 +83,12 @@ impl<E: core::fmt::Debug> core::fmt::Display for Error<E> {
                 patch[0], patch[1]
             ),
             Error::Malformed { peer, what } => write!(f, "malformed message from {peer}: {what}"),
+            Error::NotHeld { what, holder } => {
+                write!(
+                    f,
+                    "{what} is held by {holder} alone: it passes it, the others do not"
+                )
+            }
             Error::Mismatch { what, .. } => {
                 write!(f, "the parties run different programs: {what}")
             }

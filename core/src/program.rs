@@ -23,6 +23,7 @@ use core::fmt::Write as _;
 use sha2::{Digest, Sha256};
 
 use crate::infer::Settings;
+use crate::model::spec_check::ResolvedSpec;
 use crate::model::{Model, Op};
 use crate::party::{Error, Party};
 use crate::patch::PatchSize;
@@ -90,12 +91,7 @@ fn patch_text(p: PatchSize) -> String {
 impl Program {
     /// The program of a session: `patches[i]` is node `i`'s resolved Block-ReLU patch sizes
     /// (`None` for nodes that are not ReLUs).
-    pub fn new(
-        model: &Model,
-        patches: &[Option<Vec<PatchSize>>],
-        settings: Settings,
-        inferences: u64,
-    ) -> Program {
+    pub fn new(model: &Model, spec: &ResolvedSpec, settings: Settings, inferences: u64) -> Program {
         let mut t = String::new();
         let mut fact = |key: &str, value: &dyn core::fmt::Display| {
             // Writing to a String cannot fail.
@@ -121,7 +117,7 @@ impl Program {
             );
             fact(&format!("node {i}"), &line);
         }
-        for (node, sizes) in model.nodes.iter().zip(patches) {
+        for (node, sizes) in model.nodes.iter().zip(spec.patches()) {
             if let Some(sizes) = sizes {
                 let list: Vec<String> = sizes.iter().map(|&p| patch_text(p)).collect();
                 fact(&format!("spec '{}'", node.name), &list.join(" "));

@@ -2,6 +2,7 @@
 
 use patchwork_core::cost::{self, Cost};
 use patchwork_core::fixed_point::FixedPoint;
+use patchwork_core::held::Held;
 use patchwork_core::net::memory::{self, Traffic};
 use patchwork_core::patch::PatchSize;
 use patchwork_core::protocol::bilinear::{Conv2d, Elementwise, MatMul};
@@ -94,7 +95,7 @@ fn products() {
     check(t, cost::beaver(&mm), "beaver matmul");
     let (_, t) = memory::run(5, |p| {
         let w = (p.role() == Role::P1).then_some(&y[..]);
-        let op = PrivateOperand::setup(p, 1, 108, w).unwrap();
+        let op = PrivateOperand::setup(p, 1, 108, Held::from_option(w)).unwrap();
         op.product(p, &conv, &x).unwrap()
     });
     let model = cost::private_operand_setup(108).then(cost::private_operand_product(&conv));
@@ -103,7 +104,7 @@ fn products() {
     // product, so the rounds of independent products overlap and the sum is an upper bound.
     let (_, t) = memory::run(5, |p| {
         let w = (p.role() == Role::P1).then_some(&y[..]);
-        let op = PrivateOperand::setup(p, 1, 108, w).unwrap();
+        let op = PrivateOperand::setup(p, 1, 108, Held::from_option(w)).unwrap();
         let z = op.product(p, &conv, &x).unwrap();
         op.product(p, &conv, &z[..108]).unwrap()
     });

@@ -16,6 +16,7 @@
 
 use std::sync::Mutex;
 
+use patchwork_core::held::Held;
 use patchwork_core::net::memory::{self, MemoryTransport};
 use patchwork_core::party::Party;
 use patchwork_core::protocol::drelu::{relu, Comparison};
@@ -153,7 +154,7 @@ fn block_relu_product_and_truncation_views_do_not_depend_on_the_inputs() {
             block_relu(p, s, shape, &sizes, Comparison::PAPER).unwrap();
             let weights = vec![w; 72];
             let mine = (p.role() == Role::P1).then_some(&weights[..]);
-            let op = PrivateOperand::setup(p, 1, 72, mine).unwrap();
+            let op = PrivateOperand::setup(p, 1, 72, Held::from_option(mine)).unwrap();
             op.product(p, &conv, s).unwrap();
             let fp = patchwork_core::fixed_point::FixedPoint::new(12).unwrap();
             truncate(p, fp, Truncation::Assisted, s).unwrap();

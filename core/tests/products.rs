@@ -2,6 +2,7 @@
 //! truncation and MaxPool against plaintext.
 
 use patchwork_core::fixed_point::FixedPoint;
+use patchwork_core::held::Held;
 use patchwork_core::net::memory;
 use patchwork_core::protocol::bilinear::{Bilinear, Conv2d, Elementwise, MatMul};
 use patchwork_core::protocol::brelu::MapShape;
@@ -86,7 +87,7 @@ proptest! {
         let shared: Vec<[Vec<u64>; 3]> = inputs.iter().map(|x| share(x, seed)).collect();
         let (out, _) = memory::run(seed, |p| {
             let mine = (p.role() == Role::P1).then_some(&w[..]);
-            let operand = PrivateOperand::setup(p, 7, op.rhs_len(), mine).unwrap();
+            let operand = PrivateOperand::setup(p, 7, op.rhs_len(), Held::from_option(mine)).unwrap();
             shared.iter().map(|s| operand.product(p, &op, &s[p.role().index()]).unwrap()).collect::<Vec<_>>()
         });
         for (i, x) in inputs.iter().enumerate() {

@@ -3,6 +3,7 @@
 
 use alloc::vec::Vec;
 
+use patchwork_core::held::Held;
 use patchwork_core::fixed_point::FixedPoint;
 use patchwork_core::infer::{argmax, SecureModel, Settings};
 use patchwork_core::party::Party;
@@ -83,7 +84,7 @@ pub fn run() -> Result<Outcome, FwError> {
     let setup_ms = clock::since_ms(t0);
     let t1 = clock::now_ms();
     let logits = secure
-        .infer(&mut party, Some(&input), &mut |_, _| {})?
+        .infer(&mut party, Held::Mine(&input), &mut |_, _| {})?
         .ok_or(FwError::NoOutput)?;
     let infer_ms = clock::since_ms(t1);
     let t = party.transport();

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use patchwork_core::fixed_point::FixedPoint;
+use patchwork_core::held::Held;
 use patchwork_core::infer::{SecureModel, Settings};
 use patchwork_core::party::Party;
 use patchwork_core::prg::{Key, KeySet, Prg};
@@ -155,7 +156,7 @@ fn peers_serve_a_p0_speaking_the_firmware_protocol() {
     let mut p0 = Party::new(KeySet::new(Role::P0, own, [k01, k02]), transport);
     let secure_model = SecureModel::setup(&mut p0, &model, &spec, settings, 1).expect("set-up");
     let logits = secure_model
-        .infer(&mut p0, Some(&x), &mut |_, _| {})
+        .infer(&mut p0, Held::Mine(&x), &mut |_, _| {})
         .expect("inference")
         .expect("P0 gets the output");
     let local = secure::local::infer_local(

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use ndarray::ArrayD;
+use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_core::model::Model;
 use patchwork_core::patch::PatchSize;
 use patchwork_core::spec::{LayerSpec, Spec};
@@ -49,8 +50,9 @@ fn oracle(
     named.expect("layer just added").patch_sizes[ch] = p;
     let mut sum = 0.0;
     for img in imgs {
-        let a = forward(model, img, Some(base)).expect("forward");
-        let b = forward(model, img, Some(&spec)).expect("forward with spec");
+        let a = forward(model, img, &ResolvedSpec::new(model, base).unwrap()).expect("forward");
+        let b = forward(model, img, &ResolvedSpec::new(model, &spec).unwrap())
+            .expect("forward with spec");
         sum += a
             .iter()
             .zip(b.iter())

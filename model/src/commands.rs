@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use ndarray::ArrayD;
-use patchwork_core::model::spec_check::{drelu_summary, DreluSummary, SpecError};
+use patchwork_core::model::spec_check::{drelu_summary, DreluSummary, ResolvedSpec, SpecError};
 use patchwork_core::model::Model;
 use patchwork_core::spec::Spec;
 
@@ -100,7 +100,8 @@ pub fn reference(
     spec: Option<&Spec>,
 ) -> Result<ArrayD<f32>, CommandError> {
     let x = load_input(input, model.shape(model.input))?;
-    Ok(forward(model, &x, spec)?)
+    let spec = ResolvedSpec::of(model, spec).map_err(ForwardError::Spec)?;
+    Ok(forward(model, &x, &spec)?)
 }
 
 /// The JSON form of an output: `{"output": [...], "shape": [...]}`.
@@ -182,9 +183,10 @@ pub fn evaluate(
         });
     }
     let total = limit.unwrap_or(data.len()).min(data.len());
+    let spec = ResolvedSpec::of(model, spec).map_err(ForwardError::Spec)?;
     let mut correct = 0;
     for i in 0..total {
-        let y = forward(model, &data.input(i), spec)?;
+        let y = forward(model, &data.input(i), &spec)?;
         if y.len() < data.classes() {
             return Err(CommandError::NotAClassifier {
                 found: y.len(),

@@ -10,6 +10,7 @@ use std::process::Command;
 
 use ndarray::{ArrayD, IxDyn};
 use patchwork_core::model::spec_check::drelu_summary;
+use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_model::data::npy::read_npy;
 use patchwork_model::onnx::load_model;
 use patchwork_model::reference::forward;
@@ -57,8 +58,8 @@ fn block_relu_matches_torch() {
         .unwrap()
         .to_f32();
     let x = ArrayD::from_shape_vec(IxDyn(&input.shape), input.to_f32()).unwrap();
-    let y = forward(&model, &x, Some(&spec)).unwrap();
-    let plain = forward(&model, &x, None).unwrap();
+    let y = forward(&model, &x, &ResolvedSpec::new(&model, &spec).unwrap()).unwrap();
+    let plain = forward(&model, &x, &ResolvedSpec::plain(&model).unwrap()).unwrap();
     let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     let err = y
         .iter()

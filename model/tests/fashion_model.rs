@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_model::commands::evaluate;
 use patchwork_model::data::fashion::bundled_test64;
 use patchwork_model::data::npy::read_npy;
@@ -58,7 +59,12 @@ fn bundled_model_matches_onnxruntime() {
     let mut err = 0.0f32;
     let mut scale = 0.0f32;
     for i in 0..data.len() {
-        let y = forward(&model, &data.input(i), None).unwrap();
+        let y = forward(
+            &model,
+            &data.input(i),
+            &ResolvedSpec::plain(&model).unwrap(),
+        )
+        .unwrap();
         for (a, b) in y.iter().zip(&want[i * 10..(i + 1) * 10]) {
             err = err.max((a - b).abs());
             scale = scale.max(b.abs());

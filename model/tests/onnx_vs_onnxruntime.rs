@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ndarray::{ArrayD, IxDyn};
+use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_model::data::npy::read_npy;
 use patchwork_model::onnx::load_model;
 use patchwork_model::reference::forward;
@@ -51,7 +52,7 @@ fn check(name: &str) {
     let expected = read_npy(&dir.join(format!("{name}.output.npy"))).unwrap();
     let x = ArrayD::from_shape_vec(IxDyn(&input.shape), input.to_f32()).unwrap();
     let start = std::time::Instant::now();
-    let y = forward(&model, &x, None).unwrap();
+    let y = forward(&model, &x, &ResolvedSpec::plain(&model).unwrap()).unwrap();
     let elapsed = start.elapsed();
     assert_eq!(y.shape(), expected.shape.as_slice(), "{name}: output shape");
     let want = expected.to_f32();

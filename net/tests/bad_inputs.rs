@@ -2,6 +2,7 @@
 //! port already in use. (Input files are tested in `patchwork-model`'s `bad_inputs`; corrupt
 //! ONNX, unsupported operators, spec mismatches and bad configs beside their parsers.)
 
+use patchwork_core::held::Held;
 use patchwork_core::infer::{InferError, SecureModel, Settings};
 use patchwork_core::net::memory;
 use patchwork_core::role::Role;
@@ -20,7 +21,8 @@ fn non_finite_input_is_refused_by_p0_naming_the_value() {
     let (out, _) = memory::run(1, |p| {
         let m = SecureModel::setup(p, &model, &Spec::default(), Settings::default(), 1).unwrap();
         let input = (p.role() == Role::P0).then_some(&x[..]);
-        m.infer(p, input, &mut |_, _| {}).map(|_| ())
+        m.infer(p, Held::from_option(input), &mut |_, _| {})
+            .map(|_| ())
     });
     match &out[0] {
         Err(InferError::Encode {

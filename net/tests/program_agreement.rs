@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use patchwork_core::fixed_point::FixedPoint;
+use patchwork_core::held::Held;
 use patchwork_core::infer::{InferError, SecureModel, Settings};
 use patchwork_core::model::Model;
 use patchwork_core::net::memory;
@@ -54,7 +55,7 @@ fn run(
         let (model, spec, settings, n) = program(p.role());
         let result = SecureModel::setup(p, &model, &spec, settings, n).and_then(|m| {
             let input = (p.role() == Role::P0).then_some(&x[..]);
-            m.infer(p, input, &mut |_, _| {})
+            m.infer(p, Held::from_option(input), &mut |_, _| {})
         });
         match result {
             Ok(_) => None,

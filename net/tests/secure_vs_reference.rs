@@ -4,7 +4,9 @@
 
 use ndarray::{ArrayD, IxDyn};
 use patchwork_core::fixed_point::FixedPoint;
+use patchwork_core::held::Held;
 use patchwork_core::infer::{SecureModel, Settings};
+use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_core::model::{
     infer_shape, Conv2d, CoordinateTransform, Linear, Model, Node, Op, Pool2d, Resize, ResizeMode,
     Shape, ValueInfo,
@@ -143,7 +145,8 @@ fn secure(model: &Model, spec: &Spec, settings: Settings, x: &[f32]) -> Vec<f32>
     let (out, traffic) = memory::run(9, |p| {
         let m = SecureModel::setup(p, model, spec, settings, 1).unwrap();
         let input = (p.role() == Role::P0).then_some(x);
-        m.infer(p, input, &mut |_, _| {}).unwrap()
+        m.infer(p, Held::from_option(input), &mut |_, _| {})
+            .unwrap()
     });
     assert!(
         out[1].is_none() && out[2].is_none(),
@@ -194,7 +197,8 @@ fn secure_matches_float_reference_on_every_operator() {
     let input = ArrayD::from_shape_vec(IxDyn(&[1, 2, 12, 12]), x.clone()).unwrap();
     let fp = FixedPoint::new(16).unwrap();
     for spec in [Spec::default(), spec_for(&model)] {
-        let reference = forward(&model, &input, Some(&spec)).unwrap();
+        let reference =
+            forward(&model, &input, &ResolvedSpec::new(&model, &spec).unwrap()).unwrap();
         let reference: Vec<f32> = reference.iter().copied().collect();
         let got = secure(
             &model,

@@ -9,8 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use patchwork_core::fixed_point::FixedPoint;
+use patchwork_core::held::Held;
 use patchwork_core::infer::argmax;
 use patchwork_core::infer::{SecureModel, Settings};
+use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_core::protocol::drelu::Comparison;
 use patchwork_core::protocol::truncate::Truncation;
 use patchwork_core::role::Role;
@@ -98,7 +100,12 @@ fn image(i: usize) -> Vec<f32> {
 }
 
 fn float_class(s: &Served, i: usize) -> usize {
-    let y = forward(&s.model, &bundled_test64().input(i), Some(&s.spec)).unwrap();
+    let y = forward(
+        &s.model,
+        &bundled_test64().input(i),
+        &ResolvedSpec::new(&s.model, &s.spec).unwrap(),
+    )
+    .unwrap();
     argmax(y.as_slice().unwrap())
 }
 
@@ -183,7 +190,7 @@ fn a_client_leaving_mid_session_ends_only_its_session() {
             let sv = &r.served;
             let secure = SecureModel::setup(&mut p0, &sv.model, &sv.spec, sv.settings, 3).unwrap();
             secure
-                .infer(&mut p0, Some(&image(4)), &mut |_, _| {})
+                .infer(&mut p0, Held::Mine(&image(4)), &mut |_, _| {})
                 .unwrap();
             // Leaves with two inferences of its session still announced.
         });

@@ -14,6 +14,7 @@
 //! float reference forward pass.
 
 use patchwork_core::fixed_point::FixedPoint;
+use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_core::prg::Prg;
 use patchwork_core::protocol::drelu::Comparison;
 use patchwork_model::data::DataSource;
@@ -73,9 +74,10 @@ fn real_activations(args: &Args) -> Result<Vec<(f32, usize)>, String> {
     let data = DataSource::from(args.data)
         .load(dir)
         .map_err(|e| e.to_string())?;
+    let resolved = ResolvedSpec::new(&model, &spec).map_err(|e| e.to_string())?;
     let mut acts = Vec::new();
     for i in 0..args.images.min(data.len()) {
-        let values = patchwork_model::reference::forward_all(&model, &data.input(i), Some(&spec))
+        let values = patchwork_model::reference::forward_all(&model, &data.input(i), &resolved)
             .map_err(|e| e.to_string())?;
         for (k, node) in model
             .nodes
@@ -84,16 +86,16 @@ fn real_activations(args: &Args) -> Result<Vec<(f32, usize)>, String> {
             .filter(|(_, n)| matches!(n.op, Op::Relu))
         {
             let x = values[node.inputs[0]].as_deref().unwrap_or(&[]);
-            let (sizes, (c, h, w)) =
-                patchwork_core::model::spec_check::relu_layer_patches(&model, k, &spec)
-                    .map_err(|e| e.to_string())?;
+            let Some((sizes, (c, h, w))) = resolved.layer(k) else {
+                continue;
+            };
             let plan = PatchPlan::new(
                 MapShape {
-                    channels: c,
-                    height: h,
-                    width: w,
+                    channels: *c,
+                    height: *h,
+                    width: *w,
                 },
-                &sizes,
+                sizes,
             );
             let mut sums = vec![0f32; plan.patches];
             plan.pixels

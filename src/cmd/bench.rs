@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use patchwork_core::cost::{self, Cost};
+use patchwork_core::held::Held;
 use patchwork_core::net::memory::{self, Traffic};
 use patchwork_core::patch::PatchSize;
 use patchwork_core::protocol::bilinear::Conv2d;
@@ -153,7 +154,7 @@ pub fn protocols(n: usize, reps: usize, only: &[String]) -> Vec<(String, Row)> {
     let xc = values(64 * 32 * 32);
     let (t, s) = time(reps, |p| {
         let mine = (p.role() == Role::P1).then_some(&w[..]);
-        let op = PrivateOperand::setup(p, 1, w.len(), mine).unwrap();
+        let op = PrivateOperand::setup(p, 1, w.len(), Held::from_option(mine)).unwrap();
         op.product(p, &conv, &xc).unwrap()
     });
     let outputs = 64 * 32 * 32;

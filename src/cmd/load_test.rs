@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use patchwork_core::infer::argmax;
 use patchwork_core::infer::Settings;
+use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_core::model::Model;
 use patchwork_core::protocol::drelu::Comparison;
 use patchwork_core::role::Role;
@@ -264,8 +265,9 @@ pub fn run(args: &LoadTestArgs) -> Result<(), String> {
     let abusers = configs.split_off(args.clients);
     let data = bundled_test64();
     let (mut images, mut float, mut left_out) = (Vec::new(), Vec::new(), Vec::new());
+    let resolved = ResolvedSpec::new(&model, &spec).map_err(|e| e.to_string())?;
     for i in 0..data.len() {
-        let y = forward(&model, &data.input(i), Some(&spec)).map_err(|e| e.to_string())?;
+        let y = forward(&model, &data.input(i), &resolved).map_err(|e| e.to_string())?;
         let y = y.as_slice().unwrap_or(&[]);
         if margin(y) < args.min_margin {
             left_out.push(i);

@@ -7,6 +7,7 @@ use clap::Args;
 use patchwork_core::fixed_point::FixedPoint;
 use patchwork_core::infer::argmax;
 use patchwork_core::infer::Settings;
+use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_core::model::Model;
 use patchwork_core::protocol::drelu::Comparison;
 use patchwork_core::protocol::truncate::Truncation;
@@ -247,8 +248,9 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
     let reports = infer_local(protocol.network(), &model, &spec, settings, &refs)?;
     let wall = t0.elapsed().as_secs_f64();
     let mut rows = Vec::with_capacity(n);
+    let resolved = ResolvedSpec::new(&model, &spec).map_err(|e| e.to_string())?;
     for (i, r) in reports.iter().enumerate() {
-        let float = forward(&model, &data.input(i), Some(&spec)).map_err(|e| e.to_string())?;
+        let float = forward(&model, &data.input(i), &resolved).map_err(|e| e.to_string())?;
         rows.push(DemoRow {
             image: i,
             secure: r.class,
@@ -348,6 +350,7 @@ pub fn secure_eval(
     let (mut secure_right, mut float_right, mut agree, mut max_diff, mut bytes, mut seconds) =
         (0, 0, 0, 0f32, 0u64, 0f64);
     let mut disagreements = Vec::new();
+    let resolved = ResolvedSpec::new(model, spec).map_err(|e| e.to_string())?;
     let t0 = Instant::now();
     for start in (0..n).step_by(100) {
         let end = (start + 100).min(n);
@@ -358,7 +361,7 @@ pub fn secure_eval(
         let reports = infer_local(protocol.network(), model, spec, settings, &refs)?;
         for (k, r) in reports.iter().enumerate() {
             let i = start + k;
-            let float = forward(model, &data.input(i), Some(spec)).map_err(|e| e.to_string())?;
+            let float = forward(model, &data.input(i), &resolved).map_err(|e| e.to_string())?;
             let float: Vec<f32> = float.iter().copied().collect();
             let (fc, label) = (argmax(&float), data.labels[i] as usize);
             secure_right += (r.class == label) as usize;

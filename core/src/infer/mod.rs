@@ -17,13 +17,13 @@ use alloc::vec::Vec;
 
 use crate::cost::{self, Cost};
 use crate::fixed_point::FixedPoint;
-use crate::model::spec_check::{relu_layer_patches, validate_spec, SpecError};
+use crate::held::Held;
+use crate::model::spec_check::{ResolvedSpec, SpecError};
 use crate::model::{Model, Node, Op};
 use crate::party::{Error, Party};
-use crate::patch::PatchSize;
 use crate::program::{self, Program};
 use crate::protocol::bilinear::{Bilinear, Conv2d, MatMul};
-use crate::protocol::brelu::{block_relu, MapShape};
+use crate::protocol::brelu::{BlockReluLayer, MapShape};
 use crate::protocol::drelu::{relu, Comparison};
 use crate::protocol::maxpool::{max_pool, Pool};
 use crate::protocol::product::PrivateOperand;
@@ -112,13 +112,32 @@ const REVEAL: u16 = 1;
 const SETUP_DONE: u16 = 1;
 const INPUT_MASK: u16 = 1;
 
-/// A model prepared for secure inference by one party: patch sizes resolved and P1's weights
-/// masked. Reusable for any number of inferences in the session.
-pub struct SecureModel<'m> {
+/// A model described for secure inference, the same for every party: the spec checked and
+/// resolved once, and every node's product shape and Block-ReLU layer (patch plan) resolved.
+/// Enough for the cost model and the program check; [`DescribedModel::setup`] turns it into a
+/// [`SecureModel`], which alone can run inferences.
+pub struct DescribedModel<'m> {
     model: &'m Model,
     settings: Settings,
-    patches: Vec<Option<Vec<PatchSize>>>,
+    spec: ResolvedSpec,
+    nodes: Vec<NodePlan>,
+}
+
+/// A model set up for secure inference by one party in a session: described, and P1's weights
+/// masked. Reusable for the session's inferences.
+pub struct SecureModel<'m> {
+    described: DescribedModel<'m>,
     operands: Vec<Option<PrivateOperand>>,
+}
+
+/// What a node is, as description resolved it.
+enum NodePlan {
+    /// A Conv or Linear layer: the shape of its product with P1's weights.
+    Product(Product),
+    /// A ReLU: its Block-ReLU layer.
+    BlockRelu(BlockReluLayer),
+    /// Any other node, evaluated from the model alone.
+    Other,
 }
 
 fn protocol_err<E>(node: &Node) -> impl FnOnce(Error<E>) -> InferError<E> + '_ {
@@ -191,6 +210,32 @@ impl Product {
     }
 }
 
+impl NodePlan {
+    /// Resolves node `index` of `model` under the resolved `spec`.
+    fn of<E>(
+        model: &Model,
+        spec: &ResolvedSpec,
+        index: usize,
+        node: &Node,
+    ) -> Result<NodePlan, InferError<E>> {
+        if let Some(prod) = Product::of(model, node)? {
+            return Ok(NodePlan::Product(prod));
+        }
+        Ok(match spec.layer(index) {
+            Some((sizes, (channels, height, width))) => {
+                let shape = MapShape {
+                    channels: *channels,
+                    height: *height,
+                    width: *width,
+                };
+                let layer = BlockReluLayer::new(shape, sizes).map_err(protocol_err(node))?;
+                NodePlan::BlockRelu(layer)
+            }
+            None => NodePlan::Other,
+        })
+    }
+}
+
 /// P1's weights in the layout of the product's right operand, encoded.
 fn encoded_weights<E>(fp: FixedPoint, node: &Node) -> Result<Vec<u64>, InferError<E>> {
     let enc = |v: f32| {
@@ -217,13 +262,8 @@ fn encoded_weights<E>(fp: FixedPoint, node: &Node) -> Result<Vec<u64>, InferErro
 }
 
 impl<'m> SecureModel<'m> {
-    /// Resolves patch sizes and masks every weight operand (one message from P1 to P0 per
-    /// Conv/Linear layer, once per session). P0 and P2 may hold a model whose weights are
-    /// zeros: they never read them.
-    ///
-    /// First of all the parties check that they run the same program ([`program::agree`]: the
-    /// architecture, the resolved spec, the settings, the protocol version and the number of
-    /// `inferences` the session will run).
+    /// Describes `model` with `spec` ([`DescribedModel::new`]) and sets it up
+    /// ([`DescribedModel::setup`]).
     pub fn setup<T: Transport>(
         p: &mut Party<T>,
         model: &'m Model,
@@ -231,21 +271,66 @@ impl<'m> SecureModel<'m> {
         settings: Settings,
         inferences: u64,
     ) -> Result<SecureModel<'m>, InferError<T::Error>> {
-        let mut secure = SecureModel::describe(model, spec, settings).map_err(InferError::Spec)?;
-        let largest = secure.largest_messages();
+        DescribedModel::new(model, spec, settings)?.setup(p, inferences)
+    }
+
+    /// The description it was set up from (costs, program).
+    pub fn described(&self) -> &DescribedModel<'m> {
+        &self.described
+    }
+}
+
+impl<'m> DescribedModel<'m> {
+    /// Checks and resolves `spec` against `model` once, and resolves every node's product
+    /// shape and Block-ReLU layer. (`E`, the transport error of [`InferError`], is any type:
+    /// a description involves no transport; `Infallible` where nothing else fixes it.)
+    pub fn new<E>(
+        model: &'m Model,
+        spec: &Spec,
+        settings: Settings,
+    ) -> Result<DescribedModel<'m>, InferError<E>> {
+        let spec = ResolvedSpec::new(model, spec).map_err(InferError::Spec)?;
+        let nodes = model
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, node)| NodePlan::of(model, &spec, i, node))
+            .collect::<Result<_, _>>()?;
+        Ok(DescribedModel {
+            model,
+            settings,
+            spec,
+            nodes,
+        })
+    }
+
+    /// Sets the model up in a session: masks every weight operand (one message from P1 to P0
+    /// per Conv/Linear layer, once per session). P0 and P2 may hold a model whose weights are
+    /// zeros: they never read them.
+    ///
+    /// First of all the parties check that they run the same program ([`program::agree`]: the
+    /// architecture, the resolved spec, the settings, the protocol version and the number of
+    /// `inferences` the session will run).
+    pub fn setup<T: Transport>(
+        self,
+        p: &mut Party<T>,
+        inferences: u64,
+    ) -> Result<SecureModel<'m>, InferError<T::Error>> {
+        let largest = self.largest_messages();
         let largest_from = Role::ALL.map(|from| largest[from.index()][p.role().index()]);
         p.transport_mut().limit_messages(largest_from);
-        let program = secure.program(inferences);
-        program::agree(p, &program).map_err(at_setup)?;
-        for (i, node) in model.nodes.iter().enumerate() {
-            if let Some(prod) = Product::of(model, node)? {
+        program::agree(p, &self.program(inferences)).map_err(at_setup)?;
+        let mut operands: Vec<Option<PrivateOperand>> = self.nodes.iter().map(|_| None).collect();
+        for (i, (node, plan)) in self.model.nodes.iter().zip(&self.nodes).enumerate() {
+            if let NodePlan::Product(prod) = plan {
                 let w = match p.role() {
-                    Role::P1 => Some(encoded_weights(settings.fp, node)?),
+                    Role::P1 => Some(encoded_weights(self.settings.fp, node)?),
                     _ => None,
                 };
-                let op = PrivateOperand::setup(p, i as u32, prod.rhs_len(), w.as_deref())
+                let w = Held::from_option(w.as_deref());
+                let op = PrivateOperand::setup(p, i as u32, prod.rhs_len(), w)
                     .map_err(protocol_err(node))?;
-                secure.operands[i] = Some(op);
+                operands[i] = Some(op);
                 // P2, idle while P0 receives the masks, hears of each one.
                 acknowledge(p, &[Role::P2]).map_err(protocol_err(node))?;
             }
@@ -253,40 +338,23 @@ impl<'m> SecureModel<'m> {
         // P1's wait for this starts once its masks are on the wire (the host transport's send
         // queue is bounded), so the first inference's timeouts never include their transfer.
         acknowledge(p, &[Role::P1]).map_err(at_setup)?;
-        Ok(secure)
-    }
-
-    /// The model with its spec resolved and no weights set up: enough for the cost model.
-    pub fn describe(
-        model: &'m Model,
-        spec: &Spec,
-        settings: Settings,
-    ) -> Result<SecureModel<'m>, SpecError> {
-        validate_spec(model, spec)?;
-        let mut patches = Vec::with_capacity(model.nodes.len());
-        for (i, node) in model.nodes.iter().enumerate() {
-            patches.push(match node.op {
-                Op::Relu => Some(relu_layer_patches(model, i, spec)?.0),
-                _ => None,
-            });
-        }
-        let operands = (0..model.nodes.len()).map(|_| None).collect();
         Ok(SecureModel {
-            model,
-            settings,
-            patches,
+            described: self,
             operands,
         })
     }
 
-    fn product(&self, node: &Node) -> Option<Product> {
-        Product::of::<()>(self.model, node).ok().flatten()
+    fn products(&self) -> impl Iterator<Item = &Product> {
+        self.nodes.iter().filter_map(|n| match n {
+            NodePlan::Product(prod) => Some(prod),
+            _ => None,
+        })
     }
 
     /// The public facts of a session of this model running `inferences` inferences, which the
     /// parties check at set-up ([`program::agree`]).
     pub fn program(&self, inferences: u64) -> Program {
-        Program::new(self.model, &self.patches, self.settings, inferences)
+        Program::new(self.model, &self.spec, self.settings, inferences)
     }
 
     /// An upper bound on the payload of any one message from each party (first index) to each
@@ -294,8 +362,9 @@ impl<'m> SecureModel<'m> {
     /// messages, and a program description is at most [`program::MAX_PROGRAM_BYTES`].
     pub fn largest_messages(&self) -> [[u64; 3]; 3] {
         let mut largest = [[program::MAX_PROGRAM_BYTES as u64; 3]; 3];
-        let products = self.model.nodes.iter().filter_map(|n| self.product(n));
-        let setup = products.map(|prod| cost::private_operand_setup(prod.rhs_len()));
+        let setup = self
+            .products()
+            .map(|prod| cost::private_operand_setup(prod.rhs_len()));
         let nodes = (0..self.model.nodes.len()).map(|i| self.node_cost(i));
         for c in setup.chain(nodes).chain([self.reveal_cost()]) {
             for (row, bytes) in largest.iter_mut().zip(c.bytes) {
@@ -310,8 +379,7 @@ impl<'m> SecureModel<'m> {
     /// What setting up costs (once per session): the program check, the weight masks with
     /// P0's acknowledgements.
     pub fn setup_cost(&self) -> Cost {
-        let products = self.model.nodes.iter().filter_map(|n| self.product(n));
-        let masks = products.fold(cost::program_check(), |c, prod| {
+        let masks = self.products().fold(cost::program_check(), |c, prod| {
             c.then(cost::private_operand_setup(prod.rhs_len()))
                 .then(cost::setup_ack())
         });
@@ -331,19 +399,15 @@ impl<'m> SecureModel<'m> {
             }
         };
         let truncation = cost::truncate(self.model.shape(node.output).numel(), self.settings.trunc);
-        match &node.op {
-            Op::Conv(_) | Op::Linear(_) => self
-                .product(node)
-                .map(|p| p.cost().then(truncation))
-                .unwrap_or_default(),
-            Op::AvgPool(_) | Op::GlobalAvgPool => truncation,
-            Op::Resize(r) if !r.is_nearest() => truncation,
-            Op::Relu => {
-                let sizes = self.patches[index].as_deref().unwrap_or(&[]);
-                cost::block_relu(map(self.model.shape(node.output)), sizes, self.settings.cmp)
+        match (&self.nodes[index], &node.op) {
+            (NodePlan::Product(prod), _) => prod.cost().then(truncation),
+            (NodePlan::BlockRelu(layer), _) => {
+                cost::block_relu_plan(layer.plan(), self.settings.cmp)
             }
-            Op::Relu6 => cost::relu(2 * n, self.settings.cmp),
-            Op::MaxPool(pool) => cost::max_pool(
+            (_, Op::AvgPool(_) | Op::GlobalAvgPool) => truncation,
+            (_, Op::Resize(r)) if !r.is_nearest() => truncation,
+            (_, Op::Relu6) => cost::relu(2 * n, self.settings.cmp),
+            (_, Op::MaxPool(pool)) => cost::max_pool(
                 map(self.model.shape(node.inputs[0])),
                 to_pool(pool),
                 self.settings.cmp,
@@ -360,18 +424,28 @@ impl<'m> SecureModel<'m> {
         c.rounds = 1;
         c
     }
+}
 
-    /// One secure forward pass. P0 passes the input (`C*H*W` floats, NCHW) and gets the output;
-    /// P1 and P2 pass `None` and get `None`. `after_node(index)` is called after each node
-    /// (for per-layer timing and traffic).
+impl SecureModel<'_> {
+    /// One secure forward pass. P0 holds the input (`C*H*W` floats, NCHW: `Held::Mine`) and
+    /// gets the output; P1 and P2 pass `Held::NotMine` and get `None`. `after_node(index)` is
+    /// called after each node (for per-layer timing and traffic).
     pub fn infer<T: Transport>(
         &self,
         p: &mut Party<T>,
-        input: Option<&[f32]>,
+        input: Held<'_, f32>,
         after_node: &mut dyn FnMut(usize, &Party<T>),
     ) -> Result<Option<Vec<f32>>, InferError<T::Error>> {
-        let model = self.model;
-        let (fp, role) = (self.settings.fp, p.role());
+        let d = &self.described;
+        let model = d.model;
+        let (fp, role) = (d.settings.fp, p.role());
+        let input =
+            input
+                .check(role, Role::P0, "the input")
+                .map_err(|error| InferError::Protocol {
+                    node: String::from("<input>"),
+                    error,
+                })?;
         let n_in = model.shape(model.input).numel();
         // Input: P0 and P1 share the mask m; P0 holds x - m, P1 holds m. Nothing travels.
         let step = p.begin_step();
@@ -452,14 +526,15 @@ impl<'m> SecureModel<'m> {
         node: &Node,
         values: &[Option<Vec<u64>>],
     ) -> Result<Vec<u64>, InferError<T::Error>> {
-        let model = self.model;
-        let (fp, cmp, role) = (self.settings.fp, self.settings.cmp, p.role());
+        let d = &self.described;
+        let model = d.model;
+        let (fp, cmp, role) = (d.settings.fp, d.settings.cmp, p.role());
         let input = |k: usize| values[node.inputs[k]].as_deref().unwrap_or(&[]);
         let x = input(0);
         let err = protocol_err(node);
-        let trunc = self.settings.trunc;
-        Ok(match &node.op {
-            Op::Conv(_) | Op::Linear(_) => {
+        let trunc = d.settings.trunc;
+        Ok(match (&d.nodes[index], &node.op) {
+            (NodePlan::Product(prod), _) => {
                 let operand = self.operands[index]
                     .as_ref()
                     .ok_or(InferError::Unsupported {
@@ -467,10 +542,9 @@ impl<'m> SecureModel<'m> {
                         op: node.op.kind(),
                         reason: "weights were not set up",
                     })?;
-                let z = match Product::of(model, node)? {
-                    Some(Product::Conv(c)) => operand.product(p, &c, x),
-                    Some(Product::Linear(m)) => operand.product(p, &m, x),
-                    None => unreachable!("Conv and Linear nodes are products"),
+                let z = match prod {
+                    Product::Conv(c) => operand.product(p, c, x),
+                    Product::Linear(m) => operand.product(p, m, x),
                 }
                 .map_err(err)?;
                 let mut y = truncate(p, fp, trunc, &z).map_err(protocol_err(node))?;
@@ -479,27 +553,8 @@ impl<'m> SecureModel<'m> {
                 }
                 y
             }
-            Op::Relu => {
-                let (c, h, w) =
-                    model
-                        .shape(node.output)
-                        .channels_and_map()
-                        .unwrap_or((x.len(), 1, 1));
-                let sizes = self.patches[index].as_deref().unwrap_or(&[]);
-                block_relu(
-                    p,
-                    x,
-                    MapShape {
-                        channels: c,
-                        height: h,
-                        width: w,
-                    },
-                    sizes,
-                    cmp,
-                )
-                .map_err(err)?
-            }
-            Op::Relu6 => {
+            (NodePlan::BlockRelu(layer), _) => layer.apply(p, x, cmp).map_err(err)?,
+            (_, Op::Relu6) => {
                 // min(max(x, 0), 6) = ReLU(x) - ReLU(x - 6), both in one step.
                 let six = if role == Role::P0 {
                     fp.encode(6.0).unwrap_or(0)
@@ -512,28 +567,37 @@ impl<'m> SecureModel<'m> {
                 let (a, b) = r.split_at(x.len());
                 a.iter().zip(b).map(|(a, b)| a.wrapping_sub(*b)).collect()
             }
-            Op::Add => x
+            (_, Op::Add) => x
                 .iter()
                 .zip(input(1))
                 .map(|(a, b)| a.wrapping_add(*b))
                 .collect(),
-            Op::Concat => node
+            (_, Op::Concat) => node
                 .inputs
                 .iter()
                 .flat_map(|&v| values[v].as_deref().unwrap_or(&[]).iter().copied())
                 .collect(),
-            Op::Reshape | Op::Identity => x.to_vec(),
-            Op::AvgPool(pool) => {
+            (_, Op::Reshape | Op::Identity) => x.to_vec(),
+            // Description resolves every Conv and Linear to a product and every ReLU to a
+            // Block-ReLU layer.
+            (NodePlan::Other, Op::Conv(_) | Op::Linear(_) | Op::Relu) => {
+                return Err(InferError::Unsupported {
+                    node: node.name.clone(),
+                    op: node.op.kind(),
+                    reason: "not resolved by the description",
+                })
+            }
+            (_, Op::AvgPool(pool)) => {
                 let (_, oh, ow) = chw(model, node, node.output)?;
                 let sums = local::avg_pool(fp, pool, x, chw(model, node, node.inputs[0])?, oh, ow);
                 truncate(p, fp, trunc, &sums).map_err(err)?
             }
-            Op::GlobalAvgPool => {
+            (_, Op::GlobalAvgPool) => {
                 let (c, h, w) = chw(model, node, node.inputs[0])?;
                 let sums = local::global_avg_pool(fp, x, c, h * w);
                 truncate(p, fp, trunc, &sums).map_err(err)?
             }
-            Op::MaxPool(pool) => {
+            (_, Op::MaxPool(pool)) => {
                 let (c, h, w) = chw(model, node, node.inputs[0])?;
                 let pool = to_pool(pool);
                 let (_, oh, ow) = chw(model, node, node.output)?;
@@ -557,7 +621,7 @@ impl<'m> SecureModel<'m> {
                 )
                 .map_err(err)?
             }
-            Op::Resize(r) => {
+            (_, Op::Resize(r)) => {
                 let (_, oh, ow) = chw(model, node, node.output)?;
                 let out = local::resize(fp, r, x, chw(model, node, node.inputs[0])?, oh, ow);
                 if r.is_nearest() {

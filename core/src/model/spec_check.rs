@@ -202,6 +202,53 @@ pub fn validate_spec(model: &Model, spec: &Spec) -> Result<(), SpecError> {
     Ok(())
 }
 
+/// A spec checked against a model once ([`validate_spec`]) and resolved for every node: the
+/// patch size of each channel of each ReLU (plain ReLU where the spec is silent) with its map.
+/// The float reference and the secure runner take this, so neither checks a spec per image.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResolvedSpec {
+    layers: Vec<Option<LayerPatches>>,
+}
+
+impl ResolvedSpec {
+    /// Checks `spec` against `model` and resolves every ReLU node.
+    pub fn new(model: &Model, spec: &Spec) -> Result<ResolvedSpec, SpecError> {
+        validate_spec(model, spec)?;
+        let layers = (0..model.nodes.len())
+            .map(|i| match model.nodes[i].op {
+                Op::Relu => relu_layer_patches(model, i, spec).map(Some),
+                _ => Ok(None),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(ResolvedSpec { layers })
+    }
+
+    /// Plain ReLU everywhere (the empty spec).
+    pub fn plain(model: &Model) -> Result<ResolvedSpec, SpecError> {
+        ResolvedSpec::new(model, &Spec::default())
+    }
+
+    /// `spec` when there is one, else plain ReLU everywhere.
+    pub fn of(model: &Model, spec: Option<&Spec>) -> Result<ResolvedSpec, SpecError> {
+        match spec {
+            Some(spec) => ResolvedSpec::new(model, spec),
+            None => ResolvedSpec::plain(model),
+        }
+    }
+
+    /// The patch sizes and `(C, H, W)` of node `index`, if it is a ReLU.
+    pub fn layer(&self, index: usize) -> Option<&LayerPatches> {
+        self.layers.get(index).and_then(Option::as_ref)
+    }
+
+    /// The patch sizes of every node (`None` for nodes that are not ReLUs), for the program.
+    pub fn patches(&self) -> impl Iterator<Item = Option<&[PatchSize]>> {
+        self.layers
+            .iter()
+            .map(|l| l.as_ref().map(|(patches, _)| patches.as_slice()))
+    }
+}
+
 /// Validates `spec` and counts DReLUs of every ReLU layer with and without it.
 pub fn drelu_summary(model: &Model, spec: &Spec) -> Result<DreluSummary, SpecError> {
     validate_spec(model, spec)?;

@@ -74,8 +74,105 @@ impl PatchPlan {
     }
 }
 
+/// A Block-ReLU layer resolved once: its map, one patch size per channel (each checked to fit)
+/// and the plan of its patches. The secure runner resolves its layers at set-up; [`block_relu`]
+/// resolves one per call.
+pub struct BlockReluLayer {
+    shape: MapShape,
+    sizes: Vec<PatchSize>,
+    plan: PatchPlan,
+}
+
+impl BlockReluLayer {
+    /// Checks `sizes` (one per channel, each fitting the map) and plans the patches.
+    pub fn new<E>(shape: MapShape, sizes: &[PatchSize]) -> Result<BlockReluLayer, Error<E>> {
+        check_len(
+            "Block-ReLU patch sizes (one per channel)",
+            shape.channels,
+            sizes.len(),
+        )?;
+        if let Some(channel) = sizes
+            .iter()
+            .position(|s| !s.fits(shape.height, shape.width))
+        {
+            let (height, width) = (shape.height, shape.width);
+            return Err(Error::PatchTooLarge {
+                channel,
+                patch: sizes[channel].to_pair(),
+                height,
+                width,
+            });
+        }
+        Ok(BlockReluLayer {
+            shape,
+            sizes: sizes.to_vec(),
+            plan: PatchPlan::new(shape, sizes),
+        })
+    }
+
+    /// The map the layer applies to.
+    pub fn shape(&self) -> MapShape {
+        self.shape
+    }
+
+    /// The patch size of each channel.
+    pub fn sizes(&self) -> &[PatchSize] {
+        &self.sizes
+    }
+
+    /// Where the layer's DReLUs go.
+    pub fn plan(&self) -> &PatchPlan {
+        &self.plan
+    }
+
+    /// Shares of Block-ReLU of the map `x` (`shape.len()` shares; P2 passes zeros). 3 rounds
+    /// when any channel is a block channel, none otherwise.
+    pub fn apply<T: Transport>(
+        &self,
+        p: &mut Party<T>,
+        x: &[u64],
+        cmp: Comparison,
+    ) -> Result<Vec<u64>, Error<T::Error>> {
+        cmp.check()?;
+        let (shape, plan) = (self.shape, &self.plan);
+        check_len("Block-ReLU input", shape.len(), x.len())?;
+        let hw = shape.height * shape.width;
+        let mut out = vec![0u64; x.len()];
+        if p.role() != Role::P2 {
+            for (c, &ps) in self.sizes.iter().enumerate() {
+                if ps == PatchSize::Identity {
+                    out[c * hw..(c + 1) * hw].copy_from_slice(&x[c * hw..(c + 1) * hw]);
+                }
+            }
+        }
+        if plan.patches == 0 {
+            return Ok(out);
+        }
+        let step = p.begin_step();
+        let holder = p.role() != Role::P2;
+        let mut sums = vec![0u64; plan.patches];
+        let mut values = Vec::with_capacity(if holder { plan.pixels.len() } else { 0 });
+        if holder {
+            for &(pix, k) in &plan.pixels {
+                let v = x[pix as usize];
+                sums[k as usize] = sums[k as usize].wrapping_add(v);
+                values.push(v);
+            }
+        }
+        let split = drelu::split(p, step, &sums, cmp.for_patch(plan.max_area()))?;
+        let decision: Vec<u32> = plan.pixels.iter().map(|&(_, k)| k).collect();
+        let product = sign::multiply(p, step, &split, &values, &decision)?;
+        if holder {
+            for (&(pix, _), v) in plan.pixels.iter().zip(product) {
+                out[pix as usize] = v;
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// Shares of Block-ReLU of the map `x` (`shape.len()` shares; P2 passes zeros) with one patch
-/// size per channel. 3 rounds when any channel is a block channel, none otherwise.
+/// size per channel, resolving the layer for this call (see [`BlockReluLayer`]).
 pub fn block_relu<T: Transport>(
     p: &mut Party<T>,
     x: &[u64],
@@ -85,54 +182,5 @@ pub fn block_relu<T: Transport>(
 ) -> Result<Vec<u64>, Error<T::Error>> {
     cmp.check()?;
     check_len("Block-ReLU input", shape.len(), x.len())?;
-    check_len(
-        "Block-ReLU patch sizes (one per channel)",
-        shape.channels,
-        sizes.len(),
-    )?;
-    if let Some(channel) = sizes
-        .iter()
-        .position(|s| !s.fits(shape.height, shape.width))
-    {
-        let (height, width) = (shape.height, shape.width);
-        return Err(Error::PatchTooLarge {
-            channel,
-            patch: sizes[channel].to_pair(),
-            height,
-            width,
-        });
-    }
-    let hw = shape.height * shape.width;
-    let mut out = vec![0u64; x.len()];
-    if p.role() != Role::P2 {
-        for (c, &ps) in sizes.iter().enumerate() {
-            if ps == PatchSize::Identity {
-                out[c * hw..(c + 1) * hw].copy_from_slice(&x[c * hw..(c + 1) * hw]);
-            }
-        }
-    }
-    let plan = PatchPlan::new(shape, sizes);
-    if plan.patches == 0 {
-        return Ok(out);
-    }
-    let step = p.begin_step();
-    let holder = p.role() != Role::P2;
-    let mut sums = vec![0u64; plan.patches];
-    let mut values = Vec::with_capacity(if holder { plan.pixels.len() } else { 0 });
-    if holder {
-        for &(pix, k) in &plan.pixels {
-            let v = x[pix as usize];
-            sums[k as usize] = sums[k as usize].wrapping_add(v);
-            values.push(v);
-        }
-    }
-    let split = drelu::split(p, step, &sums, cmp.for_patch(plan.max_area()))?;
-    let decision: Vec<u32> = plan.pixels.iter().map(|&(_, k)| k).collect();
-    let product = sign::multiply(p, step, &split, &values, &decision)?;
-    if holder {
-        for (&(pix, _), v) in plan.pixels.iter().zip(product) {
-            out[pix as usize] = v;
-        }
-    }
-    Ok(out)
+    BlockReluLayer::new(shape, sizes)?.apply(p, x, cmp)
 }

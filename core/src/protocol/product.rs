@@ -14,6 +14,7 @@ use alloc::vec::Vec;
 
 use super::bilinear::Bilinear;
 use super::deal::deal_ring;
+use crate::held::Held;
 use crate::party::{check_len, Error, Party};
 use crate::ring::{add_assign, sub};
 use crate::role::Role;
@@ -88,26 +89,26 @@ pub struct PrivateOperand {
 }
 
 impl PrivateOperand {
-    /// Masks the operand `w` (given by P1; the others pass `None`) of `len` elements. P1 sends
-    /// `F` to P0 in one message.
+    /// Masks the operand `w` of `len` elements, which P1 holds (see [`Held`]). P1 sends `F` to
+    /// P0 in one message.
     pub fn setup<T: Transport>(
         p: &mut Party<T>,
         id: u32,
         len: usize,
-        w: Option<&[u64]>,
+        w: Held<'_, u64>,
     ) -> Result<PrivateOperand, Error<T::Error>> {
+        let w = w.check(p.role(), Role::P1, "the private operand")?;
         let step = p.begin_step();
-        let held = match p.role() {
-            Role::P0 => p.recv_packed(Role::P1, step, msg::WEIGHT_MASK, len, 64)?,
-            Role::P1 => {
-                let w = w.ok_or(Error::Config("P1 must give the operand it holds"))?;
+        let held = match (p.role(), w) {
+            (Role::P0, _) => p.recv_packed(Role::P1, step, msg::WEIGHT_MASK, len, 64)?,
+            (Role::P1, Some(w)) => {
                 check_len("private operand", len, w.len())?;
                 let mut b = p.shared_fixed(Role::P2, id, purpose::B);
                 let f = w.iter().map(|v| v.wrapping_sub(b.u64()));
                 p.send_packed(Role::P0, step, msg::WEIGHT_MASK, f, len, 64)?;
                 w.to_vec()
             }
-            Role::P2 => {
+            _ => {
                 let mut b = p.shared_fixed(Role::P1, id, purpose::B);
                 (0..len).map(|_| b.u64()).collect()
             }

@@ -20,6 +20,7 @@ use std::process::ExitCode;
 
 use patchwork_core::fixed_point::FixedPoint;
 use patchwork_core::infer::Settings;
+use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_core::protocol::drelu::Comparison;
 use patchwork_core::protocol::truncate::Truncation;
 use patchwork_model::commands;
@@ -120,7 +121,12 @@ fn expect(args: &Args) -> Result<String, String> {
         return Err(format!("--image {} out of range", args.image));
     }
     let x = data.input(args.image);
-    let float = reference::forward(&model, &x, Some(&spec)).map_err(|e| e.to_string())?;
+    let float = reference::forward(
+        &model,
+        &x,
+        &ResolvedSpec::new(&model, &spec).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
     let float: Vec<f32> = float.iter().copied().collect();
     let flat: Vec<f32> = x.iter().copied().collect();
     let network = secure::local::Network::Memory { seed: 7 };

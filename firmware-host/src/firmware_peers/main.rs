@@ -23,6 +23,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use patchwork_core::fixed_point::FixedPoint;
+use patchwork_core::held::Held;
 use patchwork_core::infer::{SecureModel, Settings};
 use patchwork_core::model::{Model, Op};
 use patchwork_core::party::Party;
@@ -121,7 +122,7 @@ fn run_party(
     let setup_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     secure
-        .infer(&mut party, None, &mut |_, _| {})
+        .infer(&mut party, Held::NotMine, &mut |_, _| {})
         .map_err(|e| format!("{role} inference: {e}"))?;
     let infer_s = t1.elapsed().as_secs_f64();
     let t = party.transport();

@@ -10,10 +10,11 @@
 //! at a larger budget plans a smaller one from a closer starting point than the plain model.
 
 use ndarray::ArrayD;
+use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_core::model::{Model, Op};
 use patchwork_core::patch::PatchSize;
 use patchwork_core::spec::Spec;
-use patchwork_model::reference::{block_relu_channel, forward_all};
+use patchwork_model::reference::{block_relu_channel, forward_all, ForwardError};
 use rayon::prelude::*;
 
 use super::candidates::CandidateSides;
@@ -113,11 +114,13 @@ pub fn extract_layer(
         .flat_map(|ch| patches.iter().map(move |&p| (ch, p)))
         .collect();
     let plan = SuffixPlan::new(model, layer.node, opts.base)?;
+    let base = ResolvedSpec::new(model, opts.base)
+        .map_err(|e| DistortionError::Forward(ForwardError::Spec(e)))?;
     let batch = opts.batch.max(1);
     let sums = images
         .par_iter()
         .map(|img| {
-            let prefix = forward_all(model, img, Some(opts.base))?;
+            let prefix = forward_all(model, img, &base)?;
             image_sums(
                 model, layer, &plan, &prefix, &hyps, batch, reducer, progress,
             )

@@ -1,4 +1,4 @@
-//! Float reference forward pass over a [`Model`], optionally with a Block-ReLU [`Spec`].
+//! Float reference forward pass over a [`Model`], with the ReLUs a Block-ReLU spec names as Block-ReLUs.
 //!
 //! This is the plaintext ground truth the secure protocol is compared against. Convolutions
 //! run as im2col + GEMM (ndarray); every other operator is a direct loop. Values are kept as
@@ -10,9 +10,8 @@ mod pool;
 mod resize;
 
 use ndarray::{ArrayD, IxDyn};
-use patchwork_core::model::spec_check::{relu_layer_patches, validate_spec, SpecError};
+use patchwork_core::model::spec_check::{ResolvedSpec, SpecError};
 use patchwork_core::model::{Model, Op, Shape};
-use patchwork_core::spec::Spec;
 
 pub use block_relu::block_relu_channel;
 
@@ -23,14 +22,17 @@ pub enum ForwardError {
     InputShape { expected: Shape, found: Shape },
     #[error("Block-ReLU spec does not fit the model: {0}")]
     Spec(#[from] SpecError),
+    #[error("ReLU '{node}' is not in the resolved spec (a spec resolved for another model?)")]
+    Unresolved { node: String },
 }
 
 /// Runs the model on `input` (shape must equal the model input's) and returns the output.
-/// With a spec, every ReLU the spec names becomes a Block-ReLU; other ReLUs stay plain.
+/// Every ReLU the spec names is a Block-ReLU; other ReLUs stay plain. The spec was checked
+/// against the model once, when it was resolved ([`ResolvedSpec::new`]).
 pub fn forward(
     model: &Model,
     input: &ArrayD<f32>,
-    spec: Option<&Spec>,
+    spec: &ResolvedSpec,
 ) -> Result<ArrayD<f32>, ForwardError> {
     let mut values = forward_all(model, input, spec)?;
     let out = values[model.output].take().unwrap_or_default();
@@ -42,7 +44,7 @@ pub fn forward(
 pub fn forward_all(
     model: &Model,
     input: &ArrayD<f32>,
-    spec: Option<&Spec>,
+    spec: &ResolvedSpec,
 ) -> Result<Vec<Option<Vec<f32>>>, ForwardError> {
     let expected = model.shape(model.input);
     if input.shape() != expected.0.as_slice() {
@@ -51,9 +53,6 @@ pub fn forward_all(
             found: Shape(input.shape().to_vec()),
         });
     }
-    let empty = Spec::default();
-    let spec = spec.unwrap_or(&empty);
-    validate_spec(model, spec)?;
     let mut values: Vec<Option<Vec<f32>>> = vec![None; model.values.len()];
     values[model.input] = Some(input.iter().copied().collect());
     for (index, node) in model.nodes.iter().enumerate() {
@@ -68,7 +67,10 @@ pub fn forward_all(
             Op::Conv(c) => conv::conv2d(c, ins[0], in_shape, out_shape),
             Op::Linear(l) => conv::linear(l, ins[0]),
             Op::Relu => {
-                let (patches, (c, h, w)) = relu_layer_patches(model, index, spec)?;
+                let (patches, (c, h, w)) = spec.layer(index).ok_or(ForwardError::Unresolved {
+                    node: node.name.clone(),
+                })?;
+                let (c, h, w) = (*c, *h, *w);
                 let mut out = ins[0].to_vec();
                 for (ch, p) in patches.iter().enumerate().take(c) {
                     block_relu_channel(&mut out[ch * h * w..(ch + 1) * h * w], h, w, *p);

@@ -1,7 +1,9 @@
 //! All three parties on this machine, one thread each: over the in-memory network, or over
 //! loopback TCP with authenticated TLS sessions (fresh identities in a temporary directory).
 
-use patchwork_core::infer::{SecureModel, Settings};
+use std::convert::Infallible;
+
+use patchwork_core::infer::{DescribedModel, Settings};
 use patchwork_core::model::Model;
 use patchwork_core::net::memory;
 use patchwork_core::party::Party;
@@ -85,12 +87,13 @@ pub fn infer_local(
     let [r0, r1, r2] = runs;
     let (r0, r1, r2) = (r0?, r1?, r2?);
     // The cost model needs only shapes and patch sizes.
-    let secure = SecureModel::describe(model, spec, settings).map_err(|e| e.to_string())?;
+    let described =
+        DescribedModel::new::<Infallible>(model, spec, settings).map_err(|e| e.to_string())?;
     Ok((0..inputs.len())
         .map(|i| {
             combine(
                 model,
-                &secure,
+                &described,
                 &[r0[i].clone(), r1[i].clone(), r2[i].clone()],
             )
         })

@@ -2,7 +2,7 @@
 //! per-layer table with the cost model's prediction beside what was measured.
 
 use patchwork_core::cost::Cost;
-use patchwork_core::infer::{argmax, SecureModel};
+use patchwork_core::infer::{argmax, DescribedModel};
 use patchwork_core::model::Model;
 use patchwork_core::role::Role;
 use std::fmt;
@@ -88,7 +88,7 @@ fn directed(
 }
 
 /// Combines the three parties' runs of one inference.
-pub fn combine(model: &Model, secure: &SecureModel, runs: &[PartyRun; 3]) -> Report {
+pub fn combine(model: &Model, secure: &DescribedModel, runs: &[PartyRun; 3]) -> Report {
     let output = runs[0].output.clone().unwrap_or_default();
     let mut layers = Vec::with_capacity(model.nodes.len());
     let mut predicted = Cost::default();

@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use patchwork_core::held::Held;
 use patchwork_core::infer::{InferError, SecureModel, Settings};
 use patchwork_core::model::Model;
 use patchwork_core::party::Party;
@@ -96,6 +97,7 @@ pub fn run_each<'x, T: Transport>(
         let t = Instant::now();
         let start = Mark::take(p, t);
         let mut nodes = Vec::with_capacity(model.nodes.len());
+        let input = Held::from_option(input);
         let output = secure.infer(p, input, &mut |_, party| nodes.push(Mark::take(party, t)))?;
         let end = Mark::take(p, t);
         each(PartyRun {

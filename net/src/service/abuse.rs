@@ -5,7 +5,9 @@
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use patchwork_core::infer::SecureModel;
+use std::convert::Infallible;
+
+use patchwork_core::infer::DescribedModel;
 use patchwork_core::infer::Settings;
 use patchwork_core::model::Model;
 use patchwork_core::party::Party;
@@ -110,9 +112,10 @@ fn send_digest(
     step: patchwork_core::party::Step,
     program: &PublicProgram<'_>,
 ) -> Result<(), String> {
-    let secure = SecureModel::describe(program.model, program.spec, program.settings)
-        .map_err(|e| e.to_string())?;
-    let digest = secure.program(1).digest();
+    let described =
+        DescribedModel::new::<Infallible>(program.model, program.spec, program.settings)
+            .map_err(|e| e.to_string())?;
+    let digest = described.program(1).digest();
     for peer in Role::P0.others() {
         p.send(peer, step, 1, &digest).map_err(|e| e.to_string())?;
     }
