@@ -29,6 +29,7 @@ const MAX_TABLE_BYTES: u64 = 1 << 30;
 /// `patchwork plan ...`: offline planning.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
+    /// Which planning step.
     #[command(subcommand)]
     pub command: PlanCommand,
 }
@@ -73,12 +74,34 @@ pub struct KnapsackArgs {
 /// Why `patchwork plan` failed.
 #[derive(Debug)]
 pub enum PlanCmdError {
+    /// Neither `--budget` nor `--budget-ratio` was given.
     NoBudget,
-    Read { path: PathBuf, source: io::Error },
-    Table { path: PathBuf, source: TableError },
+    /// The table cannot be read.
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// The table is not a valid distortion table.
+    Table {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: TableError,
+    },
+    /// Planning failed.
     Plan(PlanError),
-    Write { path: PathBuf, source: io::Error },
+    /// The spec cannot be written.
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// The summary cannot be printed.
     Output(io::Error),
+    /// `plan distortion` or `plan merge` failed.
     Distortion(distortion::DistortionCmdError),
 }
 

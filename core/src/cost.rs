@@ -18,7 +18,9 @@ use crate::role::Role::{self, P0, P1, P2};
 /// Bytes per directed edge `[from][to]` and rounds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Cost {
+    /// Payload bytes per directed edge, `[from][to]`.
     pub bytes: [[u64; 3]; 3],
+    /// Rounds (the depth of the longest chain of dependent messages).
     pub rounds: u32,
 }
 

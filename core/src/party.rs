@@ -17,26 +17,48 @@ pub enum Error<E> {
     Transport(TransportError<E>),
     /// The caller passed inputs of inconsistent sizes.
     Shape {
+        /// What it is about.
         what: &'static str,
+        /// What was expected.
         expected: usize,
+        /// What was found.
         found: usize,
     },
     /// A setting outside what the protocol supports.
     Config(&'static str),
     /// A Block-ReLU patch that does not fit its activation map.
     PatchTooLarge {
+        /// The channel.
         channel: usize,
+        /// The patch `[height, width]`.
         patch: [u32; 2],
+        /// Map height.
         height: usize,
+        /// Map width.
         width: usize,
     },
     /// A message of the right length whose content is impossible (e.g. a Z_p value >= p).
-    Malformed { peer: Role, what: &'static str },
+    Malformed {
+        /// The peer it is about.
+        peer: Role,
+        /// What it is about.
+        what: &'static str,
+    },
     /// A party passed a secret its role does not hold, or the holder passed none.
-    NotHeld { what: &'static str, holder: Role },
+    NotHeld {
+        /// What it is about.
+        what: &'static str,
+        /// The party that holds it.
+        holder: Role,
+    },
     /// A peer runs another program (architecture, spec, settings, version or inference count;
     /// see [`crate::program`]): `what` names the facts that differ.
-    Mismatch { peer: Role, what: String },
+    Mismatch {
+        /// The peer it is about.
+        peer: Role,
+        /// What it is about.
+        what: String,
+    },
 }
 
 impl<E> From<TransportError<E>> for Error<E> {
@@ -128,6 +150,7 @@ pub struct Party<T> {
 /// earlier one.
 #[derive(Clone, Copy, Debug)]
 pub struct Step {
+    /// The step number in the session (64 bits: streams never repeat).
     pub seq: u64,
 }
 

@@ -12,7 +12,12 @@ pub enum PatchSize {
     /// No DReLU: the channel is set to zero (the seed writes it `[1, 0]`).
     Zero,
     /// One DReLU per `h x w` patch; `(1, 1)` is a plain ReLU.
-    Block { h: u16, w: u16 },
+    Block {
+        /// Patch height.
+        h: u16,
+        /// Patch width.
+        w: u16,
+    },
 }
 
 impl PatchSize {

@@ -215,9 +215,9 @@ fn describe(key: &str, mine: &str, theirs: &str, peer: Role) -> String {
 
 /// Message numbers of the agreement step.
 mod msg {
-    pub const DIGEST: u16 = 1;
-    pub const LENGTH: u16 = 2;
-    pub const PROGRAM: u16 = 3;
+    pub(super) const DIGEST: u16 = 1;
+    pub(super) const LENGTH: u16 = 2;
+    pub(super) const PROGRAM: u16 = 3;
 }
 
 /// The set-up step every session runs first: each party sends the digest of its program to

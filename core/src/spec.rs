@@ -26,6 +26,7 @@ pub struct LayerSpec {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Spec {
+    /// The ReLU layers it names; layers it does not name stay plain ReLU.
     pub layers: Vec<LayerSpec>,
 }
 

@@ -17,6 +17,7 @@ use crate::table::{DistortionTable, TableError};
 /// A solved spec with its DReLU count, distortion and optimality certificate.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
+    /// The chosen patch size of every channel.
     #[serde(flatten)]
     pub spec: Spec,
     /// The budget `B` in DReLUs.
@@ -36,9 +37,13 @@ pub struct Plan {
 /// Why planning failed.
 #[derive(Debug)]
 pub enum PlanError {
+    /// The distortion table is invalid.
     Table(TableError),
+    /// The budget ratio is invalid.
     Budget(BadRatio),
+    /// The knapsack problem cannot be built.
     Problem(ProblemError),
+    /// The knapsack has no solution.
     Solve(SolveError),
 }
 

@@ -12,9 +12,13 @@ use crate::table::{DistortionTable, LayerTable};
 /// A ReLU layer's shape.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Shape {
+    /// The layer's name.
     pub name: String,
+    /// Channels.
     pub channels: usize,
+    /// Height.
     pub height: usize,
+    /// Width.
     pub width: usize,
 }
 

@@ -34,6 +34,7 @@ pub struct LayerTable {
 /// Distortions of a whole model, layer by layer.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DistortionTable {
+    /// One table per ReLU layer.
     pub layers: Vec<LayerTable>,
 }
 
@@ -45,42 +46,79 @@ pub enum TableError {
     /// The table has no layers.
     NoLayers,
     /// Layer number `index` has an empty name.
-    EmptyName { index: usize },
+    EmptyName {
+        /// The layer's position in the table.
+        index: usize,
+    },
     /// Two layers share a name.
-    DuplicateName { name: String },
+    DuplicateName {
+        /// The repeated layer name.
+        name: String,
+    },
     /// `channels`, `height` or `width` is zero.
-    ZeroDimension { layer: String, field: &'static str },
+    ZeroDimension {
+        /// The layer's name.
+        layer: String,
+        /// The dimension that is zero.
+        field: &'static str,
+    },
     /// `channels * height * width`, or the model's total ReLUs, does not fit in 64 bits.
-    TooLarge { layer: String },
+    TooLarge {
+        /// The layer's name.
+        layer: String,
+    },
     /// The layer lists no patch sizes.
-    NoPatchSizes { layer: String },
+    NoPatchSizes {
+        /// The layer's name.
+        layer: String,
+    },
     /// A patch size is listed twice in one layer.
-    DuplicatePatchSize { layer: String, patch: [u32; 2] },
+    DuplicatePatchSize {
+        /// The layer's name.
+        layer: String,
+        /// The patch `[height, width]`.
+        patch: [u32; 2],
+    },
     /// A block patch is taller or wider than the map.
     PatchTooLarge {
+        /// The layer's name.
         layer: String,
+        /// The patch `[height, width]`.
         patch: [u32; 2],
+        /// Map height.
         height: usize,
+        /// Map width.
         width: usize,
     },
     /// `distortion` has a different number of rows than `channels`.
     ChannelCount {
+        /// The layer's name.
         layer: String,
+        /// What was expected.
         expected: usize,
+        /// What was found.
         found: usize,
     },
     /// A channel's row has a different length than `patch_sizes`.
     RowLength {
+        /// The layer's name.
         layer: String,
+        /// The channel.
         channel: usize,
+        /// What was expected.
         expected: usize,
+        /// What was found.
         found: usize,
     },
     /// A distortion is NaN or infinite.
     NonFinite {
+        /// The layer's name.
         layer: String,
+        /// The channel.
         channel: usize,
+        /// The patch `[height, width]`.
         patch: [u32; 2],
+        /// The value.
         value: f64,
     },
 }

@@ -28,24 +28,48 @@ struct ArchitectureFile {
 /// Why an architecture file could not be written or read; every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum ArchitectureError {
+    /// The file cannot be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: String,
+        /// The underlying error.
         source: std::io::Error,
     },
+    /// The file is larger than [`MAX_FILE_BYTES`].
     #[error(
         "{path}: {size} bytes is more than the {MAX_FILE_BYTES} an architecture file may have"
     )]
-    TooLarge { path: String, size: u64 },
+    TooLarge {
+        /// The file.
+        path: String,
+        /// The file's size in bytes.
+        size: u64,
+    },
+    /// The file is not the JSON of an architecture file.
     #[error("{path}: not a Patchwork architecture file: {source}")]
     Json {
+        /// The file.
         path: String,
+        /// The underlying error.
         source: serde_json::Error,
     },
+    /// The file has another format version.
     #[error("{path}: format version {found}, this build reads version {FORMAT_VERSION}")]
-    Version { path: String, found: u32 },
+    Version {
+        /// The file.
+        path: String,
+        /// The file's format version.
+        found: u32,
+    },
+    /// The architecture is not a consistent model.
     #[error("{path}: {source}")]
-    Model { path: String, source: ModelError },
+    Model {
+        /// The file.
+        path: String,
+        /// The underlying error.
+        source: ModelError,
+    },
 }
 
 /// Whether `path` names an architecture file (`.json`) rather than an ONNX model.

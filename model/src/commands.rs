@@ -21,37 +21,63 @@ use crate::transform::{apply, Transforms};
 /// Any failure of a model command.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
+    /// The ONNX model cannot be imported.
     #[error(transparent)]
     Import(#[from] ImportError),
+    /// The architecture file cannot be read.
     #[error(transparent)]
     Architecture(#[from] ArchitectureError),
+    /// An architecture file was given where the weights are needed.
     #[error("{0}: an architecture file has no weights; this needs the ONNX model (P1's)")]
     NeedsWeights(String),
+    /// The input cannot be loaded.
     #[error(transparent)]
     Input(#[from] InputError),
+    /// The spec file cannot be read.
     #[error(transparent)]
     SpecIo(#[from] SpecIoError),
+    /// The spec does not fit the model.
     #[error("{path}: {source}")]
-    SpecFit { path: String, source: SpecError },
+    SpecFit {
+        /// The file.
+        path: String,
+        /// The underlying error.
+        source: SpecError,
+    },
+    /// The float reference failed.
     #[error(transparent)]
     Forward(#[from] ForwardError),
+    /// The data set cannot be loaded.
     #[error(transparent)]
     Data(#[from] DataError),
+    /// The data set's images do not fit the model's input.
     #[error("model input is {model}, but the data set has {rows}x{cols} grayscale images (expected [1, 1, {rows}, {cols}])")]
     DataShape {
+        /// The model's input shape.
         model: patchwork_core::model::Shape,
+        /// Image height of the data set.
         rows: usize,
+        /// Image width of the data set.
         cols: usize,
     },
+    /// The model gives fewer scores than the labels name classes.
     #[error("model output has {found} values, but the data set's labels name {classes} classes (one score per class expected)")]
-    NotAClassifier { found: usize, classes: usize },
+    NotAClassifier {
+        /// What was found.
+        found: usize,
+        /// Classes the labels name.
+        classes: usize,
+    },
+    /// An argument the command cannot use.
     #[error("{0}")]
     Usage(String),
 }
 
 /// A loaded model with the report of the transforms applied to it.
 pub struct LoadedModel {
+    /// The model, transforms applied.
     pub model: Model,
+    /// One line per transform applied, for the report.
     pub transforms: Vec<String>,
 }
 
@@ -152,7 +178,9 @@ pub fn format_summary(s: &DreluSummary) -> String {
 /// Result of an accuracy run.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Accuracy {
+    /// Images classified as labelled.
     pub correct: usize,
+    /// Images evaluated.
     pub total: usize,
 }
 

@@ -7,14 +7,20 @@ use patchwork_core::spec::Spec;
 /// Why a spec file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecIoError {
+    /// The file cannot be read.
     #[error("{path}: cannot read: {source}")]
     Io {
+        /// The file.
         path: String,
+        /// The underlying error.
         source: std::io::Error,
     },
+    /// The file is not spec JSON.
     #[error("{path}: invalid Block-ReLU spec JSON (expected {{\"layers\": [{{\"name\": ..., \"patch_sizes\": [[ph, pw], ...]}}]}}): {source}")]
     Json {
+        /// The file.
         path: String,
+        /// The underlying error.
         source: serde_json::Error,
     },
 }

@@ -22,10 +22,13 @@ pub struct Row {
     pub bits_per_element: f64,
     /// Bits the cost model predicts per element.
     pub model_bits_per_element: f64,
+    /// Rounds measured.
     pub rounds: u32,
     /// Elements (outputs for conv) per second, all three parties together.
     pub elements_per_second: f64,
+    /// Elements per run.
     pub elements: usize,
+    /// Best seconds per run.
     pub seconds: f64,
 }
 

@@ -35,6 +35,7 @@ pub struct BenchModelArgs {
     /// Plan a Block-ReLU spec for this DReLU budget (ratio of all ReLUs) first.
     #[arg(long)]
     pub budget_ratio: Option<f64>,
+    /// The fixed point, comparison, truncation and timeout.
     #[command(flatten)]
     pub settings: SettingsArgs,
     /// Replace MaxPool by AvgPool first (the seed paper's substitution).

@@ -57,6 +57,7 @@ pub struct ReferenceArgs {
     /// Print `{"output": [...], "shape": [...]}` instead of text.
     #[arg(long)]
     pub json: bool,
+    /// The model transforms to apply after loading.
     #[command(flatten)]
     pub transforms: TransformArgs,
 }
@@ -74,6 +75,7 @@ pub struct ArchitectureArgs {
     /// Print the report as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// The model transforms to apply after loading.
     #[command(flatten)]
     pub transforms: TransformArgs,
 }
@@ -120,6 +122,7 @@ pub fn run_architecture(args: &ArchitectureArgs) -> Result<(), String> {
 /// `patchwork spec ...`.
 #[derive(Args, Debug, Clone)]
 pub struct SpecArgs {
+    /// Which spec tool.
     #[command(subcommand)]
     pub command: SpecCommand,
 }
@@ -143,6 +146,7 @@ pub struct SpecStatsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// The model transforms to apply after loading.
     #[command(flatten)]
     pub transforms: TransformArgs,
 }
@@ -165,12 +169,14 @@ pub struct EvalArgs {
     /// Evaluate only the first N images.
     #[arg(long)]
     pub limit: Option<usize>,
+    /// The model transforms to apply after loading.
     #[command(flatten)]
     pub transforms: TransformArgs,
     /// Run every image through secure inference (three parties on this machine) and compare
     /// with the float reference.
     #[arg(long)]
     pub secure: bool,
+    /// The settings and network of `--secure`.
     #[command(flatten)]
     pub protocol: super::secure::ProtocolArgs,
     /// Print the result as one JSON object.

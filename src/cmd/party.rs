@@ -34,8 +34,10 @@ pub struct ModelArgs {
     /// Block-ReLU spec (public; all three parties must use the same one).
     #[arg(long)]
     pub spec: Option<PathBuf>,
+    /// The fixed point, comparison, truncation and timeout.
     #[command(flatten)]
     pub settings: SettingsArgs,
+    /// The model transforms to apply after loading.
     #[command(flatten)]
     pub transforms: super::models::TransformArgs,
 }
@@ -65,6 +67,7 @@ pub struct PartyArgs {
     /// party's own key (see `patchwork session loopback`).
     #[arg(long)]
     pub config: PathBuf,
+    /// The model, spec and settings every party must agree on.
     #[command(flatten)]
     pub model: ModelArgs,
     /// Input (`.npy` or `.png`; P0 only).
@@ -214,6 +217,7 @@ fn run_role(args: &PartyArgs, role: Role) -> Result<(), Failure> {
 /// `patchwork session ...`.
 #[derive(Args, Debug, Clone)]
 pub struct SessionArgs {
+    /// Which helper.
     #[command(subcommand)]
     pub command: SessionCommand,
 }

@@ -95,6 +95,7 @@ impl SettingsArgs {
 /// The settings and the network the three parties of this process talk over.
 #[derive(Args, Debug, Clone)]
 pub struct ProtocolArgs {
+    /// The fixed point, comparison, truncation and timeout.
     #[command(flatten)]
     pub settings: SettingsArgs,
     /// How the three parties talk.
@@ -134,6 +135,7 @@ pub struct InferArgs {
     /// Input image: `.npy` (float32 NCHW) or `.png` (P0's secret).
     #[arg(long)]
     pub input: PathBuf,
+    /// The settings and the network of the three parties.
     #[command(flatten)]
     pub protocol: ProtocolArgs,
     /// Print the report as JSON.

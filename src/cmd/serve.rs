@@ -21,6 +21,7 @@ pub struct ServeArgs {
     /// the pinned clients and `max_sessions` (see net/src/service/config.rs).
     #[arg(long)]
     pub config: PathBuf,
+    /// The model, spec and settings every party must agree on.
     #[command(flatten)]
     pub model: ModelArgs,
 }

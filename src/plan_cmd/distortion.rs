@@ -142,7 +142,10 @@ impl fmt::Display for DistortionCmdError {
 impl std::error::Error for DistortionCmdError {}
 
 /// Runs `patchwork plan distortion`.
-pub fn distortion(args: &DistortionArgs, out: &mut dyn Write) -> Result<(), DistortionCmdError> {
+pub(super) fn distortion(
+    args: &DistortionArgs,
+    out: &mut dyn Write,
+) -> Result<(), DistortionCmdError> {
     let CalibrationArg::FashionMnist = args.data;
     let shard = match &args.shard {
         Some(s) => Shard::parse(s).map_err(DistortionCmdError::Shard)?,
@@ -293,7 +296,7 @@ pub fn distortion(args: &DistortionArgs, out: &mut dyn Write) -> Result<(), Dist
 }
 
 /// Runs `patchwork plan merge`.
-pub fn merge_cmd(args: &MergeArgs, out: &mut dyn Write) -> Result<(), DistortionCmdError> {
+pub(super) fn merge_cmd(args: &MergeArgs, out: &mut dyn Write) -> Result<(), DistortionCmdError> {
     let mut files = Vec::new();
     for path in &args.shards {
         let text = std::fs::read_to_string(path).map_err(|source| DistortionCmdError::Read {

@@ -12,6 +12,7 @@ const CHUNK: usize = 16 << 10;
 
 /// A rate-limited relay listening on a free loopback port.
 pub struct SlowLink {
+    /// Where the link listens (connect to this instead of the server).
     pub address: SocketAddr,
 }
 

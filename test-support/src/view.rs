@@ -22,7 +22,9 @@ use patchwork_core::transport::{Tag, Transport, TransportError};
 /// How an entry came into the view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Dir {
+    /// A message the party received.
     Received,
+    /// A message the party sent.
     Sent,
     /// One of the party's own step outputs, recorded by the test (`Recording::own`).
     Own,
@@ -36,8 +38,11 @@ pub type View = BTreeMap<Key, Vec<Vec<u8>>>;
 
 /// A transport that records what its party receives and sends into a shared [`View`].
 pub struct Recording<'a, T> {
+    /// The transport that moves the messages.
     pub inner: T,
+    /// Where the view is recorded.
     pub log: &'a Mutex<View>,
+    /// The party whose view it is.
     pub me: Role,
 }
 
@@ -118,6 +123,8 @@ pub fn distinguishable(a: &[u64], b: &[u64]) -> bool {
     stat >= threshold(dof)
 }
 
+/// Fails the test, naming `what` and the statistic, when the histograms `a` and `b` are
+/// distinguishable (a finding starts with "privacy:", which the mutant script looks for).
 pub fn assert_same_distribution(what: &str, a: &[u64], b: &[u64]) {
     let (stat, dof) = chi_square(a, b);
     assert!(

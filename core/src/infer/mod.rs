@@ -35,8 +35,11 @@ use crate::transport::Transport;
 /// How the secure forward pass computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Settings {
+    /// The fixed-point encoding (fractional bits).
     pub fp: FixedPoint,
+    /// How DReLU compares: exact or approximate.
     pub cmp: Comparison,
+    /// How products are truncated back to `f` fractional bits.
     pub trunc: Truncation,
 }
 
@@ -55,21 +58,37 @@ impl Default for Settings {
 #[derive(Debug, Clone, PartialEq)]
 pub enum InferError<E> {
     /// A protocol step failed (a peer left, a bad frame, ...).
-    Protocol { node: String, error: Error<E> },
+    Protocol {
+        /// The node's name.
+        node: String,
+        /// The underlying error.
+        error: Error<E>,
+    },
     /// The spec does not fit the model.
     Spec(SpecError),
     /// A weight, bias or input value cannot be encoded (not finite or too large).
     Encode {
+        /// The node's name.
         node: String,
+        /// What it is about.
         what: &'static str,
+        /// The value.
         value: f32,
     },
     /// The input has the wrong number of values.
-    InputLength { expected: usize, found: usize },
+    InputLength {
+        /// What was expected.
+        expected: usize,
+        /// What was found.
+        found: usize,
+    },
     /// A node the secure runner cannot evaluate.
     Unsupported {
+        /// The node's name.
         node: String,
+        /// The operator.
         op: &'static str,
+        /// What went wrong.
         reason: &'static str,
     },
 }

@@ -53,6 +53,7 @@ pub struct ValueInfo {
 pub struct Node {
     /// The ONNX node name (or a generated `op_index` name when the file had none).
     pub name: String,
+    /// The operator with its parameters (and, for P1, its weights).
     pub op: Op,
     /// Values read, in operator order (`Add`: two, `Concat`: several, others: one).
     pub inputs: Vec<ValueId>,
@@ -64,7 +65,9 @@ pub struct Node {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
+    /// Every value of the graph, by [`ValueId`].
     pub values: Vec<ValueInfo>,
+    /// The operators, in topological order.
     pub nodes: Vec<Node>,
     /// The graph input (the image).
     pub input: ValueId,
@@ -76,30 +79,63 @@ pub struct Model {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ModelError {
     /// A node refers to a value id outside [`Model::values`].
-    UnknownValue { node: String, value: ValueId },
+    UnknownValue {
+        /// The node's name.
+        node: String,
+        /// The value.
+        value: ValueId,
+    },
     /// A node reads a value that no earlier node (nor the input) wrote.
-    NotTopological { node: String, value: String },
+    NotTopological {
+        /// The node's name.
+        node: String,
+        /// The value.
+        value: String,
+    },
     /// A value is written twice.
-    WrittenTwice { node: String, value: String },
+    WrittenTwice {
+        /// The node's name.
+        node: String,
+        /// The value.
+        value: String,
+    },
     /// A node's declared output shape disagrees with its operator and inputs.
     Shape {
+        /// The node's name.
         node: String,
+        /// The operator.
         op: &'static str,
+        /// The underlying error.
         error: ShapeError,
     },
     /// A weight or bias buffer has the wrong length.
     WeightLength {
+        /// The node's name.
         node: String,
+        /// What it is about.
         what: &'static str,
+        /// What was expected.
         expected: usize,
+        /// What was found.
         found: usize,
     },
     /// The graph output is never written.
-    OutputNotWritten { value: String },
+    OutputNotWritten {
+        /// The value.
+        value: String,
+    },
     /// The dimensions call for more weights than [`MAX_WEIGHTS`] (or overflow).
-    TooManyWeights { node: String },
+    TooManyWeights {
+        /// The node's name.
+        node: String,
+    },
     /// A value has more than [`MAX_ELEMENTS`] elements.
-    ValueTooLarge { value: String, shape: Shape },
+    ValueTooLarge {
+        /// The value.
+        value: String,
+        /// The shape.
+        shape: Shape,
+    },
 }
 
 /// The most weights and biases a model may declare in all (2^28 values, 1 GiB of `f32`; VGG16

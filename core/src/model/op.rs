@@ -60,7 +60,9 @@ impl Op {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq)]
 pub struct Conv2d {
+    /// Output channels.
     pub out_channels: usize,
+    /// Input channels.
     pub in_channels: usize,
     /// `[kh, kw]`.
     pub kernel: [usize; 2],
@@ -70,6 +72,7 @@ pub struct Conv2d {
     pub padding: [usize; 4],
     /// `[dh, dw]`.
     pub dilation: [usize; 2],
+    /// Channel groups (`in_channels` for a depthwise convolution).
     pub groups: usize,
     /// `out_channels * (in_channels / groups) * kh * kw` values, row-major. Never serialized
     /// (the serialized form is the public architecture).
@@ -84,7 +87,9 @@ pub struct Conv2d {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq)]
 pub struct Linear {
+    /// Input features.
     pub in_features: usize,
+    /// Output features.
     pub out_features: usize,
     /// `out_features * in_features` values, row-major. Never serialized.
     #[cfg_attr(feature = "serde", serde(skip))]
@@ -122,9 +127,13 @@ pub enum ResizeMode {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NearestRounding {
+    /// Round to the nearest, halves down (ONNX `round_prefer_floor`).
     RoundPreferFloor,
+    /// Round to the nearest, halves up (ONNX `round_prefer_ceil`).
     RoundPreferCeil,
+    /// Round down.
     Floor,
+    /// Round up.
     Ceil,
 }
 
@@ -146,7 +155,9 @@ pub enum CoordinateTransform {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Resize {
+    /// Nearest or linear interpolation.
     pub mode: ResizeMode,
+    /// How output coordinates map to input coordinates.
     pub transform: CoordinateTransform,
     /// `[scale_h, scale_w]` (output length over input length unless given explicitly).
     pub scale: [f32; 2],

@@ -58,27 +58,56 @@ impl fmt::Display for Shape {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ShapeError {
     /// Wrong number of inputs.
-    InputCount { expected: usize, found: usize },
+    InputCount {
+        /// What was expected.
+        expected: usize,
+        /// What was found.
+        found: usize,
+    },
     /// An input has the wrong rank.
     Rank {
+        /// Which input.
         input: usize,
+        /// What was expected.
         expected: usize,
+        /// What was found.
         found: usize,
     },
     /// A dimension disagrees with the operator's parameters or another input.
     Dim {
+        /// What it is about.
         what: &'static str,
+        /// What was expected.
         expected: usize,
+        /// What was found.
         found: usize,
     },
     /// The window (with padding and dilation) is larger than the padded input.
-    WindowTooLarge { window: usize, padded_input: usize },
+    WindowTooLarge {
+        /// The window size.
+        window: usize,
+        /// The padded input size.
+        padded_input: usize,
+    },
     /// A stride, dilation, group count or kernel size is zero.
-    ZeroParameter { what: &'static str },
+    ZeroParameter {
+        /// What it is about.
+        what: &'static str,
+    },
     /// The declared output shape differs from the one the operator produces.
-    Output { expected: Shape, found: Shape },
+    Output {
+        /// What was expected.
+        expected: Shape,
+        /// What was found.
+        found: Shape,
+    },
     /// Reshape/Flatten changes the number of elements.
-    ElementCount { expected: usize, found: usize },
+    ElementCount {
+        /// What was expected.
+        expected: usize,
+        /// What was found.
+        found: usize,
+    },
 }
 
 impl fmt::Display for ShapeError {

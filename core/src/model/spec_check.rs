@@ -16,26 +16,49 @@ use crate::spec::Spec;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SpecError {
     /// The spec names a layer that is not a node of the model.
-    UnknownLayer { layer: String },
+    UnknownLayer {
+        /// The layer's name.
+        layer: String,
+    },
     /// The spec names a node that is not a ReLU.
-    NotRelu { layer: String, op: &'static str },
+    NotRelu {
+        /// The layer's name.
+        layer: String,
+        /// The operator.
+        op: &'static str,
+    },
     /// The spec names the same layer twice.
-    DuplicateLayer { layer: String },
+    DuplicateLayer {
+        /// The layer's name.
+        layer: String,
+    },
     /// The number of patch sizes differs from the layer's channel count.
     ChannelCount {
+        /// The layer's name.
         layer: String,
+        /// What was expected.
         expected: usize,
+        /// What was found.
         found: usize,
     },
     /// A patch is larger than the layer's map.
     PatchTooLarge {
+        /// The layer's name.
         layer: String,
+        /// The channel.
         channel: usize,
+        /// The patch `[height, width]`.
         patch: [u32; 2],
+        /// The map `[height, width]`.
         map: [usize; 2],
     },
     /// The ReLU's input has a rank other than 2 or 4.
-    UnsupportedRank { layer: String, rank: usize },
+    UnsupportedRank {
+        /// The layer's name.
+        layer: String,
+        /// The rank found.
+        rank: usize,
+    },
 }
 
 impl fmt::Display for SpecError {
@@ -85,6 +108,7 @@ impl core::error::Error for SpecError {}
 pub struct LayerDrelus {
     /// The ReLU node name.
     pub name: String,
+    /// Channels of the layer.
     pub channels: usize,
     /// `[H, W]` of the map.
     pub map: [usize; 2],
@@ -94,6 +118,7 @@ pub struct LayerDrelus {
     pub with_spec: usize,
     /// Channels set to identity / zero.
     pub identity_channels: usize,
+    /// Channels the spec sets to zero.
     pub zero_channels: usize,
 }
 
@@ -111,6 +136,7 @@ impl LayerDrelus {
 /// Per-layer and total DReLU counts of a model under a spec.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DreluSummary {
+    /// Every ReLU layer, in model order.
     pub layers: Vec<LayerDrelus>,
 }
 

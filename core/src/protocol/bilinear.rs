@@ -49,8 +49,11 @@ impl Bilinear for Elementwise {
 /// `(m x k) * (k x n)`, row-major.
 #[derive(Clone, Copy, Debug)]
 pub struct MatMul {
+    /// Rows of the left operand.
     pub m: usize,
+    /// Columns of the left operand, rows of the right one.
     pub k: usize,
+    /// Columns of the right operand.
     pub n: usize,
 }
 
@@ -73,16 +76,25 @@ impl Bilinear for MatMul {
 /// weights (ONNX `Conv` semantics, no bias: a bias is a public-free addition done by its owner).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Conv2d {
+    /// Input channels.
     pub in_c: usize,
+    /// Input height.
     pub in_h: usize,
+    /// Input width.
     pub in_w: usize,
+    /// Output channels.
     pub out_c: usize,
+    /// Kernel height.
     pub kh: usize,
+    /// Kernel width.
     pub kw: usize,
+    /// Stride `[vertical, horizontal]`.
     pub stride: [usize; 2],
     /// Padding `[top, left, bottom, right]`.
     pub pad: [usize; 4],
+    /// Dilation `[vertical, horizontal]`.
     pub dilation: [usize; 2],
+    /// Channel groups (`in_channels` for a depthwise convolution).
     pub groups: usize,
 }
 

@@ -19,8 +19,11 @@ use crate::transport::Transport;
 /// Shape of one activation map: `channels x height x width` (batch 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MapShape {
+    /// Channels.
     pub channels: usize,
+    /// Height.
     pub height: usize,
+    /// Width.
     pub width: usize,
 }
 

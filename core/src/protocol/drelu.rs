@@ -17,7 +17,12 @@ pub enum Comparison {
     Exact,
     /// Each party drops the `k_lsb` low bits of its share (a local shift) and the comparison
     /// runs on the next `64 - k_msb - k_lsb` bits. The seed paper uses (43, 5): l* = 16.
-    Approx { k_msb: u32, k_lsb: u32 },
+    Approx {
+        /// High bits ignored.
+        k_msb: u32,
+        /// Low bits ignored.
+        k_lsb: u32,
+    },
 }
 
 /// `exact DReLU` or `approximate DReLU 43,5 (l* = 16)`: the setting as people read it (the

@@ -16,8 +16,11 @@ use crate::transport::Transport;
 /// A pooling window: kernel, stride and padding `[top, left, bottom, right]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pool {
+    /// Window `[height, width]`.
     pub kernel: [usize; 2],
+    /// Stride `[vertical, horizontal]`.
     pub stride: [usize; 2],
+    /// Padding `[top, left, bottom, right]` (padding is never a candidate).
     pub pad: [usize; 4],
 }
 

@@ -21,16 +21,16 @@ use crate::role::Role;
 use crate::transport::Transport;
 
 mod msg {
-    pub const E: u16 = 1;
-    pub const F: u16 = 2;
-    pub const C: u16 = 3;
-    pub const WEIGHT_MASK: u16 = 4;
+    pub(super) const E: u16 = 1;
+    pub(super) const F: u16 = 2;
+    pub(super) const C: u16 = 3;
+    pub(super) const WEIGHT_MASK: u16 = 4;
 }
 
 mod purpose {
-    pub const A: u16 = 1;
-    pub const B: u16 = 2;
-    pub const C: u16 = 3;
+    pub(super) const A: u16 = 1;
+    pub(super) const B: u16 = 2;
+    pub(super) const C: u16 = 3;
 }
 
 /// Shares of `op(X, Y)` for shared `X` and `Y` (P2 passes zeros of the right lengths). 1 round.

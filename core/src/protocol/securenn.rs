@@ -18,25 +18,25 @@ use crate::role::Role;
 use crate::transport::Transport;
 
 mod msg {
-    pub const MASKED: u16 = 1;
-    pub const X_BITS: u16 = 2;
-    pub const DELTA: u16 = 3;
-    pub const COMPARE: u16 = 4;
-    pub const ETA: u16 = 5;
-    pub const OPEN: u16 = 6;
-    pub const X_LSB: u16 = 7;
-    pub const BETA: u16 = 8;
+    pub(super) const MASKED: u16 = 1;
+    pub(super) const X_BITS: u16 = 2;
+    pub(super) const DELTA: u16 = 3;
+    pub(super) const COMPARE: u16 = 4;
+    pub(super) const ETA: u16 = 5;
+    pub(super) const OPEN: u16 = 6;
+    pub(super) const X_LSB: u16 = 7;
+    pub(super) const BETA: u16 = 8;
 }
 
 mod purpose {
-    pub const COMMON: u16 = 1;
-    pub const X_BITS: u16 = 2;
-    pub const DELTA: u16 = 3;
-    pub const ETA: u16 = 4;
-    pub const X: u16 = 5;
-    pub const X_LSB: u16 = 6;
-    pub const BETA: u16 = 7;
-    pub const COMPARE: u16 = 8;
+    pub(super) const COMMON: u16 = 1;
+    pub(super) const X_BITS: u16 = 2;
+    pub(super) const DELTA: u16 = 3;
+    pub(super) const ETA: u16 = 4;
+    pub(super) const X: u16 = 5;
+    pub(super) const X_LSB: u16 = 6;
+    pub(super) const BETA: u16 = 7;
+    pub(super) const COMPARE: u16 = 8;
 }
 
 /// Bits compared: values of Z_L and Z_{L-1} both take 64.

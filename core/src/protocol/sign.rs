@@ -33,12 +33,12 @@ use crate::transport::Transport;
 
 /// Message numbers within a sign step.
 mod msg {
-    pub const OPEN: u16 = 1;
-    pub const X_BITS: u16 = 2;
-    pub const COMPARE: u16 = 3;
-    pub const MASKED_V: u16 = 4;
-    pub const GAMMA: u16 = 5;
-    pub const PRODUCT: u16 = 6;
+    pub(super) const OPEN: u16 = 1;
+    pub(super) const X_BITS: u16 = 2;
+    pub(super) const COMPARE: u16 = 3;
+    pub(super) const MASKED_V: u16 = 4;
+    pub(super) const GAMMA: u16 = 5;
+    pub(super) const PRODUCT: u16 = 6;
     /// Only with the test-only feature `leak-sign-to-p2`.
     #[cfg(feature = "leak-sign-to-p2")]
     pub const LEAKED_SIGN: u16 = 7;
@@ -46,17 +46,18 @@ mod msg {
 
 /// Randomness purposes within a sign step.
 mod purpose {
-    pub const X: u16 = 1;
-    pub const X_BITS: u16 = 2;
-    pub const COMPARE: u16 = 3;
-    pub const V_MASK: u16 = 4;
-    pub const GAMMA: u16 = 5;
-    pub const PRODUCT: u16 = 6;
+    pub(super) const X: u16 = 1;
+    pub(super) const X_BITS: u16 = 2;
+    pub(super) const COMPARE: u16 = 3;
+    pub(super) const V_MASK: u16 = 4;
+    pub(super) const GAMMA: u16 = 5;
+    pub(super) const PRODUCT: u16 = 6;
 }
 
 /// The outcome of the comparison stage: for P0 and P1 the bit `beta~` of each value, for P2
 /// the bit `gamma`; `DReLU = beta~ XOR gamma`.
 pub struct SplitSign {
+    /// This party's share of each sign bit (P2: its `gamma` bits).
     pub bits: Vec<u8>,
 }
 

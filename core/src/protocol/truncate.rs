@@ -48,13 +48,13 @@ impl core::fmt::Display for Truncation {
 }
 
 mod msg {
-    pub const MASKED: u16 = 1;
-    pub const QUOTIENTS: u16 = 2;
+    pub(super) const MASKED: u16 = 1;
+    pub(super) const QUOTIENTS: u16 = 2;
 }
 
 mod purpose {
-    pub const MASK: u16 = 1;
-    pub const QUOTIENTS: u16 = 2;
+    pub(super) const MASK: u16 = 1;
+    pub(super) const QUOTIENTS: u16 = 2;
 }
 
 /// Shares of `x / 2^f` from shares of `x` (P2 passes zeros and gets zeros).

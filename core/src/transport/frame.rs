@@ -15,10 +15,13 @@ const VERSION: u8 = 2;
 /// A decoded, checked frame header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
+    /// The party that sent the frame.
     pub sender: Role,
+    /// The message's tag.
     pub tag: Tag,
     /// Depth in the whole run and within the step (round counting, see [`super::RoundClock`]).
     pub stamp: super::Stamp,
+    /// Payload bytes that follow the header.
     pub len: u32,
 }
 

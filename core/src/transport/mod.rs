@@ -18,7 +18,9 @@ use crate::role::Role;
 /// the same schedule) and the message kind within the step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Tag {
+    /// The step's sequence number (low 32 bits of the party's 64-bit counter).
     pub seq: u32,
+    /// The message within the step.
     pub msg: u16,
 }
 
@@ -27,29 +29,62 @@ pub struct Tag {
 pub enum TransportError<E> {
     /// The peer sent a message for another step or of another kind.
     WrongTag {
+        /// The peer it is about.
         peer: Role,
+        /// What was expected.
         expected: Tag,
+        /// What was found.
         found: Tag,
     },
     /// The message had the expected tag but not the expected length.
     WrongLength {
+        /// The peer it is about.
         peer: Role,
+        /// The message's tag.
         tag: Tag,
+        /// What was expected.
         expected: usize,
+        /// What was found.
         found: usize,
     },
     /// The frame header names another sender than the stream's peer.
-    WrongSender { peer: Role, found: u8 },
+    WrongSender {
+        /// The peer it is about.
+        peer: Role,
+        /// What was found.
+        found: u8,
+    },
     /// The frame header is not a Patchwork frame (bad magic or version, nonzero reserved bits).
-    BadFrame { peer: Role, reason: &'static str },
+    BadFrame {
+        /// The peer it is about.
+        peer: Role,
+        /// What went wrong.
+        reason: &'static str,
+    },
     /// The stream ended, fully or in the middle of a frame.
-    Closed { peer: Role },
+    Closed {
+        /// The peer it is about.
+        peer: Role,
+    },
     /// No message arrived within the configured time.
-    Timeout { peer: Role, tag: Tag },
+    Timeout {
+        /// The peer it is about.
+        peer: Role,
+        /// The message's tag.
+        tag: Tag,
+    },
     /// A party tried to talk to itself or to a peer it has no channel to.
-    NoChannel { peer: Role },
+    NoChannel {
+        /// The peer it is about.
+        peer: Role,
+    },
     /// An error of the underlying byte stream.
-    Io { peer: Role, error: E },
+    Io {
+        /// The peer it is about.
+        peer: Role,
+        /// The underlying error.
+        error: E,
+    },
 }
 
 impl<E> TransportError<E> {
@@ -157,7 +192,9 @@ pub trait Transport {
 /// within its own step.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stamp {
+    /// Depth in the whole run.
     pub depth: u32,
+    /// Depth within the message's step.
     pub step_depth: u16,
 }
 

@@ -60,7 +60,7 @@ fn op(op: &Op) -> String {
 }
 
 /// `pub fn model() -> Model` building the architecture with zero weights.
-pub fn model_fn(model: &Model) -> String {
+pub(crate) fn model_fn(model: &Model) -> String {
     let mut s = String::new();
     s.push_str(
         "/// The model's architecture; every weight and bias is zero (P1 holds the real ones).\n",
@@ -93,7 +93,7 @@ pub fn model_fn(model: &Model) -> String {
 }
 
 /// `pub const SPEC: &[(&str, &[[u32; 2]])]`: each layer's name and per-channel patch sizes.
-pub fn spec_const(spec: &Spec) -> String {
+pub(crate) fn spec_const(spec: &Spec) -> String {
     let mut s = String::new();
     s.push_str("/// The Block-ReLU spec: ReLU node name and `[ph, pw]` per channel.\n");
     s.push_str("pub const SPEC: &[(&str, &[[u32; 2]])] = &[\n");
@@ -110,7 +110,7 @@ pub fn spec_const(spec: &Spec) -> String {
 }
 
 /// `IMAGE` (row-major bytes; the input is `byte / 255`) and `LABEL`.
-pub fn image_consts(pixels: &[u8], label: u8) -> String {
+pub(crate) fn image_consts(pixels: &[u8], label: u8) -> String {
     let bytes: Vec<String> = pixels.iter().map(|b| b.to_string()).collect();
     let mut s = String::new();
     let _ = writeln!(

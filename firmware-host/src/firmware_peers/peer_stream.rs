@@ -15,7 +15,7 @@ use std::time::Duration;
 
 /// An I/O failure, classified the way the transport needs it.
 #[derive(Debug)]
-pub enum PeerError {
+pub(crate) enum PeerError {
     /// No data within the read timeout.
     TimedOut,
     /// The connection is gone (closed, reset, or the writer thread failed).
@@ -59,7 +59,7 @@ fn classify(e: io::Error) -> PeerError {
 }
 
 /// One connection to a peer.
-pub struct PeerStream {
+pub(crate) struct PeerStream {
     reader: TcpStream,
     pending: Vec<u8>,
     to_writer: Option<mpsc::Sender<Vec<u8>>>,
@@ -72,7 +72,7 @@ pub struct PeerStream {
 
 impl PeerStream {
     /// Wraps `stream`; reads wait at most `timeout`.
-    pub fn new(stream: TcpStream, timeout: Duration) -> io::Result<PeerStream> {
+    pub(crate) fn new(stream: TcpStream, timeout: Duration) -> io::Result<PeerStream> {
         stream.set_read_timeout(Some(timeout))?;
         stream.set_write_timeout(Some(timeout))?;
         stream.set_nodelay(true)?;
@@ -95,7 +95,7 @@ impl PeerStream {
     }
 
     /// Waits until everything written has gone to the socket; reports a writer failure.
-    pub fn finish(&mut self) -> Result<(), PeerError> {
+    pub(crate) fn finish(&mut self) -> Result<(), PeerError> {
         self.to_writer.take();
         match self.writer.take().map(|h| h.join()) {
             Some(Ok(Err(e))) => Err(classify(e)),

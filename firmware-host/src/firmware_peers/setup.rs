@@ -11,7 +11,11 @@ use patchwork_core::prg::Key;
 const MAGIC: [u8; 4] = *b"PWKY";
 
 /// Waits at most `timeout` for one connection on `listener`.
-pub fn accept(listener: &TcpListener, timeout: Duration, what: &str) -> io::Result<TcpStream> {
+pub(crate) fn accept(
+    listener: &TcpListener,
+    timeout: Duration,
+    what: &str,
+) -> io::Result<TcpStream> {
     listener.set_nonblocking(true)?;
     let deadline = Instant::now() + timeout;
     loop {
@@ -35,7 +39,7 @@ pub fn accept(listener: &TcpListener, timeout: Duration, what: &str) -> io::Resu
 }
 
 /// A connected loopback TCP pair (P1's end, P2's end).
-pub fn loopback_pair(timeout: Duration) -> io::Result<(TcpStream, TcpStream)> {
+pub(crate) fn loopback_pair(timeout: Duration) -> io::Result<(TcpStream, TcpStream)> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let a = TcpStream::connect(listener.local_addr()?)?;
     let b = accept(&listener, timeout, "the P1-P2 link")?;
@@ -43,14 +47,14 @@ pub fn loopback_pair(timeout: Duration) -> io::Result<(TcpStream, TcpStream)> {
 }
 
 /// A fresh random key from the operating system.
-pub fn fresh_key() -> io::Result<Key> {
+pub(crate) fn fresh_key() -> io::Result<Key> {
     let mut k = [0u8; 16];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut k)?;
     Ok(k)
 }
 
 /// Sends P0 the key message of party `role` (1 or 2): magic, role byte, key.
-pub fn send_key(stream: &mut TcpStream, role: u8, key: &Key) -> io::Result<()> {
+pub(crate) fn send_key(stream: &mut TcpStream, role: u8, key: &Key) -> io::Result<()> {
     let mut msg = Vec::with_capacity(21);
     msg.extend_from_slice(&MAGIC);
     msg.push(role);

@@ -55,6 +55,7 @@ impl Default for Options<'_> {
 pub struct ReluLayer {
     /// Index in `model.nodes`.
     pub node: usize,
+    /// The ReLU node's name.
     pub name: String,
     /// `(C, H, W)` of its output.
     pub chw: (usize, usize, usize),

@@ -30,9 +30,17 @@ pub enum DistortionError {
     /// The model has no ReLU layer.
     NoRelu,
     /// A ReLU's output is not an NCHW map or `[1, F]` vector.
-    ReluShape { layer: String },
+    ReluShape {
+        /// The layer's name.
+        layer: String,
+    },
     /// The batched suffix evaluator does not implement this operator.
-    UnsupportedOp { node: String, op: &'static str },
+    UnsupportedOp {
+        /// The node's name.
+        node: String,
+        /// The operator.
+        op: &'static str,
+    },
     /// The reference forward pass failed (wrong input shape, ...).
     Forward(ForwardError),
     /// The GPU reduction failed after it had started.

@@ -49,7 +49,9 @@ pub fn squared_distances(outs: &[f32], base: &[f32]) -> Vec<f64> {
 /// Which reduction to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
+    /// The CPU (rayon).
     Cpu,
+    /// A CUDA GPU (feature `cuda`).
     Cuda,
 }
 

@@ -21,7 +21,9 @@ use crate::table::{DistortionTable, LayerTable, TableError};
 /// Shard `index` of `count`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shard {
+    /// Which shard, from 0.
     pub index: usize,
+    /// How many shards.
     pub count: usize,
 }
 
@@ -51,10 +53,15 @@ impl Shard {
 /// Distortions of some consecutive channels of one layer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LayerPart {
+    /// The ReLU layer's name.
     pub name: String,
+    /// Channels of the layer.
     pub channels: usize,
+    /// Map height.
     pub height: usize,
+    /// Map width.
     pub width: usize,
+    /// The candidate patch sizes, in table order.
     pub patch_sizes: Vec<PatchSize>,
     /// The channel of `distortion[0]`.
     pub first_channel: usize,
@@ -99,15 +106,32 @@ pub enum ShardError {
     BadShard(String),
     /// A shard file is not JSON of the expected shape.
     Json {
+        /// The shard file.
         file: String,
+        /// The underlying error.
         source: serde_json::Error,
     },
     /// Shards ran with different sample counts or patch lists.
-    Inconsistent { file: String, what: &'static str },
+    Inconsistent {
+        /// The file.
+        file: String,
+        /// What it is about.
+        what: &'static str,
+    },
     /// Two parts of a layer disagree on its shape or patch sizes.
-    LayerMismatch { layer: String, file: String },
+    LayerMismatch {
+        /// The layer's name.
+        layer: String,
+        /// The file.
+        file: String,
+    },
     /// A layer's channels are not covered exactly once.
-    Coverage { layer: String, detail: String },
+    Coverage {
+        /// The layer's name.
+        layer: String,
+        /// What is wrong.
+        detail: String,
+    },
     /// The merged table is invalid.
     Table(TableError),
 }

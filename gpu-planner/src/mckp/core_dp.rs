@@ -5,10 +5,10 @@
 //! when its Lagrangian bound (see [`super::fixing`]) shows it cannot beat the incumbent.
 
 /// One core class: `(weight, cost, item index)` sorted by weight.
-pub type CoreClass = Vec<(u64, f64, u32)>;
+pub(super) type CoreClass = Vec<(u64, f64, u32)>;
 
 /// Input of the core search.
-pub struct Core {
+pub(super) struct Core {
     /// Class indices of the core, with their remaining items.
     pub classes: Vec<(usize, CoreClass)>,
     /// Budget left for the core once the fixed classes are paid for.
@@ -20,7 +20,7 @@ pub struct Core {
 }
 
 /// What the search found.
-pub struct CoreResult {
+pub(super) struct CoreResult {
     /// Best core choice (class index, item) if one costs less than the incumbent.
     pub improved: Option<Vec<(usize, u32)>>,
     /// Smallest bound of any pruned state (infinity if none was pruned).
@@ -33,7 +33,7 @@ pub struct CoreResult {
 
 /// The search stopped because it would hold more than `max_states` states or candidates.
 #[derive(Clone, Copy, Debug)]
-pub struct TooManyStates;
+pub(super) struct TooManyStates;
 
 struct Step {
     parent: u32,
@@ -41,7 +41,11 @@ struct Step {
 }
 
 /// Minimum over states: finds a core choice costing less than `incumbent`, or proves none exists.
-pub fn search(core: &Core, incumbent: f64, max_states: usize) -> Result<CoreResult, TooManyStates> {
+pub(super) fn search(
+    core: &Core,
+    incumbent: f64,
+    max_states: usize,
+) -> Result<CoreResult, TooManyStates> {
     let n = core.classes.len();
     let lambda = core.lambda;
     // Suffix sums over classes t.. of min item weight, max item weight, min penalized cost.

@@ -16,7 +16,12 @@ use super::problem::Problem;
 use super::relax::ClassHull;
 
 /// `L(lambda)`; only Pareto items matter for the minimum.
-pub fn lagrangian_bound(problem: &Problem, hulls: &[ClassHull], lambda: f64, budget: u64) -> f64 {
+pub(super) fn lagrangian_bound(
+    problem: &Problem,
+    hulls: &[ClassHull],
+    lambda: f64,
+    budget: u64,
+) -> f64 {
     let sum_m: f64 = hulls
         .par_iter()
         .enumerate()
@@ -26,7 +31,7 @@ pub fn lagrangian_bound(problem: &Problem, hulls: &[ClassHull], lambda: f64, bud
 }
 
 /// `min_j (D(i,j) + lambda W(i,j))` over `items` of class `i`.
-pub fn min_penalized(problem: &Problem, i: usize, items: &[u32], lambda: f64) -> f64 {
+pub(super) fn min_penalized(problem: &Problem, i: usize, items: &[u32], lambda: f64) -> f64 {
     let (w, c) = (problem.weights(i), problem.costs(i));
     items
         .iter()
@@ -58,7 +63,7 @@ fn keep_items(
 }
 
 /// The problem after reduced-cost fixing.
-pub struct Reduced {
+pub(super) struct Reduced {
     /// Classes left with a single item, and that item.
     pub fixed: Vec<(usize, u32)>,
     /// Their total weight and cost.
@@ -71,7 +76,12 @@ pub struct Reduced {
 
 /// Removes every item whose reduced cost exceeds `max_reduced` and splits the classes into
 /// fixed ones and the core.
-pub fn reduce(problem: &Problem, hulls: &[ClassHull], lambda: f64, max_reduced: f64) -> Reduced {
+pub(super) fn reduce(
+    problem: &Problem,
+    hulls: &[ClassHull],
+    lambda: f64,
+    max_reduced: f64,
+) -> Reduced {
     let keep = keep_items(problem, hulls, lambda, max_reduced);
     let mut out = Reduced {
         fixed: Vec::new(),

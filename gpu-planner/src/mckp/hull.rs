@@ -8,7 +8,7 @@
 
 /// Pareto items of a class: indices sorted by weight ascending with cost strictly decreasing.
 /// Among equal items the lower index is kept.
-pub fn pareto(weights: &[u64], costs: &[f64]) -> Vec<u32> {
+pub(super) fn pareto(weights: &[u64], costs: &[f64]) -> Vec<u32> {
     let mut order: Vec<u32> = (0..weights.len() as u32).collect();
     order.sort_by(|&a, &b| {
         let (a, b) = (a as usize, b as usize);
@@ -31,7 +31,7 @@ pub fn pareto(weights: &[u64], costs: &[f64]) -> Vec<u32> {
 }
 
 /// Cost saved per unit of weight when moving from item `a` to the heavier item `b`.
-pub fn efficiency(weights: &[u64], costs: &[f64], a: u32, b: u32) -> f64 {
+pub(super) fn efficiency(weights: &[u64], costs: &[f64], a: u32, b: u32) -> f64 {
     let (a, b) = (a as usize, b as usize);
     (costs[a] - costs[b]) / (weights[b] - weights[a]) as f64
 }
@@ -39,7 +39,7 @@ pub fn efficiency(weights: &[u64], costs: &[f64], a: u32, b: u32) -> f64 {
 /// Lower convex hull of a Pareto list (from [`pareto`]): a sub-list whose consecutive
 /// [`efficiency`] values are strictly decreasing, computed with the same formula so callers can
 /// rely on that order.
-pub fn lower_hull(weights: &[u64], costs: &[f64], pareto: &[u32]) -> Vec<u32> {
+pub(super) fn lower_hull(weights: &[u64], costs: &[f64], pareto: &[u32]) -> Vec<u32> {
     let mut hull: Vec<u32> = Vec::with_capacity(pareto.len());
     for &c in pareto {
         while hull.len() >= 2 {

@@ -11,7 +11,7 @@ use super::relax::ClassHull;
 const MAX_PASSES: usize = 64;
 
 /// Improves `choice` in place while it stays within `budget`; returns its weight.
-pub fn fill(problem: &Problem, hulls: &[ClassHull], choice: &mut [u32], budget: u64) -> u64 {
+pub(super) fn fill(problem: &Problem, hulls: &[ClassHull], choice: &mut [u32], budget: u64) -> u64 {
     let mut weight: u64 = choice
         .iter()
         .enumerate()

@@ -83,6 +83,7 @@ pub struct Solution {
     pub lower_bound: f64,
     /// Whether the core search finished, proving `cost` optimal.
     pub proven_optimal: bool,
+    /// How the search went.
     pub stats: SolveStats,
 }
 
@@ -97,7 +98,12 @@ impl Solution {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SolveError {
     /// Even the lightest item of every class exceeds the budget.
-    Infeasible { budget: u64, min_weight: u64 },
+    Infeasible {
+        /// The budget.
+        budget: u64,
+        /// The fewest DReLUs any choice needs.
+        min_weight: u64,
+    },
 }
 
 impl fmt::Display for SolveError {

@@ -20,15 +20,27 @@ pub struct Problem {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ProblemError {
     /// Class `class` has no items.
-    EmptyClass { class: usize },
+    EmptyClass {
+        /// The class (channel).
+        class: usize,
+    },
     /// Class `class` has more than `u32::MAX` items.
-    TooManyItems { class: usize },
+    TooManyItems {
+        /// The class (channel).
+        class: usize,
+    },
     /// The heaviest choice would weigh more than `u64::MAX` once class `class` is added.
-    WeightOverflow { class: usize },
+    WeightOverflow {
+        /// The class (channel).
+        class: usize,
+    },
     /// Item `item` of class `class` has a NaN or infinite cost.
     NonFinite {
+        /// The class (channel).
         class: usize,
+        /// The item in its class.
         item: usize,
+        /// The value.
         value: f64,
     },
 }

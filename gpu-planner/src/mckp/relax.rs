@@ -14,7 +14,7 @@ use super::problem::Problem;
 
 /// Pareto items and lower hull of one class (see [`super::hull`]).
 #[derive(Clone, Debug)]
-pub struct ClassHull {
+pub(super) struct ClassHull {
     pub pareto: Vec<u32>,
     pub hull: Vec<u32>,
 }
@@ -30,7 +30,7 @@ struct Segment {
 
 /// The LP relaxation's greedy solution.
 #[derive(Clone, Debug)]
-pub struct Relaxation {
+pub(super) struct Relaxation {
     /// Optimal multiplier of the budget constraint (0 when the budget is not binding).
     pub lambda: f64,
     /// Hull position (index into `ClassHull::hull`) of every class in the LP's integer part.
@@ -43,7 +43,11 @@ pub struct Relaxation {
 }
 
 /// Solves the LP relaxation; `Err(min_weight)` when even the lightest items exceed the budget.
-pub fn relax(problem: &Problem, hulls: &[ClassHull], budget: u64) -> Result<Relaxation, u64> {
+pub(super) fn relax(
+    problem: &Problem,
+    hulls: &[ClassHull],
+    budget: u64,
+) -> Result<Relaxation, u64> {
     let min_weight: u64 = hulls
         .iter()
         .enumerate()
@@ -96,7 +100,7 @@ pub fn relax(problem: &Problem, hulls: &[ClassHull], budget: u64) -> Result<Rela
 impl Relaxation {
     /// A feasible integer solution: the LP's integer part, then every later segment (in
     /// efficiency order) that fits and continues its class's hull. Returns item indices.
-    pub fn greedy_choice(&self, hulls: &[ClassHull]) -> Vec<u32> {
+    pub(super) fn greedy_choice(&self, hulls: &[ClassHull]) -> Vec<u32> {
         let mut pos = self.pos.clone();
         let mut residual = self.residual;
         for s in &self.segments[self.split..] {

@@ -30,10 +30,13 @@ pub const CLASSES: [&str; 10] = [
 /// A set of labelled images (row-major bytes).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dataset {
+    /// Image height.
     pub rows: usize,
+    /// Image width.
     pub cols: usize,
     /// `len() * rows * cols` pixels.
     pub images: Vec<u8>,
+    /// One label per image.
     pub labels: Vec<u8>,
     /// The name of each label, where the source gives names (empty otherwise).
     pub class_names: Vec<String>,
@@ -81,21 +84,36 @@ impl Dataset {
 /// Why the data could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
+    /// A file of the data set does not exist.
     #[error("{path}: not found. Install Fashion-MNIST with `apt-get install -y dataset-fashion-mnist` (files go to {DEFAULT_DIR})")]
-    Missing { path: String },
+    Missing {
+        /// The file.
+        path: String,
+    },
+    /// A file of the data set cannot be read.
     #[error("{path}: cannot read: {source}")]
     Io {
+        /// The file.
         path: String,
+        /// The underlying error.
         source: std::io::Error,
     },
+    /// A file is not what its name says (IDX header, gzip).
     #[error("{path}: {detail}")]
-    Format { path: String, detail: String },
+    Format {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
 }
 
 /// Which split to load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Split {
+    /// The 60,000 training images.
     Train,
+    /// The 10,000 test images.
     Test,
 }
 

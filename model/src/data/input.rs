@@ -12,20 +12,35 @@ use crate::file;
 /// Why an input could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
+    /// The `.npy` file cannot be read.
     #[error(transparent)]
     Npy(#[from] crate::data::npy::NpyError),
+    /// The PNG cannot be decoded.
     #[error("{path}: cannot decode PNG: {detail}")]
-    Png { path: String, detail: String },
+    Png {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The input does not have the model's input shape.
     #[error("{path}: input shape {found:?} does not fit the model input {expected}")]
     Shape {
+        /// The file.
         path: String,
+        /// What was expected.
         expected: Shape,
+        /// What was found.
         found: Vec<usize>,
     },
+    /// Neither `.npy` nor `.png` (nor recognisable on stdin).
     #[error(
         "{path}: unknown input type (expected a .npy or .png file, or either on stdin as `-`)"
     )]
-    Extension { path: String },
+    Extension {
+        /// The file.
+        path: String,
+    },
 }
 
 /// Loads `path` (`-`: standard input) and reshapes it to `expected` (leading 1s may be missing

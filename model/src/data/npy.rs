@@ -6,14 +6,18 @@ use std::path::Path;
 /// The element data of an `.npy` array.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NpyData {
+    /// Little-endian `f32`.
     F32(Vec<f32>),
+    /// Bytes.
     U8(Vec<u8>),
 }
 
 /// An `.npy` array: shape and data.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Npy {
+    /// The array's shape.
     pub shape: Vec<usize>,
+    /// The elements in C order.
     pub data: NpyData,
 }
 
@@ -30,13 +34,22 @@ impl Npy {
 /// Why an `.npy` file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum NpyError {
+    /// The file cannot be read.
     #[error("{path}: cannot read: {source}")]
     Io {
+        /// The file.
         path: String,
+        /// The underlying error.
         source: std::io::Error,
     },
+    /// Not an `.npy` file this reader supports.
     #[error("{path}: not a supported .npy file: {detail}")]
-    Format { path: String, detail: String },
+    Format {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
 }
 
 /// Reads an `.npy` file.

@@ -5,7 +5,7 @@ use super::error::{AttributeError, ImportError, InputError};
 use super::generated::{attribute_proto::AttributeType, AttributeProto, NodeProto};
 
 /// A node of the ONNX graph under conversion.
-pub struct NodeCx<'a> {
+pub(super) struct NodeCx<'a> {
     /// The model file (for messages).
     pub path: &'a str,
     pub node: &'a NodeProto,
@@ -15,7 +15,7 @@ pub struct NodeCx<'a> {
 
 impl<'a> NodeCx<'a> {
     /// Wraps a node; `index` numbers unnamed nodes.
-    pub fn new(path: &'a str, node: &'a NodeProto, index: usize) -> Self {
+    pub(super) fn new(path: &'a str, node: &'a NodeProto, index: usize) -> Self {
         let name = match node.name() {
             "" => format!("{}_{index}", node.op_type()),
             n => n.to_string(),
@@ -24,17 +24,17 @@ impl<'a> NodeCx<'a> {
     }
 
     /// The operator type, e.g. `Conv`.
-    pub fn op(&self) -> &str {
+    pub(super) fn op(&self) -> &str {
         self.node.op_type()
     }
 
     /// The name of input `index`, or `""` when absent (optional inputs).
-    pub fn input_name(&self, index: usize) -> &str {
+    pub(super) fn input_name(&self, index: usize) -> &str {
         self.node.input.get(index).map(String::as_str).unwrap_or("")
     }
 
     /// The first output's name.
-    pub fn output_name(&self) -> Result<&str, ImportError> {
+    pub(super) fn output_name(&self) -> Result<&str, ImportError> {
         match self.node.output.first().map(String::as_str) {
             Some(n) if !n.is_empty() => Ok(n),
             _ => Err(self.graph_err("node has no output")),
@@ -42,7 +42,7 @@ impl<'a> NodeCx<'a> {
     }
 
     /// An attribute error: `expected` versus `found`.
-    pub fn attr_err(
+    pub(super) fn attr_err(
         &self,
         attribute: &str,
         expected: impl Into<String>,
@@ -59,7 +59,7 @@ impl<'a> NodeCx<'a> {
     }
 
     /// An input error.
-    pub fn input_err(&self, index: usize, detail: impl Into<String>) -> ImportError {
+    pub(super) fn input_err(&self, index: usize, detail: impl Into<String>) -> ImportError {
         ImportError::Input(Box::new(InputError {
             path: self.path.to_string(),
             node: self.name.clone(),
@@ -71,7 +71,7 @@ impl<'a> NodeCx<'a> {
     }
 
     /// A structural error about this node.
-    pub fn graph_err(&self, detail: &str) -> ImportError {
+    pub(super) fn graph_err(&self, detail: &str) -> ImportError {
         ImportError::Graph {
             path: self.path.to_string(),
             detail: format!("node '{}' ({}): {detail}", self.name, self.op()),
@@ -79,7 +79,7 @@ impl<'a> NodeCx<'a> {
     }
 
     /// Fails on any attribute not in `known` (so no attribute is silently ignored).
-    pub fn only_attrs(&self, known: &[&str]) -> Result<(), ImportError> {
+    pub(super) fn only_attrs(&self, known: &[&str]) -> Result<(), ImportError> {
         for a in &self.node.attribute {
             if !known.contains(&a.name()) {
                 return Err(self.attr_err(
@@ -105,21 +105,21 @@ impl<'a> NodeCx<'a> {
     }
 
     /// An INT attribute, or `default`.
-    pub fn int(&self, name: &str, default: i64) -> Result<i64, ImportError> {
+    pub(super) fn int(&self, name: &str, default: i64) -> Result<i64, ImportError> {
         Ok(self
             .attr(name, AttributeType::Int)?
             .map_or(default, |a| a.i()))
     }
 
     /// A FLOAT attribute, or `default`.
-    pub fn float(&self, name: &str, default: f32) -> Result<f32, ImportError> {
+    pub(super) fn float(&self, name: &str, default: f32) -> Result<f32, ImportError> {
         Ok(self
             .attr(name, AttributeType::Float)?
             .map_or(default, |a| a.f()))
     }
 
     /// A STRING attribute, or `default`.
-    pub fn string(&self, name: &str, default: &str) -> Result<String, ImportError> {
+    pub(super) fn string(&self, name: &str, default: &str) -> Result<String, ImportError> {
         match self.attr(name, AttributeType::String)? {
             None => Ok(default.to_string()),
             Some(a) => String::from_utf8(a.s().to_vec())
@@ -128,14 +128,14 @@ impl<'a> NodeCx<'a> {
     }
 
     /// An INTS attribute, if present.
-    pub fn ints(&self, name: &str) -> Result<Option<Vec<i64>>, ImportError> {
+    pub(super) fn ints(&self, name: &str) -> Result<Option<Vec<i64>>, ImportError> {
         Ok(self
             .attr(name, AttributeType::Ints)?
             .map(|a| a.ints.clone()))
     }
 
     /// An INTS attribute of exactly `len` non-negative values, or `default`.
-    pub fn usizes(
+    pub(super) fn usizes(
         &self,
         name: &str,
         len: usize,
@@ -155,7 +155,7 @@ impl<'a> NodeCx<'a> {
     }
 
     /// The TENSOR attribute `name`, if present.
-    pub fn tensor(
+    pub(super) fn tensor(
         &self,
         name: &str,
     ) -> Result<Option<&'a super::generated::TensorProto>, ImportError> {

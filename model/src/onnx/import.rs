@@ -13,10 +13,10 @@ use super::tensor::{decode, ConstTensor};
 /// The largest value (in elements) a model may have; larger ones are rejected at import so a
 /// hostile file cannot make the reference engine allocate without bound (the same cap as
 /// architecture files, [`Model::check`]).
-pub use patchwork_core::model::MAX_ELEMENTS;
+pub(super) use patchwork_core::model::MAX_ELEMENTS;
 
 /// State while converting one graph.
-pub struct Importer<'a> {
+pub(super) struct Importer<'a> {
     pub path: &'a str,
     /// Default-domain opset version.
     pub opset: i64,
@@ -31,7 +31,7 @@ pub struct Importer<'a> {
 
 impl<'a> Importer<'a> {
     /// Adds a runtime value.
-    pub fn add_value(&mut self, name: &str, shape: Shape) -> ValueId {
+    pub(super) fn add_value(&mut self, name: &str, shape: Shape) -> ValueId {
         let id = self.model.values.len();
         self.model.values.push(ValueInfo {
             name: name.to_string(),
@@ -42,7 +42,7 @@ impl<'a> Importer<'a> {
     }
 
     /// Appends a node writing the node's first output; the shape is inferred unless given.
-    pub fn push(
+    pub(super) fn push(
         &mut self,
         cx: &NodeCx,
         op: Op,
@@ -72,19 +72,19 @@ impl<'a> Importer<'a> {
     }
 
     /// Makes the node's first output another name for `value` (folded or pass-through nodes).
-    pub fn alias(&mut self, cx: &NodeCx, value: ValueId) -> Result<(), ImportError> {
+    pub(super) fn alias(&mut self, cx: &NodeCx, value: ValueId) -> Result<(), ImportError> {
         self.values.insert(cx.output_name()?.to_string(), value);
         Ok(())
     }
 
     /// Records a constant as the node's first output.
-    pub fn set_const(&mut self, cx: &NodeCx, t: ConstTensor) -> Result<(), ImportError> {
+    pub(super) fn set_const(&mut self, cx: &NodeCx, t: ConstTensor) -> Result<(), ImportError> {
         self.consts.insert(cx.output_name()?.to_string(), t);
         Ok(())
     }
 
     /// Input `index` as a runtime value.
-    pub fn runtime(&self, cx: &NodeCx, index: usize) -> Result<ValueId, ImportError> {
+    pub(super) fn runtime(&self, cx: &NodeCx, index: usize) -> Result<ValueId, ImportError> {
         let name = cx.input_name(index);
         if name.is_empty() {
             return Err(cx.input_err(index, "missing"));
@@ -102,7 +102,7 @@ impl<'a> Importer<'a> {
     }
 
     /// Input `index` as a constant, or `None` when the optional input is absent.
-    pub fn opt_const(
+    pub(super) fn opt_const(
         &self,
         cx: &NodeCx,
         index: usize,
@@ -121,18 +121,18 @@ impl<'a> Importer<'a> {
     }
 
     /// Input `index` as a constant that must be present.
-    pub fn constant(&self, cx: &NodeCx, index: usize) -> Result<&ConstTensor, ImportError> {
+    pub(super) fn constant(&self, cx: &NodeCx, index: usize) -> Result<&ConstTensor, ImportError> {
         self.opt_const(cx, index)?
             .ok_or_else(|| cx.input_err(index, "missing"))
     }
 
     /// Whether input `index` is a constant.
-    pub fn is_const(&self, cx: &NodeCx, index: usize) -> bool {
+    pub(super) fn is_const(&self, cx: &NodeCx, index: usize) -> bool {
         self.consts.contains_key(cx.input_name(index))
     }
 
     /// The index of the node that writes `value`, if that node is read only by one reader.
-    pub fn sole_producer(&self, value: ValueId) -> Option<usize> {
+    pub(super) fn sole_producer(&self, value: ValueId) -> Option<usize> {
         let index = self.model.nodes.iter().position(|n| n.output == value)?;
         let name = &self.model.values[value].name;
         (self.readers.get(name).copied() == Some(1)).then_some(index)
@@ -140,7 +140,7 @@ impl<'a> Importer<'a> {
 }
 
 /// Converts a decoded ONNX model into a checked [`Model`].
-pub fn import(path: &str, proto: &ModelProto) -> Result<Model, ImportError> {
+pub(super) fn import(path: &str, proto: &ModelProto) -> Result<Model, ImportError> {
     let graph_err = |detail: String| ImportError::Graph {
         path: path.to_string(),
         detail,

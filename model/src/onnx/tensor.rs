@@ -4,21 +4,21 @@ use super::generated::{tensor_proto::DataType, TensorProto};
 
 /// The data of a constant tensor.
 #[derive(Clone, Debug, PartialEq)]
-pub enum ConstData {
+pub(super) enum ConstData {
     F32(Vec<f32>),
     I64(Vec<i64>),
 }
 
 /// A constant tensor: dims and data, with `dims.product() == data.len()`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ConstTensor {
+pub(super) struct ConstTensor {
     pub dims: Vec<usize>,
     pub data: ConstData,
 }
 
 impl ConstTensor {
     /// Number of elements.
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         match &self.data {
             ConstData::F32(v) => v.len(),
             ConstData::I64(v) => v.len(),
@@ -26,12 +26,12 @@ impl ConstTensor {
     }
 
     /// Whether it has no elements.
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The values as f32 (integers converted).
-    pub fn to_f32(&self) -> Vec<f32> {
+    pub(super) fn to_f32(&self) -> Vec<f32> {
         match &self.data {
             ConstData::F32(v) => v.clone(),
             ConstData::I64(v) => v.iter().map(|&x| x as f32).collect(),
@@ -39,7 +39,7 @@ impl ConstTensor {
     }
 
     /// The values as i64, or `None` for float data.
-    pub fn as_i64(&self) -> Option<&[i64]> {
+    pub(super) fn as_i64(&self) -> Option<&[i64]> {
         match &self.data {
             ConstData::I64(v) => Some(v),
             ConstData::F32(_) => None,
@@ -48,7 +48,7 @@ impl ConstTensor {
 }
 
 /// Decodes a tensor; the error string says what is wrong (the caller adds file and name).
-pub fn decode(t: &TensorProto) -> Result<ConstTensor, String> {
+pub(super) fn decode(t: &TensorProto) -> Result<ConstTensor, String> {
     if t.data_location == Some(1) || !t.external_data.is_empty() {
         return Err(
             "external data files are not supported (save the model with weights inside)".into(),

@@ -5,7 +5,7 @@ use patchwork_core::model::{Conv2d, Linear, Shape};
 use rayon::prelude::*;
 
 /// 2-D convolution of an NCHW (batch 1) map; returns the `[1, O, OH, OW]` output buffer.
-pub fn conv2d(c: &Conv2d, x: &[f32], in_shape: &Shape, out_shape: &Shape) -> Vec<f32> {
+pub(super) fn conv2d(c: &Conv2d, x: &[f32], in_shape: &Shape, out_shape: &Shape) -> Vec<f32> {
     let (_, h, w) = in_shape.chw().unwrap_or_default();
     let (_, oh, ow) = out_shape.chw().unwrap_or_default();
     let [kh, kw] = c.kernel;
@@ -71,7 +71,7 @@ fn im2col(c: &Conv2d, x: &[f32], cg: usize, [h, w]: [usize; 2], [oh, ow]: [usize
 }
 
 /// `y = W x + b` for a `[1, in]` input.
-pub fn linear(l: &Linear, x: &[f32]) -> Vec<f32> {
+pub(super) fn linear(l: &Linear, x: &[f32]) -> Vec<f32> {
     let w = ArrayView2::from_shape((l.out_features, l.in_features), &l.weight)
         .expect("weight is out x in");
     let x = ArrayView1::from(x);

@@ -18,12 +18,23 @@ pub use block_relu::block_relu_channel;
 /// Why a forward pass could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum ForwardError {
+    /// The input does not have the model's input shape.
     #[error("input shape: expected {expected}, found {found}")]
-    InputShape { expected: Shape, found: Shape },
+    InputShape {
+        /// What was expected.
+        expected: Shape,
+        /// What was found.
+        found: Shape,
+    },
+    /// The spec does not fit the model.
     #[error("Block-ReLU spec does not fit the model: {0}")]
     Spec(#[from] SpecError),
+    /// A ReLU the resolved spec does not cover.
     #[error("ReLU '{node}' is not in the resolved spec (a spec resolved for another model?)")]
-    Unresolved { node: String },
+    Unresolved {
+        /// The node's name.
+        node: String,
+    },
 }
 
 /// Runs the model on `input` (shape must equal the model input's) and returns the output.

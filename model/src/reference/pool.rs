@@ -26,7 +26,7 @@ fn for_windows(
 }
 
 /// Average pooling.
-pub fn avg_pool(p: &Pool2d, x: &[f32], in_shape: &Shape, out_shape: &Shape) -> Vec<f32> {
+pub(super) fn avg_pool(p: &Pool2d, x: &[f32], in_shape: &Shape, out_shape: &Shape) -> Vec<f32> {
     let mut out = vec![0.0; out_shape.numel()];
     for_windows(p, in_shape, out_shape, |idx, n, o| {
         let sum: f32 = idx.iter().map(|&i| x[i]).sum();
@@ -36,7 +36,7 @@ pub fn avg_pool(p: &Pool2d, x: &[f32], in_shape: &Shape, out_shape: &Shape) -> V
 }
 
 /// Max pooling (padding never wins).
-pub fn max_pool(p: &Pool2d, x: &[f32], in_shape: &Shape, out_shape: &Shape) -> Vec<f32> {
+pub(super) fn max_pool(p: &Pool2d, x: &[f32], in_shape: &Shape, out_shape: &Shape) -> Vec<f32> {
     let mut out = vec![0.0; out_shape.numel()];
     for_windows(p, in_shape, out_shape, |idx, _, o| {
         out[o] = idx.iter().map(|&i| x[i]).fold(f32::NEG_INFINITY, f32::max);
@@ -45,7 +45,7 @@ pub fn max_pool(p: &Pool2d, x: &[f32], in_shape: &Shape, out_shape: &Shape) -> V
 }
 
 /// Mean of each channel.
-pub fn global_avg_pool(x: &[f32], in_shape: &Shape) -> Vec<f32> {
+pub(super) fn global_avg_pool(x: &[f32], in_shape: &Shape) -> Vec<f32> {
     let (c, h, w) = in_shape.chw().unwrap_or_default();
     let n = (h * w).max(1);
     (0..c)

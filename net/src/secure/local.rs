@@ -22,9 +22,15 @@ const SETUP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Network {
     /// Queues between threads (keys from a seed).
-    Memory { seed: u64 },
+    Memory {
+        /// Seed of the session keys (the in-memory network agrees no keys).
+        seed: u64,
+    },
     /// TLS over 127.0.0.1 with keys agreed in the handshakes; `timeout` per message.
-    Tcp { timeout: std::time::Duration },
+    Tcp {
+        /// How long a party waits for a silent peer.
+        timeout: std::time::Duration,
+    },
 }
 
 /// One party's part: set-up and one inference per input (P0 passes the inputs).

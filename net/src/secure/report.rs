@@ -14,9 +14,13 @@ use super::run::{Mark, PartyRun};
 /// Payload bytes per undirected edge.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Edges {
+    /// Bytes between P0 and P1 (both directions).
     pub p0_p1: u64,
+    /// Bytes between P0 and P2 (both directions).
     pub p0_p2: u64,
+    /// Bytes between P1 and P2 (both directions).
     pub p1_p2: u64,
+    /// All bytes.
     pub total: u64,
 }
 
@@ -40,12 +44,17 @@ impl Edges {
 /// One row of the per-layer table.
 #[derive(Clone, Debug, Serialize)]
 pub struct LayerRow {
+    /// The node's index.
     pub index: usize,
+    /// The node's name.
     pub name: String,
+    /// The operator.
     pub op: &'static str,
     /// Wall seconds of the layer (the slowest party).
     pub seconds: f64,
+    /// Bytes measured on the wire.
     pub bytes: Edges,
+    /// Bytes the cost model predicts.
     pub predicted_bytes: Edges,
     /// Rounds of the layer's protocol steps by the cost model.
     pub predicted_rounds: u32,
@@ -58,17 +67,23 @@ pub struct LayerRow {
 /// The whole report.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
+    /// P0's output (logits).
     pub output: Vec<f32>,
+    /// The class the output names.
     pub class: usize,
     /// P0's wall time from its first layer to the revealed output.
     pub seconds: f64,
+    /// Bytes measured on the wire during the inference.
     pub bytes: Edges,
+    /// Bytes the cost model predicts.
     pub predicted_bytes: Edges,
     /// Measured rounds of the inference (deepest message chain).
     pub rounds: u32,
     /// The once-per-session set-up (weight masks), not included above.
     pub setup_bytes: Edges,
+    /// Seconds of the session's set-up (once per session).
     pub setup_seconds: f64,
+    /// One row per node.
     pub layers: Vec<LayerRow>,
 }
 

@@ -39,6 +39,7 @@ impl Mark {
 /// What one party observed.
 #[derive(Clone, Debug)]
 pub struct PartyRun {
+    /// The party.
     pub role: Role,
     /// The output (P0 only).
     pub output: Option<Vec<f32>>,

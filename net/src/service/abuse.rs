@@ -70,8 +70,11 @@ impl Abuse {
 
 /// What the public side of a served program is, as the abusive client knows it.
 pub struct PublicProgram<'a> {
+    /// The architecture.
     pub model: &'a Model,
+    /// The Block-ReLU spec.
     pub spec: &'a Spec,
+    /// The settings.
     pub settings: Settings,
 }
 

@@ -27,7 +27,7 @@ fn lock(counts: &Counts) -> std::sync::MutexGuard<'_, HashMap<Fingerprint, usize
 
 impl ClientSlots {
     /// A slot for `client` if it holds fewer than `limit` sessions.
-    pub fn take(&self, client: Fingerprint, limit: usize) -> Option<ClientSlot> {
+    pub(super) fn take(&self, client: Fingerprint, limit: usize) -> Option<ClientSlot> {
         let mut counts = lock(&self.counts);
         let held = counts.entry(client).or_insert(0);
         if *held >= limit {

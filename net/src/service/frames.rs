@@ -21,14 +21,14 @@ const ADMIT: Tag = Tag {
 };
 
 /// Random session id chosen by P0.
-pub type SessionId = [u8; 16];
+pub(super) type SessionId = [u8; 16];
 
 const OPEN_LEN: usize = 16 + 4 + 32;
 
 /// What a session is: its id, how many inferences P0 will run, and (from P1 to P2) the
 /// fingerprint of the client P1 authenticated, so P2 can check it pairs the same client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Open {
+pub(super) struct Open {
     pub id: SessionId,
     pub inferences: u32,
     /// Zeros from P0; the client's certificate fingerprint from P1.
@@ -54,7 +54,7 @@ impl Open {
 }
 
 /// Sends `open` from `role` to `peer`.
-pub async fn send_open<S: AsyncWrite + Unpin>(
+pub(super) async fn send_open<S: AsyncWrite + Unpin>(
     s: &mut S,
     role: Role,
     peer: Role,
@@ -64,7 +64,7 @@ pub async fn send_open<S: AsyncWrite + Unpin>(
 }
 
 /// Reads the open frame of `peer`.
-pub async fn read_open<S: AsyncRead + Unpin>(
+pub(super) async fn read_open<S: AsyncRead + Unpin>(
     s: &mut S,
     peer: Role,
 ) -> Result<Open, TransportError<NetError>> {
@@ -101,7 +101,7 @@ fn answer(code: u8) -> Option<Result<(), Refusal>> {
 }
 
 /// Sends the admission answer from `role` to `peer`.
-pub async fn send_admit<S: AsyncWrite + Unpin>(
+pub(super) async fn send_admit<S: AsyncWrite + Unpin>(
     s: &mut S,
     role: Role,
     peer: Role,
@@ -111,7 +111,7 @@ pub async fn send_admit<S: AsyncWrite + Unpin>(
 }
 
 /// Reads `peer`'s admission answer: `Ok(Err(why))` when it refused the session.
-pub async fn read_admit<S: AsyncRead + Unpin>(
+pub(super) async fn read_admit<S: AsyncRead + Unpin>(
     s: &mut S,
     peer: Role,
 ) -> Result<Result<(), Refusal>, TransportError<NetError>> {

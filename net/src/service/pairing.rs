@@ -42,7 +42,7 @@ pub(crate) enum Meeting {
 
 impl Pairing {
     /// A meeting point for at most `capacity` waiting halves.
-    pub fn new(capacity: usize) -> Pairing {
+    pub(super) fn new(capacity: usize) -> Pairing {
         Pairing {
             waiting: Mutex::new(HashMap::new()),
             capacity,
@@ -57,7 +57,7 @@ impl Pairing {
 
     /// Brings `half` to the meeting of its session id and waits for the other half until
     /// `deadline`.
-    pub async fn meet(&self, half: Half, deadline: Instant) -> Meeting {
+    pub(super) async fn meet(&self, half: Half, deadline: Instant) -> Meeting {
         let id = half.open.id;
         let mut rx = {
             let mut waiting = self.lock();

@@ -33,8 +33,11 @@ use crate::tcp::{Identity, Refusal, SessionError};
 /// spec and the settings, shared by every session.
 #[derive(Clone)]
 pub struct Served {
+    /// The model (P1: with weights).
     pub model: Arc<Model>,
+    /// The Block-ReLU spec.
     pub spec: Arc<Spec>,
+    /// The settings.
     pub settings: Settings,
 }
 

@@ -44,7 +44,7 @@ pub(crate) struct Pins {
 
 impl Pins {
     /// Accepts exactly the given certificates.
-    pub fn new(accepted: Vec<(Role, Fingerprint)>) -> Arc<Pins> {
+    pub(crate) fn new(accepted: Vec<(Role, Fingerprint)>) -> Arc<Pins> {
         let algorithms = rustls::crypto::ring::default_provider().signature_verification_algorithms;
         Arc::new(Pins {
             accepted,
@@ -53,7 +53,7 @@ impl Pins {
     }
 
     /// The role whose pinned certificate is `cert`, if any.
-    pub fn role_of(&self, cert: &CertificateDer<'_>) -> Option<Role> {
+    pub(crate) fn role_of(&self, cert: &CertificateDer<'_>) -> Option<Role> {
         let fp = fingerprint(cert);
         self.accepted
             .iter()
@@ -62,7 +62,7 @@ impl Pins {
     }
 
     /// The roles that have a pinned certificate, each once, in order of first appearance.
-    pub fn roles(&self) -> Vec<Role> {
+    pub(crate) fn roles(&self) -> Vec<Role> {
         let mut roles: Vec<Role> = Vec::new();
         for (r, _) in &self.accepted {
             if !roles.contains(r) {

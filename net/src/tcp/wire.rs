@@ -101,7 +101,7 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
-    pub fn new() -> Progress {
+    pub(crate) fn new() -> Progress {
         Progress {
             origin: std::time::Instant::now(),
             last_ms: Arc::default(),
@@ -114,7 +114,7 @@ impl Progress {
     }
 
     /// How long no byte has moved.
-    pub fn idle(&self) -> std::time::Duration {
+    pub(crate) fn idle(&self) -> std::time::Duration {
         let last = std::time::Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
         self.origin.elapsed().saturating_sub(last)
     }

@@ -16,7 +16,7 @@ use crate::cmd::launch::party_command;
 
 /// What is done to the victim.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Fault {
+pub(super) enum Fault {
     /// SIGKILL.
     Kill,
     /// SIGSTOP until the other two parties have ended, then SIGCONT.
@@ -24,7 +24,7 @@ pub enum Fault {
 }
 
 /// What the runs share.
-pub struct Harness {
+pub(super) struct Harness {
     /// This executable, started as each party.
     pub exe: PathBuf,
     pub model: PathBuf,
@@ -40,7 +40,7 @@ pub struct Harness {
 
 /// The outcome of one run.
 #[derive(Debug, Default)]
-pub struct Report {
+pub(super) struct Report {
     /// The victim was still running when the fault came (not already finished).
     pub landed: bool,
     /// When the fault did not land: how long the victim ran.
@@ -98,7 +98,7 @@ impl Harness {
     }
 
     /// Run `n` without a fault: P0's class and how long each party ran.
-    pub fn clean(&self, n: usize) -> Result<(u64, [Duration; 3]), String> {
+    pub(super) fn clean(&self, n: usize) -> Result<(u64, [Duration; 3]), String> {
         let t0 = Instant::now();
         let mut children = self.start(n)?;
         let limit = t0 + 3 * self.timeout + self.slack;
@@ -124,7 +124,7 @@ impl Harness {
     }
 
     /// Run `n`: `fault` hits `victim` `delay` after the start; `class` is the right answer.
-    pub fn faulty(
+    pub(super) fn faulty(
         &self,
         n: usize,
         fault: Fault,

@@ -11,7 +11,7 @@ use super::{drawing, FONT, SIZE};
 
 /// The output of `patchwork approx-error --json`; other fields are ignored.
 #[derive(Debug, Deserialize)]
-pub struct Grid {
+pub(super) struct Grid {
     /// Where the activations came from (the figure's subtitle).
     pub activations: String,
     /// Fractional bits of the encoding.
@@ -22,7 +22,7 @@ pub struct Grid {
 
 /// One grid point.
 #[derive(Debug, Deserialize)]
-pub struct Cell {
+pub(super) struct Cell {
     /// High bits ignored.
     pub k_msb: u32,
     /// Low bits ignored.
@@ -55,7 +55,7 @@ fn axis(cells: &[Cell], key: fn(&Cell) -> u32) -> Vec<u32> {
 }
 
 /// Draws `grid` into the PNG `out`.
-pub fn draw(grid: &Grid, out: &Path) -> Result<(), String> {
+pub(super) fn draw(grid: &Grid, out: &Path) -> Result<(), String> {
     if grid.grid.is_empty() {
         return Err("the grid has no cells".into());
     }

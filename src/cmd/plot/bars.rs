@@ -20,7 +20,7 @@ const PX_PER_VARIANT: u32 = 110;
 
 /// Bars to draw; other fields of the file are ignored.
 #[derive(Debug, Deserialize)]
-pub struct Bars {
+pub(super) struct Bars {
     /// Figure caption.
     pub title: String,
     /// One group of bars per variant, left to right.
@@ -29,7 +29,7 @@ pub struct Bars {
 
 /// One variant.
 #[derive(Debug, Deserialize)]
-pub struct Bar {
+pub(super) struct Bar {
     /// Label under the group.
     pub name: String,
     /// What was measured for this variant.
@@ -38,7 +38,7 @@ pub struct Bar {
 }
 
 /// Draws `bars` into the PNG `out`.
-pub fn draw(bars: &Bars, out: &Path) -> Result<(), String> {
+pub(super) fn draw(bars: &Bars, out: &Path) -> Result<(), String> {
     let rows = &bars.rows;
     if rows.is_empty() {
         return Err("no rows to draw".into());

@@ -10,14 +10,14 @@ use super::{drawing, extent, legend, Accuracy, FONT, SIZE};
 
 /// A budget sweep (`python/budget_sweep.py`); other fields of the file are ignored.
 #[derive(Debug, Deserialize)]
-pub struct Sweep {
+pub(super) struct Sweep {
     /// One row per budget.
     pub rows: Vec<Row>,
 }
 
 /// One budget of a sweep.
 #[derive(Debug, Deserialize)]
-pub struct Row {
+pub(super) struct Row {
     /// DReLUs as a fraction of the plain model's ReLUs (1 = plain model).
     pub budget_ratio: f64,
     /// What was measured at this budget.
@@ -26,7 +26,7 @@ pub struct Row {
 }
 
 /// Draws `sweep` into the PNG `out`.
-pub fn draw(sweep: &Sweep, out: &Path) -> Result<(), String> {
+pub(super) fn draw(sweep: &Sweep, out: &Path) -> Result<(), String> {
     let rows = &sweep.rows;
     if rows.is_empty()
         || rows

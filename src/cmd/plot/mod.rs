@@ -31,6 +31,7 @@ pub const FONT: &str = "sans-serif";
 /// `patchwork plot ...`.
 #[derive(Args, Debug)]
 pub struct PlotArgs {
+    /// Which figure.
     #[command(subcommand)]
     pub figure: Figure,
     /// TrueType font for the labels.

@@ -7,7 +7,7 @@ use crate::onnx::import::Importer;
 use crate::onnx::tensor::{decode, ConstData, ConstTensor};
 
 /// Folds the node if it is constant plumbing; returns whether it did.
-pub fn try_fold(imp: &mut Importer, cx: &NodeCx) -> Result<bool, ImportError> {
+pub(super) fn try_fold(imp: &mut Importer, cx: &NodeCx) -> Result<bool, ImportError> {
     let all_const = !cx.node.input.is_empty()
         && cx
             .node

@@ -9,7 +9,7 @@ use crate::onnx::error::ImportError;
 use crate::onnx::import::Importer;
 
 /// ONNX Conv (2-D only).
-pub fn conv(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
+pub(super) fn conv(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     cx.only_attrs(&[
         "auto_pad",
         "dilations",
@@ -70,7 +70,7 @@ pub fn conv(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
 }
 
 /// ONNX BatchNormalization (inference), folded into the Conv that produces its input.
-pub fn batch_norm(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
+pub(super) fn batch_norm(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     cx.only_attrs(&["epsilon", "momentum", "training_mode", "spatial"])?;
     if cx.int("training_mode", 0)? != 0 {
         return Err(cx.attr_err("training_mode", "0 (inference)", "1"));
@@ -116,7 +116,7 @@ pub fn batch_norm(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
 }
 
 /// ONNX Gemm with a runtime `A` of shape `[1, K]` and constant `B` (and `C`).
-pub fn gemm(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
+pub(super) fn gemm(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     cx.only_attrs(&["alpha", "beta", "transA", "transB"])?;
     if cx.int("transA", 0)? != 0 {
         return Err(cx.attr_err("transA", "0", "1"));
@@ -162,7 +162,7 @@ pub fn gemm(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
 }
 
 /// ONNX MatMul of a runtime `[1, K]` by a constant `[K, N]`.
-pub fn matmul(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
+pub(super) fn matmul(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     cx.only_attrs(&[])?;
     let x = imp.runtime(cx, 0)?;
     let b = imp.constant(cx, 1)?;
@@ -190,7 +190,7 @@ pub fn matmul(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
 
 /// ONNX Add: two runtime values of the same shape, or a runtime value plus a constant bias that
 /// is folded into the Conv or Linear producing it.
-pub fn add(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
+pub(super) fn add(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     cx.only_attrs(&[])?;
     let (a_const, b_const) = (imp.is_const(cx, 0), imp.is_const(cx, 1));
     if !a_const && !b_const {

@@ -19,7 +19,7 @@ use super::error::ImportError;
 use super::import::Importer;
 
 /// Converts one ONNX node, appending to the model or recording a constant.
-pub fn convert(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
+pub(super) fn convert(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     let domain = cx.node.domain();
     if !(domain.is_empty() || domain == "ai.onnx") {
         return Err(unsupported(imp, cx));

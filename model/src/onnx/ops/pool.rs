@@ -40,7 +40,7 @@ fn window(imp: &Importer, cx: &NodeCx, x: usize) -> Result<Pool2d, ImportError> 
 }
 
 /// ONNX AveragePool.
-pub fn avg_pool(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
+pub(super) fn avg_pool(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     cx.only_attrs(&[
         "auto_pad",
         "ceil_mode",
@@ -57,7 +57,7 @@ pub fn avg_pool(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
 }
 
 /// ONNX MaxPool (no indices output).
-pub fn max_pool(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
+pub(super) fn max_pool(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     cx.only_attrs(&[
         "auto_pad",
         "ceil_mode",
@@ -76,7 +76,7 @@ pub fn max_pool(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
 }
 
 /// ONNX Clip with min 0 and max 6 (ReLU6); bounds from inputs (opset 11+) or attributes.
-pub fn clip(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
+pub(super) fn clip(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     cx.only_attrs(&["min", "max"])?;
     let x = imp.runtime(cx, 0)?;
     let bound = |index: usize, attr: &str| -> Result<Option<f32>, ImportError> {

@@ -8,7 +8,7 @@ use crate::onnx::error::ImportError;
 use crate::onnx::import::Importer;
 
 /// Converts Resize/Upsample into [`Op::Resize`], computing the output shape.
-pub fn resize(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
+pub(super) fn resize(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     cx.only_attrs(&[
         "mode",
         "coordinate_transformation_mode",

@@ -7,7 +7,7 @@ use crate::onnx::error::ImportError;
 use crate::onnx::import::Importer;
 
 /// ONNX Flatten: `[d0, .., dn] -> [d0 * .. * d(axis-1), d(axis) * .. * dn]`.
-pub fn flatten(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
+pub(super) fn flatten(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     cx.only_attrs(&["axis"])?;
     let x = imp.runtime(cx, 0)?;
     let dims = imp.model.shape(x).0.clone();
@@ -23,7 +23,7 @@ pub fn flatten(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
 }
 
 /// ONNX Reshape with a constant target (0 copies a dimension, -1 is inferred).
-pub fn reshape(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
+pub(super) fn reshape(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     cx.only_attrs(&["allowzero"])?;
     let x = imp.runtime(cx, 0)?;
     let dims = imp.model.shape(x).0.clone();
@@ -69,7 +69,7 @@ pub fn reshape(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
 }
 
 /// ONNX Concat of runtime NCHW values along the channel axis.
-pub fn concat(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
+pub(super) fn concat(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     cx.only_attrs(&["axis"])?;
     let axis = cx.int("axis", 1)?;
     if axis != 1 && axis != -3 {
