@@ -3,11 +3,10 @@
 
 use fixed::types::I32F32;
 
-/// Fixed-point settings.
+/// Fixed-point settings: `f` fractional bits, checked at construction ([`FixedPoint::new`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FixedPoint {
-    /// Fractional bits (the seed used 12 to 16).
-    pub frac_bits: u32,
+    frac_bits: u32,
 }
 
 /// A value that cannot be encoded.
@@ -20,9 +19,24 @@ pub enum EncodeError {
 }
 
 impl FixedPoint {
-    /// `f` fractional bits, 0..=32.
-    pub fn new(frac_bits: u32) -> Option<FixedPoint> {
-        (frac_bits <= 32).then_some(FixedPoint { frac_bits })
+    /// The largest number of fractional bits (the encoding holds `|x| < 2^31`).
+    pub const MAX_FRAC_BITS: u32 = 32;
+
+    /// `f` fractional bits, 0..=32 (the seed used 12 to 16).
+    pub const fn new(frac_bits: u32) -> Option<FixedPoint> {
+        if frac_bits <= Self::MAX_FRAC_BITS {
+            Some(FixedPoint { frac_bits })
+        } else {
+            None
+        }
+    }
+
+    /// 12 fractional bits (the default of approximate DReLU, as in the seed paper).
+    pub const F12: FixedPoint = FixedPoint { frac_bits: 12 };
+
+    /// The number of fractional bits `f`.
+    pub const fn frac_bits(self) -> u32 {
+        self.frac_bits
     }
 
     /// Encodes `x` as `round(x * 2^f)` in two's complement. The conversion goes through the
@@ -50,7 +64,8 @@ impl FixedPoint {
 
     /// Local truncation of one share by `f` bits (SecureML): P0 shifts its share arithmetically,
     /// P1 negates, shifts and negates. The result is the true quotient or off by one in the last
-    /// place, except with probability about `|x| / 2^63` when the shares wrap badly.
+    /// place, except with probability about `|x| / 2^64` when the shares wrap badly (the
+    /// signed difference of the two shares overflows for `|x|` of the 2^64 values of P0's).
     pub fn truncate_share(self, j: u64, share: u64) -> u64 {
         let f = self.frac_bits;
         if j == 0 {

@@ -98,7 +98,7 @@ impl Program {
             let _ = writeln!(t, "{key}\t{value}");
         };
         fact("protocol version", &PROTOCOL_VERSION);
-        fact("fractional bits", &settings.fp.frac_bits);
+        fact("fractional bits", &settings.fp.frac_bits());
         fact("comparison", &comparison(settings.cmp));
         fact("truncation", &truncation(settings.trunc));
         fact("inferences", &inferences);

@@ -73,7 +73,7 @@ pub fn run() -> Result<Outcome, FwError> {
     let spec = spec()?;
     let input: Vec<f32> = generated::IMAGE.iter().map(|&b| b as f32 / 255.0).collect();
     let settings = Settings {
-        fp: FixedPoint { frac_bits: 12 },
+        fp: FixedPoint::F12,
         cmp: Comparison::PAPER,
         trunc: Truncation::Local,
     };

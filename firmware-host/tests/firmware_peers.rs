@@ -147,7 +147,7 @@ fn peers_serve_a_p0_speaking_the_firmware_protocol() {
         commands::load_checked_spec(&model, &repo("models/fashion_resnet.example_spec.json"))
             .expect("spec");
     let settings = Settings {
-        fp: FixedPoint { frac_bits: 12 },
+        fp: FixedPoint::F12,
         cmp: Comparison::PAPER,
         trunc: Truncation::Local,
     };

@@ -1,4 +1,4 @@
-//! The model-related commands as library functions (the CLI in `src/cmd_models.rs` parses
+//! The model-related commands as library functions (the CLI in `src/cmd/models.rs` parses
 //! arguments and prints): float reference on one input, DReLU statistics of a spec, and
 //! plaintext accuracy on Fashion-MNIST.
 

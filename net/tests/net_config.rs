@@ -22,6 +22,19 @@ fn loopback_config_loads_and_resolves_paths() {
         assert!(!format!("{id:?}").is_empty());
     }
     assert_eq!(cfg.timeout.as_secs(), 10);
+    // The file written for party processes says the same as the configuration built in memory.
+    let file = SessionConfig::load(dir.join("session.toml")).unwrap();
+    for role in Role::ALL {
+        let (a, b) = (cfg.party(role), file.party(role));
+        assert_eq!(
+            (a.address, a.pin, &a.certificate, &a.key),
+            (b.address, b.pin, &b.certificate, &b.key)
+        );
+    }
+    assert_eq!(
+        (cfg.timeout, cfg.connect_timeout, cfg.max_frame),
+        (file.timeout, file.connect_timeout, file.max_frame)
+    );
 }
 
 fn parse(text: &str) -> Result<SessionConfig, ConfigError> {

@@ -40,7 +40,7 @@ fn transposed(spec: &Spec, layer: &str) -> Spec {
 }
 
 const SETTINGS: Settings = Settings {
-    fp: FixedPoint { frac_bits: 12 },
+    fp: FixedPoint::F12,
     cmp: Comparison::PAPER,
     trunc: patchwork_core::protocol::truncate::Truncation::Local,
 };
@@ -102,7 +102,7 @@ fn a_transposed_spec_at_p1_is_refused_by_every_party_naming_the_channel() {
 fn settings_version_count_and_architecture_mismatches_name_what_differs() {
     let (model, spec) = bundled();
     let other_bits = Settings {
-        fp: FixedPoint { frac_bits: 13 },
+        fp: FixedPoint::new(13).unwrap(),
         ..SETTINGS
     };
     let found = run(|r| {

@@ -164,7 +164,7 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
     let repeats = results[0].repeat_seconds.clone();
     let steady = median(repeats.get(1..).unwrap_or(&[]));
     if args.json {
-        let summary = serde_json::json!({"model": args.model, "spec": spec_note, "approx": approx_arg(settings.cmp), "frac_bits": settings.fp.frac_bits, "truncation": arg_name(&TruncationArg::from(settings.trunc)),
+        let summary = serde_json::json!({"model": args.model, "spec": spec_note, "approx": approx_arg(settings.cmp), "frac_bits": settings.fp.frac_bits(), "truncation": arg_name(&TruncationArg::from(settings.trunc)),
             "seconds": seconds, "bytes": {"p0_p1": edges[0], "p0_p2": edges[1], "p1_p2": edges[2], "total": bytes},
             "rounds": rounds, "repeat_seconds": repeats, "steady_seconds": steady, "parties": results});
         outln!("{summary}");
@@ -174,7 +174,7 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
         "{} — {spec_note}, {}, {} fractional bits, {}",
         display(&args.model),
         settings.cmp,
-        settings.fp.frac_bits,
+        settings.fp.frac_bits(),
         settings.trunc
     );
     outln!(

@@ -347,7 +347,7 @@ pub fn run(args: &LoadTestArgs) -> Result<(), String> {
     };
     outln!(
         "load test: {} concurrent clients, {} inferences in sessions of {}, {} with {}, {}, {} fractional bits",
-        args.clients, args.inferences, args.per_session, DEMO.name, DEMO.spec_name().unwrap_or("no spec"), settings.cmp, settings.fp.frac_bits
+        args.clients, args.inferences, args.per_session, DEMO.name, DEMO.spec_name().unwrap_or("no spec"), settings.cmp, settings.fp.frac_bits()
     );
     outln!(
         "inputs: the {} bundled test images with a float margin of at least {} (left out: {}), cycled",

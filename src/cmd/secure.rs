@@ -241,7 +241,7 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
             DEMO.name,
             DEMO.spec_name().unwrap_or("none"),
             settings.cmp,
-            settings.fp.frac_bits,
+            settings.fp.frac_bits(),
             settings.trunc
         );
         outln!("P0 holds each image, P1 the model, P2 helps; only P0 learns the class.\n");
@@ -270,7 +270,7 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
     let setup_bytes = reports[0].setup_bytes.total;
     if args.json {
         let out = serde_json::json!({"model": DEMO.name, "spec": DEMO.spec_name(),
-            "approx": approx_arg(settings.cmp), "frac_bits": settings.fp.frac_bits,
+            "approx": approx_arg(settings.cmp), "frac_bits": settings.fp.frac_bits(),
             "truncation": arg_name(&TruncationArg::from(settings.trunc)), "images": rows,
             "secure_correct": right, "secure_equals_float": agree, "bytes_per_image": bytes_per_image,
             "rounds": rounds, "ms_per_image": ms_per_image, "setup_bytes": setup_bytes,
@@ -392,7 +392,7 @@ pub fn secure_eval(
     let wall = t0.elapsed().as_secs_f64();
     if json {
         let out = serde_json::json!({"images": n, "approx": approx_arg(settings.cmp),
-            "frac_bits": settings.fp.frac_bits, "truncation": arg_name(&TruncationArg::from(settings.trunc)),
+            "frac_bits": settings.fp.frac_bits(), "truncation": arg_name(&TruncationArg::from(settings.trunc)),
             "secure_correct": secure_right, "float_correct": float_right, "secure_equals_float": agree,
             "max_logit_difference": max_diff, "disagreements": disagreements,
             "mb_per_image": per_image_mb, "protocol_ms_per_image": per_image_ms, "wall_seconds": wall});
@@ -401,7 +401,7 @@ pub fn secure_eval(
     }
     outln!(
         "{n} images, {}, {} fractional bits, {}: secure accuracy {:.2}% ({secure_right}), float accuracy {:.2}% ({float_right}), secure top-1 = float top-1 on {agree}/{n}, max |logit difference| {max_diff:.4}",
-        settings.cmp, settings.fp.frac_bits, settings.trunc, pct(secure_right), pct(float_right)
+        settings.cmp, settings.fp.frac_bits(), settings.trunc, pct(secure_right), pct(float_right)
     );
     if !disagreements.is_empty() {
         outln!(
@@ -422,4 +422,41 @@ pub fn list<T: std::fmt::Display>(values: &[T]) -> String {
         .map(|v| v.to_string())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    /// A command line of the settings alone.
+    #[derive(Parser)]
+    struct Only {
+        #[command(flatten)]
+        settings: SettingsArgs,
+    }
+
+    #[test]
+    fn party_flags_parse_back_to_the_same_settings() {
+        for args in [
+            SettingsArgs::default(),
+            SettingsArgs {
+                approx: Some(Comparison::PAPER),
+                frac_bits: Some(13),
+                truncation: Some(TruncationArg::Assisted),
+                timeout: Some(2.5),
+            },
+            SettingsArgs {
+                approx: Some(Comparison::Exact),
+                truncation: Some(TruncationArg::Local),
+                ..SettingsArgs::default()
+            },
+        ] {
+            let flags = args.to_flags();
+            let parsed = Only::parse_from(std::iter::once("x".to_string()).chain(flags)).settings;
+            assert_eq!(parsed.settings(), args.settings());
+            assert_eq!(parsed.timeout(), args.timeout());
+        }
+    }
 }

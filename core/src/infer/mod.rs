@@ -47,7 +47,7 @@ impl Default for Settings {
     /// 12 fractional bits, exact DReLU, local truncation.
     fn default() -> Self {
         Settings {
-            fp: FixedPoint { frac_bits: 12 },
+            fp: FixedPoint::F12,
             cmp: Comparison::Exact,
             trunc: Truncation::Local,
         }

@@ -75,7 +75,7 @@ pub fn truncate<T: Transport>(
                 .map(|&s| fp.truncate_share(role.j(), s))
                 .collect(),
         }),
-        Truncation::Assisted => assisted(p, fp.frac_bits, shares),
+        Truncation::Assisted => assisted(p, fp.frac_bits(), shares),
     }
 }
 

@@ -54,7 +54,7 @@ pub enum TransportError<E> {
         /// What was found.
         found: u8,
     },
-    /// The frame header is not a Patchwork frame (bad magic or version, nonzero reserved bits).
+    /// The frame header is not a Patchwork frame (bad magic or unknown version).
     BadFrame {
         /// The peer it is about.
         peer: Role,

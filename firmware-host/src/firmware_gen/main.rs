@@ -70,7 +70,7 @@ fn parse_args() -> Result<Args, String> {
 /// The settings of the firmware and of `patchwork demo`: 12 fractional bits, DReLU (43, 5).
 fn settings() -> Settings {
     Settings {
-        fp: FixedPoint { frac_bits: 12 },
+        fp: FixedPoint::F12,
         cmp: Comparison::PAPER,
         trunc: Truncation::Local,
     }

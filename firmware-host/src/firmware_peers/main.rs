@@ -76,7 +76,7 @@ fn parse_args() -> Result<Args, String> {
 /// The same settings as the firmware: 12 fractional bits, approximate DReLU (43, 5).
 fn settings() -> Settings {
     Settings {
-        fp: FixedPoint { frac_bits: 12 },
+        fp: FixedPoint::F12,
         cmp: Comparison::PAPER,
         trunc: Truncation::Local,
     }

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use patchwork_core::role::Role;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::{role_key, ConfigError};
 use super::identity::{fingerprint, parse_hex, Fingerprint, Identity};
@@ -58,21 +58,25 @@ pub struct SessionConfig {
     pub max_frame: u32,
 }
 
-#[derive(Deserialize)]
+/// A session file as written (TOML): the `[session]` table and one `[parties.pN]` per party.
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawConfig {
+pub(crate) struct RawConfig {
     #[serde(default)]
-    session: RawSession,
-    parties: BTreeMap<String, RawParty>,
+    pub(crate) session: RawSession,
+    pub(crate) parties: BTreeMap<String, RawParty>,
 }
 
 /// The `[session]` table, shared by session and service files.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSession {
-    timeout_secs: Option<f64>,
-    connect_timeout_secs: Option<f64>,
-    max_frame_bytes: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) timeout_secs: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) connect_timeout_secs: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) max_frame_bytes: Option<u32>,
 }
 
 /// The resolved `[session]` table: per-message timeout, set-up deadline, frame bound.
@@ -104,13 +108,16 @@ impl RawSession {
 }
 
 /// A `[parties.pN]` table.
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawParty {
-    address: String,
-    certificate: Option<PathBuf>,
-    fingerprint: Option<String>,
-    key: Option<PathBuf>,
+    pub(crate) address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) certificate: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) fingerprint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) key: Option<PathBuf>,
 }
 
 /// Reads a configuration file into text.

@@ -1,13 +1,16 @@
 //! A ready-made loopback session for demos and tests: three fresh identities and a
 //! configuration file for 127.0.0.1.
 
-use std::fmt::Write as _;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
 use patchwork_core::role::Role;
 
-use super::config::SessionConfig;
+use super::config::{
+    PartyConfig, RawConfig, RawParty, RawSession, SessionConfig, DEFAULT_MAX_FRAME,
+};
 use super::error::{role_key, ConfigError};
 use super::identity::{generate_identity, identity_paths};
 
@@ -25,45 +28,73 @@ pub fn loopback_config(dir: &Path, base_port: u16) -> Result<SessionConfig, Conf
     )
 }
 
-/// As [`loopback_config`], with `timeout` per message and `connect_timeout` for the set-up.
+/// As [`loopback_config`], with `timeout` per message and `connect_timeout` for the set-up. The
+/// configuration is built from the fresh identities in memory; `session.toml` (serialized from
+/// the same tables a session file is read into) is written for party processes.
 pub fn loopback_config_with(
     dir: &Path,
     base_port: u16,
     timeout: Duration,
     connect_timeout: Duration,
 ) -> Result<SessionConfig, ConfigError> {
-    let mut text = format!(
-        "[session]\ntimeout_secs = {:?}\nconnect_timeout_secs = {:?}\n",
-        timeout.as_secs_f64(),
-        connect_timeout.as_secs_f64()
-    );
+    let path = dir.join("session.toml");
+    let mut tables = BTreeMap::new();
+    let mut parties = Vec::with_capacity(3);
     for (i, role) in Role::ALL.into_iter().enumerate() {
-        generate_identity(dir, role)?;
+        let identity = generate_identity(dir, role)?;
         let port = if base_port == 0 {
             free_port(dir)?
         } else {
             base_port
                 .checked_add(i as u16)
                 .ok_or_else(|| ConfigError::Toml {
-                    path: dir.join("session.toml"),
+                    path: path.clone(),
                     message: format!("base port {base_port} + {i} is above 65535"),
                 })?
         };
         let (cert, key) = identity_paths(Path::new(""), role_key(role));
-        let _ = write!(
-            text,
-            "\n[parties.{}]\naddress = \"127.0.0.1:{port}\"\ncertificate = \"{}\"\nkey = \"{}\"\n",
-            role_key(role),
-            cert.display(),
-            key.display()
+        tables.insert(
+            role_key(role).to_string(),
+            RawParty {
+                address: format!("127.0.0.1:{port}"),
+                certificate: Some(cert.clone()),
+                fingerprint: None,
+                key: Some(key.clone()),
+            },
         );
+        parties.push(PartyConfig {
+            address: SocketAddr::from(([127, 0, 0, 1], port)),
+            pin: identity.fingerprint(),
+            certificate: Some(dir.join(cert)),
+            key: Some(dir.join(key)),
+        });
     }
-    let path = dir.join("session.toml");
+    let raw = RawConfig {
+        session: RawSession {
+            timeout_secs: Some(timeout.as_secs_f64()),
+            connect_timeout_secs: Some(connect_timeout.as_secs_f64()),
+            max_frame_bytes: None,
+        },
+        parties: tables,
+    };
+    let text = toml::to_string(&raw).map_err(|e| ConfigError::Toml {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
     std::fs::write(&path, text).map_err(|error| ConfigError::File {
         path: path.clone(),
         error,
     })?;
-    SessionConfig::load(&path)
+    let parties: [PartyConfig; 3] = parties.try_into().map_err(|_| ConfigError::Toml {
+        path,
+        message: "expected three parties".into(),
+    })?;
+    Ok(SessionConfig {
+        parties,
+        timeout,
+        connect_timeout,
+        max_frame: DEFAULT_MAX_FRAME,
+    })
 }
 
 fn free_port(dir: &Path) -> Result<u16, ConfigError> {
