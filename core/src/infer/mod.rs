@@ -510,7 +510,11 @@ impl SecureModel<'_> {
             }
             after_node(i, p);
         }
-        let out = values[model.output].take().unwrap_or_default();
+        let out = values[model.output].take().ok_or(InferError::Unsupported {
+            node: String::from("<output>"),
+            op: "output",
+            reason: "the output value was not computed",
+        })?;
         // Reveal to P0 only: P1 sends its share.
         let step = p.begin_step();
         let fail = |error| InferError::Protocol {
@@ -548,8 +552,15 @@ impl SecureModel<'_> {
         let d = &self.described;
         let model = d.model;
         let (fp, cmp, role) = (d.settings.fp, d.settings.cmp, p.role());
-        let input = |k: usize| values[node.inputs[k]].as_deref().unwrap_or(&[]);
-        let x = input(0);
+        // A checked model is topological, so every input was computed; never read as empty.
+        let value = |v: usize| {
+            values[v].as_deref().ok_or(InferError::Unsupported {
+                node: node.name.clone(),
+                op: node.op.kind(),
+                reason: "an input value was not computed (graph not topological)",
+            })
+        };
+        let x = value(node.inputs[0])?;
         let err = protocol_err(node);
         let trunc = d.settings.trunc;
         Ok(match (&d.nodes[index], &node.op) {
@@ -576,7 +587,11 @@ impl SecureModel<'_> {
             (_, Op::Relu6) => {
                 // min(max(x, 0), 6) = ReLU(x) - ReLU(x - 6), both in one step.
                 let six = if role == Role::P0 {
-                    fp.encode(6.0).unwrap_or(0)
+                    fp.encode(6.0).map_err(|_| InferError::Encode {
+                        node: node.name.clone(),
+                        what: "ReLU6 bound",
+                        value: 6.0,
+                    })?
                 } else {
                     0
                 };
@@ -588,14 +603,16 @@ impl SecureModel<'_> {
             }
             (_, Op::Add) => x
                 .iter()
-                .zip(input(1))
+                .zip(value(node.inputs[1])?)
                 .map(|(a, b)| a.wrapping_add(*b))
                 .collect(),
-            (_, Op::Concat) => node
-                .inputs
-                .iter()
-                .flat_map(|&v| values[v].as_deref().unwrap_or(&[]).iter().copied())
-                .collect(),
+            (_, Op::Concat) => {
+                let mut out = Vec::new();
+                for &v in &node.inputs {
+                    out.extend_from_slice(value(v)?);
+                }
+                out
+            }
             (_, Op::Reshape | Op::Identity) => x.to_vec(),
             // Description resolves every Conv and Linear to a product and every ReLU to a
             // Block-ReLU layer.

@@ -29,6 +29,12 @@ pub enum ForwardError {
     /// The spec does not fit the model.
     #[error("Block-ReLU spec does not fit the model: {0}")]
     Spec(#[from] SpecError),
+    /// A node read a value no earlier node wrote (the graph is not topological).
+    #[error("node '{node}' reads a value that was not computed (graph not topological)")]
+    NotComputed {
+        /// The node's name.
+        node: String,
+    },
     /// A ReLU the resolved spec does not cover.
     #[error("ReLU '{node}' is not in the resolved spec (a spec resolved for another model?)")]
     Unresolved {
@@ -46,7 +52,11 @@ pub fn forward(
     spec: &ResolvedSpec,
 ) -> Result<ArrayD<f32>, ForwardError> {
     let mut values = forward_all(model, input, spec)?;
-    let out = values[model.output].take().unwrap_or_default();
+    let out = values[model.output]
+        .take()
+        .ok_or(ForwardError::NotComputed {
+            node: String::from("<output>"),
+        })?;
     Ok(to_array(model.shape(model.output), out))
 }
 
@@ -67,11 +77,16 @@ pub fn forward_all(
     let mut values: Vec<Option<Vec<f32>>> = vec![None; model.values.len()];
     values[model.input] = Some(input.iter().copied().collect());
     for (index, node) in model.nodes.iter().enumerate() {
+        // A checked model is topological, so every input was computed; never read as empty.
         let ins: Vec<&[f32]> = node
             .inputs
             .iter()
-            .map(|&v| values[v].as_deref().unwrap_or(&[]))
-            .collect();
+            .map(|&v| {
+                values[v].as_deref().ok_or(ForwardError::NotComputed {
+                    node: node.name.clone(),
+                })
+            })
+            .collect::<Result<_, _>>()?;
         let in_shape = model.shape(node.inputs[0]);
         let out_shape = model.shape(node.output);
         let out = match &node.op {
