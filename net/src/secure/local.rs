@@ -13,7 +13,7 @@ use patchwork_core::transport::Transport;
 
 use super::report::{combine, Report};
 use super::run::{run_party, PartyRun};
-use crate::tcp::{connect, loopback_config_with};
+use crate::tcp::{connect, loopback_in_memory};
 
 /// How long the parties of a local run have to connect and shake hands.
 const SETUP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
@@ -64,16 +64,15 @@ pub fn infer_local(
             memory::run(seed, |p| party_part(p, model, spec, settings, inputs)).0
         }
         Network::Tcp { timeout } => {
-            let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
-            let config = loopback_config_with(dir.path(), 0, timeout, SETUP_DEADLINE)
-                .map_err(|e| e.to_string())?;
-            let config = &config;
+            let (config, identities) =
+                loopback_in_memory(timeout, SETUP_DEADLINE).map_err(|e| e.to_string())?;
+            let (config, identities) = (&config, &identities);
             std::thread::scope(|s| {
                 let handles = Role::ALL.map(|role| {
                     s.spawn(move || {
-                        let identity = config.identity(role).map_err(|e| e.to_string())?;
+                        let identity = &identities[role.index()];
                         let (keys, transport) =
-                            connect(role, config, &identity).map_err(|e| e.to_string())?;
+                            connect(role, config, identity).map_err(|e| e.to_string())?;
                         party_part(
                             &mut Party::new(keys, transport),
                             model,

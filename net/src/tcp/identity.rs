@@ -113,24 +113,30 @@ pub fn generate_identity(dir: &Path, role: Role) -> Result<Identity, ConfigError
 /// `dir/NAME.der` and its private key to `dir/NAME.key.der` (mode 0600 on Unix).
 pub fn generate_named_identity(dir: &Path, name: &str) -> Result<Identity, ConfigError> {
     let (cert_path, key_path) = identity_paths(dir, name);
-    let name = format!("patchwork-{name}");
-    let certified =
-        rcgen::generate_simple_self_signed(vec![name]).map_err(|e| ConfigError::BadIdentity {
-            path: cert_path.clone(),
-            reason: format!("generating the certificate: {e}"),
-        })?;
-    let cert = certified.cert.der().clone();
-    let key = certified.signing_key.serialize_der();
+    let identity = Identity::generate(name).map_err(|reason| ConfigError::BadIdentity {
+        path: cert_path.clone(),
+        reason,
+    })?;
     fs::create_dir_all(dir).map_err(|error| ConfigError::File {
         path: dir.to_path_buf(),
         error,
     })?;
-    write(&cert_path, &cert)?;
-    write_private(&key_path, &key)?;
-    Ok(Identity {
-        cert,
-        key: PrivatePkcs8KeyDer::from(key),
-    })
+    write(&cert_path, &identity.cert)?;
+    write_private(&key_path, identity.key.secret_pkcs8_der())?;
+    Ok(identity)
+}
+
+impl Identity {
+    /// A fresh self-signed certificate (ECDSA P-256, subject name `patchwork-NAME`) with its
+    /// key, in memory only.
+    pub fn generate(name: &str) -> Result<Identity, String> {
+        let certified = rcgen::generate_simple_self_signed(vec![format!("patchwork-{name}")])
+            .map_err(|e| format!("generating the certificate: {e}"))?;
+        Ok(Identity {
+            cert: certified.cert.der().clone(),
+            key: PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der()),
+        })
+    }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {

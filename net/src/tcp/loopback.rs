@@ -12,7 +12,7 @@ use super::config::{
     PartyConfig, RawConfig, RawParty, RawSession, SessionConfig, DEFAULT_MAX_FRAME,
 };
 use super::error::{role_key, ConfigError};
-use super::identity::{generate_identity, identity_paths};
+use super::identity::{generate_identity, identity_paths, Identity};
 
 /// Writes three fresh identities and `session.toml` into `dir` and loads it. The parties
 /// listen on `base_port`, `base_port + 1`, `base_port + 2` of 127.0.0.1, or, with
@@ -95,6 +95,43 @@ pub fn loopback_config_with(
         connect_timeout,
         max_frame: DEFAULT_MAX_FRAME,
     })
+}
+
+/// Three fresh identities and a loopback configuration for them, in memory only (nothing is
+/// written, nothing read back): for three parties in one process. Free ports as for
+/// [`loopback_config`] with port 0.
+pub fn loopback_in_memory(
+    timeout: Duration,
+    connect_timeout: Duration,
+) -> Result<(SessionConfig, [Identity; 3]), ConfigError> {
+    let origin = Path::new("<loopback>");
+    let mut parties = Vec::with_capacity(3);
+    let mut identities = Vec::with_capacity(3);
+    for role in Role::ALL {
+        let identity =
+            Identity::generate(role_key(role)).map_err(|reason| ConfigError::BadIdentity {
+                path: origin.to_path_buf(),
+                reason,
+            })?;
+        parties.push(PartyConfig {
+            address: SocketAddr::from(([127, 0, 0, 1], free_port(origin)?)),
+            pin: identity.fingerprint(),
+            certificate: None,
+            key: None,
+        });
+        identities.push(identity);
+    }
+    let three = || ConfigError::Toml {
+        path: origin.to_path_buf(),
+        message: "expected three parties".into(),
+    };
+    let config = SessionConfig {
+        parties: parties.try_into().map_err(|_| three())?,
+        timeout,
+        connect_timeout,
+        max_frame: DEFAULT_MAX_FRAME,
+    };
+    Ok((config, identities.try_into().map_err(|_| three())?))
 }
 
 fn free_port(dir: &Path) -> Result<u16, ConfigError> {
