@@ -67,18 +67,7 @@ fn block_relus(c: &mut Criterion) {
 
 fn private_conv(c: &mut Criterion) {
     // A ResNet18-style 3x3 convolution, 64 -> 64 channels on 16x16, P1's weights masked once.
-    let conv = Conv2d {
-        in_c: 64,
-        in_h: 16,
-        in_w: 16,
-        out_c: 64,
-        kh: 3,
-        kw: 3,
-        stride: [1, 1],
-        pad: [1, 1, 1, 1],
-        dilation: [1, 1],
-        groups: 1,
-    };
+    let conv = Conv2d::same_3x3(64, 64, 16, 16);
     let (w, x) = (values(64 * 64 * 9, 3), values(64 * 16 * 16, 4));
     let mut group = c.benchmark_group("private_operand_conv3x3_64");
     group.throughput(Throughput::Elements((64 * 16 * 16) as u64));

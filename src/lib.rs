@@ -86,6 +86,22 @@ enum BenchWhat {
     Model(cmd::bench_model::BenchModelArgs),
 }
 
+/// Parses `patchwork plan ARGS...` through the binary's own command tree (the tests of `plan`).
+pub fn parse_plan<I, T>(args: I) -> Result<plan_cmd::PlanArgs, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString>,
+{
+    let argv = ["patchwork", "plan"]
+        .map(std::ffi::OsString::from)
+        .into_iter()
+        .chain(args.into_iter().map(Into::into));
+    match Cli::try_parse_from(argv)?.command {
+        Command::Plan(p) => Ok(p),
+        _ => Err(clap::Error::new(clap::error::ErrorKind::InvalidSubcommand)),
+    }
+}
+
 /// Parses the command line, runs the command and maps its result to the exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -6,25 +6,11 @@ use patchwork::plan_cmd;
 
 use std::path::{Path, PathBuf};
 
-use clap::{Parser, Subcommand};
 use patchwork_core::spec::Spec;
 use patchwork_planner::table::DistortionTable;
 
-#[derive(Parser)]
-struct Cli {
-    #[command(subcommand)]
-    command: Top,
-}
-
-#[derive(Subcommand)]
-enum Top {
-    Plan(plan_cmd::PlanArgs),
-}
-
 fn run(args: &[&str]) -> Result<String, String> {
-    let cli =
-        Cli::try_parse_from(["patchwork", "plan"].iter().chain(args)).map_err(|e| e.to_string())?;
-    let Top::Plan(p) = cli.command;
+    let p = patchwork::parse_plan(args).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     plan_cmd::run_to(&p, &mut out).map_err(|e| e.to_string())?;
     Ok(String::from_utf8_lossy(&out).into_owned())

@@ -5,20 +5,8 @@ use patchwork::plan_cmd;
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
 use patchwork_core::spec::Spec;
 use patchwork_planner::synth;
-
-#[derive(Parser)]
-struct Cli {
-    #[command(subcommand)]
-    command: Top,
-}
-
-#[derive(Subcommand)]
-enum Top {
-    Plan(plan_cmd::PlanArgs),
-}
 
 fn dir() -> PathBuf {
     let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plan_cmd");
@@ -27,9 +15,7 @@ fn dir() -> PathBuf {
 }
 
 fn parse(args: &[&str]) -> Result<plan_cmd::PlanArgs, clap::Error> {
-    let cli = Cli::try_parse_from(["patchwork", "plan", "knapsack"].iter().chain(args))?;
-    let Top::Plan(p) = cli.command;
-    Ok(p)
+    patchwork::parse_plan(["knapsack"].iter().chain(args))
 }
 
 fn write_table(name: &str) -> PathBuf {

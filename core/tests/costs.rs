@@ -75,18 +75,7 @@ fn block_relu_layers() {
 
 #[test]
 fn products() {
-    let conv = Conv2d {
-        in_c: 3,
-        in_h: 6,
-        in_w: 6,
-        out_c: 4,
-        kh: 3,
-        kw: 3,
-        stride: [1, 1],
-        pad: [1, 1, 1, 1],
-        dilation: [1, 1],
-        groups: 1,
-    };
+    let conv = Conv2d::same_3x3(3, 4, 6, 6);
     let mm = MatMul { m: 3, k: 4, n: 5 };
     let (x, y) = (vec![1u64; 108], vec![2u64; 108]);
     let (_, t) = memory::run(4, |p| beaver(p, &conv, &x, &y).unwrap());

@@ -141,18 +141,7 @@ pub fn protocols(n: usize, reps: usize, only: &[String]) -> Vec<(String, Row)> {
         return rows;
     }
     // A ResNet18-style 3x3 conv, 64 -> 64 channels on 32x32, weights held by P1 and masked once.
-    let conv = Conv2d {
-        in_c: 64,
-        in_h: 32,
-        in_w: 32,
-        out_c: 64,
-        kh: 3,
-        kw: 3,
-        stride: [1, 1],
-        pad: [1, 1, 1, 1],
-        dilation: [1, 1],
-        groups: 1,
-    };
+    let conv = Conv2d::same_3x3(64, 64, 32, 32);
     let w: Vec<u64> = values(64 * 64 * 9);
     let xc = values(64 * 32 * 32);
     let (t, s) = time(reps, |p| {

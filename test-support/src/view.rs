@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use patchwork_core::role::Role;
+use patchwork_core::transport::accounting::Accounting;
 use patchwork_core::transport::{Tag, Transport, TransportError};
 
 /// How an entry came into the view.
@@ -79,14 +80,8 @@ impl<T: Transport> Transport for Recording<'_, T> {
         self.record(from, Dir::Received, tag.seq.into(), tag.msg, buf);
         Ok(())
     }
-    fn rounds(&self) -> u32 {
-        self.inner.rounds()
-    }
-    fn bytes_sent(&self, to: Role) -> u64 {
-        self.inner.bytes_sent(to)
-    }
-    fn step_rounds(&self) -> u64 {
-        self.inner.step_rounds()
+    fn accounting(&self) -> &Accounting {
+        self.inner.accounting()
     }
 }
 

@@ -98,16 +98,8 @@ impl Transport for MemoryTransport {
         Ok(())
     }
 
-    fn rounds(&self) -> u32 {
-        self.accounting.rounds()
-    }
-
-    fn step_rounds(&self) -> u64 {
-        self.accounting.step_rounds()
-    }
-
-    fn bytes_sent(&self, to: Role) -> u64 {
-        self.accounting.bytes_sent(to)
+    fn accounting(&self) -> &Accounting {
+        &self.accounting
     }
 }
 

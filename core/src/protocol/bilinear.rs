@@ -99,6 +99,25 @@ pub struct Conv2d {
 }
 
 impl Conv2d {
+    /// A 3x3 convolution with stride 1 and padding 1 from `in_c` to `out_c` channels on an
+    /// `h x w` map (the body convolution of a ResNet).
+    pub fn same_3x3(in_c: usize, out_c: usize, h: usize, w: usize) -> Conv2d {
+        Conv2d {
+            in_c,
+            in_h: h,
+            in_w: w,
+            out_c,
+            kh: 3,
+            kw: 3,
+            stride: [1, 1],
+            pad: [1, 1, 1, 1],
+            dilation: [1, 1],
+            groups: 1,
+        }
+    }
+}
+
+impl Conv2d {
     /// Output height and width.
     pub fn out_hw(&self) -> (usize, usize) {
         let span = |inp: usize, pa: usize, pb: usize, k: usize, d: usize, s: usize| {
@@ -233,18 +252,7 @@ mod tests {
     #[test]
     fn im2col_conv_matches_direct_convolution() {
         let shapes = [
-            Conv2d {
-                in_c: 3,
-                in_h: 7,
-                in_w: 6,
-                out_c: 4,
-                kh: 3,
-                kw: 3,
-                stride: [1, 1],
-                pad: [1, 1, 1, 1],
-                dilation: [1, 1],
-                groups: 1,
-            },
+            Conv2d::same_3x3(3, 4, 7, 6),
             Conv2d {
                 in_c: 4,
                 in_h: 9,

@@ -170,16 +170,25 @@ pub trait Transport {
         buf: &mut [u8],
     ) -> Result<(), TransportError<Self::Error>>;
 
+    /// The round clock and byte counters of this party (see [`accounting`]).
+    fn accounting(&self) -> &accounting::Accounting;
+
     /// Rounds so far: the depth of the deepest message sent or received (see the module doc).
-    fn rounds(&self) -> u32;
+    fn rounds(&self) -> u32 {
+        self.accounting().rounds()
+    }
 
     /// Payload bytes this party has sent to `to` so far (for per-layer reports).
-    fn bytes_sent(&self, to: Role) -> u64;
+    fn bytes_sent(&self, to: Role) -> u64 {
+        self.accounting().bytes_sent(to)
+    }
 
     /// The steps' own rounds, summed over the steps so far, as this party saw them (see
     /// [`RoundClock::step_rounds`]). P1 receives in the last round of every step, so its count
     /// is the largest.
-    fn step_rounds(&self) -> u64;
+    fn step_rounds(&self) -> u64 {
+        self.accounting().step_rounds()
+    }
 
     /// Tells the transport the largest payload each peer can send in this session, indexed by
     /// the sender's role ([`crate::infer::SecureModel::setup`] calls it from the program), so

@@ -93,15 +93,7 @@ impl<S: Read + Write> Transport for StreamTransport<S> {
         s.read_exact(buf).map_err(|e| read_err(from, tag, e))
     }
 
-    fn rounds(&self) -> u32 {
-        self.accounting.rounds()
-    }
-
-    fn step_rounds(&self) -> u64 {
-        self.accounting.step_rounds()
-    }
-
-    fn bytes_sent(&self, to: Role) -> u64 {
-        self.accounting.bytes_sent(to)
+    fn accounting(&self) -> &Accounting {
+        &self.accounting
     }
 }

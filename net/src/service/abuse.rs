@@ -14,6 +14,7 @@ use patchwork_core::party::Party;
 use patchwork_core::program;
 use patchwork_core::role::Role;
 use patchwork_core::spec::Spec;
+use patchwork_core::transport::accounting::Accounting;
 use patchwork_core::transport::{Tag, Transport, TransportError};
 
 use super::client::{open_session, session_id};
@@ -98,14 +99,8 @@ impl Transport for Slow {
     ) -> Result<(), TransportError<NetError>> {
         self.inner.recv(from, tag, buf)
     }
-    fn rounds(&self) -> u32 {
-        self.inner.rounds()
-    }
-    fn bytes_sent(&self, to: Role) -> u64 {
-        self.inner.bytes_sent(to)
-    }
-    fn step_rounds(&self) -> u64 {
-        self.inner.step_rounds()
+    fn accounting(&self) -> &Accounting {
+        self.inner.accounting()
     }
 }
 

@@ -339,16 +339,8 @@ impl Transport for TcpTransport {
         self.note(result)
     }
 
-    fn rounds(&self) -> u32 {
-        self.accounting.rounds()
-    }
-
-    fn step_rounds(&self) -> u64 {
-        self.accounting.step_rounds()
-    }
-
-    fn bytes_sent(&self, to: Role) -> u64 {
-        self.accounting.bytes_sent(to)
+    fn accounting(&self) -> &Accounting {
+        &self.accounting
     }
 
     /// Lowers each link's frame bound to the largest message the program lets that peer send
