@@ -32,7 +32,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use patchwork_core::role::Role;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::tcp::config::{
     check_party_tables, parse_toml, pin, read_text, required_party, PinError, RawParty, RawSession,
@@ -98,27 +98,43 @@ pub struct ServiceConfig {
     pub limits: ServiceLimits,
 }
 
-#[derive(Deserialize)]
+/// A service file as written (TOML).
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawServiceFile {
+pub(crate) struct RawServiceFile {
     #[serde(default)]
-    session: RawSession,
+    pub(crate) session: RawSession,
     #[serde(default)]
-    service: RawService,
-    parties: BTreeMap<String, RawParty>,
+    pub(crate) service: RawService,
+    pub(crate) parties: BTreeMap<String, RawParty>,
     #[serde(default)]
-    clients: BTreeMap<String, RawClient>,
+    pub(crate) clients: BTreeMap<String, RawClient>,
 }
 
-#[derive(Deserialize, Default)]
+/// The `[service]` table.
+#[derive(Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]
-struct RawService {
-    max_sessions: Option<usize>,
-    max_sessions_per_client: Option<usize>,
-    max_pending: Option<usize>,
-    handshake_timeout_secs: Option<f64>,
-    max_inferences: Option<u32>,
-    max_session_secs: Option<f64>,
+pub(crate) struct RawService {
+    pub(crate) max_sessions: Option<usize>,
+    pub(crate) max_sessions_per_client: Option<usize>,
+    pub(crate) max_pending: Option<usize>,
+    pub(crate) handshake_timeout_secs: Option<f64>,
+    pub(crate) max_inferences: Option<u32>,
+    pub(crate) max_session_secs: Option<f64>,
+}
+
+impl RawService {
+    /// The table that resolves to `limits`.
+    pub(crate) fn of(limits: &ServiceLimits) -> RawService {
+        RawService {
+            max_sessions: Some(limits.max_sessions),
+            max_sessions_per_client: Some(limits.max_sessions_per_client),
+            max_pending: Some(limits.max_pending),
+            handshake_timeout_secs: Some(limits.handshake_timeout.as_secs_f64()),
+            max_inferences: Some(limits.max_inferences),
+            max_session_secs: Some(limits.max_session.as_secs_f64()),
+        }
+    }
 }
 
 impl RawService {
@@ -158,11 +174,14 @@ impl RawService {
     }
 }
 
-#[derive(Deserialize)]
+/// A `[clients.NAME]` table.
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawClient {
-    certificate: Option<std::path::PathBuf>,
-    fingerprint: Option<String>,
+pub(crate) struct RawClient {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) certificate: Option<std::path::PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) fingerprint: Option<String>,
 }
 
 impl ServiceConfig {

@@ -1,10 +1,11 @@
 //! A ready-made loopback service for tests and the load test: identities for P1, P2 and `n`
 //! clients, the service file, and one session file per client.
 
-use std::fmt::Write as _;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::config::ServiceLimits;
+use super::config::{RawClient, RawService, RawServiceFile, ServiceLimits};
+use crate::tcp::config::{write_toml, RawConfig, RawParty, RawSession};
 use crate::tcp::error::role_key;
 use crate::tcp::identity::identity_paths;
 use crate::tcp::{generate_identity, generate_named_identity, ConfigError};
@@ -32,48 +33,68 @@ pub fn loopback_service(
         let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(err(dir.to_path_buf()))?;
         Ok(l.local_addr().map_err(err(dir.to_path_buf()))?.port())
     };
-    let mut servers = String::new();
+    let party = |name: &str, address: String| {
+        let (cert, key) = identity_paths(Path::new(""), name);
+        RawParty {
+            address,
+            certificate: Some(cert),
+            fingerprint: None,
+            key: Some(key),
+        }
+    };
+    let session = || RawSession {
+        timeout_secs: Some(10.0),
+        connect_timeout_secs: Some(30.0),
+        max_frame_bytes: None,
+    };
+    let mut servers = BTreeMap::new();
     for role in [Role::P1, Role::P2] {
         generate_identity(dir, role)?;
         let name = role_key(role);
-        let _ = write!(
-            servers,
-            "\n[parties.{name}]\naddress = \"127.0.0.1:{}\"\ncertificate = \"{name}.der\"\nkey = \"{name}.key.der\"\n",
-            port()?
+        servers.insert(
+            name.to_string(),
+            party(name, format!("127.0.0.1:{}", port()?)),
         );
     }
-    let head = "[session]\ntimeout_secs = 10\nconnect_timeout_secs = 30\n";
-    let l = limits;
-    let mut service = format!(
-        "{head}\n[service]\nmax_sessions = {}\nmax_sessions_per_client = {}\nmax_pending = {}\nhandshake_timeout_secs = {:?}\nmax_inferences = {}\nmax_session_secs = {:?}\n{servers}",
-        l.max_sessions,
-        l.max_sessions_per_client,
-        l.max_pending,
-        l.handshake_timeout.as_secs_f64(),
-        l.max_inferences,
-        l.max_session.as_secs_f64()
-    );
+    let mut client_tables = BTreeMap::new();
     let mut files = Vec::with_capacity(clients);
     for k in 0..clients {
         let name = format!("client{k}");
         generate_named_identity(dir, &name)?;
-        let (cert, key) = identity_paths(Path::new(""), &name);
-        let _ = write!(
-            service,
-            "\n[clients.{name}]\ncertificate = \"{}\"\n",
-            cert.display()
+        let own = party(&name, "127.0.0.1:0".to_string());
+        client_tables.insert(
+            name.clone(),
+            RawClient {
+                certificate: own.certificate.clone(),
+                fingerprint: None,
+            },
         );
-        let own = format!(
-            "\n[parties.p0]\naddress = \"127.0.0.1:0\"\ncertificate = \"{}\"\nkey = \"{}\"\n",
-            cert.display(),
-            key.display()
-        );
+        let mut parties = BTreeMap::new();
+        parties.insert("p0".to_string(), own);
+        for role in [Role::P1, Role::P2] {
+            let name = role_key(role);
+            parties.insert(name.to_string(), party(name, servers[name].address.clone()));
+        }
         let path = dir.join(format!("{name}.toml"));
-        std::fs::write(&path, format!("{head}{own}{servers}")).map_err(err(path.clone()))?;
+        write_toml(
+            &path,
+            &RawConfig {
+                session: session(),
+                parties,
+            },
+        )?;
         files.push(path);
     }
     let path = dir.join("service.toml");
-    std::fs::write(&path, service).map_err(err(path.clone()))?;
+    write_toml(
+        &path,
+        &RawServiceFile {
+            session: session(),
+            service: RawService::of(limits),
+            parties: servers,
+            clients: client_tables,
+        },
+    )?;
     Ok(LoopbackService {
         service: path,
         clients: files,

@@ -120,6 +120,18 @@ pub(crate) struct RawParty {
     pub(crate) key: Option<PathBuf>,
 }
 
+/// Writes `value` as TOML to `path` (the loopback session and service files).
+pub(crate) fn write_toml<T: Serialize>(path: &Path, value: &T) -> Result<(), ConfigError> {
+    let text = toml::to_string(value).map_err(|e| ConfigError::Toml {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    std::fs::write(path, text).map_err(|error| ConfigError::File {
+        path: path.to_path_buf(),
+        error,
+    })
+}
+
 /// Reads a configuration file into text.
 pub(crate) fn read_text(path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|error| ConfigError::File {

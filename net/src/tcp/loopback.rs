@@ -9,7 +9,7 @@ use std::time::Duration;
 use patchwork_core::role::Role;
 
 use super::config::{
-    PartyConfig, RawConfig, RawParty, RawSession, SessionConfig, DEFAULT_MAX_FRAME,
+    write_toml, PartyConfig, RawConfig, RawParty, RawSession, SessionConfig, DEFAULT_MAX_FRAME,
 };
 use super::error::{role_key, ConfigError};
 use super::identity::{generate_identity, identity_paths, Identity};
@@ -77,14 +77,7 @@ pub fn loopback_config_with(
         },
         parties: tables,
     };
-    let text = toml::to_string(&raw).map_err(|e| ConfigError::Toml {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
-    std::fs::write(&path, text).map_err(|error| ConfigError::File {
-        path: path.clone(),
-        error,
-    })?;
+    write_toml(&path, &raw)?;
     let parties: [PartyConfig; 3] = parties.try_into().map_err(|_| ConfigError::Toml {
         path,
         message: "expected three parties".into(),
