@@ -18,6 +18,15 @@ pub enum EncodeError {
     OutOfRange(f32),
 }
 
+impl core::fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            EncodeError::NotFinite(x) => write!(f, "{x} is not finite"),
+            EncodeError::OutOfRange(x) => write!(f, "{x} is outside the encoding (|x| < 2^31)"),
+        }
+    }
+}
+
 impl FixedPoint {
     /// The largest number of fractional bits (the encoding holds `|x| < 2^31`).
     pub const MAX_FRAC_BITS: u32 = 32;

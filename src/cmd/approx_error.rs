@@ -135,7 +135,7 @@ pub fn error_rate(
         };
         let v = fp
             .encode(x as f32)
-            .map_err(|e| format!("activation {x} cannot be encoded: {e:?}"))?;
+            .map_err(|e| format!("activation cannot be encoded: {e}"))?;
         let s0 = prg.u64();
         if cmp.for_patch(area).outcome(s0, v.wrapping_sub(s0)) != ((v as i64) >= 0) {
             errors += 1;

@@ -212,7 +212,7 @@ impl Load<'_> {
                         let class = run.output.as_deref().map(argmax);
                         let (float, single) = self.expected[i % self.images.len()];
                         if class != Some(float) || class != Some(single) {
-                            self.fail(format!("inference {i} (input {}): class {class:?}, float {float}, single session {single}", i % self.images.len()));
+                            self.fail(format!("inference {i} (input {}): class {}, float {float}, single session {single}", i % self.images.len(), class.map_or("none".to_string(), |c| c.to_string())));
                         }
                     }
                 }
