@@ -68,3 +68,26 @@ fn an_empty_result_file_is_an_error() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("error:"));
 }
+
+#[test]
+fn a_figure_reads_stdin_and_writes_stdout_for_dash() {
+    if !Path::new(FONT).exists() {
+        println!("SKIPPED: {FONT} missing (apt-get install -y fonts-dejavu-core)");
+        return;
+    }
+    let approx = r#"{"activations": "test", "frac_bits": 12, "grid": [
+        {"k_msb": 43, "k_lsb": 0, "error_rate": 0.0}, {"k_msb": 43, "k_lsb": 5, "error_rate": 1e-3}]}"#;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_patchwork"))
+        .args(["plot", "approx-error", "--in", "-", "--out", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), approx.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_png(&out.stdout, 900, 600);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrote <stdout> from <stdin>"));
+}
+

@@ -12,6 +12,7 @@ mod approx;
 mod bars;
 mod budget;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
@@ -21,6 +22,8 @@ use plotters::prelude::{DrawingBackend, BLACK, WHITE};
 use plotters::style::FontStyle;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+
+use crate::output;
 
 /// Width and height of every figure, in pixels.
 pub const SIZE: (u32, u32) = (900, 600);
@@ -58,10 +61,10 @@ pub enum Figure {
 /// Input JSON and output PNG of one figure.
 #[derive(Args, Debug)]
 pub struct InOut {
-    /// Result file (JSON).
+    /// Result file (JSON); `-` for stdin.
     #[arg(long = "in", value_name = "R.json")]
     pub input: PathBuf,
-    /// PNG to write.
+    /// PNG to write; `-` for stdout (the report then goes to stderr).
     #[arg(long, value_name = "F.png")]
     pub out: PathBuf,
 }
@@ -105,9 +108,11 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
 }
 
 /// Reads and parses a result file.
+/// Reads a result file (`-`: standard input), at most 64 MiB.
 fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    let name = patchwork_model::file::display(path);
+    let bytes = patchwork_model::file::read(path, 64 << 20).map_err(|e| format!("{name}: {e}"))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{name}: {e}"))
 }
 
 /// Registers the TrueType file at `path` as [`FONT`] (the bytes live for the whole process).
@@ -123,23 +128,36 @@ fn drawing<E: std::fmt::Display>(e: E) -> String {
     format!("drawing failed: {e}")
 }
 
-/// Runs `patchwork plot`.
+/// Runs `patchwork plot`. With `--out -` the PNG goes to stdout (drawn into a temporary file
+/// first: the bitmap backend writes files) and the report to stderr.
 pub fn run(args: &PlotArgs) -> Result<(), String> {
     register_font(&args.font)?;
-    let io = match &args.figure {
-        Figure::Budget(io) => {
-            budget::draw(&read_json(&io.input)?, &io.out)?;
-            io
-        }
-        Figure::Bars(io) => {
-            bars::draw(&read_json(&io.input)?, &io.out)?;
-            io
-        }
-        Figure::ApproxError(io) => {
-            approx::draw(&read_json(&io.input)?, &io.out)?;
-            io
-        }
+    let (Figure::Budget(io) | Figure::Bars(io) | Figure::ApproxError(io)) = &args.figure;
+    let tmp = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+    let target = if output::is_stdout(&io.out) {
+        tmp.path().join("figure.png")
+    } else {
+        io.out.clone()
     };
-    outln!("wrote {} from {}", io.out.display(), io.input.display());
+    match &args.figure {
+        Figure::Budget(io) => budget::draw(&read_json(&io.input)?, &target)?,
+        Figure::Bars(io) => bars::draw(&read_json(&io.input)?, &target)?,
+        Figure::ApproxError(io) => approx::draw(&read_json(&io.input)?, &target)?,
+    }
+    let report = format!(
+        "wrote {} from {}",
+        output::display(&io.out),
+        patchwork_model::file::display(&io.input)
+    );
+    if output::is_stdout(&io.out) {
+        let png = std::fs::read(&target).map_err(|e| format!("{}: {e}", target.display()))?;
+        let mut stdout = std::io::stdout().lock();
+        if let Err(e) = stdout.write_all(&png).and_then(|()| stdout.flush()) {
+            crate::out::exit_on(e)
+        }
+        eprintln!("{report}");
+    } else {
+        outln!("{report}");
+    }
     Ok(())
 }
