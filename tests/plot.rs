@@ -90,4 +90,3 @@ fn a_figure_reads_stdin_and_writes_stdout_for_dash() {
     assert_png(&out.stdout, 900, 600);
     assert!(String::from_utf8_lossy(&out.stderr).contains("wrote <stdout> from <stdin>"));
 }
-

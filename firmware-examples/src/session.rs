@@ -4,12 +4,9 @@
 use alloc::vec::Vec;
 
 use patchwork_core::held::Held;
-use patchwork_core::fixed_point::FixedPoint;
 use patchwork_core::infer::{argmax, SecureModel, Settings};
 use patchwork_core::party::Party;
 use patchwork_core::patch::PatchSize;
-use patchwork_core::protocol::drelu::Comparison;
-use patchwork_core::protocol::truncate::Truncation;
 use patchwork_core::role::Role;
 use patchwork_core::spec::{LayerSpec, Spec};
 use patchwork_core::transport::stream::StreamTransport;
@@ -72,11 +69,7 @@ pub fn run() -> Result<Outcome, FwError> {
     model.check().map_err(FwError::Model)?;
     let spec = spec()?;
     let input: Vec<f32> = generated::IMAGE.iter().map(|&b| b as f32 / 255.0).collect();
-    let settings = Settings {
-        fp: FixedPoint::F12,
-        cmp: Comparison::PAPER,
-        trunc: Truncation::Local,
-    };
+    let settings = Settings::PAPER;
     let transport = StreamTransport::new(Role::P0, [Some(to_p1), Some(to_p2)]);
     let mut party = Party::new(keys::p0_keys(k01, k02), transport);
     let t0 = clock::now_ms();

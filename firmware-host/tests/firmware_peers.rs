@@ -9,13 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use patchwork_core::fixed_point::FixedPoint;
 use patchwork_core::held::Held;
 use patchwork_core::infer::{SecureModel, Settings};
 use patchwork_core::party::Party;
 use patchwork_core::prg::{Key, KeySet, Prg};
-use patchwork_core::protocol::drelu::Comparison;
-use patchwork_core::protocol::truncate::Truncation;
 use patchwork_core::role::Role;
 use patchwork_core::transport::stream::StreamTransport;
 use patchwork_model::commands;
@@ -146,11 +143,7 @@ fn peers_serve_a_p0_speaking_the_firmware_protocol() {
     let spec =
         commands::load_checked_spec(&model, &repo("models/fashion_resnet.example_spec.json"))
             .expect("spec");
-    let settings = Settings {
-        fp: FixedPoint::F12,
-        cmp: Comparison::PAPER,
-        trunc: Truncation::Local,
-    };
+    let settings = Settings::PAPER;
     let x: Vec<f32> = fashion::bundled_test64().input(0).iter().copied().collect();
     let transport = StreamTransport::new(Role::P0, [Some(Tcp(to_p1)), Some(Tcp(to_p2))]);
     let mut p0 = Party::new(KeySet::new(Role::P0, own, [k01, k02]), transport);

@@ -43,6 +43,16 @@ pub struct Settings {
     pub trunc: Truncation,
 }
 
+impl Settings {
+    /// The seed paper's setting: 12 fractional bits, approximate DReLU (43, 5), local
+    /// truncation (the firmware's, and the demo's).
+    pub const PAPER: Settings = Settings {
+        fp: FixedPoint::F12,
+        cmp: Comparison::PAPER,
+        trunc: Truncation::Local,
+    };
+}
+
 impl Default for Settings {
     /// 12 fractional bits, exact DReLU, local truncation.
     fn default() -> Self {

@@ -18,11 +18,8 @@ mod emit;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use patchwork_core::fixed_point::FixedPoint;
 use patchwork_core::infer::Settings;
 use patchwork_core::model::spec_check::ResolvedSpec;
-use patchwork_core::protocol::drelu::Comparison;
-use patchwork_core::protocol::truncate::Truncation;
 use patchwork_model::commands;
 use patchwork_model::data::fashion;
 use patchwork_model::onnx;
@@ -65,15 +62,6 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     Ok(args)
-}
-
-/// The settings of the firmware and of `patchwork demo`: 12 fractional bits, DReLU (43, 5).
-fn settings() -> Settings {
-    Settings {
-        fp: FixedPoint::F12,
-        cmp: Comparison::PAPER,
-        trunc: Truncation::Local,
-    }
 }
 
 /// The whole generated file.
@@ -130,7 +118,7 @@ fn expect(args: &Args) -> Result<String, String> {
     let float: Vec<f32> = float.iter().copied().collect();
     let flat: Vec<f32> = x.iter().copied().collect();
     let network = secure::local::Network::Memory { seed: 7 };
-    let reports = secure::local::infer_local(network, &model, &spec, settings(), &[&flat])?;
+    let reports = secure::local::infer_local(network, &model, &spec, Settings::PAPER, &[&flat])?;
     let secure_class = reports.first().map(|r| r.class).ok_or("no report")?;
     Ok(format!(
         "{{\"image\": {}, \"label\": {}, \"float_class\": {}, \"secure_class\": {}}}",

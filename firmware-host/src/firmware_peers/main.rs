@@ -22,14 +22,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use patchwork_core::fixed_point::FixedPoint;
 use patchwork_core::held::Held;
 use patchwork_core::infer::{SecureModel, Settings};
 use patchwork_core::model::{Model, Op};
 use patchwork_core::party::Party;
 use patchwork_core::prg::{Key, KeySet};
-use patchwork_core::protocol::drelu::Comparison;
-use patchwork_core::protocol::truncate::Truncation;
 use patchwork_core::role::Role;
 use patchwork_core::spec::Spec;
 use patchwork_core::transport::stream::StreamTransport;
@@ -73,15 +70,6 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-/// The same settings as the firmware: 12 fractional bits, approximate DReLU (43, 5).
-fn settings() -> Settings {
-    Settings {
-        fp: FixedPoint::F12,
-        cmp: Comparison::PAPER,
-        trunc: Truncation::Local,
-    }
-}
-
 /// The model with every weight and bias zeroed: what P2 (and P0) may know.
 fn without_weights(model: &Model) -> Model {
     let mut m = model.clone();
@@ -117,7 +105,7 @@ fn run_party(
     let [a, b] = streams;
     let mut party = Party::new(keys, StreamTransport::new(role, [Some(a), Some(b)]));
     let t0 = Instant::now();
-    let secure = SecureModel::setup(&mut party, model, spec, settings(), 1)
+    let secure = SecureModel::setup(&mut party, model, spec, Settings::PAPER, 1)
         .map_err(|e| format!("{role} set-up: {e}"))?;
     let setup_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
