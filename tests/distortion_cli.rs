@@ -33,7 +33,7 @@ fn shards_merge_and_plan() {
     }
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("distortion_cli");
     std::fs::create_dir_all(&dir).expect("tmp dir");
-    let model = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/fashion_resnet.onnx");
+    let model = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/fashion_resnet.onnx");
     let common = [
         "--samples",
         "1",
