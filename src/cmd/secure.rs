@@ -143,19 +143,6 @@ pub struct InferArgs {
     pub json: bool,
 }
 
-/// Loads P1's model (an ONNX file with weights) and its spec.
-pub fn load_model_and_spec(
-    model: &Path,
-    spec: Option<&Path>,
-    transforms: Transforms,
-) -> Result<(Model, Spec), String> {
-    let model = commands::load(model, transforms)
-        .map_err(|e| e.to_string())?
-        .model;
-    let spec = load_spec_for(&model, spec)?;
-    Ok((model, spec))
-}
-
 /// Loads a spec and checks it against the model (plain ReLU everywhere without one).
 pub fn load_spec_for(model: &Model, spec: Option<&Path>) -> Result<Spec, String> {
     match spec {
@@ -167,8 +154,10 @@ pub fn load_spec_for(model: &Model, spec: Option<&Path>) -> Result<Spec, String>
 /// Runs `patchwork infer`.
 pub fn run_infer(args: &InferArgs) -> Result<(), String> {
     let settings = args.protocol.settings()?;
-    let (model, spec) =
-        load_model_and_spec(&args.model, args.spec.as_deref(), Transforms::default())?;
+    let model = commands::load(&args.model, Transforms::default())
+        .map_err(|e| e.to_string())?
+        .model;
+    let spec = load_spec_for(&model, args.spec.as_deref())?;
     let input = load_input(&args.input, model.shape(model.input)).map_err(|e| e.to_string())?;
     let x: Vec<f32> = input.iter().copied().collect();
     let reports = infer_local(args.protocol.network(), &model, &spec, settings, &[&x])?;
