@@ -90,7 +90,7 @@ fn check(i: usize, spec: Option<&str>, settings: &[&str], tolerance: f32) -> Par
     let float: Vec<f32> = forward(
         &model,
         &bundled_test64().input(i),
-        &ResolvedSpec::of(&model, spec.as_ref()).unwrap(),
+        &ResolvedSpec::of(model.model(), spec.as_ref()).unwrap(),
     )
     .unwrap()
     .iter()

@@ -6,18 +6,27 @@
 use crate::party::Error;
 use crate::role::Role;
 
-/// One party's side of a secret only `holder` has.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Held<'a, T> {
+/// One party's side of a secret only `holder` has: a slice of values (`Held<'_, [f32]>`), or a
+/// table such as P1's [`crate::model::Weights`].
+#[derive(Debug, PartialEq)]
+pub enum Held<'a, T: ?Sized> {
     /// This party holds the values.
-    Mine(&'a [T]),
+    Mine(&'a T),
     /// Another party holds them.
     NotMine,
 }
 
-impl<'a, T> Held<'a, T> {
+impl<T: ?Sized> Clone for Held<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: ?Sized> Copy for Held<'_, T> {}
+
+impl<'a, T: ?Sized> Held<'a, T> {
     /// `Mine(values)` for `Some`, `NotMine` for `None`.
-    pub fn from_option(values: Option<&'a [T]>) -> Held<'a, T> {
+    pub fn from_option(values: Option<&'a T>) -> Held<'a, T> {
         values.map_or(Held::NotMine, Held::Mine)
     }
 
@@ -28,7 +37,7 @@ impl<'a, T> Held<'a, T> {
         role: Role,
         holder: Role,
         what: &'static str,
-    ) -> Result<Option<&'a [T]>, Error<E>> {
+    ) -> Result<Option<&'a T>, Error<E>> {
         match (self, role == holder) {
             (Held::Mine(v), true) => Ok(Some(v)),
             (Held::NotMine, false) => Ok(None),

@@ -5,7 +5,7 @@ use alloc::vec;
 
 use patchwork_core::model::*;
 
-/// The model's architecture; every weight and bias is zero (P1 holds the real ones).
+/// The model's architecture (P1 holds the weights).
 pub fn model() -> Model {
     let values = vec![
         ValueInfo { name: "input".into(), shape: Shape(vec![1, 1, 28, 28]) },
@@ -35,30 +35,30 @@ pub fn model() -> Model {
         ValueInfo { name: "logits".into(), shape: Shape(vec![1, 10]) },
     ];
     let nodes = vec![
-        Node { name: "/stem/stem.0/Conv".into(), op: Op::Conv(Conv2d { out_channels: 16, in_channels: 1, kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1, weight: vec![0.0; 144], bias: vec![0.0; 16] }), inputs: vec![0], output: 1 },
+        Node { name: "/stem/stem.0/Conv".into(), op: Op::Conv(Conv2d { out_channels: 16, in_channels: 1, kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1 }), inputs: vec![0], output: 1 },
         Node { name: "/stem/stem.2/Relu".into(), op: Op::Relu, inputs: vec![1], output: 2 },
-        Node { name: "/layer1/conv1/Conv".into(), op: Op::Conv(Conv2d { out_channels: 16, in_channels: 16, kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1, weight: vec![0.0; 2304], bias: vec![0.0; 16] }), inputs: vec![2], output: 3 },
+        Node { name: "/layer1/conv1/Conv".into(), op: Op::Conv(Conv2d { out_channels: 16, in_channels: 16, kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1 }), inputs: vec![2], output: 3 },
         Node { name: "/layer1/Relu".into(), op: Op::Relu, inputs: vec![3], output: 4 },
-        Node { name: "/layer1/conv2/Conv".into(), op: Op::Conv(Conv2d { out_channels: 16, in_channels: 16, kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1, weight: vec![0.0; 2304], bias: vec![0.0; 16] }), inputs: vec![4], output: 5 },
+        Node { name: "/layer1/conv2/Conv".into(), op: Op::Conv(Conv2d { out_channels: 16, in_channels: 16, kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1 }), inputs: vec![4], output: 5 },
         Node { name: "/layer1/Add".into(), op: Op::Add, inputs: vec![5, 2], output: 6 },
         Node { name: "/layer1/Relu_1".into(), op: Op::Relu, inputs: vec![6], output: 7 },
-        Node { name: "/layer2/conv1/Conv".into(), op: Op::Conv(Conv2d { out_channels: 32, in_channels: 16, kernel: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1, weight: vec![0.0; 4608], bias: vec![0.0; 32] }), inputs: vec![7], output: 8 },
+        Node { name: "/layer2/conv1/Conv".into(), op: Op::Conv(Conv2d { out_channels: 32, in_channels: 16, kernel: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1 }), inputs: vec![7], output: 8 },
         Node { name: "/layer2/Relu".into(), op: Op::Relu, inputs: vec![8], output: 9 },
-        Node { name: "/layer2/conv2/Conv".into(), op: Op::Conv(Conv2d { out_channels: 32, in_channels: 32, kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1, weight: vec![0.0; 9216], bias: vec![0.0; 32] }), inputs: vec![9], output: 10 },
+        Node { name: "/layer2/conv2/Conv".into(), op: Op::Conv(Conv2d { out_channels: 32, in_channels: 32, kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1 }), inputs: vec![9], output: 10 },
         Node { name: "/layer2/short/short.0/AveragePool".into(), op: Op::AvgPool(Pool2d { kernel: [2, 2], stride: [2, 2], padding: [0, 0, 0, 0], count_include_pad: true }), inputs: vec![7], output: 11 },
-        Node { name: "/layer2/short/short.1/Conv".into(), op: Op::Conv(Conv2d { out_channels: 32, in_channels: 16, kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1, weight: vec![0.0; 512], bias: vec![0.0; 32] }), inputs: vec![11], output: 12 },
+        Node { name: "/layer2/short/short.1/Conv".into(), op: Op::Conv(Conv2d { out_channels: 32, in_channels: 16, kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1 }), inputs: vec![11], output: 12 },
         Node { name: "/layer2/Add".into(), op: Op::Add, inputs: vec![10, 12], output: 13 },
         Node { name: "/layer2/Relu_1".into(), op: Op::Relu, inputs: vec![13], output: 14 },
-        Node { name: "/layer3/conv1/Conv".into(), op: Op::Conv(Conv2d { out_channels: 32, in_channels: 32, kernel: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1, weight: vec![0.0; 9216], bias: vec![0.0; 32] }), inputs: vec![14], output: 15 },
+        Node { name: "/layer3/conv1/Conv".into(), op: Op::Conv(Conv2d { out_channels: 32, in_channels: 32, kernel: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1 }), inputs: vec![14], output: 15 },
         Node { name: "/layer3/Relu".into(), op: Op::Relu, inputs: vec![15], output: 16 },
-        Node { name: "/layer3/conv2/Conv".into(), op: Op::Conv(Conv2d { out_channels: 32, in_channels: 32, kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1, weight: vec![0.0; 9216], bias: vec![0.0; 32] }), inputs: vec![16], output: 17 },
+        Node { name: "/layer3/conv2/Conv".into(), op: Op::Conv(Conv2d { out_channels: 32, in_channels: 32, kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1 }), inputs: vec![16], output: 17 },
         Node { name: "/layer3/short/short.0/AveragePool".into(), op: Op::AvgPool(Pool2d { kernel: [2, 2], stride: [2, 2], padding: [0, 0, 0, 0], count_include_pad: true }), inputs: vec![14], output: 18 },
-        Node { name: "/layer3/short/short.1/Conv".into(), op: Op::Conv(Conv2d { out_channels: 32, in_channels: 32, kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1, weight: vec![0.0; 1024], bias: vec![0.0; 32] }), inputs: vec![18], output: 19 },
+        Node { name: "/layer3/short/short.1/Conv".into(), op: Op::Conv(Conv2d { out_channels: 32, in_channels: 32, kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1 }), inputs: vec![18], output: 19 },
         Node { name: "/layer3/Add".into(), op: Op::Add, inputs: vec![17, 19], output: 20 },
         Node { name: "/layer3/Relu_1".into(), op: Op::Relu, inputs: vec![20], output: 21 },
         Node { name: "/GlobalAveragePool".into(), op: Op::GlobalAvgPool, inputs: vec![21], output: 22 },
         Node { name: "/Flatten".into(), op: Op::Reshape, inputs: vec![22], output: 23 },
-        Node { name: "/fc/Gemm".into(), op: Op::Linear(Linear { in_features: 32, out_features: 10, weight: vec![0.0; 320], bias: vec![0.0; 10] }), inputs: vec![23], output: 24 },
+        Node { name: "/fc/Gemm".into(), op: Op::Linear(Linear { in_features: 32, out_features: 10 }), inputs: vec![23], output: 24 },
     ];
     Model { values, nodes, input: 0, output: 24 }
 }

@@ -73,7 +73,7 @@ pub fn run() -> Result<Outcome, FwError> {
     let transport = StreamTransport::new(Role::P0, [Some(to_p1), Some(to_p2)]);
     let mut party = Party::new(keys::p0_keys(k01, k02), transport);
     let t0 = clock::now_ms();
-    let secure = SecureModel::setup(&mut party, &model, &spec, settings, 1)?;
+    let secure = SecureModel::setup(&mut party, &model, Held::NotMine, &spec, settings, 1)?;
     let setup_ms = clock::since_ms(t0);
     let t1 = clock::now_ms();
     let logits = secure

@@ -139,22 +139,24 @@ fn peers_serve_a_p0_speaking_the_firmware_protocol() {
     Prg::new(&k02, u64::MAX, 0x7ffe).fill_bytes(&mut b);
     let own: Key = std::array::from_fn(|i| a[i] ^ b[i]);
 
-    let model = onnx::load_model(&repo("models/fashion_resnet.onnx")).expect("model");
-    let spec =
-        commands::load_checked_spec(&model, &repo("models/fashion_resnet.example_spec.json"))
-            .expect("spec");
+    let trained = onnx::load_model(&repo("models/fashion_resnet.onnx")).expect("model");
+    // P0 uses the architecture alone.
+    let model = trained.model();
+    let spec = commands::load_checked_spec(model, &repo("models/fashion_resnet.example_spec.json"))
+        .expect("spec");
     let settings = Settings::PAPER;
     let x: Vec<f32> = fashion::bundled_test64().input(0).iter().copied().collect();
     let transport = StreamTransport::new(Role::P0, [Some(Tcp(to_p1)), Some(Tcp(to_p2))]);
     let mut p0 = Party::new(KeySet::new(Role::P0, own, [k01, k02]), transport);
-    let secure_model = SecureModel::setup(&mut p0, &model, &spec, settings, 1).expect("set-up");
+    let secure_model =
+        SecureModel::setup(&mut p0, model, Held::NotMine, &spec, settings, 1).expect("set-up");
     let logits = secure_model
         .infer(&mut p0, Held::Mine(&x), &mut |_, _| {})
         .expect("inference")
         .expect("P0 gets the output");
     let local = secure::local::infer_local(
         secure::local::Network::Memory { seed: 3 },
-        &model,
+        &trained,
         &spec,
         settings,
         &[&x],

@@ -11,6 +11,6 @@ use patchwork_model::onnx::import_bytes;
 fuzz_target!(|data: &[u8]| {
     if let Ok(model) = import_bytes("fuzz.onnx", data) {
         // A ReLU of rank other than 2 or 4 is a typed error here; only a panic is a failure.
-        let _ = drelu_summary(&model, &Spec::default());
+        let _ = drelu_summary(model.model(), &Spec::default());
     }
 });

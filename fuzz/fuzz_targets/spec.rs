@@ -17,7 +17,8 @@ fn model() -> &'static Model {
     static MODEL: OnceLock<Model> = OnceLock::new();
     MODEL.get_or_init(|| {
         let bytes = include_bytes!("../../models/fashion_resnet.onnx");
-        import_bytes("models/fashion_resnet.onnx", bytes).expect("the bundled model imports")
+        let trained = import_bytes("models/fashion_resnet.onnx", bytes);
+        trained.expect("the bundled model imports").into_parts().0
     })
 }
 

@@ -50,7 +50,7 @@ fn run(shard: Shard, state: Option<ShardFile>) -> (ShardFile, usize) {
     )
     .expect("extract");
     assert_eq!(
-        relu_layers(&model).expect("relus").len(),
+        relu_layers(model.model()).expect("relus").len(),
         state.layers.len()
     );
     (state, saves)

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use ndarray::ArrayD;
 use patchwork_core::model::spec_check::ResolvedSpec;
-use patchwork_core::model::Model;
+use patchwork_core::model::TrainedModel;
 use patchwork_core::patch::PatchSize;
 use patchwork_core::spec::{LayerSpec, Spec};
 use patchwork_model::data::fashion::bundled_test64;
@@ -19,7 +19,7 @@ use patchwork_planner::distortion::extract::{extract_layer, relu_layers, Options
 use patchwork_planner::distortion::reduce::CpuReducer;
 use patchwork_planner::distortion::shard::Shard;
 
-fn fashion() -> Model {
+fn fashion() -> TrainedModel {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/fashion_resnet.onnx");
     load_model(&path).expect("bundled model loads")
 }
@@ -32,7 +32,7 @@ fn images(n: usize) -> Vec<ArrayD<f32>> {
 /// Eq. 4 by brute force: whole forward passes with `base` and with `base` where channel `ch`
 /// of `layer` has patch size `p`.
 fn oracle(
-    model: &Model,
+    model: &TrainedModel,
     base: &Spec,
     (layer, c): (&str, usize),
     ch: usize,
@@ -50,9 +50,14 @@ fn oracle(
     named.expect("layer just added").patch_sizes[ch] = p;
     let mut sum = 0.0;
     for img in imgs {
-        let a = forward(model, img, &ResolvedSpec::new(model, base).unwrap()).expect("forward");
-        let b = forward(model, img, &ResolvedSpec::new(model, &spec).unwrap())
-            .expect("forward with spec");
+        let base = ResolvedSpec::new(model.model(), base).unwrap();
+        let a = forward(model, img, &base).expect("forward");
+        let b = forward(
+            model,
+            img,
+            &ResolvedSpec::new(model.model(), &spec).unwrap(),
+        )
+        .expect("forward with spec");
         sum += a
             .iter()
             .zip(b.iter())
@@ -78,9 +83,9 @@ fn suffix_matches_full_forward_with_a_base_spec() {
 /// One channel per layer (the last one), every candidate with sides up to 3 and the sides of
 /// two blocks and of the whole map, against [`oracle`]; the channel's own base patch size must
 /// measure exactly 0.
-fn check_every_layer(model: &Model, base: &Spec) {
+fn check_every_layer(model: &TrainedModel, base: &Spec) {
     let imgs = images(2);
-    for layer in relu_layers(model).expect("relu layers") {
+    for layer in relu_layers(model.model()).expect("relu layers") {
         let (c, _, _) = layer.chw;
         let opts = Options {
             sides: CandidateSides {

@@ -1,12 +1,11 @@
 //! The public architecture of a model: what P0 and P2 need to run their roles (the graph, the
-//! value shapes and every operator's parameters) without P1's weights, which the serialized
-//! form of a [`Model`] never carries. P1 keeps the ONNX file; P0 and P2 get this file, so the
-//! client never holds the server's model.
+//! value shapes and every operator's parameters). A [`Model`] has no weights (P1's are a
+//! separate [`patchwork_core::model::Weights`] table), so neither has its file. P1 keeps the
+//! ONNX file; P0 and P2 get this file, so the client never holds the server's model.
 //!
 //! JSON: `{"patchwork_architecture": 1, "model": {"values": [...], "nodes": [...], "input":
 //! i, "output": o}}`. Loading checks the size, the format version, the dimensions (before
-//! anything is allocated for them) and the graph, and fills in zero weights of the right
-//! lengths.
+//! anything is allocated for them) and the graph.
 
 use std::path::Path;
 
@@ -98,7 +97,7 @@ pub fn write_architecture(model: &Model, path: &Path) -> Result<(), Architecture
     })
 }
 
-/// Reads an architecture file: a checked model whose weights and biases are zeros.
+/// Reads an architecture file: a checked model.
 pub fn load_architecture(path: &Path) -> Result<Model, ArchitectureError> {
     let name = path.display().to_string();
     let io = |source| ArchitectureError::Io {
@@ -126,13 +125,11 @@ pub fn parse_architecture(source: &str, bytes: &[u8]) -> Result<Model, Architect
             found: file.patchwork_architecture,
         });
     }
-    let mut model = file.model;
-    let bad = |e| ArchitectureError::Model {
+    let model = file.model;
+    model.check().map_err(|e| ArchitectureError::Model {
         path: source.to_string(),
         source: e,
-    };
-    model.zero_weights().map_err(bad)?;
-    model.check().map_err(bad)?;
+    })?;
     Ok(model)
 }
 
@@ -143,24 +140,19 @@ mod tests {
 
     fn bundled() -> Model {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        load_model(&root.join("models/fashion_resnet.onnx")).expect("bundled model")
+        let trained = load_model(&root.join("models/fashion_resnet.onnx")).expect("bundled model");
+        trained.into_parts().0
     }
 
     #[test]
-    fn round_trip_keeps_everything_but_the_weights() {
+    fn round_trip_keeps_the_whole_architecture() {
         let model = bundled();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.arch.json");
         write_architecture(&model, &path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("weight") && !text.contains("bias"));
-        let public = load_architecture(&path).unwrap();
-        assert_eq!(public.values, model.values);
-        assert_eq!(public.nodes.len(), model.nodes.len());
-        let mut zeroed = model.clone();
-        zeroed.zero_weights().unwrap();
-        assert_eq!(public, zeroed);
-        assert_ne!(public, model, "the weights must not travel");
+        assert_eq!(load_architecture(&path).unwrap(), model);
     }
 
     #[test]

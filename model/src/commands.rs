@@ -7,7 +7,7 @@ use std::path::Path;
 
 use ndarray::ArrayD;
 use patchwork_core::model::spec_check::{drelu_summary, DreluSummary, ResolvedSpec, SpecError};
-use patchwork_core::model::Model;
+use patchwork_core::model::{Model, ModelError, TrainedModel};
 use patchwork_core::spec::Spec;
 
 use crate::architecture::{is_architecture_path, load_architecture, ArchitectureError};
@@ -27,6 +27,9 @@ pub enum CommandError {
     /// The architecture file cannot be read.
     #[error(transparent)]
     Architecture(#[from] ArchitectureError),
+    /// A transform left the architecture and its weights apart.
+    #[error("after the transforms: {0}")]
+    Transformed(#[from] ModelError),
     /// An architecture file was given where the weights are needed.
     #[error("{0}: an architecture file has no weights; this needs the ONNX model (P1's)")]
     NeedsWeights(String),
@@ -73,36 +76,40 @@ pub enum CommandError {
     Usage(String),
 }
 
-/// A loaded model with the report of the transforms applied to it.
-pub struct LoadedModel {
+/// A loaded model (a [`TrainedModel`] or a public architecture) with the report of the
+/// transforms applied to it.
+pub struct Loaded<M> {
     /// The model, transforms applied.
-    pub model: Model,
+    pub model: M,
     /// One line per transform applied, for the report.
     pub transforms: Vec<String>,
 }
 
 /// Loads an ONNX model (weights included) and applies the selected transforms.
-pub fn load(model: &Path, transforms: Transforms) -> Result<LoadedModel, CommandError> {
+pub fn load(model: &Path, transforms: Transforms) -> Result<Loaded<TrainedModel>, CommandError> {
     if is_architecture_path(model) {
         return Err(CommandError::NeedsWeights(model.display().to_string()));
     }
-    with_transforms(load_model(model)?, transforms)
+    let (mut architecture, weights) = load_model(model)?.into_parts();
+    let report = apply(&mut architecture, transforms);
+    Ok(Loaded {
+        model: TrainedModel::new(architecture, weights)?,
+        transforms: report,
+    })
 }
 
-/// Loads a model as P0 and P2 need it: an architecture file (`.json`, no weights; see
-/// [`crate::architecture`]) or an ONNX model, whose weights they never read. Transforms apply.
-pub fn load_public(model: &Path, transforms: Transforms) -> Result<LoadedModel, CommandError> {
-    if is_architecture_path(model) {
-        with_transforms(load_architecture(model)?, transforms)
+/// Loads a model as P0 and P2 need it: an architecture file (`.json`; see
+/// [`crate::architecture`]) or an ONNX model, whose weights are dropped at once. Transforms
+/// apply.
+pub fn load_public(model: &Path, transforms: Transforms) -> Result<Loaded<Model>, CommandError> {
+    let mut architecture = if is_architecture_path(model) {
+        load_architecture(model)?
     } else {
-        load(model, transforms)
-    }
-}
-
-fn with_transforms(mut m: Model, transforms: Transforms) -> Result<LoadedModel, CommandError> {
-    let report = apply(&mut m, transforms);
-    Ok(LoadedModel {
-        model: m,
+        load_model(model)?.into_parts().0
+    };
+    let report = apply(&mut architecture, transforms);
+    Ok(Loaded {
+        model: architecture,
         transforms: report,
     })
 }
@@ -121,13 +128,14 @@ pub fn load_checked_spec(model: &Model, path: &Path) -> Result<Spec, CommandErro
 
 /// Float reference output of the model on one input file.
 pub fn reference(
-    model: &Model,
+    trained: &TrainedModel,
     input: &Path,
     spec: Option<&Spec>,
 ) -> Result<ArrayD<f32>, CommandError> {
+    let model = trained.model();
     let x = load_input(input, model.shape(model.input))?;
     let spec = ResolvedSpec::of(model, spec).map_err(ForwardError::Spec)?;
-    Ok(forward(model, &x, &spec)?)
+    Ok(forward(trained, &x, &spec)?)
 }
 
 /// The JSON form of an output: `{"output": [...], "shape": [...]}`.
@@ -197,11 +205,12 @@ impl Accuracy {
 
 /// Plaintext float top-1 accuracy on the first `limit` images (all when `None`).
 pub fn evaluate(
-    model: &Model,
+    trained: &TrainedModel,
     spec: Option<&Spec>,
     data: &Dataset,
     limit: Option<usize>,
 ) -> Result<Accuracy, CommandError> {
+    let model = trained.model();
     let expected = patchwork_core::model::Shape(vec![1, 1, data.rows, data.cols]);
     if model.shape(model.input) != &expected {
         return Err(CommandError::DataShape {
@@ -214,7 +223,7 @@ pub fn evaluate(
     let spec = ResolvedSpec::of(model, spec).map_err(ForwardError::Spec)?;
     let mut correct = 0;
     for i in 0..total {
-        let y = forward(model, &data.input(i), &spec)?;
+        let y = forward(trained, &data.input(i), &spec)?;
         if y.len() < data.classes() {
             return Err(CommandError::NotAClassifier {
                 found: y.len(),

@@ -52,14 +52,19 @@ fn block_relu_matches_torch() {
     );
     let model = load_model(&dir.join("block_relu.onnx")).unwrap();
     let spec = load_spec(&dir.join("block_relu.spec.json")).unwrap();
-    let summary = drelu_summary(&model, &spec).unwrap();
+    let summary = drelu_summary(model.model(), &spec).unwrap();
     let input = read_npy(&dir.join("block_relu.input.npy")).unwrap();
     let want = read_npy(&dir.join("block_relu.output.npy"))
         .unwrap()
         .to_f32();
     let x = ArrayD::from_shape_vec(IxDyn(&input.shape), input.to_f32()).unwrap();
-    let y = forward(&model, &x, &ResolvedSpec::new(&model, &spec).unwrap()).unwrap();
-    let plain = forward(&model, &x, &ResolvedSpec::plain(&model).unwrap()).unwrap();
+    let y = forward(
+        &model,
+        &x,
+        &ResolvedSpec::new(model.model(), &spec).unwrap(),
+    )
+    .unwrap();
+    let plain = forward(&model, &x, &ResolvedSpec::plain(model.model()).unwrap()).unwrap();
     let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     let err = y
         .iter()

@@ -62,7 +62,7 @@ fn bundled_model_matches_onnxruntime() {
         let y = forward(
             &model,
             &data.input(i),
-            &ResolvedSpec::plain(&model).unwrap(),
+            &ResolvedSpec::plain(model.model()).unwrap(),
         )
         .unwrap();
         for (a, b) in y.iter().zip(&want[i * 10..(i + 1) * 10]) {

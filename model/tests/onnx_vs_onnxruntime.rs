@@ -52,7 +52,7 @@ fn check(name: &str) {
     let expected = read_npy(&dir.join(format!("{name}.output.npy"))).unwrap();
     let x = ArrayD::from_shape_vec(IxDyn(&input.shape), input.to_f32()).unwrap();
     let start = std::time::Instant::now();
-    let y = forward(&model, &x, &ResolvedSpec::plain(&model).unwrap()).unwrap();
+    let y = forward(&model, &x, &ResolvedSpec::plain(model.model()).unwrap()).unwrap();
     let elapsed = start.elapsed();
     assert_eq!(y.shape(), expected.shape.as_slice(), "{name}: output shape");
     let want = expected.to_f32();
@@ -63,7 +63,7 @@ fn check(name: &str) {
         .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
     println!(
         "{name}: {} nodes, max abs error {err:.3e}, output scale {scale:.4}, relative {:.3e}, forward {elapsed:.2?}",
-        model.nodes.len(),
+        model.model().nodes.len(),
         err / scale
     );
     assert!(

@@ -14,7 +14,9 @@ use std::time::Instant;
 
 use net_common::{config, run_parties_with};
 use patchwork_core::infer::Settings;
-use patchwork_core::model::{Linear, Model, Node, Op, Shape, ValueInfo};
+use patchwork_core::model::{
+    LayerWeights, Linear, Model, Node, Op, Shape, TrainedModel, ValueInfo, Weights,
+};
 use patchwork_core::party::Party;
 use patchwork_core::role::Role;
 use patchwork_core::spec::Spec;
@@ -25,7 +27,7 @@ const N: usize = 1024;
 
 /// Four fully connected layers of N x N (4.2 million weights, 33.5 MB of masks from P1 to P0
 /// at set-up) with a ReLU after the first, where P2 waits for P0 and P1.
-fn wide_mlp() -> Model {
+fn wide_mlp() -> TrainedModel {
     let value = |i: usize| ValueInfo {
         name: format!("v{i}"),
         shape: Shape(vec![1, N]),
@@ -36,15 +38,18 @@ fn wide_mlp() -> Model {
         inputs: vec![i],
         output: i + 1,
     };
-    let fc = || {
-        Op::Linear(Linear {
-            in_features: N,
-            out_features: N,
+    let fc = Op::Linear(Linear {
+        in_features: N,
+        out_features: N,
+    });
+    let ops = [fc, Op::Relu, fc, fc, fc];
+    let weights = ops.iter().map(|op| {
+        matches!(op, Op::Linear(_)).then(|| LayerWeights {
             weight: (0..N * N).map(|k| ((k % 7) as f32 - 3.0) / 256.0).collect(),
             bias: vec![0.0; N],
         })
-    };
-    let ops = [fc(), Op::Relu, fc(), fc(), fc()];
+    });
+    let weights = Weights::new(weights.collect());
     let model = Model {
         values: (0..=ops.len()).map(value).collect(),
         nodes: ops
@@ -55,8 +60,7 @@ fn wide_mlp() -> Model {
         input: 0,
         output: 5,
     };
-    model.check().unwrap();
-    model
+    TrainedModel::new(model, weights).unwrap()
 }
 
 #[test]
@@ -74,7 +78,8 @@ fn set_up_slower_than_the_timeout_on_a_slow_link_completes() {
         let input = (role == Role::P0).then_some(&x[..]);
         run_party(
             &mut p,
-            &model,
+            model.model(),
+            model.weights_for(role),
             &Spec::default(),
             Settings::default(),
             &[input],

@@ -4,7 +4,7 @@
 //! model of P1 (same shapes); every message each party receives is recorded by a wrapper around
 //! its `TcpTransport`, and the byte distributions are compared with the two-sample chi-square
 //! test of the in-memory privacy test (`core/tests/privacy.rs`, 1e-6 tail). P0 and P2 get the
-//! architecture only (zero weights). A control shows the statistic flags what does depend on
+//! architecture only (no weights). A control shows the statistic flags what does depend on
 //! the secrets: the output P0 opens.
 
 use patchwork_test_support::net as net_common;
@@ -14,7 +14,9 @@ use std::sync::Mutex;
 
 use net_common::{config, run_parties};
 use patchwork_core::infer::Settings;
-use patchwork_core::model::{Conv2d, Linear, Model, Node, Op, Shape, ValueInfo};
+use patchwork_core::model::{
+    Conv2d, LayerWeights, Linear, Model, Node, Op, Shape, TrainedModel, ValueInfo, Weights,
+};
 use patchwork_core::party::Party;
 use patchwork_core::role::Role;
 use patchwork_core::spec::Spec;
@@ -25,7 +27,7 @@ use view::{assert_same_views, byte_histogram, distinguishable, Recording, View};
 const SESSIONS: usize = 40;
 
 /// Conv 1->2 (3x3, padding 1) on a 4x4 image, ReLU, flatten, linear 32->3; weights from `w`.
-fn tiny_net(w: impl Fn(usize) -> f32) -> Model {
+fn tiny_net(w: impl Fn(usize) -> f32) -> TrainedModel {
     let value = |name: &str, shape: Vec<usize>| ValueInfo {
         name: name.into(),
         shape: Shape(shape),
@@ -44,15 +46,23 @@ fn tiny_net(w: impl Fn(usize) -> f32) -> Model {
         padding: [1; 4],
         dilation: [1, 1],
         groups: 1,
-        weight: (0..18).map(&w).collect(),
-        bias: vec![w(18), w(19)],
     });
     let linear = Op::Linear(Linear {
         in_features: 32,
         out_features: 3,
-        weight: (20..116).map(&w).collect(),
-        bias: (116..119).map(&w).collect(),
     });
+    let weights = |range: std::ops::Range<usize>, bias: std::ops::Range<usize>| {
+        Some(LayerWeights {
+            weight: range.map(&w).collect(),
+            bias: bias.map(&w).collect(),
+        })
+    };
+    let weights = Weights::new(vec![
+        weights(0..18, 18..20),
+        None,
+        None,
+        weights(20..116, 116..119),
+    ]);
     let model = Model {
         values: vec![
             value("x", vec![1, 1, 4, 4]),
@@ -70,14 +80,12 @@ fn tiny_net(w: impl Fn(usize) -> f32) -> Model {
         input: 0,
         output: 4,
     };
-    model.check().expect("the test model is well formed");
-    model
+    TrainedModel::new(model, weights).expect("the test model is well formed")
 }
 
 /// Runs `SESSIONS` sessions of P1's `model` on P0's `input`: everything received, and P0's
 /// output of each session.
-fn views(model: &Model, input: &[f32]) -> (View, Vec<Vec<f32>>) {
-    let public = tiny_net(|_| 0.0);
+fn views(model: &TrainedModel, input: &[f32]) -> (View, Vec<Vec<f32>>) {
     let log = Mutex::new(View::new());
     let mut outputs = Vec::new();
     for _ in 0..SESSIONS {
@@ -90,9 +98,16 @@ fn views(model: &Model, input: &[f32]) -> (View, Vec<Vec<f32>>) {
                 me: role,
             };
             let mut p = Party::new(keys, recording);
-            let mine = if role == Role::P1 { model } else { &public };
+            let (arch, weights) = (model.model(), model.weights_for(role));
             let x = (role == Role::P0).then_some(input);
-            let runs = run_party(&mut p, mine, &Spec::default(), Settings::default(), &[x]);
+            let runs = run_party(
+                &mut p,
+                arch,
+                weights,
+                &Spec::default(),
+                Settings::default(),
+                &[x],
+            );
             runs.unwrap().remove(0).output
         });
         outputs.push(out.unwrap());

@@ -9,7 +9,7 @@ use std::path::Path;
 use patchwork_core::fixed_point::FixedPoint;
 use patchwork_core::held::Held;
 use patchwork_core::infer::{InferError, SecureModel, Settings};
-use patchwork_core::model::Model;
+use patchwork_core::model::{Model, Weights};
 use patchwork_core::net::memory;
 use patchwork_core::party::Error;
 use patchwork_core::patch::PatchSize;
@@ -19,11 +19,13 @@ use patchwork_core::spec::Spec;
 use patchwork_model::onnx::load_model;
 use patchwork_model::spec_io::load_spec;
 
-fn bundled() -> (Model, Spec) {
+/// The bundled Block-ReLU model's architecture, P1's weights and the spec.
+fn bundled() -> (Model, Weights, Spec) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let model = load_model(&root.join("models/fashion_resnet_brelu6.onnx")).unwrap();
+    let trained = load_model(&root.join("models/fashion_resnet_brelu6.onnx")).unwrap();
     let spec = load_spec(&root.join("models/fashion_resnet_brelu6.spec.json")).unwrap();
-    (model, spec)
+    let (model, weights) = trained.into_parts();
+    (model, weights, spec)
 }
 
 /// The spec with every non-square patch of `layer` transposed: the same DReLU count on its
@@ -45,15 +47,17 @@ const SETTINGS: Settings = Settings {
     trunc: patchwork_core::protocol::truncate::Truncation::Local,
 };
 
-/// Runs set-up and one inference with each party's own program; returns each party's
-/// mismatch (peer, message) or `None` when it ran through.
+/// Runs set-up and one inference with each party's own program (P1 with the bundled
+/// `weights`); returns each party's mismatch (peer, message) or `None` when it ran through.
 fn run(
+    weights: &Weights,
     program: impl Fn(Role) -> (Model, Spec, Settings, u64) + Sync,
 ) -> [Option<(Role, String)>; 3] {
     let x = vec![0.5f32; 28 * 28];
     memory::run(5, |p| {
         let (model, spec, settings, n) = program(p.role());
-        let result = SecureModel::setup(p, &model, &spec, settings, n).and_then(|m| {
+        let w = Held::from_option((p.role() == Role::P1).then_some(weights));
+        let result = SecureModel::setup(p, &model, w, &spec, settings, n).and_then(|m| {
             let input = (p.role() == Role::P0).then_some(&x[..]);
             m.infer(p, Held::from_option(input), &mut |_, _| {})
         });
@@ -83,9 +87,9 @@ fn assert_all_refuse(found: &[Option<(Role, String)>; 3], p0_says: &str) {
 
 #[test]
 fn a_transposed_spec_at_p1_is_refused_by_every_party_naming_the_channel() {
-    let (model, spec) = bundled();
+    let (model, weights, spec) = bundled();
     let wrong = transposed(&spec, "/layer1/Relu");
-    let found = run(|r| {
+    let found = run(&weights, |r| {
         let s = if r == Role::P1 { &wrong } else { &spec };
         (model.clone(), s.clone(), SETTINGS, 1)
     });
@@ -100,12 +104,12 @@ fn a_transposed_spec_at_p1_is_refused_by_every_party_naming_the_channel() {
 
 #[test]
 fn settings_version_count_and_architecture_mismatches_name_what_differs() {
-    let (model, spec) = bundled();
+    let (model, weights, spec) = bundled();
     let other_bits = Settings {
         fp: FixedPoint::new(13).unwrap(),
         ..SETTINGS
     };
-    let found = run(|r| {
+    let found = run(&weights, |r| {
         let s = if r == Role::P1 { other_bits } else { SETTINGS };
         (model.clone(), spec.clone(), s, 1)
     });
@@ -118,7 +122,7 @@ fn settings_version_count_and_architecture_mismatches_name_what_differs() {
         },
         ..SETTINGS
     };
-    let found = run(|r| {
+    let found = run(&weights, |r| {
         let s = if r == Role::P0 { SETTINGS } else { window };
         (model.clone(), spec.clone(), s, 1)
     });
@@ -127,7 +131,7 @@ fn settings_version_count_and_architecture_mismatches_name_what_differs() {
         "comparison differs from P1's: approximate, k_msb 43",
     );
 
-    let found = run(|r| {
+    let found = run(&weights, |r| {
         (
             model.clone(),
             spec.clone(),
@@ -148,7 +152,7 @@ fn settings_version_count_and_architecture_mismatches_name_what_differs() {
     if let patchwork_core::model::Op::Conv(c) = &mut other.nodes[0].op {
         c.dilation = [2, 2];
     }
-    let found = run(|r| {
+    let found = run(&weights, |r| {
         let m = if r == Role::P2 { &other } else { &model };
         (m.clone(), spec.clone(), SETTINGS, 1)
     });
@@ -166,7 +170,7 @@ fn settings_version_count_and_architecture_mismatches_name_what_differs() {
 
 #[test]
 fn the_same_program_runs() {
-    let (model, spec) = bundled();
-    let found = run(|_| (model.clone(), spec.clone(), SETTINGS, 1));
+    let (model, weights, spec) = bundled();
+    let found = run(&weights, |_| (model.clone(), spec.clone(), SETTINGS, 1));
     assert_eq!(found, [None, None, None]);
 }

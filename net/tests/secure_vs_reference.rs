@@ -8,8 +8,8 @@ use patchwork_core::held::Held;
 use patchwork_core::infer::{SecureModel, Settings};
 use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_core::model::{
-    infer_shape, Conv2d, CoordinateTransform, Linear, Model, Node, Op, Pool2d, Resize, ResizeMode,
-    Shape, ValueInfo,
+    infer_shape, Conv2d, CoordinateTransform, LayerWeights, Linear, Model, Node, Op, Pool2d,
+    Resize, ResizeMode, Shape, TrainedModel, ValueInfo, Weights,
 };
 use patchwork_core::net::memory;
 use patchwork_core::patch::PatchSize;
@@ -37,6 +37,7 @@ impl Gen {
 
 struct Builder {
     model: Model,
+    weights: Vec<Option<LayerWeights>>,
 }
 
 impl Builder {
@@ -52,7 +53,14 @@ impl Builder {
                 input: 0,
                 output: 0,
             },
+            weights: vec![],
         }
+    }
+    /// Adds a Conv or Linear node with its weights.
+    fn layer(&mut self, name: &str, (op, weights): (Op, LayerWeights), input: usize) -> usize {
+        let id = self.add(name, op, &[input], None);
+        *self.weights.last_mut().expect("just added") = Some(weights);
+        id
     }
     fn add(&mut self, name: &str, op: Op, inputs: &[usize], shape: Option<Shape>) -> usize {
         let ins: Vec<&Shape> = inputs
@@ -71,16 +79,17 @@ impl Builder {
             inputs: inputs.to_vec(),
             output: id,
         });
+        self.weights.push(None);
         self.model.output = id;
         id
     }
 }
 
 /// A convolution `[in, out, kernel, stride, pad, dilation, groups]` with random weights.
-fn conv(g: &mut Gen, [i, o, k, stride, pad, dil, groups]: [usize; 7]) -> Op {
+fn conv(g: &mut Gen, [i, o, k, stride, pad, dil, groups]: [usize; 7]) -> (Op, LayerWeights) {
     let n = o * (i / groups) * k * k;
     let scale = 1.5 / ((i / groups) * k * k) as f32;
-    Op::Conv(Conv2d {
+    let op = Op::Conv(Conv2d {
         out_channels: o,
         in_channels: i,
         kernel: [k, k],
@@ -88,15 +97,18 @@ fn conv(g: &mut Gen, [i, o, k, stride, pad, dil, groups]: [usize; 7]) -> Op {
         padding: [pad; 4],
         dilation: [dil, dil],
         groups,
+    });
+    let weights = LayerWeights {
         weight: g.v(n, scale.sqrt()),
         bias: g.v(o, 0.1),
-    })
+    };
+    (op, weights)
 }
 
-fn every_operator_model() -> Model {
+fn every_operator_model() -> TrainedModel {
     let mut g = Gen(42);
     let mut b = Builder::new(Shape::nchw(2, 12, 12));
-    let c1 = b.add("conv1", conv(&mut g, [2, 6, 3, 1, 1, 1, 1]), &[0], None);
+    let c1 = b.layer("conv1", conv(&mut g, [2, 6, 3, 1, 1, 1, 1]), 0);
     let r1 = b.add("relu1", Op::Relu, &[c1], None);
     let pool = Pool2d {
         kernel: [2, 2],
@@ -105,7 +117,7 @@ fn every_operator_model() -> Model {
         count_include_pad: false,
     };
     let a1 = b.add("avg", Op::AvgPool(pool), &[r1], None);
-    let c2 = b.add("conv2_dw", conv(&mut g, [6, 6, 3, 1, 2, 2, 3]), &[a1], None);
+    let c2 = b.layer("conv2_dw", conv(&mut g, [6, 6, 3, 1, 2, 2, 3]), a1);
     let s = b.add("add", Op::Add, &[c2, a1], None);
     let r2 = b.add("relu6", Op::Relu6, &[s], None);
     let mp = Pool2d {
@@ -133,17 +145,19 @@ fn every_operator_model() -> Model {
     let lin = Op::Linear(Linear {
         in_features: 12,
         out_features: 5,
+    });
+    let weights = LayerWeights {
         weight: g.v(60, 0.5),
         bias: g.v(5, 0.1),
-    });
-    b.add("fc", lin, &[fl], None);
-    b.model.check().expect("the test model is well formed");
-    b.model
+    };
+    b.layer("fc", (lin, weights), fl);
+    TrainedModel::new(b.model, Weights::new(b.weights)).expect("the test model is well formed")
 }
 
-fn secure(model: &Model, spec: &Spec, settings: Settings, x: &[f32]) -> Vec<f32> {
+fn secure(model: &TrainedModel, spec: &Spec, settings: Settings, x: &[f32]) -> Vec<f32> {
     let (out, traffic) = memory::run(9, |p| {
-        let m = SecureModel::setup(p, model, spec, settings, 1).unwrap();
+        let weights = model.weights_for(p.role());
+        let m = SecureModel::setup(p, model.model(), weights, spec, settings, 1).unwrap();
         let input = (p.role() == Role::P0).then_some(x);
         m.infer(p, Held::from_option(input), &mut |_, _| {})
             .unwrap()
@@ -196,9 +210,13 @@ fn secure_matches_float_reference_on_every_operator() {
     let x = Gen(7).v(2 * 12 * 12, 1.0);
     let input = ArrayD::from_shape_vec(IxDyn(&[1, 2, 12, 12]), x.clone()).unwrap();
     let fp = FixedPoint::new(16).unwrap();
-    for spec in [Spec::default(), spec_for(&model)] {
-        let reference =
-            forward(&model, &input, &ResolvedSpec::new(&model, &spec).unwrap()).unwrap();
+    for spec in [Spec::default(), spec_for(model.model())] {
+        let reference = forward(
+            &model,
+            &input,
+            &ResolvedSpec::new(model.model(), &spec).unwrap(),
+        )
+        .unwrap();
         let reference: Vec<f32> = reference.iter().copied().collect();
         let got = secure(
             &model,
@@ -257,7 +275,7 @@ fn per_layer_bytes_equal_the_cost_model() {
     use patchwork_net::secure::local::{infer_local, Network};
     let model = every_operator_model();
     let x = Gen(8).v(2 * 12 * 12, 1.0);
-    let spec = spec_for(&model);
+    let spec = spec_for(model.model());
     let modes = [
         (Comparison::Exact, Truncation::Local),
         (Comparison::PAPER, Truncation::Local),

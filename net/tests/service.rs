@@ -13,6 +13,7 @@ use patchwork_core::held::Held;
 use patchwork_core::infer::argmax;
 use patchwork_core::infer::{SecureModel, Settings};
 use patchwork_core::model::spec_check::ResolvedSpec;
+use patchwork_core::model::TrainedModel;
 use patchwork_core::protocol::drelu::Comparison;
 use patchwork_core::protocol::truncate::Truncation;
 use patchwork_core::role::Role;
@@ -32,30 +33,38 @@ fn models() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models")
 }
 
-/// The demo's model, spec and settings.
-fn served() -> Served {
-    let model = load(
+/// The demo's model (for the float reference) and what P1 serves: its architecture and
+/// weights, the spec and the settings.
+fn served() -> (TrainedModel, Served) {
+    let trained = load(
         &models().join("fashion_resnet_brelu6.onnx"),
         Transforms::default(),
     )
     .unwrap()
     .model;
-    let spec =
-        load_checked_spec(&model, &models().join("fashion_resnet_brelu6.spec.json")).unwrap();
-    Served {
+    let spec = load_checked_spec(
+        trained.model(),
+        &models().join("fashion_resnet_brelu6.spec.json"),
+    )
+    .unwrap();
+    let (model, weights) = trained.clone().into_parts();
+    let served = Served {
         model: Arc::new(model),
+        weights: Some(Arc::new(weights)),
         spec: Arc::new(spec),
         settings: Settings {
             fp: FixedPoint::new(12).unwrap(),
             cmp: Comparison::PAPER,
             trunc: Truncation::Local,
         },
-    }
+    };
+    (trained, served)
 }
 
 /// P1 and P2 services for `clients` clients, and the clients' session files.
 struct Running {
     _dir: tempfile::TempDir,
+    trained: TrainedModel,
     served: Served,
     p1: Service,
     p2: Service,
@@ -75,10 +84,14 @@ fn start_with(clients: usize, limits: impl FnOnce(&mut ServiceLimits)) -> Runnin
     config.timeout = Duration::from_secs(5);
     config.connect_timeout = Duration::from_secs(10);
     limits(&mut config.limits);
-    let served = served();
+    let (trained, served) = served();
     let [p1, p2] = [Role::P1, Role::P2].map(|role| {
         let identity = config.identity(role).unwrap();
-        Service::start(role, config.clone(), identity, served.clone()).unwrap()
+        let mut served = served.clone();
+        if role == Role::P2 {
+            served.weights = None;
+        }
+        Service::start(role, config.clone(), identity, served).unwrap()
     });
     let clients = files
         .clients
@@ -88,6 +101,7 @@ fn start_with(clients: usize, limits: impl FnOnce(&mut ServiceLimits)) -> Runnin
     Running {
         dir: dir.path().to_path_buf(),
         _dir: dir,
+        trained,
         served,
         p1,
         p2,
@@ -99,11 +113,11 @@ fn image(i: usize) -> Vec<f32> {
     bundled_test64().input(i).iter().copied().collect()
 }
 
-fn float_class(s: &Served, i: usize) -> usize {
+fn float_class(r: &Running, i: usize) -> usize {
     let y = forward(
-        &s.model,
+        &r.trained,
         &bundled_test64().input(i),
-        &ResolvedSpec::new(&s.model, &s.spec).unwrap(),
+        &ResolvedSpec::new(&r.served.model, &r.served.spec).unwrap(),
     )
     .unwrap();
     argmax(y.as_slice().unwrap())
@@ -150,7 +164,7 @@ fn concurrent_clients_match_the_float_reference() {
         for (j, &c) in classes.iter().enumerate() {
             assert_eq!(
                 c,
-                float_class(&r.served, 2 * k + j),
+                float_class(&r, 2 * k + j),
                 "client {k}, image {}",
                 2 * k + j
             );
@@ -177,7 +191,7 @@ fn unknown_client_is_refused_and_others_are_served() {
         Ok(_) => panic!("an unknown client was admitted"),
     }
     assert!(eventually(|| r.p1.stats().counts().2 >= 1));
-    assert_eq!(classify(&r, 0, &[3]), vec![float_class(&r.served, 3)]);
+    assert_eq!(classify(&r, 0, &[3]), vec![float_class(&r, 3)]);
 }
 
 #[test]
@@ -188,7 +202,9 @@ fn a_client_leaving_mid_session_ends_only_its_session() {
             let cfg = &r.clients[0];
             let mut p0 = open_session(cfg, &cfg.identity(Role::P0).unwrap(), 3).unwrap();
             let sv = &r.served;
-            let secure = SecureModel::setup(&mut p0, &sv.model, &sv.spec, sv.settings, 3).unwrap();
+            let secure =
+                SecureModel::setup(&mut p0, &sv.model, Held::NotMine, &sv.spec, sv.settings, 3)
+                    .unwrap();
             secure
                 .infer(&mut p0, Held::Mine(&image(4)), &mut |_, _| {})
                 .unwrap();
@@ -197,17 +213,14 @@ fn a_client_leaving_mid_session_ends_only_its_session() {
         let stayer = s.spawn(|| classify(&r, 1, &[5, 6]));
         leaver.join().unwrap();
         let classes = stayer.join().unwrap();
-        assert_eq!(
-            classes,
-            vec![float_class(&r.served, 5), float_class(&r.served, 6)]
-        );
+        assert_eq!(classes, vec![float_class(&r, 5), float_class(&r, 6)]);
     });
     assert!(eventually(
         || r.p1.stats().counts().1 == 1 && r.p2.stats().counts().1 == 1
     ));
     assert!(r.p1.stats().last_error().unwrap().contains("P0"));
     // The service still serves.
-    assert_eq!(classify(&r, 1, &[7]), vec![float_class(&r.served, 7)]);
+    assert_eq!(classify(&r, 1, &[7]), vec![float_class(&r, 7)]);
 }
 
 fn program(s: &Served) -> PublicProgram<'_> {
@@ -246,7 +259,7 @@ fn a_session_announced_to_p1_only_holds_no_slot() {
             )
         });
         std::thread::sleep(Duration::from_millis(500));
-        assert_eq!(classify(&r, 1, &[3]), vec![float_class(&r.served, 3)]);
+        assert_eq!(classify(&r, 1, &[3]), vec![float_class(&r, 3)]);
         // Ok: the abuser's half-session was never admitted.
         abuser.join().unwrap().unwrap();
     });
@@ -271,7 +284,7 @@ fn absurd_inference_counts_and_a_clients_extra_sessions_are_refused() {
     let held = open_session(cfg, &id, 1).unwrap();
     assert_eq!(refusal(open_session(cfg, &id, 1)), Refusal::ClientLimit);
     // Another client is served meanwhile; once the first session ends, client 0 is again.
-    assert_eq!(classify(&r, 1, &[5]), vec![float_class(&r.served, 5)]);
+    assert_eq!(classify(&r, 1, &[5]), vec![float_class(&r, 5)]);
     drop(held);
     assert!(eventually(|| open_session(cfg, &id, 1).is_ok()));
 }
@@ -303,7 +316,7 @@ fn connections_that_never_start_tls_are_capped_and_closed_at_the_handshake_deadl
     let last = *closed_after.iter().max().unwrap();
     assert!(last < Duration::from_secs(4), "closed only after {last:?}");
     assert!(eventually(|| r.p1.stats().counts().2 >= 8));
-    assert_eq!(classify(&r, 0, &[6]), vec![float_class(&r.served, 6)]);
+    assert_eq!(classify(&r, 0, &[6]), vec![float_class(&r, 6)]);
 }
 
 #[test]

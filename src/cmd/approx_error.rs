@@ -63,10 +63,11 @@ fn real_activations(args: &Args) -> Result<Vec<(f32, usize)>, String> {
     let Some(path) = &args.model else {
         return Ok(Vec::new());
     };
-    let model = patchwork_model::onnx::load_model(path).map_err(|e| e.to_string())?;
+    let trained = patchwork_model::onnx::load_model(path).map_err(|e| e.to_string())?;
+    let model = trained.model();
     let spec = match &args.spec {
         Some(p) => {
-            patchwork_model::commands::load_checked_spec(&model, p).map_err(|e| e.to_string())?
+            patchwork_model::commands::load_checked_spec(model, p).map_err(|e| e.to_string())?
         }
         None => patchwork_core::spec::Spec::default(),
     };
@@ -74,10 +75,10 @@ fn real_activations(args: &Args) -> Result<Vec<(f32, usize)>, String> {
     let data = DataSource::from(args.data)
         .load(dir)
         .map_err(|e| e.to_string())?;
-    let resolved = ResolvedSpec::new(&model, &spec).map_err(|e| e.to_string())?;
+    let resolved = ResolvedSpec::new(model, &spec).map_err(|e| e.to_string())?;
     let mut acts = Vec::new();
     for i in 0..args.images.min(data.len()) {
-        let values = patchwork_model::reference::forward_all(&model, &data.input(i), &resolved)
+        let values = patchwork_model::reference::forward_all(&trained, &data.input(i), &resolved)
             .map_err(|e| e.to_string())?;
         for (k, node) in model
             .nodes

@@ -80,7 +80,7 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
         maxpool_to_avgpool: args.maxpool_to_avgpool,
         relu6_to_relu: false,
     };
-    let model = patchwork_model::commands::load(&args.model, transforms)
+    let model = patchwork_model::commands::load_public(&args.model, transforms)
         .map_err(|e| e.to_string())?
         .model;
     // The transformed model is what the parties run: write it as the spec's reference by

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use patchwork_core::model::spec_check::validate_spec;
-use patchwork_core::model::Model;
+use patchwork_core::model::TrainedModel;
 use patchwork_core::spec::Spec;
 use patchwork_model::onnx::import_bytes;
 use patchwork_model::spec_io::parse_spec;
@@ -44,12 +44,12 @@ impl Bundled {
     }
 
     /// The model (with weights: P1's) and its spec, checked against each other.
-    pub fn load(&self) -> Result<(Model, Spec), String> {
+    pub fn load(&self) -> Result<(TrainedModel, Spec), String> {
         let model = import_bytes(self.name, self.onnx).map_err(|e| e.to_string())?;
         let spec = match self.spec {
             Some((name, bytes)) => {
                 let spec = parse_spec(name, bytes).map_err(|e| e.to_string())?;
-                validate_spec(&model, &spec).map_err(|e| format!("{name}: {e}"))?;
+                validate_spec(model.model(), &spec).map_err(|e| format!("{name}: {e}"))?;
                 spec
             }
             None => Spec::default(),

@@ -244,7 +244,11 @@ pub fn run(args: &LoadTestArgs) -> Result<(), String> {
         },
         transforms: TransformArgs::default(),
     };
-    let (model, spec, settings) = model_args.load(Role::P1)?;
+    let settings = model_args.settings.settings()?;
+    // The float reference and the single-session check need P1's weights; the clients (P0)
+    // use the architecture alone.
+    let (trained, spec) = DEMO.load()?;
+    let model = trained.model();
     let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
     let files = loopback_service(
         dir.path(),
@@ -265,9 +269,9 @@ pub fn run(args: &LoadTestArgs) -> Result<(), String> {
     let abusers = configs.split_off(args.clients);
     let data = bundled_test64();
     let (mut images, mut float, mut left_out) = (Vec::new(), Vec::new(), Vec::new());
-    let resolved = ResolvedSpec::new(&model, &spec).map_err(|e| e.to_string())?;
+    let resolved = ResolvedSpec::new(model, &spec).map_err(|e| e.to_string())?;
     for i in 0..data.len() {
-        let y = forward(&model, &data.input(i), &resolved).map_err(|e| e.to_string())?;
+        let y = forward(&trained, &data.input(i), &resolved).map_err(|e| e.to_string())?;
         let y = y.as_slice().unwrap_or(&[]);
         if margin(y) < args.min_margin {
             left_out.push(i);
@@ -278,7 +282,7 @@ pub fn run(args: &LoadTestArgs) -> Result<(), String> {
     }
     let refs: Vec<&[f32]> = images.iter().map(|x| x.as_slice()).collect();
     let network = Network::Memory { seed: seed() };
-    let single = infer_local(network, &model, &spec, settings, &refs)?;
+    let single = infer_local(network, &trained, &spec, settings, &refs)?;
     let expected: Vec<(usize, usize)> = float
         .iter()
         .zip(&single)
@@ -286,7 +290,7 @@ pub fn run(args: &LoadTestArgs) -> Result<(), String> {
         .collect();
     let inputs = refs.len();
     let load = |total, per_session| Load {
-        model: &model,
+        model,
         spec: &spec,
         settings,
         images: &images,
@@ -308,7 +312,7 @@ pub fn run(args: &LoadTestArgs) -> Result<(), String> {
         let load = load(args.inferences, args.per_session);
         let tally = Mutex::new(Vec::new());
         let program = PublicProgram {
-            model: &model,
+            model,
             spec: &spec,
             settings,
         };

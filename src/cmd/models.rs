@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use crate::output;
 use clap::{Args, Subcommand};
 use patchwork_core::infer::argmax;
+use patchwork_core::model::TrainedModel;
 use patchwork_model::commands::{self, CommandError};
 use patchwork_model::data::DataSource;
 
@@ -92,14 +93,15 @@ pub fn run_architecture(args: &ArchitectureArgs) -> Result<(), String> {
     }
     let loaded =
         commands::load(&args.model, args.transforms.transforms()).map_err(|e| e.to_string())?;
-    let json = patchwork_model::architecture::architecture_json(&loaded.model)
+    let (model, _weights) = loaded.model.into_parts();
+    let json = patchwork_model::architecture::architecture_json(&model)
         .map_err(|e| format!("{}: {e}", output::display(&args.out)))?;
     let stdout = &mut std::io::stdout().lock();
     output::write_data(&args.out, &json, stdout).map_err(|e| match e.kind() {
         std::io::ErrorKind::BrokenPipe => crate::out::exit_on(e),
         _ => format!("{}: {e}", output::display(&args.out)),
     })?;
-    let (nodes, values) = (loaded.model.nodes.len(), loaded.model.values.len());
+    let (nodes, values) = (model.nodes.len(), model.values.len());
     let report = if args.json {
         serde_json::json!({"out": output::display(&args.out), "nodes": nodes, "values": values,
             "transforms": loaded.transforms})
@@ -137,7 +139,7 @@ pub enum SpecCommand {
 /// `patchwork spec stats`.
 #[derive(Args, Debug, Clone)]
 pub struct SpecStatsArgs {
-    /// ONNX model file.
+    /// ONNX model file, or its architecture file (`.json`: the counts need no weights).
     #[arg(long)]
     pub model: PathBuf,
     /// Block-ReLU spec (JSON).
@@ -184,21 +186,26 @@ pub struct EvalArgs {
     pub json: bool,
 }
 
-fn load(model: &std::path::Path, t: TransformArgs) -> Result<commands::LoadedModel, CommandError> {
-    let loaded = commands::load(model, t.transforms())?;
+/// Prints the transforms applied to a loaded model on stderr.
+fn reported<M>(loaded: commands::Loaded<M>) -> M {
     for line in &loaded.transforms {
         eprintln!("transform: {line}");
     }
-    Ok(loaded)
+    loaded.model
+}
+
+/// The ONNX model with its weights, transforms applied and reported.
+fn load(model: &std::path::Path, t: TransformArgs) -> Result<TrainedModel, CommandError> {
+    Ok(reported(commands::load(model, t.transforms())?))
 }
 
 /// Runs `patchwork reference`.
 pub fn run_reference(args: &ReferenceArgs) -> Result<(), CommandError> {
-    let m = load(&args.model, args.transforms)?.model;
+    let m = load(&args.model, args.transforms)?;
     let spec = args
         .spec
         .as_deref()
-        .map(|p| commands::load_checked_spec(&m, p))
+        .map(|p| commands::load_checked_spec(m.model(), p))
         .transpose()?;
     let y = commands::reference(&m, &args.input, spec.as_ref())?;
     if args.json {
@@ -231,7 +238,10 @@ pub fn run_spec(args: &SpecArgs) -> Result<(), CommandError> {
 
 /// Runs `patchwork spec stats`.
 pub fn run_spec_stats(args: &SpecStatsArgs) -> Result<(), CommandError> {
-    let m = load(&args.model, args.transforms)?.model;
+    let m = reported(commands::load_public(
+        &args.model,
+        args.transforms.transforms(),
+    )?);
     let spec = commands::load_checked_spec(&m, &args.spec)?;
     let s = commands::spec_stats(&m, &spec).map_err(|source| CommandError::SpecFit {
         path: args.spec.display().to_string(),
@@ -257,11 +267,11 @@ pub fn run_spec_stats(args: &SpecStatsArgs) -> Result<(), CommandError> {
 
 /// Runs `patchwork eval`.
 pub fn run_eval(args: &EvalArgs) -> Result<(), CommandError> {
-    let m = load(&args.model, args.transforms)?.model;
+    let m = load(&args.model, args.transforms)?;
     let spec = args
         .spec
         .as_deref()
-        .map(|p| commands::load_checked_spec(&m, p))
+        .map(|p| commands::load_checked_spec(m.model(), p))
         .transpose()?;
     let data = DataSource::from(args.data).load(&args.data_dir)?;
     if args.secure {

@@ -5,9 +5,10 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use patchwork_core::held::Held;
 use patchwork_core::infer::argmax;
 use patchwork_core::infer::Settings;
-use patchwork_core::model::Model;
+use patchwork_core::model::{Model, Weights};
 use patchwork_core::party::Party;
 use patchwork_core::role::Role;
 use patchwork_core::spec::Spec;
@@ -43,17 +44,27 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    /// Loads the model as `role` needs it (P1: with weights), the spec and the settings.
-    pub fn load(&self, role: Role) -> Result<(Model, Spec, Settings), String> {
+    /// Loads the model as `role` needs it: the architecture, and for P1 alone the weights
+    /// (P0 and P2 drop an ONNX file's at once); the spec and the settings.
+    pub fn load(&self, role: Role) -> Result<(Model, Option<Weights>, Spec, Settings), String> {
         let settings = self.settings.settings()?;
         let transforms = self.transforms.transforms();
-        let loaded = match role {
-            Role::P1 => commands::load(&self.model, transforms),
-            _ => commands::load_public(&self.model, transforms),
-        }
-        .map_err(|e| e.to_string())?;
-        let spec = load_spec_for(&loaded.model, self.spec.as_deref())?;
-        Ok((loaded.model, spec, settings))
+        let (model, weights) = match role {
+            Role::P1 => {
+                let (model, weights) = commands::load(&self.model, transforms)
+                    .map_err(|e| e.to_string())?
+                    .model
+                    .into_parts();
+                (model, Some(weights))
+            }
+            _ => {
+                let loaded =
+                    commands::load_public(&self.model, transforms).map_err(|e| e.to_string())?;
+                (loaded.model, None)
+            }
+        };
+        let spec = load_spec_for(&model, self.spec.as_deref())?;
+        Ok((model, weights, spec, settings))
     }
 }
 
@@ -126,7 +137,7 @@ fn run_role(args: &PartyArgs, role: Role) -> Result<(), Failure> {
             "--service is for P0; {role} serves with `patchwork serve`"
         )));
     }
-    let (model, spec, settings) = args.model.load(role)?;
+    let (model, weights, spec, settings) = args.model.load(role)?;
     let input = match (role, &args.input) {
         (Role::P0, Some(path)) => {
             let x = load_input(path, model.shape(model.input)).map_err(|e| e.to_string())?;
@@ -166,6 +177,7 @@ fn run_role(args: &PartyArgs, role: Role) -> Result<(), Failure> {
             run_party(
                 &mut party,
                 &model,
+                Held::from_option(weights.as_ref()),
                 &spec,
                 settings,
                 &vec![input.as_deref(); repeat],

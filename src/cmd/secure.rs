@@ -8,7 +8,7 @@ use patchwork_core::fixed_point::FixedPoint;
 use patchwork_core::infer::argmax;
 use patchwork_core::infer::Settings;
 use patchwork_core::model::spec_check::ResolvedSpec;
-use patchwork_core::model::Model;
+use patchwork_core::model::{Model, TrainedModel};
 use patchwork_core::protocol::drelu::Comparison;
 use patchwork_core::protocol::truncate::Truncation;
 use patchwork_core::spec::Spec;
@@ -157,8 +157,9 @@ pub fn run_infer(args: &InferArgs) -> Result<(), String> {
     let model = commands::load(&args.model, Transforms::default())
         .map_err(|e| e.to_string())?
         .model;
-    let spec = load_spec_for(&model, args.spec.as_deref())?;
-    let input = load_input(&args.input, model.shape(model.input)).map_err(|e| e.to_string())?;
+    let spec = load_spec_for(model.model(), args.spec.as_deref())?;
+    let shape = model.model().shape(model.model().input);
+    let input = load_input(&args.input, shape).map_err(|e| e.to_string())?;
     let x: Vec<f32> = input.iter().copied().collect();
     let reports = infer_local(args.protocol.network(), &model, &spec, settings, &[&x])?;
     let r = &reports[0];
@@ -239,7 +240,7 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
     let reports = infer_local(protocol.network(), &model, &spec, settings, &refs)?;
     let wall = t0.elapsed().as_secs_f64();
     let mut rows = Vec::with_capacity(n);
-    let resolved = ResolvedSpec::new(&model, &spec).map_err(|e| e.to_string())?;
+    let resolved = ResolvedSpec::new(model.model(), &spec).map_err(|e| e.to_string())?;
     for (i, r) in reports.iter().enumerate() {
         let float = forward(&model, &data.input(i), &resolved).map_err(|e| e.to_string())?;
         rows.push(DemoRow {
@@ -313,7 +314,7 @@ struct DemoRow {
 /// The test set through secure inference, compared image by image with the float reference
 /// (same spec). Sessions of 100 images each; a progress bar on stderr.
 pub fn secure_eval(
-    model: &Model,
+    trained: &TrainedModel,
     spec: &Spec,
     protocol: &ProtocolArgs,
     data: &Dataset,
@@ -321,6 +322,7 @@ pub fn secure_eval(
     json: bool,
 ) -> Result<(), String> {
     let settings = protocol.settings()?;
+    let model = trained.model();
     let n = limit.unwrap_or(data.len()).min(data.len());
     let expected = patchwork_core::model::Shape(vec![1, 1, data.rows, data.cols]);
     if model.shape(model.input) != &expected {
@@ -349,10 +351,10 @@ pub fn secure_eval(
             .map(|i| data.input(i).iter().copied().collect())
             .collect();
         let refs: Vec<&[f32]> = inputs.iter().map(|v| v.as_slice()).collect();
-        let reports = infer_local(protocol.network(), model, spec, settings, &refs)?;
+        let reports = infer_local(protocol.network(), trained, spec, settings, &refs)?;
         for (k, r) in reports.iter().enumerate() {
             let i = start + k;
-            let float = forward(model, &data.input(i), &resolved).map_err(|e| e.to_string())?;
+            let float = forward(trained, &data.input(i), &resolved).map_err(|e| e.to_string())?;
             let float: Vec<f32> = float.iter().copied().collect();
             let (fc, label) = (argmax(&float), data.labels[i] as usize);
             secure_right += (r.class == label) as usize;

@@ -35,9 +35,10 @@ pub fn run_serve(args: &ServeArgs) -> Result<(), String> {
         config.timeout = t;
     }
     let identity = config.identity(role).map_err(|e| e.to_string())?;
-    let (model, spec, settings) = args.model.load(role)?;
+    let (model, weights, spec, settings) = args.model.load(role)?;
     let served = Served {
         model: Arc::new(model),
+        weights: weights.map(Arc::new),
         spec: Arc::new(spec),
         settings,
     };

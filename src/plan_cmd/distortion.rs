@@ -161,7 +161,7 @@ pub(super) fn distortion(
     }
     let images: Vec<ArrayD<f32>> = (0..args.samples).map(|i| data.input(i)).collect();
     let base = match &args.base_spec {
-        Some(path) => load_checked_spec(&model, path)
+        Some(path) => load_checked_spec(model.model(), path)
             .map_err(|e| DistortionCmdError::BaseSpec(e.to_string()))?,
         None => Spec::default(),
     };
@@ -205,7 +205,7 @@ pub(super) fn distortion(
         .as_deref()
         .and_then(|p| resume(p, &fresh))
         .unwrap_or(fresh);
-    let layers = relu_layers(&model).map_err(DistortionCmdError::Distortion)?;
+    let layers = relu_layers(model.model()).map_err(DistortionCmdError::Distortion)?;
     let total: u64 = layers
         .iter()
         .filter(|l| !state.layers.iter().any(|d| d.name == l.name))

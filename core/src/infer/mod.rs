@@ -1,6 +1,6 @@
 //! Secure inference of a whole [`Model`]: every party walks the same graph with its role as a
-//! value. P0 gives the input and alone learns the output, P1 gives the weights (and biases),
-//! P2 deals. Linear operators are local ([`local`]); convolutions and fully connected layers are
+//! value. P0 gives the input and alone learns the output, P1 gives the weights (and biases, a
+//! [`Weights`] table apart from the public architecture), P2 deals. Linear operators are local ([`local`]); convolutions and fully connected layers are
 //! products with the weights as a private operand of P1, masked once in [`SecureModel::setup`];
 //! ReLUs are Block-ReLUs with the spec's patch sizes (plain ReLU where the spec is silent),
 //! with exact or approximate DReLU.
@@ -19,7 +19,7 @@ use crate::cost::{self, Cost};
 use crate::fixed_point::FixedPoint;
 use crate::held::Held;
 use crate::model::spec_check::{ResolvedSpec, SpecError};
-use crate::model::{Model, Node, Op};
+use crate::model::{LayerWeights, Model, ModelError, Node, Op, Weights};
 use crate::party::{Error, Party};
 use crate::program::{self, Program};
 use crate::protocol::bilinear::{Bilinear, Conv2d, MatMul};
@@ -76,6 +76,8 @@ pub enum InferError<E> {
     },
     /// The spec does not fit the model.
     Spec(SpecError),
+    /// P1's weights do not fit the architecture.
+    Weights(ModelError),
     /// A weight, bias or input value cannot be encoded (not finite or too large).
     Encode {
         /// The node's name.
@@ -118,6 +120,7 @@ impl<E: core::fmt::Debug> core::fmt::Display for InferError<E> {
         match self {
             InferError::Protocol { node, error } => write!(f, "node '{node}': {error}"),
             InferError::Spec(e) => write!(f, "{e}"),
+            InferError::Weights(e) => write!(f, "P1's weights: {e}"),
             InferError::Encode { node, what, value } => {
                 write!(
                     f,
@@ -157,6 +160,8 @@ pub struct DescribedModel<'m> {
 pub struct SecureModel<'m> {
     described: DescribedModel<'m>,
     operands: Vec<Option<PrivateOperand>>,
+    /// P1's biases encoded at `f` bits, by node (empty for P0 and P2, and for other nodes).
+    biases: Vec<Vec<u64>>,
 }
 
 /// What a node is, as description resolved it.
@@ -265,29 +270,45 @@ impl NodePlan {
     }
 }
 
-/// P1's weights in the layout of the product's right operand, encoded.
-fn encoded_weights<E>(fp: FixedPoint, node: &Node) -> Result<Vec<u64>, InferError<E>> {
-    let enc = |v: f32| {
-        fp.encode(v).map_err(|_| InferError::Encode {
-            node: node.name.clone(),
-            what: "weight",
-            value: v,
-        })
+/// P1's weight of a Conv or Linear node in the layout of the product's right operand, and its
+/// bias, both encoded at `f` bits.
+fn encoded_layer<E>(
+    fp: FixedPoint,
+    node: &Node,
+    layer: &LayerWeights,
+) -> Result<(Vec<u64>, Vec<u64>), InferError<E>> {
+    let enc = |what: &'static str| {
+        move |v: f32| {
+            fp.encode(v).map_err(|_| InferError::Encode {
+                node: node.name.clone(),
+                what,
+                value: v,
+            })
+        }
     };
-    match &node.op {
-        Op::Conv(c) => c.weight.iter().map(|&v| enc(v)).collect(),
+    let weight = match &node.op {
         // y = W x with W [out, in]: the right operand of x (1 x in) is W^T (in x out).
         Op::Linear(l) => {
             let mut t = vec![0u64; l.in_features * l.out_features];
             for o in 0..l.out_features {
                 for i in 0..l.in_features {
-                    t[i * l.out_features + o] = enc(l.weight[o * l.in_features + i])?;
+                    t[i * l.out_features + o] = enc("weight")(layer.weight[o * l.in_features + i])?;
                 }
             }
-            Ok(t)
+            t
         }
-        _ => Ok(Vec::new()),
-    }
+        _ => layer
+            .weight
+            .iter()
+            .map(|&v| enc("weight")(v))
+            .collect::<Result<_, _>>()?,
+    };
+    let bias = layer
+        .bias
+        .iter()
+        .map(|&v| enc("bias")(v))
+        .collect::<Result<_, _>>()?;
+    Ok((weight, bias))
 }
 
 impl<'m> SecureModel<'m> {
@@ -296,11 +317,12 @@ impl<'m> SecureModel<'m> {
     pub fn setup<T: Transport>(
         p: &mut Party<T>,
         model: &'m Model,
+        weights: Held<'_, Weights>,
         spec: &Spec,
         settings: Settings,
         inferences: u64,
     ) -> Result<SecureModel<'m>, InferError<T::Error>> {
-        DescribedModel::new(model, spec, settings)?.setup(p, inferences)
+        DescribedModel::new(model, spec, settings)?.setup(p, weights, inferences)
     }
 
     /// The description it was set up from (costs, program).
@@ -334,8 +356,8 @@ impl<'m> DescribedModel<'m> {
     }
 
     /// Sets the model up in a session: masks every weight operand (one message from P1 to P0
-    /// per Conv/Linear layer, once per session). P0 and P2 may hold a model whose weights are
-    /// zeros: they never read them.
+    /// per Conv/Linear layer, once per session). P1 passes its weights (`Held::Mine`, checked
+    /// to fit the architecture before anything is sent), P0 and P2 `Held::NotMine`.
     ///
     /// First of all the parties check that they run the same program ([`program::agree`]: the
     /// architecture, the resolved spec, the settings, the protocol version and the number of
@@ -343,18 +365,34 @@ impl<'m> DescribedModel<'m> {
     pub fn setup<T: Transport>(
         self,
         p: &mut Party<T>,
+        weights: Held<'_, Weights>,
         inferences: u64,
     ) -> Result<SecureModel<'m>, InferError<T::Error>> {
+        let weights = weights
+            .check(p.role(), Role::P1, "the weights")
+            .map_err(at_setup)?;
+        if let Some(w) = weights {
+            w.check(self.model).map_err(InferError::Weights)?;
+        }
         let largest = self.largest_messages();
         let largest_from = Role::ALL.map(|from| largest[from.index()][p.role().index()]);
         p.transport_mut().limit_messages(largest_from);
         program::agree(p, &self.program(inferences)).map_err(at_setup)?;
         let mut operands: Vec<Option<PrivateOperand>> = self.nodes.iter().map(|_| None).collect();
+        let mut biases = vec![Vec::new(); self.nodes.len()];
         for (i, (node, plan)) in self.model.nodes.iter().zip(&self.nodes).enumerate() {
             if let NodePlan::Product(prod) = plan {
-                let w = match p.role() {
-                    Role::P1 => Some(encoded_weights(self.settings.fp, node)?),
-                    _ => None,
+                let w = match weights.map(|w| w.layer(i)) {
+                    Some(Some(layer)) => {
+                        let (w, b) = encoded_layer(self.settings.fp, node, layer)?;
+                        biases[i] = b;
+                        Some(w)
+                    }
+                    Some(None) => {
+                        let node = node.name.clone();
+                        return Err(InferError::Weights(ModelError::MissingWeights { node }));
+                    }
+                    None => None,
                 };
                 let w = Held::from_option(w.as_deref());
                 let op = PrivateOperand::setup(p, i as u32, prod.rhs_len(), w)
@@ -370,6 +408,7 @@ impl<'m> DescribedModel<'m> {
         Ok(SecureModel {
             described: self,
             operands,
+            biases,
         })
     }
 
@@ -462,7 +501,7 @@ impl SecureModel<'_> {
     pub fn infer<T: Transport>(
         &self,
         p: &mut Party<T>,
-        input: Held<'_, f32>,
+        input: Held<'_, [f32]>,
         after_node: &mut dyn FnMut(usize, &Party<T>),
     ) -> Result<Option<Vec<f32>>, InferError<T::Error>> {
         let d = &self.described;
@@ -588,9 +627,7 @@ impl SecureModel<'_> {
                 }
                 .map_err(err)?;
                 let mut y = truncate(p, fp, trunc, &z).map_err(protocol_err(node))?;
-                if role == Role::P1 {
-                    add_bias(fp, node, &mut y)?;
-                }
+                add_bias(&self.biases[index], &mut y);
                 y
             }
             (NodePlan::BlockRelu(layer), _) => layer.apply(p, x, cmp).map_err(err)?,
@@ -710,26 +747,16 @@ fn acknowledge<T: Transport>(p: &mut Party<T>, to: &[Role]) -> Result<(), Error<
     }
 }
 
-/// P1 adds the bias (encoded at `f` bits) of a Conv or Linear node to its share.
-fn add_bias<E>(fp: FixedPoint, node: &Node, y: &mut [u64]) -> Result<(), InferError<E>> {
-    let bias = match &node.op {
-        Op::Conv(c) => &c.bias,
-        Op::Linear(l) => &l.bias,
-        _ => return Ok(()),
-    };
+/// P1 adds the bias (encoded at `f` bits, one value per output channel) of a Conv or Linear
+/// node to its share; P0 and P2 have no biases and add nothing.
+fn add_bias(bias: &[u64], y: &mut [u64]) {
     if bias.is_empty() {
-        return Ok(());
+        return;
     }
     let per = y.len() / bias.len();
     for (chunk, &b) in y.chunks_mut(per.max(1)).zip(bias) {
-        let e = fp.encode(b).map_err(|_| InferError::Encode {
-            node: node.name.clone(),
-            what: "bias",
-            value: b,
-        })?;
-        chunk.iter_mut().for_each(|v| *v = v.wrapping_add(e));
+        chunk.iter_mut().for_each(|v| *v = v.wrapping_add(b));
     }
-    Ok(())
 }
 
 /// The class an output names: the index of its largest value (the first of equal ones; NaNs

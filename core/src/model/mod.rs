@@ -4,11 +4,16 @@
 //!   with a name and an NCHW shape for batch 1 (rank-2 `[1, features]` after Flatten/Linear).
 //! * Each [`Node`] reads one or more values and writes exactly one new value. Nodes are stored
 //!   in topological order, so walking [`Model::nodes`] front to back evaluates the model.
-//! * Weights are `f32`; BatchNormalization has been folded into convolutions by the importer.
+//! * A [`Model`] is the public architecture, which all three parties hold: operators with
+//!   their public parameters, no weights. P1's trained weights are a separate [`Weights`]
+//!   table (one [`LayerWeights`] per Conv and Linear node, `f32`, BatchNormalization folded
+//!   into convolutions by the importer); a [`TrainedModel`] pairs the two, checked to fit, for
+//!   P1 and for the plaintext tools (float reference, planner). P0 and P2 never have one.
 //! * ReLU nodes keep their ONNX node name: a Block-ReLU [`crate::spec::Spec`] refers to it.
 //!
-//! [`Model::check`] verifies the structural invariants (ids, order, shapes, weight lengths);
-//! [`spec_check`] validates a Block-ReLU spec against a model and counts DReLUs.
+//! [`Model::check`] verifies the structural invariants (ids, order, shapes, sizes);
+//! [`Weights::check`] that a weight table fits an architecture; [`spec_check`] validates a
+//! Block-ReLU spec against a model and counts DReLUs.
 //!
 //! # Walking the graph
 //!
@@ -24,11 +29,15 @@ pub mod geometry;
 mod op;
 mod shape;
 pub mod spec_check;
+mod trained;
+mod weights;
 
 pub use op::{
     Conv2d, CoordinateTransform, Linear, NearestRounding, Op, Pool2d, Resize, ResizeMode,
 };
 pub use shape::{check_shape, infer_shape, Shape, ShapeError};
+pub use trained::TrainedModel;
+pub use weights::{LayerWeights, Weights};
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -119,6 +128,25 @@ pub enum ModelError {
         /// What was found.
         found: usize,
     },
+    /// A Conv or Linear node has no weights in the table.
+    MissingWeights {
+        /// The node's name.
+        node: String,
+    },
+    /// The weight table has an entry for a node that takes no weights.
+    UnexpectedWeights {
+        /// The node's name.
+        node: String,
+        /// The node's operator.
+        op: &'static str,
+    },
+    /// The weight table was made for a model with another number of nodes.
+    WeightsForOtherModel {
+        /// Nodes of the architecture.
+        nodes: usize,
+        /// Node entries of the weight table.
+        entries: usize,
+    },
     /// The graph output is never written.
     OutputNotWritten {
         /// The value.
@@ -175,6 +203,16 @@ impl fmt::Display for ModelError {
                 f,
                 "node '{node}': {what} has {found} values, expected {expected}"
             ),
+            ModelError::MissingWeights { node } => {
+                write!(f, "node '{node}': no weights for this layer")
+            }
+            ModelError::UnexpectedWeights { node, op } => {
+                write!(f, "node '{node}': has weights, but a {op} layer takes none")
+            }
+            ModelError::WeightsForOtherModel { nodes, entries } => write!(
+                f,
+                "the weights are for a model of {entries} nodes, this architecture has {nodes}"
+            ),
             ModelError::OutputNotWritten { value } => {
                 write!(f, "graph output '{value}' is never written")
             }
@@ -208,7 +246,8 @@ impl Model {
         self.nodes.iter().filter(|n| matches!(n.op, Op::Relu))
     }
 
-    /// Checks ids, topological order, single assignment, shapes and weight lengths.
+    /// Checks ids, topological order, single assignment, shapes, and that the dimensions call
+    /// for at most [`MAX_WEIGHTS`] weights (P1's weights are checked by [`Weights::check`]).
     pub fn check(&self) -> Result<(), ModelError> {
         let mut written = alloc::vec![false; self.values.len()];
         let name_of = |id: ValueId| self.values[id].name.clone();
@@ -260,7 +299,6 @@ impl Model {
                     error,
                 }
             })?;
-            check_weights(node)?;
         }
         if self.output >= self.values.len() || !written[self.output] {
             let value = self
@@ -289,31 +327,11 @@ impl Model {
         }
         Ok(())
     }
-
-    /// Gives every Conv and Linear node zero weights and biases of the lengths its dimensions
-    /// call for: the public architecture of a model whose weights P1 holds (P0 and P2 never
-    /// read them; the serialized form of a model carries no weights). Fails before allocating
-    /// when the dimensions call for more than [`MAX_WEIGHTS`] values in all.
-    pub fn zero_weights(&mut self) -> Result<(), ModelError> {
-        self.check_weight_total()?;
-        for node in &mut self.nodes {
-            if let Some((w, b)) = weight_lengths(node)? {
-                let (weight, bias) = match &mut node.op {
-                    Op::Conv(c) => (&mut c.weight, &mut c.bias),
-                    Op::Linear(l) => (&mut l.weight, &mut l.bias),
-                    _ => continue,
-                };
-                *weight = alloc::vec![0.0; w];
-                *bias = alloc::vec![0.0; b];
-            }
-        }
-        Ok(())
-    }
 }
 
 /// The weight and bias lengths a Conv or Linear node's dimensions call for (`None` for other
 /// operators), or an error when they overflow.
-fn weight_lengths(node: &Node) -> Result<Option<(usize, usize)>, ModelError> {
+pub(crate) fn weight_lengths(node: &Node) -> Result<Option<(usize, usize)>, ModelError> {
     let too_many = || ModelError::TooManyWeights {
         node: node.name.clone(),
     };
@@ -331,30 +349,6 @@ fn weight_lengths(node: &Node) -> Result<Option<(usize, usize)>, ModelError> {
         Op::Linear(l) => Some((product(&[l.in_features, l.out_features])?, l.out_features)),
         _ => None,
     })
-}
-
-/// Checks the weight and bias lengths of a Conv or Linear node.
-fn check_weights(node: &Node) -> Result<(), ModelError> {
-    let err = |what, expected, found| ModelError::WeightLength {
-        node: node.name.clone(),
-        what,
-        expected,
-        found,
-    };
-    let (weight, bias) = match &node.op {
-        Op::Conv(c) => (&c.weight, &c.bias),
-        Op::Linear(l) => (&l.weight, &l.bias),
-        _ => return Ok(()),
-    };
-    if let Some((w, b)) = weight_lengths(node)? {
-        if weight.len() != w {
-            return Err(err("weight", w, weight.len()));
-        }
-        if bias.len() != b {
-            return Err(err("bias", b, bias.len()));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

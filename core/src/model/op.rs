@@ -2,13 +2,12 @@
 //!
 //! Every operator has already been normalised by the importer: BatchNormalization is folded
 //! into the preceding convolution, Gemm/MatMul transposes are resolved, and attribute defaults
-//! are filled in. Weights are `f32`, row-major.
-
-use alloc::vec::Vec;
+//! are filled in. An operator holds its public parameters only: the weights of a Conv or
+//! Linear node are P1's and live apart, in [`super::Weights`].
 
 /// One operator of the model graph.
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Op {
     /// 2-D convolution over an NCHW map.
     Conv(Conv2d),
@@ -56,9 +55,10 @@ impl Op {
     }
 }
 
-/// A 2-D convolution. `weight` has shape `[out_channels, in_channels / groups, kh, kw]`.
+/// A 2-D convolution; its weight ([`super::LayerWeights`]) has shape
+/// `[out_channels, in_channels / groups, kh, kw]` and its bias `out_channels` values.
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Conv2d {
     /// Output channels.
     pub out_channels: usize,
@@ -74,29 +74,17 @@ pub struct Conv2d {
     pub dilation: [usize; 2],
     /// Channel groups (`in_channels` for a depthwise convolution).
     pub groups: usize,
-    /// `out_channels * (in_channels / groups) * kh * kw` values, row-major. Never serialized
-    /// (the serialized form is the public architecture).
-    #[cfg_attr(feature = "serde", serde(skip))]
-    pub weight: Vec<f32>,
-    /// `out_channels` values (zeros when the ONNX node had no bias). Never serialized.
-    #[cfg_attr(feature = "serde", serde(skip))]
-    pub bias: Vec<f32>,
 }
 
-/// A fully connected layer. `weight` has shape `[out_features, in_features]`.
+/// A fully connected layer `y = W x + b`; its weight ([`super::LayerWeights`]) has shape
+/// `[out_features, in_features]` and its bias `out_features` values.
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Linear {
     /// Input features.
     pub in_features: usize,
     /// Output features.
     pub out_features: usize,
-    /// `out_features * in_features` values, row-major. Never serialized.
-    #[cfg_attr(feature = "serde", serde(skip))]
-    pub weight: Vec<f32>,
-    /// `out_features` values (zeros when absent). Never serialized.
-    #[cfg_attr(feature = "serde", serde(skip))]
-    pub bias: Vec<f32>,
 }
 
 /// Window of an average or max pooling.

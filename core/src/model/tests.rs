@@ -25,8 +25,6 @@ fn model() -> Model {
         padding: [1, 1, 1, 1],
         dilation: [1, 1],
         groups: 1,
-        weight: vec![0.1; 18],
-        bias: vec![0.0; 2],
     };
     let node = |name: &str, op, inputs: Vec<usize>, output| Node {
         name: String::from(name),
@@ -53,8 +51,6 @@ fn model() -> Model {
                 Op::Linear(Linear {
                     in_features: 2,
                     out_features: 3,
-                    weight: vec![0.0; 6],
-                    bias: vec![0.0; 3],
                 }),
                 vec![4],
                 5,
@@ -87,18 +83,68 @@ fn check_accepts_model_and_rejects_bad_shape_and_order() {
         bad.check(),
         Err(ModelError::NotTopological { .. })
     ));
-    let mut bad = model();
-    if let Op::Linear(l) = &mut bad.nodes[4].op {
-        l.weight.pop();
-    }
-    assert!(matches!(
-        bad.check(),
-        Err(ModelError::WeightLength {
-            expected: 6,
-            found: 5,
-            ..
+}
+
+/// The weight table of [`model`]: the conv (node 0) and the linear layer (node 4).
+fn weights() -> Vec<Option<LayerWeights>> {
+    let layer = |w: usize, b: usize| {
+        Some(LayerWeights {
+            weight: vec![0.1; w],
+            bias: vec![0.0; b],
         })
+    };
+    vec![layer(18, 2), None, None, None, layer(6, 3)]
+}
+
+#[test]
+fn weights_must_fit_the_architecture() {
+    let m = model();
+    assert_eq!(Weights::new(weights()).check(&m), Ok(()));
+    assert!(TrainedModel::new(m.clone(), Weights::new(weights())).is_ok());
+    let mut short = weights();
+    short[4].as_mut().unwrap().weight.pop();
+    assert_eq!(
+        Weights::new(short).check(&m),
+        Err(ModelError::WeightLength {
+            node: String::from("fc"),
+            what: "weight",
+            expected: 6,
+            found: 5
+        })
+    );
+    let mut no_bias = weights();
+    no_bias[0].as_mut().unwrap().bias.clear();
+    assert!(matches!(
+        Weights::new(no_bias).check(&m),
+        Err(ModelError::WeightLength { what: "bias", .. })
     ));
+    let mut missing = weights();
+    missing[0] = None;
+    assert_eq!(
+        Weights::new(missing.clone()).check(&m),
+        Err(ModelError::MissingWeights {
+            node: String::from("conv")
+        })
+    );
+    assert!(TrainedModel::new(m.clone(), Weights::new(missing)).is_err());
+    let mut extra = weights();
+    extra[1] = extra[0].clone();
+    assert_eq!(
+        Weights::new(extra).check(&m),
+        Err(ModelError::UnexpectedWeights {
+            node: String::from("r"),
+            op: "Relu"
+        })
+    );
+    let mut other = weights();
+    other.pop();
+    assert_eq!(
+        Weights::new(other).check(&m),
+        Err(ModelError::WeightsForOtherModel {
+            nodes: 5,
+            entries: 4
+        })
+    );
 }
 
 #[test]

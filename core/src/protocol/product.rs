@@ -95,7 +95,7 @@ impl PrivateOperand {
         p: &mut Party<T>,
         id: u32,
         len: usize,
-        w: Held<'_, u64>,
+        w: Held<'_, [u64]>,
     ) -> Result<PrivateOperand, Error<T::Error>> {
         let w = w.check(p.role(), Role::P1, "the private operand")?;
         let step = p.begin_step();

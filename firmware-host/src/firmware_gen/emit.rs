@@ -1,9 +1,8 @@
-//! Rust source for a model's architecture (weights left out) and a Block-ReLU spec.
+//! Rust source for a model's architecture and a Block-ReLU spec.
 //!
-//! The emitted code builds a [`patchwork_core::model::Model`] whose Conv and Linear weights
-//! and biases are `vec![0.0; n]` of the right lengths: the firmware (P0) needs the shapes but
-//! never the weights, which are P1's secret. Nothing but shapes and public hyper-parameters
-//! is written.
+//! The emitted code builds a [`patchwork_core::model::Model`], the public architecture: the
+//! firmware (P0) needs the shapes but never the weights, which are P1's secret and not part of
+//! a `Model`. Nothing but shapes and public hyper-parameters is written.
 
 use std::fmt::Write;
 
@@ -18,29 +17,17 @@ fn pool(p: &Pool2d) -> String {
     )
 }
 
-/// The `Op::..` expression of one node, with zero weights.
+/// The `Op::..` expression of one node.
 fn op(op: &Op) -> String {
     match op {
         Op::Conv(c) => format!(
             "Op::Conv(Conv2d {{ out_channels: {}, in_channels: {}, kernel: {:?}, stride: {:?}, \
-             padding: {:?}, dilation: {:?}, groups: {}, weight: vec![0.0; {}], bias: vec![0.0; {}] }})",
-            c.out_channels,
-            c.in_channels,
-            c.kernel,
-            c.stride,
-            c.padding,
-            c.dilation,
-            c.groups,
-            c.weight.len(),
-            c.bias.len()
+             padding: {:?}, dilation: {:?}, groups: {} }})",
+            c.out_channels, c.in_channels, c.kernel, c.stride, c.padding, c.dilation, c.groups,
         ),
         Op::Linear(l) => format!(
-            "Op::Linear(Linear {{ in_features: {}, out_features: {}, weight: vec![0.0; {}], \
-             bias: vec![0.0; {}] }})",
-            l.in_features,
-            l.out_features,
-            l.weight.len(),
-            l.bias.len()
+            "Op::Linear(Linear {{ in_features: {}, out_features: {} }})",
+            l.in_features, l.out_features,
         ),
         Op::AvgPool(p) => format!("Op::AvgPool({})", pool(p)),
         Op::MaxPool(p) => format!("Op::MaxPool({})", pool(p)),
@@ -59,12 +46,10 @@ fn op(op: &Op) -> String {
     }
 }
 
-/// `pub fn model() -> Model` building the architecture with zero weights.
+/// `pub fn model() -> Model` building the architecture.
 pub(crate) fn model_fn(model: &Model) -> String {
     let mut s = String::new();
-    s.push_str(
-        "/// The model's architecture; every weight and bias is zero (P1 holds the real ones).\n",
-    );
+    s.push_str("/// The model's architecture (P1 holds the weights).\n");
     s.push_str("pub fn model() -> Model {\n    let values = vec![\n");
     for v in &model.values {
         let _ = writeln!(

@@ -66,7 +66,9 @@ fn parse_args() -> Result<Args, String> {
 
 /// The whole generated file.
 fn generate(args: &Args) -> Result<String, String> {
-    let model = onnx::load_model(&args.model).map_err(|e| e.to_string())?;
+    let (model, _weights) = onnx::load_model(&args.model)
+        .map_err(|e| e.to_string())?
+        .into_parts();
     let spec = commands::load_checked_spec(&model, &args.spec).map_err(|e| e.to_string())?;
     let data = fashion::bundled_test64();
     if args.image >= data.len() {
@@ -103,7 +105,7 @@ fn display_rel(p: &Path) -> String {
 /// Label, float class and host-only secure class of the image, as JSON.
 fn expect(args: &Args) -> Result<String, String> {
     let model = onnx::load_model(&args.model).map_err(|e| e.to_string())?;
-    let spec = commands::load_checked_spec(&model, &args.spec).map_err(|e| e.to_string())?;
+    let spec = commands::load_checked_spec(model.model(), &args.spec).map_err(|e| e.to_string())?;
     let data = fashion::bundled_test64();
     if args.image >= data.len() {
         return Err(format!("--image {} out of range", args.image));
@@ -112,7 +114,7 @@ fn expect(args: &Args) -> Result<String, String> {
     let float = reference::forward(
         &model,
         &x,
-        &ResolvedSpec::new(&model, &spec).map_err(|e| e.to_string())?,
+        &ResolvedSpec::new(model.model(), &spec).map_err(|e| e.to_string())?,
     )
     .map_err(|e| e.to_string())?;
     let float: Vec<f32> = float.iter().copied().collect();

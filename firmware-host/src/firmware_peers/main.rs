@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use patchwork_core::held::Held;
 use patchwork_core::infer::{SecureModel, Settings};
-use patchwork_core::model::{Model, Op};
+use patchwork_core::model::{Model, Weights};
 use patchwork_core::party::Party;
 use patchwork_core::prg::{Key, KeySet};
 use patchwork_core::role::Role;
@@ -70,19 +70,6 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-/// The model with every weight and bias zeroed: what P2 (and P0) may know.
-fn without_weights(model: &Model) -> Model {
-    let mut m = model.clone();
-    for node in &mut m.nodes {
-        match &mut node.op {
-            Op::Conv(c) => (c.weight.fill(0.0), c.bias.fill(0.0)),
-            Op::Linear(l) => (l.weight.fill(0.0), l.bias.fill(0.0)),
-            _ => ((), ()),
-        };
-    }
-    m
-}
-
 /// What one party observed.
 struct Summary {
     role: Role,
@@ -94,18 +81,19 @@ struct Summary {
     line: Vec<(Role, u64, u64)>,
 }
 
-/// Runs P1 or P2: set-up and one inference, then flushes its streams.
+/// Runs P1 (with its weights) or P2: set-up and one inference, then flushes its streams.
 fn run_party(
     keys: KeySet,
     streams: [PeerStream; 2],
     model: &Model,
+    weights: Held<'_, Weights>,
     spec: &Spec,
 ) -> Result<Summary, String> {
     let role = keys.role();
     let [a, b] = streams;
     let mut party = Party::new(keys, StreamTransport::new(role, [Some(a), Some(b)]));
     let t0 = Instant::now();
-    let secure = SecureModel::setup(&mut party, model, spec, Settings::PAPER, 1)
+    let secure = SecureModel::setup(&mut party, model, weights, spec, Settings::PAPER, 1)
         .map_err(|e| format!("{role} set-up: {e}"))?;
     let setup_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
@@ -155,9 +143,10 @@ fn print(s: &Summary) {
 
 fn run() -> Result<(), String> {
     let args = parse_args()?;
-    let model = onnx::load_model(&args.model).map_err(|e| e.to_string())?;
+    let (model, weights) = onnx::load_model(&args.model)
+        .map_err(|e| e.to_string())?
+        .into_parts();
     let spec = commands::load_checked_spec(&model, &args.spec).map_err(|e| e.to_string())?;
-    let helper_model = without_weights(&model);
     let io = |e: std::io::Error| e.to_string();
     let bind = |port: u16| TcpListener::bind(("127.0.0.1", port)).map_err(io);
     let (l1, l2) = (bind(args.ports[0])?, bind(args.ports[1])?);
@@ -186,8 +175,8 @@ fn run() -> Result<(), String> {
     let streams2 = [wrap(to_p0_from_p2)?, wrap(p2_p1)?];
     let started = Instant::now();
     let (r1, r2) = std::thread::scope(|s| {
-        let h1 = s.spawn(|| run_party(keys1, streams1, &model, &spec));
-        let h2 = s.spawn(|| run_party(keys2, streams2, &helper_model, &spec));
+        let h1 = s.spawn(|| run_party(keys1, streams1, &model, Held::Mine(&weights), &spec));
+        let h2 = s.spawn(|| run_party(keys2, streams2, &model, Held::NotMine, &spec));
         let join = |h: std::thread::ScopedJoinHandle<'_, Result<Summary, String>>| {
             h.join()
                 .unwrap_or_else(|_| Err("party thread panicked".into()))

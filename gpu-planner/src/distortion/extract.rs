@@ -11,7 +11,7 @@
 
 use ndarray::ArrayD;
 use patchwork_core::model::spec_check::ResolvedSpec;
-use patchwork_core::model::{Model, Op};
+use patchwork_core::model::{Model, Op, TrainedModel};
 use patchwork_core::patch::PatchSize;
 use patchwork_core::spec::Spec;
 use patchwork_model::reference::{block_relu_channel, forward_all, ForwardError};
@@ -97,7 +97,7 @@ pub fn layer_work(layer: &ReluLayer, opts: &Options, images: usize) -> u64 {
 /// Measures `D(i, j)` for this shard's channels of one layer, averaged over `images`.
 /// `progress` is called with the number of hypothesis-image pairs just finished.
 pub fn extract_layer(
-    model: &Model,
+    trained: &TrainedModel,
     layer: &ReluLayer,
     images: &[ArrayD<f32>],
     opts: &Options,
@@ -107,6 +107,7 @@ pub fn extract_layer(
     if images.is_empty() {
         return Err(DistortionError::NoImages);
     }
+    let model = trained.model();
     let (c, h, w) = layer.chw;
     let patches = opts.sides.patch_sizes(h, w);
     let channels = opts.shard.range(c);
@@ -121,9 +122,9 @@ pub fn extract_layer(
     let sums = images
         .par_iter()
         .map(|img| {
-            let prefix = forward_all(model, img, &base)?;
+            let prefix = forward_all(trained, img, &base)?;
             image_sums(
-                model, layer, &plan, &prefix, &hyps, batch, reducer, progress,
+                trained, layer, &plan, &prefix, &hyps, batch, reducer, progress,
             )
         })
         .try_reduce(
@@ -152,7 +153,7 @@ pub fn extract_layer(
 /// Squared distances of every hypothesis on one image.
 #[allow(clippy::too_many_arguments)]
 fn image_sums(
-    model: &Model,
+    trained: &TrainedModel,
     layer: &ReluLayer,
     plan: &SuffixPlan,
     prefix: &[Option<Vec<f32>>],
@@ -161,11 +162,11 @@ fn image_sums(
     reducer: &dyn Reducer,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Vec<f64>, DistortionError> {
-    let node = &model.nodes[layer.node];
+    let node = &trained.model().nodes[layer.node];
     let pre = prefix[node.inputs[0]].as_deref().unwrap_or(&[]);
     let post = prefix[node.output].as_deref().unwrap_or(&[]);
     // The unmodified output through the same suffix code, so that `[1, 1]` measures exactly 0.
-    let base = plan.run(model, prefix, post.to_vec(), 1);
+    let base = plan.run(trained, prefix, post.to_vec(), 1);
     let (_, h, w) = layer.chw;
     let hw = h * w;
     let chunks: Vec<Vec<f64>> = hyps
@@ -179,7 +180,7 @@ fn image_sums(
                 dst.copy_from_slice(&pre[ch * hw..(ch + 1) * hw]);
                 block_relu_channel(dst, h, w, p);
             }
-            let outs = plan.run(model, prefix, start, chunk.len());
+            let outs = plan.run(trained, prefix, start, chunk.len());
             let d = reducer.squared_distances(&outs, &base)?;
             progress(chunk.len() as u64);
             Ok(d)
@@ -191,7 +192,7 @@ fn image_sums(
 /// Runs every layer not yet in `state` (same run, resumed), calling `save(state)` after each
 /// finished layer. `progress` receives finished units, see [`layer_work`].
 pub fn extract_all(
-    model: &Model,
+    trained: &TrainedModel,
     images: &[ArrayD<f32>],
     opts: &Options,
     reducer: &dyn Reducer,
@@ -199,11 +200,11 @@ pub fn extract_all(
     save: &mut dyn FnMut(&ShardFile) -> Result<(), DistortionError>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(), DistortionError> {
-    for layer in relu_layers(model)? {
+    for layer in relu_layers(trained.model())? {
         if state.layers.iter().any(|l| l.name == layer.name) {
             continue;
         }
-        let part = extract_layer(model, &layer, images, opts, reducer, progress)?;
+        let part = extract_layer(trained, &layer, images, opts, reducer, progress)?;
         state.layers.push(part);
         save(state)?;
     }

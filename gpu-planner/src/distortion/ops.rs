@@ -9,7 +9,7 @@
 
 use ndarray::{Array2, ArrayView2};
 use patchwork_core::model::geometry::pool_windows;
-use patchwork_core::model::{Conv2d, Linear, Pool2d};
+use patchwork_core::model::{Conv2d, LayerWeights, Linear, Pool2d};
 
 /// An operator input: one buffer per hypothesis, or one buffer shared by all.
 #[derive(Clone, Copy, Debug)]
@@ -35,7 +35,14 @@ pub type Chw = (usize, usize, usize);
 
 /// Convolution of `batch` maps: im2col into one `K x (batch * OH * OW)` matrix per group, then
 /// one matrix product with the `C_out/g x K` weights.
-pub fn conv(c: &Conv2d, x: Val, batch: usize, input: Chw, output: Chw) -> Vec<f32> {
+pub fn conv(
+    c: &Conv2d,
+    wb: &LayerWeights,
+    x: Val,
+    batch: usize,
+    input: Chw,
+    output: Chw,
+) -> Vec<f32> {
     let (cin, h, w) = input;
     let (cout, oh, ow) = output;
     let groups = c.groups.max(1);
@@ -61,14 +68,14 @@ pub fn conv(c: &Conv2d, x: Val, batch: usize, input: Chw, output: Chw) -> Vec<f3
         }
         let cols = Array2::from_shape_vec((k, batch * ohw), cols)
             .unwrap_or_else(|_| unreachable!("im2col buffer has k * batch * ohw values"));
-        let wg = &c.weight[g * cout_g * k..(g + 1) * cout_g * k];
+        let wg = &wb.weight[g * cout_g * k..(g + 1) * cout_g * k];
         let wg = ArrayView2::from_shape((cout_g, k), wg)
             .unwrap_or_else(|_| unreachable!("checked model: weight length"));
         let prod = wg.dot(&cols);
         for b in 0..batch {
             for o in 0..cout_g {
                 let oc = g * cout_g + o;
-                let bias = c.bias[oc];
+                let bias = wb.bias[oc];
                 let dst = &mut out[(b * cout + oc) * ohw..][..ohw];
                 let src = prod.row(o);
                 for (p, d) in dst.iter_mut().enumerate() {
@@ -105,19 +112,19 @@ fn fill_row(
 }
 
 /// Fully connected layer on `batch` rows: `Y = X W^T + b`.
-pub fn linear(l: &Linear, x: Val, batch: usize) -> Vec<f32> {
+pub fn linear(l: &Linear, wb: &LayerWeights, x: Val, batch: usize) -> Vec<f32> {
     let mut xs = Vec::with_capacity(batch * l.in_features);
     for b in 0..batch {
         xs.extend_from_slice(x.get(b, l.in_features));
     }
     let xs = Array2::from_shape_vec((batch, l.in_features), xs)
         .unwrap_or_else(|_| unreachable!("batch * in_features values"));
-    let wv = ArrayView2::from_shape((l.out_features, l.in_features), &l.weight)
+    let wv = ArrayView2::from_shape((l.out_features, l.in_features), &wb.weight)
         .unwrap_or_else(|_| unreachable!("checked model: weight length"));
     let y = xs.dot(&wv.t());
     let mut out = Vec::with_capacity(batch * l.out_features);
     for row in y.rows() {
-        out.extend(row.iter().zip(&l.bias).map(|(v, b)| v + b));
+        out.extend(row.iter().zip(&wb.bias).map(|(v, b)| v + b));
     }
     out
 }

@@ -8,7 +8,7 @@
 //! the prefix. Later ReLUs are what the base spec makes them: plain ReLUs, or its Block-ReLUs.
 
 use patchwork_core::model::spec_check::{relu_layer_patches, LayerPatches};
-use patchwork_core::model::{Model, Op, ValueId};
+use patchwork_core::model::{Model, Op, TrainedModel, ValueId};
 use patchwork_core::patch::block_relu_in_place;
 use patchwork_core::spec::Spec;
 
@@ -69,11 +69,12 @@ impl SuffixPlan {
     /// back. Returns `batch` versions of the model output, back to back.
     pub fn run(
         &self,
-        model: &Model,
+        trained: &TrainedModel,
         prefix: &[Option<Vec<f32>>],
         start: Vec<f32>,
         batch: usize,
     ) -> Vec<f32> {
+        let model = trained.model();
         let out_size = model.shape(model.output).numel();
         if !self.reaches_output {
             let base = prefix[model.output].as_deref().unwrap_or(&[]);
@@ -92,9 +93,14 @@ impl SuffixPlan {
             let size = in_shape.numel();
             let chw = |s: &patchwork_core::model::Shape| -> Chw { s.chw().unwrap_or((0, 0, 0)) };
             let x = get(node.inputs[0]);
+            let weights = || {
+                (trained.weights().layer(index)).unwrap_or_else(|| {
+                    unreachable!("a trained model's Conv and Linear have weights")
+                })
+            };
             let out = match &node.op {
-                Op::Conv(c) => ops::conv(c, x, batch, chw(in_shape), chw(out_shape)),
-                Op::Linear(l) => ops::linear(l, x, batch),
+                Op::Conv(c) => ops::conv(c, weights(), x, batch, chw(in_shape), chw(out_shape)),
+                Op::Linear(l) => ops::linear(l, weights(), x, batch),
                 Op::Relu => match self.blocks.iter().find(|(i, _)| *i == index) {
                     Some((_, (patches, (_, h, w)))) => {
                         let mut y = ops::map(x, batch, size, |v| v);

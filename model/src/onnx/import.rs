@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use patchwork_core::model::{infer_shape, Model, Node, Op, Shape, ValueId, ValueInfo};
+use patchwork_core::model::{
+    infer_shape, LayerWeights, Model, Node, Op, Shape, TrainedModel, ValueId, ValueInfo, Weights,
+};
 
 use super::attrs::NodeCx;
 use super::error::ImportError;
@@ -26,7 +28,10 @@ pub(super) struct Importer<'a> {
     pub values: HashMap<String, ValueId>,
     /// How many nodes read each ONNX name (BatchNorm and bias folding need a single reader).
     pub readers: HashMap<String, usize>,
+    /// The public architecture built so far.
     pub model: Model,
+    /// P1's weights, one entry per node of `model` (`Some` for Conv and Linear nodes).
+    pub weights: Vec<Option<LayerWeights>>,
 }
 
 impl<'a> Importer<'a> {
@@ -41,11 +46,35 @@ impl<'a> Importer<'a> {
         id
     }
 
-    /// Appends a node writing the node's first output; the shape is inferred unless given.
+    /// Appends a node without weights writing the node's first output; the shape is inferred
+    /// unless given.
     pub(super) fn push(
         &mut self,
         cx: &NodeCx,
         op: Op,
+        inputs: Vec<ValueId>,
+        shape: Option<Shape>,
+    ) -> Result<ValueId, ImportError> {
+        self.push_node(cx, op, None, inputs, shape)
+    }
+
+    /// Appends a Conv or Linear node with its weights, reading `input`.
+    pub(super) fn push_layer(
+        &mut self,
+        cx: &NodeCx,
+        op: Op,
+        weights: LayerWeights,
+        input: ValueId,
+    ) -> Result<(), ImportError> {
+        self.push_node(cx, op, Some(weights), vec![input], None)
+            .map(drop)
+    }
+
+    fn push_node(
+        &mut self,
+        cx: &NodeCx,
+        op: Op,
+        weights: Option<LayerWeights>,
         inputs: Vec<ValueId>,
         shape: Option<Shape>,
     ) -> Result<ValueId, ImportError> {
@@ -68,6 +97,7 @@ impl<'a> Importer<'a> {
             inputs,
             output,
         });
+        self.weights.push(weights);
         Ok(output)
     }
 
@@ -132,6 +162,7 @@ impl<'a> Importer<'a> {
     }
 
     /// The index of the node that writes `value`, if that node is read only by one reader.
+    /// BatchNormalization and a constant bias fold into that node's weights.
     pub(super) fn sole_producer(&self, value: ValueId) -> Option<usize> {
         let index = self.model.nodes.iter().position(|n| n.output == value)?;
         let name = &self.model.values[value].name;
@@ -139,8 +170,8 @@ impl<'a> Importer<'a> {
     }
 }
 
-/// Converts a decoded ONNX model into a checked [`Model`].
-pub(super) fn import(path: &str, proto: &ModelProto) -> Result<Model, ImportError> {
+/// Converts a decoded ONNX model into a checked architecture with its weights.
+pub(super) fn import(path: &str, proto: &ModelProto) -> Result<TrainedModel, ImportError> {
     let graph_err = |detail: String| ImportError::Graph {
         path: path.to_string(),
         detail,
@@ -173,6 +204,7 @@ pub(super) fn import(path: &str, proto: &ModelProto) -> Result<Model, ImportErro
             input: 0,
             output: 0,
         },
+        weights: Vec::new(),
     };
     for t in &graph.initializer {
         let tensor = decode(t).map_err(|detail| ImportError::Tensor {
@@ -220,11 +252,10 @@ pub(super) fn import(path: &str, proto: &ModelProto) -> Result<Model, ImportErro
         .values
         .get(output.name())
         .ok_or_else(|| graph_err(format!("output '{}' is not a runtime value", output.name())))?;
-    imp.model.check().map_err(|source| ImportError::Model {
+    TrainedModel::new(imp.model, Weights::new(imp.weights)).map_err(|source| ImportError::Model {
         path: path.to_string(),
         source,
-    })?;
-    Ok(imp.model)
+    })
 }
 
 /// The static shape of the graph input: a float tensor; a symbolic batch dimension becomes 1.

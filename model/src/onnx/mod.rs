@@ -1,5 +1,6 @@
 //! ONNX loading: protobuf decoding (prost, code generated from `proto/onnx.proto`) and
-//! conversion into a [`patchwork_core::model::Model`], with BatchNormalization folded.
+//! conversion into a [`TrainedModel`]: the public architecture and P1's weights apart, with
+//! BatchNormalization folded.
 
 mod attrs;
 mod error;
@@ -11,13 +12,13 @@ mod tensor;
 
 use std::path::Path;
 
-use patchwork_core::model::Model;
+use patchwork_core::model::TrainedModel;
 use prost::Message;
 
 pub use error::{AttributeError, ImportError, InputError};
 
 /// Reads and converts an ONNX file.
-pub fn load_model(path: &Path) -> Result<Model, ImportError> {
+pub fn load_model(path: &Path) -> Result<TrainedModel, ImportError> {
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
         path: name.clone(),
@@ -27,7 +28,7 @@ pub fn load_model(path: &Path) -> Result<Model, ImportError> {
 }
 
 /// Converts ONNX bytes; `source` names them in errors. Never panics on malformed input.
-pub fn import_bytes(source: &str, bytes: &[u8]) -> Result<Model, ImportError> {
+pub fn import_bytes(source: &str, bytes: &[u8]) -> Result<TrainedModel, ImportError> {
     let proto = generated::ModelProto::decode(bytes).map_err(|e| ImportError::Decode {
         path: source.to_string(),
         source: e,

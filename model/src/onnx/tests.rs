@@ -134,17 +134,17 @@ fn small_model(extra: Option<NodeProto>) -> ModelProto {
 #[test]
 fn imports_and_folds_batch_norm() {
     let bytes = small_model(None).encode_to_vec();
-    let m = import_bytes("small.onnx", &bytes).unwrap();
+    let trained = import_bytes("small.onnx", &bytes).unwrap();
+    let m = trained.model();
     let kinds: Vec<_> = m.nodes.iter().map(|n| n.op.kind()).collect();
     assert_eq!(
         kinds,
         ["Conv", "Relu", "GlobalAvgPool", "Reshape", "Linear"]
     );
-    let Op::Conv(c) = &m.nodes[0].op else {
-        panic!()
-    };
+    assert!(matches!(m.nodes[0].op, Op::Conv(_)));
+    let conv = trained.weights().layer(0).unwrap();
     // scale = g / sqrt(var + eps): 2/2 = 1 and 0.5/0.5 = 1 (eps 1e-5 aside).
-    assert!((c.bias[0] - ((0.5 - 1.0) * 2.0 / (4.0f32 + 1e-5).sqrt() + 0.1)).abs() < 1e-6);
+    assert!((conv.bias[0] - ((0.5 - 1.0) * 2.0 / (4.0f32 + 1e-5).sqrt() + 0.1)).abs() < 1e-6);
     assert_eq!(m.nodes[1].name, "relu1");
     assert_eq!(m.shape(m.output).0, vec![1, 3]);
 }

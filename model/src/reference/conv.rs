@@ -1,11 +1,17 @@
 //! Convolution as im2col + GEMM, and the fully connected layer.
 
 use ndarray::{ArrayView1, ArrayView2};
-use patchwork_core::model::{Conv2d, Linear, Shape};
+use patchwork_core::model::{Conv2d, LayerWeights, Linear, Shape};
 use rayon::prelude::*;
 
 /// 2-D convolution of an NCHW (batch 1) map; returns the `[1, O, OH, OW]` output buffer.
-pub(super) fn conv2d(c: &Conv2d, x: &[f32], in_shape: &Shape, out_shape: &Shape) -> Vec<f32> {
+pub(super) fn conv2d(
+    c: &Conv2d,
+    wb: &LayerWeights,
+    x: &[f32],
+    in_shape: &Shape,
+    out_shape: &Shape,
+) -> Vec<f32> {
     let (_, h, w) = in_shape.chw().unwrap_or_default();
     let (_, oh, ow) = out_shape.chw().unwrap_or_default();
     let [kh, kw] = c.kernel;
@@ -25,11 +31,11 @@ pub(super) fn conv2d(c: &Conv2d, x: &[f32], in_shape: &Shape, out_shape: &Shape)
                 [oh, ow],
             );
             let cols = ArrayView2::from_shape((k, n), &cols).expect("im2col buffer is k x n");
-            let wg = ArrayView2::from_shape((og, k), &c.weight[g * og * k..(g + 1) * og * k])
+            let wg = ArrayView2::from_shape((og, k), &wb.weight[g * og * k..(g + 1) * og * k])
                 .expect("weight slice is og x k");
             let y = wg.dot(&cols);
             for (o, row) in y.outer_iter().enumerate() {
-                let b = c.bias[g * og + o];
+                let b = wb.bias[g * og + o];
                 out_g[o * n..(o + 1) * n]
                     .iter_mut()
                     .zip(row.iter())
@@ -71,9 +77,9 @@ fn im2col(c: &Conv2d, x: &[f32], cg: usize, [h, w]: [usize; 2], [oh, ow]: [usize
 }
 
 /// `y = W x + b` for a `[1, in]` input.
-pub(super) fn linear(l: &Linear, x: &[f32]) -> Vec<f32> {
-    let w = ArrayView2::from_shape((l.out_features, l.in_features), &l.weight)
+pub(super) fn linear(l: &Linear, wb: &LayerWeights, x: &[f32]) -> Vec<f32> {
+    let w = ArrayView2::from_shape((l.out_features, l.in_features), &wb.weight)
         .expect("weight is out x in");
     let x = ArrayView1::from(x);
-    w.dot(&x).iter().zip(&l.bias).map(|(v, b)| v + b).collect()
+    w.dot(&x).iter().zip(&wb.bias).map(|(v, b)| v + b).collect()
 }

@@ -1,4 +1,5 @@
-//! Float reference forward pass over a [`Model`], with the ReLUs a Block-ReLU spec names as Block-ReLUs.
+//! Float reference forward pass over a [`TrainedModel`], with the ReLUs a Block-ReLU spec names
+//! as Block-ReLUs.
 //!
 //! This is the plaintext ground truth the secure protocol is compared against. Convolutions
 //! run as im2col + GEMM (ndarray); every other operator is a direct loop. Values are kept as
@@ -11,7 +12,7 @@ mod resize;
 
 use ndarray::{ArrayD, IxDyn};
 use patchwork_core::model::spec_check::{ResolvedSpec, SpecError};
-use patchwork_core::model::{Model, Op, Shape};
+use patchwork_core::model::{Op, Shape, TrainedModel};
 
 pub use block_relu::block_relu_channel;
 
@@ -35,6 +36,12 @@ pub enum ForwardError {
         /// The node's name.
         node: String,
     },
+    /// A Conv or Linear node without weights (never for a checked [`TrainedModel`]).
+    #[error("node '{node}' has no weights")]
+    NoWeights {
+        /// The node's name.
+        node: String,
+    },
     /// A ReLU the resolved spec does not cover.
     #[error("ReLU '{node}' is not in the resolved spec (a spec resolved for another model?)")]
     Unresolved {
@@ -47,11 +54,12 @@ pub enum ForwardError {
 /// Every ReLU the spec names is a Block-ReLU; other ReLUs stay plain. The spec was checked
 /// against the model once, when it was resolved ([`ResolvedSpec::new`]).
 pub fn forward(
-    model: &Model,
+    trained: &TrainedModel,
     input: &ArrayD<f32>,
     spec: &ResolvedSpec,
 ) -> Result<ArrayD<f32>, ForwardError> {
-    let mut values = forward_all(model, input, spec)?;
+    let mut values = forward_all(trained, input, spec)?;
+    let model = trained.model();
     let out = values[model.output]
         .take()
         .ok_or(ForwardError::NotComputed {
@@ -63,10 +71,11 @@ pub fn forward(
 /// Runs the model and returns every value (by [`patchwork_core::model::ValueId`]) as a flat
 /// buffer; values never written (there are none in a checked model) are `None`.
 pub fn forward_all(
-    model: &Model,
+    trained: &TrainedModel,
     input: &ArrayD<f32>,
     spec: &ResolvedSpec,
 ) -> Result<Vec<Option<Vec<f32>>>, ForwardError> {
+    let model = trained.model();
     let expected = model.shape(model.input);
     if input.shape() != expected.0.as_slice() {
         return Err(ForwardError::InputShape {
@@ -89,9 +98,18 @@ pub fn forward_all(
             .collect::<Result<_, _>>()?;
         let in_shape = model.shape(node.inputs[0]);
         let out_shape = model.shape(node.output);
+        // A trained model's weights were checked to fit it: Conv and Linear nodes have theirs.
+        let weights = || {
+            trained
+                .weights()
+                .layer(index)
+                .ok_or(ForwardError::NoWeights {
+                    node: node.name.clone(),
+                })
+        };
         let out = match &node.op {
-            Op::Conv(c) => conv::conv2d(c, ins[0], in_shape, out_shape),
-            Op::Linear(l) => conv::linear(l, ins[0]),
+            Op::Conv(c) => conv::conv2d(c, weights()?, ins[0], in_shape, out_shape),
+            Op::Linear(l) => conv::linear(l, weights()?, ins[0]),
             Op::Relu => {
                 let (patches, (c, h, w)) = spec.layer(index).ok_or(ForwardError::Unresolved {
                     node: node.name.clone(),

@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 
 use patchwork_core::infer::{DescribedModel, Settings};
-use patchwork_core::model::Model;
+use patchwork_core::model::TrainedModel;
 use patchwork_core::net::memory;
 use patchwork_core::party::Party;
 use patchwork_core::role::Role;
@@ -33,10 +33,11 @@ pub enum Network {
     },
 }
 
-/// One party's part: set-up and one inference per input (P0 passes the inputs).
+/// One party's part: set-up and one inference per input (P0 passes the inputs, P1 the
+/// weights; the other parties get the architecture alone).
 fn party_part<T: Transport>(
     p: &mut Party<T>,
-    model: &Model,
+    model: &TrainedModel,
     spec: &Spec,
     settings: Settings,
     inputs: &[&[f32]],
@@ -48,13 +49,15 @@ where
         .iter()
         .map(|x| (p.role() == Role::P0).then_some(*x))
         .collect();
-    run_party(p, model, spec, settings, &mine).map_err(|e| format!("{}: {e}", p.role()))
+    let weights = model.weights_for(p.role());
+    run_party(p, model.model(), weights, spec, settings, &mine)
+        .map_err(|e| format!("{}: {e}", p.role()))
 }
 
 /// Runs one secure inference per input with the three parties on threads of this process.
 pub fn infer_local(
     network: Network,
-    model: &Model,
+    model: &TrainedModel,
     spec: &Spec,
     settings: Settings,
     inputs: &[&[f32]],
@@ -92,6 +95,7 @@ pub fn infer_local(
     let [r0, r1, r2] = runs;
     let (r0, r1, r2) = (r0?, r1?, r2?);
     // The cost model needs only shapes and patch sizes.
+    let model = model.model();
     let described =
         DescribedModel::new::<Infallible>(model, spec, settings).map_err(|e| e.to_string())?;
     Ok((0..inputs.len())

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use patchwork_core::held::Held;
 use patchwork_core::infer::{InferError, SecureModel, Settings};
-use patchwork_core::model::Model;
+use patchwork_core::model::{Model, Weights};
 use patchwork_core::party::Party;
 use patchwork_core::role::Role;
 use patchwork_core::spec::Spec;
@@ -56,10 +56,12 @@ pub struct PartyRun {
 }
 
 /// Sets up the model and runs one secure forward pass per input (P0 gives the inputs, P1 and
-/// P2 pass `None`s); returns the marks of every pass.
+/// P2 pass `None`s; P1 gives its weights, P0 and P2 pass `Held::NotMine`); returns the marks
+/// of every pass.
 pub fn run_party<T: Transport>(
     p: &mut Party<T>,
     model: &Model,
+    weights: Held<'_, Weights>,
     spec: &Spec,
     settings: Settings,
     inputs: &[Option<&[f32]>],
@@ -69,6 +71,7 @@ pub fn run_party<T: Transport>(
     run_each(
         p,
         model,
+        weights,
         spec,
         settings,
         inputs.len() as u64,
@@ -78,12 +81,14 @@ pub fn run_party<T: Transport>(
     Ok(runs)
 }
 
-/// Sets up the model once and runs a secure forward pass per item of `inputs` (`count` of
-/// them, a fact of the program the parties agree on), handing each pass's marks to `each` as
-/// it ends (a long session keeps nothing per pass).
+/// Sets up the model once (with P1's `weights`) and runs a secure forward pass per item of
+/// `inputs` (`count` of them, a fact of the program the parties agree on), handing each pass's
+/// marks to `each` as it ends (a long session keeps nothing per pass).
+#[allow(clippy::too_many_arguments)]
 pub fn run_each<'x, T: Transport>(
     p: &mut Party<T>,
     model: &Model,
+    weights: Held<'_, Weights>,
     spec: &Spec,
     settings: Settings,
     count: u64,
@@ -91,7 +96,7 @@ pub fn run_each<'x, T: Transport>(
     mut each: impl FnMut(PartyRun),
 ) -> Result<(), InferError<T::Error>> {
     let t0 = Instant::now();
-    let secure = SecureModel::setup(p, model, spec, settings, count)?;
+    let secure = SecureModel::setup(p, model, weights, spec, settings, count)?;
     let setup_seconds = t0.elapsed().as_secs_f64();
     let setup = Mark::take(p, t0);
     for input in inputs {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use std::convert::Infallible;
 
+use patchwork_core::held::Held;
 use patchwork_core::infer::DescribedModel;
 use patchwork_core::infer::Settings;
 use patchwork_core::model::Model;
@@ -227,6 +228,7 @@ pub fn abuse_once(
             match run_party(
                 &mut slow,
                 program.model,
+                Held::NotMine,
                 program.spec,
                 settings,
                 &[Some(&x)],

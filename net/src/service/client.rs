@@ -1,6 +1,7 @@
 //! P0 against a running service: open a session (dial P1 and P2, announce the session, wait to
 //! be admitted) and run inferences in it.
 
+use patchwork_core::held::Held;
 use patchwork_core::infer::{InferError, Settings};
 use patchwork_core::model::Model;
 use patchwork_core::party::Party;
@@ -119,5 +120,12 @@ pub fn infer_remote(
     })?;
     let mut party = open_session(config, identity, count)?;
     let mine: Vec<Option<&[f32]>> = inputs.iter().map(|x| Some(*x)).collect();
-    Ok(run_party(&mut party, model, spec, settings, &mine)?)
+    Ok(run_party(
+        &mut party,
+        model,
+        Held::NotMine,
+        spec,
+        settings,
+        &mine,
+    )?)
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use patchwork_core::infer::Settings;
-use patchwork_core::model::Model;
+use patchwork_core::model::{Model, Weights};
 use patchwork_core::party::Party;
 use patchwork_core::role::Role;
 use patchwork_core::spec::Spec;
@@ -29,12 +29,14 @@ use crate::tcp::tls::server_config;
 use crate::tcp::transport::runtime;
 use crate::tcp::{Identity, Refusal, SessionError};
 
-/// What the model parties serve: the model (P1's weights; P0 and P2 use only its shapes), the
-/// spec and the settings, shared by every session.
+/// What the model parties serve: the architecture, P1's weights, the spec and the settings,
+/// shared by every session.
 #[derive(Clone)]
 pub struct Served {
-    /// The model (P1: with weights).
+    /// The public architecture.
     pub model: Arc<Model>,
+    /// P1's weights (`None` for P2, which never has them).
+    pub weights: Option<Arc<Weights>>,
     /// The Block-ReLU spec.
     pub spec: Arc<Spec>,
     /// The settings.
@@ -396,6 +398,7 @@ fn start_session(
                     run_each(
                         &mut party,
                         &served.model,
+                        patchwork_core::held::Held::from_option(served.weights.as_deref()),
                         &served.spec,
                         served.settings,
                         inferences.into(),

@@ -1,7 +1,7 @@
 //! Layers with weights: Conv, BatchNormalization (folded into Conv), Gemm, MatMul, and Add
 //! (two activations, or a constant bias folded into the preceding Conv/Linear).
 
-use patchwork_core::model::{Conv2d, Linear, Op};
+use patchwork_core::model::{Conv2d, LayerWeights, Linear, Op};
 
 use super::{input_hw, pads_2d};
 use crate::onnx::attrs::NodeCx;
@@ -63,10 +63,8 @@ pub(super) fn conv(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
         padding,
         dilation,
         groups: groups as usize,
-        weight,
-        bias,
     });
-    imp.push(cx, op, vec![x], None).map(drop)
+    imp.push_layer(cx, op, LayerWeights { weight, bias }, x)
 }
 
 /// ONNX BatchNormalization (inference), folded into the Conv that produces its input.
@@ -91,10 +89,11 @@ pub(super) fn batch_norm(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportEr
             "can only fold a BatchNormalization whose input is a Conv read by nothing else",
         ));
     };
-    let Op::Conv(conv) = &mut imp.model.nodes[index].op else {
+    let (Op::Conv(_), Some(conv)) = (&imp.model.nodes[index].op, imp.weights[index].as_mut())
+    else {
         return Err(cx.graph_err("can only fold a BatchNormalization that directly follows a Conv"));
     };
-    let c = conv.out_channels;
+    let c = conv.bias.len();
     for (i, p) in params.iter().enumerate() {
         if p.len() != c {
             return Err(cx.input_err(
@@ -155,10 +154,8 @@ pub(super) fn gemm(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     let op = Op::Linear(Linear {
         in_features: k,
         out_features: n,
-        weight,
-        bias,
     });
-    imp.push(cx, op, vec![x], None).map(drop)
+    imp.push_layer(cx, op, LayerWeights { weight, bias }, x)
 }
 
 /// ONNX MatMul of a runtime `[1, K]` by a constant `[K, N]`.
@@ -182,10 +179,9 @@ pub(super) fn matmul(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError>
     let op = Op::Linear(Linear {
         in_features: k,
         out_features: n,
-        weight,
-        bias: vec![0.0; n],
     });
-    imp.push(cx, op, vec![x], None).map(drop)
+    let bias = vec![0.0; n];
+    imp.push_layer(cx, op, LayerWeights { weight, bias }, x)
 }
 
 /// ONNX Add: two runtime values of the same shape, or a runtime value plus a constant bias that
@@ -206,10 +202,8 @@ pub(super) fn add(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
             "a constant addend must follow a Conv or Gemm/MatMul read by nothing else",
         )
     })?;
-    let target = match &mut imp.model.nodes[index].op {
-        Op::Linear(l) => &mut l.bias,
-        Op::Conv(c) => &mut c.bias,
-        _ => return Err(cx.input_err(ci, "a constant addend must follow a Conv or Gemm/MatMul")),
+    let Some(target) = imp.weights[index].as_mut().map(|l| &mut l.bias) else {
+        return Err(cx.input_err(ci, "a constant addend must follow a Conv or Gemm/MatMul"));
     };
     let n = target.len();
     match bias.len() {
