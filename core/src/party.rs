@@ -108,7 +108,7 @@ impl<E: core::fmt::Debug> core::fmt::Display for Error<E> {
             Error::NotHeld { what, holder } => {
                 write!(
                     f,
-                    "{what} is held by {holder} alone: it passes it, the others do not"
+                    "{what}: a secret of {holder} alone, which {holder} must pass and no other party may"
                 )
             }
             Error::Mismatch { what, .. } => {
