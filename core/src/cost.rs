@@ -104,7 +104,7 @@ pub fn block_relu_plan(plan: &PatchPlan, cmp: Comparison) -> Cost {
         return Cost::default();
     }
     split(plan.patches, cmp.for_patch(plan.max_area()).width())
-        .then(multiply(plan.pixels.len(), plan.patches))
+        .then(multiply(plan.pixel_count(), plan.patches))
         .rounds(3)
 }
 

@@ -3,7 +3,7 @@
 
 use patchwork_core::party::Error;
 use patchwork_core::patch::{block_relu_in_place, PatchSize};
-use patchwork_core::protocol::brelu::{block_relu, MapShape};
+use patchwork_core::protocol::brelu::{block_relu, MapShape, PatchPlan};
 use patchwork_core::protocol::drelu::Comparison;
 use patchwork_test_support::shares::run_shared;
 use proptest::prelude::*;
@@ -145,4 +145,33 @@ fn patch_windows_move_up_with_the_area() {
     );
     assert_eq!(Comparison::Exact.for_patch(64), Comparison::Exact);
     assert_eq!(Comparison::PAPER.for_patch(64).width(), 22);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// The compact patch plan against counting: every pixel of a block channel once, in map
+    /// order; a patch is one cell of one channel; `patches` distinct patches, numbered from 0;
+    /// `max_area` the largest patch counted.
+    #[test]
+    fn patch_plan_covers_each_block_pixel_once((shape, sizes, _) in case()) {
+        let plan = PatchPlan::new(shape, &sizes);
+        let hw = shape.height * shape.width;
+        let expected: Vec<usize> = (0..shape.len())
+            .filter(|&pix| matches!(sizes[pix / hw], PatchSize::Block { .. }))
+            .collect();
+        let pixels: Vec<(usize, usize)> = plan.pixels().collect();
+        prop_assert_eq!(pixels.iter().map(|&(pix, _)| pix).collect::<Vec<_>>(), expected);
+        prop_assert_eq!(plan.pixel_count(), pixels.len());
+        let mut cell = vec![None; plan.patches];
+        let mut area = vec![0usize; plan.patches];
+        for &(pix, k) in &pixels {
+            let (c, y, x) = (pix / hw, pix % hw / shape.width, pix % shape.width);
+            let PatchSize::Block { h, w } = sizes[c] else { unreachable!() };
+            let here = (c, y / h as usize, x / w as usize);
+            prop_assert!(*cell[k].get_or_insert(here) == here, "patch {} spans cells", k);
+            area[k] += 1;
+        }
+        prop_assert!(cell.iter().all(Option::is_some), "patch numbers have gaps");
+        prop_assert_eq!(plan.max_area(), area.into_iter().max().unwrap_or(1));
+    }
 }

@@ -40,40 +40,62 @@ impl MapShape {
 }
 
 /// Where the DReLUs of a layer go: for each pixel of a block channel, the index of its patch
-/// among all patches of the layer.
+/// among all patches of the layer. Kept per block channel (its patch size and first patch), so
+/// a plan takes a few words per channel, not per pixel: the secure runner holds the plans of
+/// every layer for a whole session, on the firmware too.
 pub struct PatchPlan {
     /// Number of patches (DReLUs) in the layer.
     pub patches: usize,
-    /// `(pixel index in the map, patch index)` for every pixel of a block channel.
-    pub pixels: Vec<(u32, u32)>,
+    height: usize,
+    width: usize,
+    /// `(channel, patch height, patch width, index of the channel's first patch)` for every
+    /// block channel, in channel order.
+    blocks: Vec<(usize, usize, usize, usize)>,
 }
 
 impl PatchPlan {
-    /// The largest patch of the layer, in pixels (1 when it has none).
-    pub fn max_area(&self) -> usize {
-        let mut area = vec![0usize; self.patches];
-        self.pixels.iter().for_each(|&(_, k)| area[k as usize] += 1);
-        area.into_iter().max().unwrap_or(1)
-    }
-
     /// The plan of a layer of shape `shape` with one patch size per channel.
     pub fn new(shape: MapShape, sizes: &[PatchSize]) -> PatchPlan {
-        let (hgt, wid) = (shape.height, shape.width);
+        let (height, width) = (shape.height, shape.width);
         let mut patches = 0usize;
-        let mut pixels = Vec::new();
+        let mut blocks = Vec::new();
         for (c, &ps) in sizes.iter().enumerate() {
             if let PatchSize::Block { h, w } = ps {
-                let base = c * hgt * wid;
-                for y in 0..hgt {
-                    for x in 0..wid {
-                        let k = patches + patch_index(y, x, wid, h as usize, w as usize);
-                        pixels.push(((base + y * wid + x) as u32, k as u32));
-                    }
-                }
-                patches += ps.drelu_count(hgt, wid);
+                blocks.push((c, h as usize, w as usize, patches));
+                patches += ps.drelu_count(height, width);
             }
         }
-        PatchPlan { patches, pixels }
+        PatchPlan {
+            patches,
+            height,
+            width,
+            blocks,
+        }
+    }
+
+    /// Pixels of the block channels (each belongs to one patch).
+    pub fn pixel_count(&self) -> usize {
+        self.blocks.len() * self.height * self.width
+    }
+
+    /// `(pixel index in the map, patch index)` for every pixel of a block channel, channel by
+    /// channel, row by row.
+    pub fn pixels(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let (hgt, wid) = (self.height, self.width);
+        self.blocks.iter().flat_map(move |&(c, h, w, first)| {
+            (0..hgt * wid).map(move |i| {
+                let (y, x) = (i / wid, i % wid);
+                (c * hgt * wid + i, first + patch_index(y, x, wid, h, w))
+            })
+        })
+    }
+
+    /// The largest patch of the layer, in pixels (1 when it has none): a channel's first patch
+    /// is whole unless the map is smaller than the patch.
+    pub fn max_area(&self) -> usize {
+        let area =
+            |&(_, h, w, _): &(usize, usize, usize, usize)| h.min(self.height) * w.min(self.width);
+        self.blocks.iter().map(area).max().unwrap_or(1)
     }
 }
 
@@ -154,20 +176,20 @@ impl BlockReluLayer {
         let step = p.begin_step();
         let holder = p.role() != Role::P2;
         let mut sums = vec![0u64; plan.patches];
-        let mut values = Vec::with_capacity(if holder { plan.pixels.len() } else { 0 });
+        let mut values = Vec::with_capacity(if holder { plan.pixel_count() } else { 0 });
         if holder {
-            for &(pix, k) in &plan.pixels {
-                let v = x[pix as usize];
-                sums[k as usize] = sums[k as usize].wrapping_add(v);
+            for (pix, k) in plan.pixels() {
+                let v = x[pix];
+                sums[k] = sums[k].wrapping_add(v);
                 values.push(v);
             }
         }
         let split = drelu::split(p, step, &sums, cmp.for_patch(plan.max_area()))?;
-        let decision: Vec<u32> = plan.pixels.iter().map(|&(_, k)| k).collect();
+        let decision: Vec<u32> = plan.pixels().map(|(_, k)| k as u32).collect();
         let product = sign::multiply(p, step, &split, &values, &decision)?;
         if holder {
-            for (&(pix, _), v) in plan.pixels.iter().zip(product) {
-                out[pix as usize] = v;
+            for ((pix, _), v) in plan.pixels().zip(product) {
+                out[pix] = v;
             }
         }
         Ok(out)
