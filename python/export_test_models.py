@@ -9,7 +9,10 @@ Patchwork float reference with onnxruntime.
 
 Usage: python python/export_test_models.py OUT_DIR [NAME ...]
 Models: resnet18_cifar, resnet50, mobilenet_v2, deeplab_small, ops_mix, and
-deeplab_small_unfolded / ops_mix_unfolded (exported without constant folding).
+deeplab_small_unfolded / ops_mix_unfolded (exported without constant folding), all with the
+TorchScript exporter; resnet18_cifar_dynamo, mobilenet_v2_dynamo, deeplab_small_dynamo and
+ops_mix_dynamo with what a plain `torch.onnx.export(model, (x,), path)` writes today (the dynamo
+exporter, its default opset, weights in an external `NAME.onnx.data` file beside the model).
 BatchNorm statistics are randomised so that folding BatchNorm into Conv is really exercised.
 """
 
@@ -121,7 +124,8 @@ def ops_mix():
     return OpsMix(), (1, 3, 16, 16)
 
 
-# name -> (builder, opset, constant folding). Without constant folding the export keeps
+# name -> (builder, opset, constant folding) for the TorchScript exporter; opset None means the
+# default exporter with its defaults. Without constant folding the export keeps
 # BatchNormalization nodes (folded by Patchwork) and torch's Shape/Gather/Concat plumbing.
 MODELS = {
     "resnet18_cifar": (resnet18_cifar, 13, True),
@@ -131,6 +135,10 @@ MODELS = {
     "ops_mix": (ops_mix, 13, True),
     "deeplab_small_unfolded": (deeplab_small, 17, False),
     "ops_mix_unfolded": (ops_mix, 13, False),
+    "resnet18_cifar_dynamo": (resnet18_cifar, None, True),
+    "mobilenet_v2_dynamo": (mobilenet_v2, None, True),
+    "deeplab_small_dynamo": (deeplab_small, None, True),
+    "ops_mix_dynamo": (ops_mix, None, True),
 }
 
 
@@ -141,13 +149,18 @@ def export(name, out_dir):
     model = randomize_bn(model).eval()
     x = torch.randn(*shape)
     path = os.path.join(out_dir, f"{name}.onnx")
-    kwargs = dict(
-        input_names=["input"], output_names=["output"], opset_version=opset, do_constant_folding=folding
-    )
-    try:
-        torch.onnx.export(model, x, path, dynamo=False, **kwargs)
-    except TypeError:
-        torch.onnx.export(model, x, path, **kwargs)
+    names = dict(input_names=["input"], output_names=["output"])
+    if opset is None:
+        torch.onnx.export(model, (x,), path, **names)
+    else:
+        kwargs = dict(opset_version=opset, do_constant_folding=folding, **names)
+        try:
+            torch.onnx.export(model, x, path, dynamo=False, **kwargs)
+        except TypeError:
+            torch.onnx.export(model, x, path, **kwargs)
+    import onnx
+
+    opset = onnx.load(path, load_external_data=False).opset_import[0].version
     sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     (y,) = sess.run(None, {"input": x.numpy()})
     np.save(os.path.join(out_dir, f"{name}.input.npy"), x.numpy().astype(np.float32))

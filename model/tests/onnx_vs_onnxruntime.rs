@@ -1,7 +1,7 @@
 //! Compares the float reference with onnxruntime on models exported by
 //! `python/export_test_models.py` (random weights, random BatchNorm statistics).
 //!
-//! Needs the Python venv with torch, torchvision, onnx and onnxruntime at
+//! Needs the Python venv with torch, torchvision, onnx, onnxscript and onnxruntime at
 //! `$PATCHWORK_VENV` (default `/root/.cache/patchwork-venv`); without it each test prints why
 //! it is skipped and passes. Tolerance: max abs error <= 1e-4 * max |onnxruntime output|.
 
@@ -106,4 +106,27 @@ fn deeplab_small_unfolded_matches_onnxruntime() {
 #[test]
 fn ops_mix_unfolded_matches_onnxruntime() {
     check("ops_mix_unfolded");
+}
+
+// What a plain `torch.onnx.export(model, (x,), path)` writes with the installed PyTorch (the
+// dynamo exporter: opset 20, weights in `NAME.onnx.data`, ReduceMean for adaptive pooling).
+
+#[test]
+fn resnet18_cifar_default_export_matches_onnxruntime() {
+    check("resnet18_cifar_dynamo");
+}
+
+#[test]
+fn mobilenet_v2_default_export_matches_onnxruntime() {
+    check("mobilenet_v2_dynamo");
+}
+
+#[test]
+fn deeplab_small_default_export_matches_onnxruntime() {
+    check("deeplab_small_dynamo");
+}
+
+#[test]
+fn ops_mix_default_export_matches_onnxruntime() {
+    check("ops_mix_dynamo");
 }

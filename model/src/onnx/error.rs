@@ -23,7 +23,7 @@ pub enum ImportError {
         source: prost::DecodeError,
     },
     /// The model's opset is outside the supported range.
-    #[error("{path}: ONNX opset {found} of the default domain is not supported (expected 7..=18)")]
+    #[error("{path}: ONNX opset {found} of the default domain is not supported (expected 7..=21)")]
     Opset {
         /// The file.
         path: String,

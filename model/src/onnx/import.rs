@@ -8,6 +8,7 @@ use patchwork_core::model::{
 
 use super::attrs::NodeCx;
 use super::error::ImportError;
+use super::external::ExternalFiles;
 use super::generated::{type_proto, ModelProto};
 use super::ops;
 use super::tensor::{decode, ConstTensor};
@@ -56,6 +57,28 @@ impl<'a> Importer<'a> {
         shape: Option<Shape>,
     ) -> Result<ValueId, ImportError> {
         self.push_node(cx, op, None, inputs, shape)
+    }
+
+    /// Appends a node computing an intermediate step of the ONNX node (which becomes several
+    /// Patchwork nodes): named `<node>/<step>`, writing a value `<output>/<step>`.
+    pub(super) fn push_step(
+        &mut self,
+        cx: &NodeCx,
+        step: &str,
+        op: Op,
+        inputs: Vec<ValueId>,
+    ) -> Result<ValueId, ImportError> {
+        let ins: Vec<&Shape> = inputs.iter().map(|&v| self.model.shape(v)).collect();
+        let shape = infer_shape(&op, &ins).map_err(|e| cx.graph_err(&e.to_string()))?;
+        let output = self.add_value(&format!("{}/{step}", cx.output_name()?), shape);
+        self.model.nodes.push(Node {
+            name: format!("{}/{step}", cx.name),
+            op,
+            inputs,
+            output,
+        });
+        self.weights.push(None);
+        Ok(output)
     }
 
     /// Appends a Conv or Linear node with its weights, reading `input`.
@@ -170,8 +193,17 @@ impl<'a> Importer<'a> {
     }
 }
 
-/// Converts a decoded ONNX model into a checked architecture with its weights.
-pub(super) fn import(path: &str, proto: &ModelProto) -> Result<TrainedModel, ImportError> {
+/// The default-domain opsets the importer reads (torch's TorchScript exporter writes 13 to
+/// 18 on request, its dynamo exporter, the default, 18 and later).
+pub(super) const OPSETS: std::ops::RangeInclusive<i64> = 7..=21;
+
+/// Converts a decoded ONNX model into a checked architecture with its weights; tensors stored
+/// externally are read through `external`.
+pub(super) fn import(
+    path: &str,
+    proto: &ModelProto,
+    external: &mut ExternalFiles,
+) -> Result<TrainedModel, ImportError> {
     let graph_err = |detail: String| ImportError::Graph {
         path: path.to_string(),
         detail,
@@ -182,7 +214,7 @@ pub(super) fn import(path: &str, proto: &ModelProto) -> Result<TrainedModel, Imp
         .find(|o| o.domain().is_empty() || o.domain() == "ai.onnx")
         .map(|o| o.version())
         .ok_or_else(|| graph_err("no opset for the default ONNX domain".into()))?;
-    if !(7..=18).contains(&opset) {
+    if !OPSETS.contains(&opset) {
         return Err(ImportError::Opset {
             path: path.to_string(),
             found: opset,
@@ -207,11 +239,13 @@ pub(super) fn import(path: &str, proto: &ModelProto) -> Result<TrainedModel, Imp
         weights: Vec::new(),
     };
     for t in &graph.initializer {
-        let tensor = decode(t).map_err(|detail| ImportError::Tensor {
+        let tensor_err = |detail| ImportError::Tensor {
             path: path.to_string(),
             tensor: t.name().to_string(),
             detail,
-        })?;
+        };
+        let raw = external.raw_data(t).map_err(tensor_err)?;
+        let tensor = decode(t, raw).map_err(tensor_err)?;
         imp.consts.insert(t.name().to_string(), tensor);
     }
     for n in &graph.node {

@@ -4,6 +4,7 @@
 
 mod attrs;
 mod error;
+mod external;
 #[allow(clippy::all, clippy::pedantic, missing_docs)]
 mod generated;
 mod import;
@@ -12,28 +13,45 @@ mod tensor;
 
 use std::path::Path;
 
+use external::ExternalFiles;
 use patchwork_core::model::TrainedModel;
 use prost::Message;
 
 pub use error::{AttributeError, ImportError, InputError};
 
-/// Reads and converts an ONNX file.
+/// Reads and converts an ONNX file, with its external data files (looked for beside it).
 pub fn load_model(path: &Path) -> Result<TrainedModel, ImportError> {
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
         path: name.clone(),
         source,
     })?;
-    import_bytes(&name, &bytes)
+    let dir = path.parent().map(|d| {
+        if d.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            d
+        }
+    });
+    convert(&name, &bytes, &mut ExternalFiles::new(dir))
 }
 
-/// Converts ONNX bytes; `source` names them in errors. Never panics on malformed input.
+/// Converts ONNX bytes; `source` names them in errors. Never panics on malformed input. A
+/// model whose tensors are in external files needs [`load_model`].
 pub fn import_bytes(source: &str, bytes: &[u8]) -> Result<TrainedModel, ImportError> {
+    convert(source, bytes, &mut ExternalFiles::new(None))
+}
+
+fn convert(
+    source: &str,
+    bytes: &[u8],
+    external: &mut ExternalFiles,
+) -> Result<TrainedModel, ImportError> {
     let proto = generated::ModelProto::decode(bytes).map_err(|e| ImportError::Decode {
         path: source.to_string(),
         source: e,
     })?;
-    import::import(source, &proto)
+    import::import(source, &proto, external)
 }
 
 #[cfg(test)]

@@ -47,12 +47,12 @@ impl ConstTensor {
     }
 }
 
-/// Decodes a tensor; the error string says what is wrong (the caller adds file and name).
-pub(super) fn decode(t: &TensorProto) -> Result<ConstTensor, String> {
-    if t.data_location == Some(1) || !t.external_data.is_empty() {
-        return Err(
-            "external data files are not supported (save the model with weights inside)".into(),
-        );
+/// Decodes a tensor whose raw bytes are `external` when it is stored outside the model file
+/// (see [`super::external`]); the error string says what is wrong (the caller adds file and
+/// name).
+pub(super) fn decode(t: &TensorProto, external: Option<&[u8]>) -> Result<ConstTensor, String> {
+    if external.is_none() && (t.data_location == Some(1) || !t.external_data.is_empty()) {
+        return Err("external data is supported for initializers only".into());
     }
     if t.segment.is_some() {
         return Err("segmented tensors are not supported".into());
@@ -67,7 +67,7 @@ pub(super) fn decode(t: &TensorProto) -> Result<ConstTensor, String> {
             .ok_or_else(|| format!("dimensions {:?} overflow", t.dims))?;
         dims.push(d);
     }
-    let raw = t.raw_data.as_deref();
+    let raw = external.or(t.raw_data.as_deref());
     let dtype = t.data_type.unwrap_or(0);
     let data = match DataType::try_from(dtype) {
         Ok(DataType::Float) => ConstData::F32(match raw {

@@ -223,3 +223,116 @@ fn truncated_or_corrupted_bytes_never_panic() {
     }
     assert!(import_bytes("t.onnx", &bytes[..bytes.len() / 2]).is_err());
 }
+
+/// The small model with its Conv weight `w` moved to `data_file` at byte `offset` (raw
+/// little-endian floats), as the dynamo exporter stores weights; written into `dir`.
+fn with_external_weight(dir: &std::path::Path, location: &str, offset: usize) -> ModelProto {
+    let mut m = small_model(None);
+    let graph = m.graph.as_mut().unwrap();
+    let w = graph
+        .initializer
+        .iter_mut()
+        .find(|t| t.name() == "w")
+        .unwrap();
+    let mut bytes = vec![0xAB; offset];
+    bytes.extend(w.float_data.iter().flat_map(|v| v.to_le_bytes()));
+    std::fs::write(dir.join("m.onnx.data"), &bytes).unwrap();
+    let entry = |k: &str, v: String| super::generated::StringStringEntryProto {
+        key: Some(k.into()),
+        value: Some(v),
+    };
+    w.float_data.clear();
+    w.data_location = Some(1);
+    w.external_data = vec![
+        entry("location", location.into()),
+        entry("offset", offset.to_string()),
+        entry("length", (18 * 4).to_string()),
+    ];
+    m
+}
+
+#[test]
+fn external_weights_load_from_beside_the_model_and_bad_locations_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.onnx");
+    let inline = import_bytes("small.onnx", &small_model(None).encode_to_vec()).unwrap();
+    std::fs::write(
+        &path,
+        with_external_weight(dir.path(), "m.onnx.data", 24).encode_to_vec(),
+    )
+    .unwrap();
+    let external = super::load_model(&path).unwrap();
+    assert_eq!(external.weights(), inline.weights());
+    // From bytes alone there is no directory to look in.
+    let bytes = std::fs::read(&path).unwrap();
+    let e = import_bytes("m.onnx", &bytes).unwrap_err().to_string();
+    assert!(
+        e.contains("tensor 'w'") && e.contains("external file 'm.onnx.data'"),
+        "{e}"
+    );
+    for (location, says) in [
+        ("../m.onnx.data", "inside the model's directory"),
+        ("/etc/passwd", "inside the model's directory"),
+        ("missing.data", "No such file"),
+    ] {
+        let m = with_external_weight(dir.path(), location, 0);
+        std::fs::write(&path, m.encode_to_vec()).unwrap();
+        let e = super::load_model(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("tensor 'w'") && e.contains(says),
+            "{location}: {e}"
+        );
+    }
+    let mut m = with_external_weight(dir.path(), "m.onnx.data", 0);
+    let w = &mut m.graph.as_mut().unwrap().initializer[0];
+    w.external_data[1].value = Some("70".into());
+    std::fs::write(&path, m.encode_to_vec()).unwrap();
+    let e = super::load_model(&path).unwrap_err().to_string();
+    assert!(e.contains("bytes 70..142 are outside the file's 72"), "{e}");
+}
+
+#[test]
+fn reduce_mean_over_the_map_is_a_global_average_pool() {
+    // Opset 18: axes are an input; keepdims 0 needs no Flatten afterwards.
+    let mut m = small_model(None);
+    m.opset_import[0].version = Some(18);
+    let graph = m.graph.as_mut().unwrap();
+    graph.node[3] = node("ReduceMean", "mean", &["r", "axes"], "f", vec![keepdims(0)]);
+    graph.node.remove(4);
+    graph.initializer.push(TensorProto {
+        name: Some("axes".into()),
+        dims: vec![2],
+        data_type: Some(DataType::Int64 as i32),
+        int64_data: vec![-1, 2],
+        ..Default::default()
+    });
+    let plain = import_bytes("small.onnx", &small_model(None).encode_to_vec()).unwrap();
+    let mean = import_bytes("mean.onnx", &m.encode_to_vec()).unwrap();
+    let kinds: Vec<_> = mean.model().nodes.iter().map(|n| n.op.kind()).collect();
+    assert_eq!(
+        kinds,
+        ["Conv", "Relu", "GlobalAvgPool", "Reshape", "Linear"]
+    );
+    assert_eq!(mean.model().nodes[2].name, "mean/pool");
+    assert_eq!(mean.weights(), plain.weights());
+    // Over the channels it is refused, naming the axes.
+    let graph = m.graph.as_mut().unwrap();
+    let axes = graph.initializer.last_mut().unwrap();
+    (axes.dims, axes.int64_data) = (vec![1], vec![1]);
+    let e = import_bytes("mean.onnx", &m.encode_to_vec())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("'mean'") && e.contains("axes") && e.contains("[1]"),
+        "{e}"
+    );
+}
+
+fn keepdims(v: i64) -> AttributeProto {
+    AttributeProto {
+        name: Some("keepdims".into()),
+        r#type: Some(AttributeType::Int as i32),
+        i: Some(v),
+        ..Default::default()
+    }
+}

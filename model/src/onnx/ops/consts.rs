@@ -38,7 +38,7 @@ fn ints(imp: &Importer, cx: &NodeCx, index: usize) -> Result<Vec<i64>, ImportErr
 
 fn constant(cx: &NodeCx) -> Result<ConstTensor, ImportError> {
     if let Some(t) = cx.tensor("value")? {
-        return decode(t).map_err(|d| cx.attr_err("value", "a supported tensor", d));
+        return decode(t, None).map_err(|d| cx.attr_err("value", "a supported tensor", d));
     }
     if let Some(v) = cx.ints("value_ints")? {
         return Ok(ConstTensor {

@@ -1,7 +1,8 @@
 //! Conversion of each supported ONNX operator into [`patchwork_core::model::Op`] nodes.
 //!
-//! Supported (default domain, opsets 7-18, tested with 13-17): Conv, BatchNormalization (folded
-//! into the preceding Conv), Relu, Clip(0, 6), Add, AveragePool, GlobalAveragePool, MaxPool,
+//! Supported (default domain, opsets 7-21, tested with 13, 17 and the dynamo exporter's 20):
+//! Conv, BatchNormalization (folded into the preceding Conv), Relu, Clip(0, 6), Add,
+//! AveragePool, GlobalAveragePool, ReduceMean over H and W, MaxPool,
 //! Gemm, MatMul, Flatten, Reshape, Concat, Resize, Upsample, Identity, Dropout (inference), and
 //! the constant plumbing torch emits around Reshape/Resize: Constant, Shape, Gather, Unsqueeze,
 //! Squeeze, Slice, Cast, and Concat of constants. Anything else is an error naming the node.
@@ -42,6 +43,7 @@ pub(super) fn convert(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError
         "Clip" => pool::clip(imp, cx),
         "AveragePool" => pool::avg_pool(imp, cx),
         "MaxPool" => pool::max_pool(imp, cx),
+        "ReduceMean" => pool::reduce_mean(imp, cx),
         "GlobalAveragePool" => {
             cx.only_attrs(&[])?;
             let x = imp.runtime(cx, 0)?;

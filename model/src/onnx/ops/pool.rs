@@ -1,6 +1,6 @@
-//! Pooling (AveragePool, MaxPool) and Clip(0, 6).
+//! Pooling (AveragePool, MaxPool, ReduceMean over the map) and Clip(0, 6).
 
-use patchwork_core::model::{Op, Pool2d};
+use patchwork_core::model::{Op, Pool2d, Shape};
 
 use super::{input_hw, pads_2d};
 use crate::onnx::attrs::NodeCx;
@@ -100,4 +100,44 @@ pub(super) fn clip(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
         return Err(cx.attr_err("min/max", "0 and 6 (ReLU6)", format!("{lo:?} and {hi:?}")));
     }
     imp.push(cx, Op::Relu6, vec![x], None).map(drop)
+}
+
+/// ONNX ReduceMean over the two spatial axes of an NCHW value (what adaptive average pooling to
+/// 1x1 exports as): a global average pool, then a reshape to `[N, C]` when `keepdims` is 0.
+/// The axes are an attribute before opset 18 and a constant input from 18 on.
+pub(super) fn reduce_mean(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
+    cx.only_attrs(&["axes", "keepdims", "noop_with_empty_axes"])?;
+    let x = imp.runtime(cx, 0)?;
+    let dims = imp.model.shape(x).0.clone();
+    let axes: Vec<i64> = if imp.opset >= 18 {
+        match imp.opt_const(cx, 1)? {
+            Some(t) => t
+                .as_i64()
+                .ok_or_else(|| cx.input_err(1, "expected INT64 axes"))?
+                .to_vec(),
+            None => Vec::new(),
+        }
+    } else {
+        cx.ints("axes")?.unwrap_or_default()
+    };
+    let rank = dims.len() as i64;
+    let mut spatial: Vec<i64> = axes
+        .iter()
+        .map(|&a| if a < 0 { a + rank } else { a })
+        .collect();
+    spatial.sort_unstable();
+    if rank != 4 || spatial != [2, 3] {
+        return Err(cx.attr_err(
+            "axes",
+            "the two spatial axes [2, 3] of an NCHW value",
+            format!("{axes:?} of a rank-{rank} value"),
+        ));
+    }
+    if cx.int("keepdims", 1)? != 0 {
+        return imp.push(cx, Op::GlobalAvgPool, vec![x], None).map(drop);
+    }
+    let pooled = imp.push_step(cx, "pool", Op::GlobalAvgPool, vec![x])?;
+    let shape = Shape(dims[..2].to_vec());
+    imp.push(cx, Op::Reshape, vec![pooled], Some(shape))
+        .map(drop)
 }
