@@ -1,6 +1,6 @@
 //! The model-related commands as library functions (the CLI in `src/cmd/models.rs` parses
 //! arguments and prints): float reference on one input, DReLU statistics of a spec, and
-//! plaintext accuracy on Fashion-MNIST.
+//! plaintext accuracy on a labelled data set.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -11,8 +11,8 @@ use patchwork_core::model::{Model, ModelError, TrainedModel};
 use patchwork_core::spec::Spec;
 
 use crate::architecture::{is_architecture_path, load_architecture, ArchitectureError};
-use crate::data::fashion::{DataError, Dataset};
 use crate::data::input::{load_input, InputError};
+use crate::data::{DataError, Dataset};
 use crate::onnx::{load_model, ImportError};
 use crate::reference::{forward, ForwardError};
 use crate::spec_io::{load_spec, SpecIoError};
@@ -53,16 +53,6 @@ pub enum CommandError {
     /// The data set cannot be loaded.
     #[error(transparent)]
     Data(#[from] DataError),
-    /// The data set's images do not fit the model's input.
-    #[error("model input is {model}, but the data set has {rows}x{cols} grayscale images (expected [1, 1, {rows}, {cols}])")]
-    DataShape {
-        /// The model's input shape.
-        model: patchwork_core::model::Shape,
-        /// Image height of the data set.
-        rows: usize,
-        /// Image width of the data set.
-        cols: usize,
-    },
     /// The model gives fewer scores than the labels name classes.
     #[error("model output has {found} values, but the data set's labels name {classes} classes (one score per class expected)")]
     NotAClassifier {
@@ -211,14 +201,8 @@ pub fn evaluate(
     limit: Option<usize>,
 ) -> Result<Accuracy, CommandError> {
     let model = trained.model();
-    let expected = patchwork_core::model::Shape(vec![1, 1, data.rows, data.cols]);
-    if model.shape(model.input) != &expected {
-        return Err(CommandError::DataShape {
-            model: model.shape(model.input).clone(),
-            rows: data.rows,
-            cols: data.cols,
-        });
-    }
+    data.check_fits(model.shape(model.input))?;
+    let labels = data.require_labels("accuracy")?;
     let total = limit.unwrap_or(data.len()).min(data.len());
     let spec = ResolvedSpec::of(model, spec).map_err(ForwardError::Spec)?;
     let mut correct = 0;
@@ -232,7 +216,7 @@ pub fn evaluate(
         }
         let scores: Vec<f32> = y.iter().copied().collect();
         let best = patchwork_core::infer::argmax(&scores);
-        correct += usize::from(best == data.labels[i] as usize);
+        correct += usize::from(best == labels[i] as usize);
     }
     Ok(Accuracy { correct, total })
 }

@@ -79,13 +79,25 @@ fn bundled_model_matches_onnxruntime() {
 #[test]
 fn data_set_names_pick_the_split() {
     let dir = Path::new(patchwork_model::data::fashion::DEFAULT_DIR);
-    assert_eq!(DataSource::FashionMnist64.load(dir).unwrap().len(), 64);
+    let input = patchwork_core::model::Shape::nchw(1, 28, 28);
+    let load = |source: DataSource| source.load(dir, &input, Default::default(), None);
+    assert_eq!(load(DataSource::FashionMnist64).unwrap().len(), 64);
     if !dir.exists() {
         println!("SKIPPED the Debian splits: {} missing", dir.display());
         return;
     }
-    let train = DataSource::FashionMnistTrain.load(dir).unwrap();
-    let test = DataSource::FashionMnistTest.load(dir).unwrap();
+    let train = load(DataSource::FashionMnistTrain).unwrap();
+    let test = load(DataSource::FashionMnistTest).unwrap();
     assert_eq!((train.len(), test.len()), (60_000, 10_000));
-    assert_ne!(&train.images[..784], &test.images[..784]);
+    assert_ne!(train.input(0), test.input(0));
+    // The images of another model's input are refused, naming what differs.
+    let rgb = patchwork_core::model::Shape::nchw(3, 32, 32);
+    let e = DataSource::FashionMnist64
+        .load(dir, &rgb, Default::default(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("channels 1 vs 3, height 28 vs 32, width 28 vs 32"),
+        "{e}"
+    );
 }

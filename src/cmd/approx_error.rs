@@ -72,8 +72,9 @@ fn real_activations(args: &Args) -> Result<Vec<(f32, usize)>, String> {
         None => patchwork_core::spec::Spec::default(),
     };
     let dir = std::path::Path::new(patchwork_model::data::fashion::DEFAULT_DIR);
+    let input = model.shape(model.input);
     let data = DataSource::from(args.data)
-        .load(dir)
+        .load(dir, input, Default::default(), Some(args.images))
         .map_err(|e| e.to_string())?;
     let resolved = ResolvedSpec::new(model, &spec).map_err(|e| e.to_string())?;
     let mut acts = Vec::new();

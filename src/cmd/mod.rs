@@ -3,6 +3,7 @@ pub mod approx_error;
 pub mod bench;
 pub mod bench_model;
 pub mod bundled;
+pub mod data_args;
 pub mod fault_harness;
 pub mod launch;
 pub mod load_test;

@@ -18,8 +18,8 @@ use patchwork_core::model::TrainedModel;
 use patchwork_model::commands::{self, CommandError};
 use patchwork_model::data::DataSource;
 
+use super::data_args::DataArgs;
 use super::secure::list;
-use super::values::{arg_name, DataArg};
 use patchwork_model::transform::Transforms;
 
 /// Opt-in model transforms, applied after loading and reported on stderr.
@@ -162,12 +162,9 @@ pub struct EvalArgs {
     /// Block-ReLU spec (JSON).
     #[arg(long)]
     pub spec: Option<PathBuf>,
-    /// The labelled images to evaluate on.
-    #[arg(long, value_enum, default_value_t)]
-    pub data: DataArg,
-    /// Directory of the Fashion-MNIST IDX files.
-    #[arg(long, default_value = patchwork_model::data::fashion::DEFAULT_DIR)]
-    pub data_dir: PathBuf,
+    /// The labelled images to evaluate on (`fashion-mnist`: the test split).
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Evaluate only the first N images.
     #[arg(long)]
     pub limit: Option<usize>,
@@ -273,7 +270,15 @@ pub fn run_eval(args: &EvalArgs) -> Result<(), CommandError> {
         .as_deref()
         .map(|p| commands::load_checked_spec(m.model(), p))
         .transpose()?;
-    let data = DataSource::from(args.data).load(&args.data_dir)?;
+    let input = m.model().shape(m.model().input);
+    let source = args.data.source(DataSource::FashionMnistTest);
+    let normalize = args.data.normalize().map_err(CommandError::Usage)?;
+    let data = source.map_err(CommandError::Usage)?.load(
+        &args.data.data_dir,
+        input,
+        normalize,
+        args.limit,
+    )?;
     if args.secure {
         let empty = patchwork_core::spec::Spec::default();
         let spec = spec.as_ref().unwrap_or(&empty);
@@ -284,7 +289,7 @@ pub fn run_eval(args: &EvalArgs) -> Result<(), CommandError> {
     let acc = commands::evaluate(&m, spec.as_ref(), &data, args.limit)?;
     let seconds = start.elapsed().as_secs_f64();
     if args.json {
-        let out = serde_json::json!({"data": arg_name(&args.data), "spec": spec.is_some(),
+        let out = serde_json::json!({"data": args.data.name(), "spec": spec.is_some(),
             "accuracy": acc.ratio(), "correct": acc.correct, "total": acc.total, "seconds": seconds});
         outln!("{out}");
         return Ok(());
@@ -294,7 +299,7 @@ pub fn run_eval(args: &EvalArgs) -> Result<(), CommandError> {
         acc.ratio(),
         acc.correct,
         acc.total,
-        arg_name(&args.data),
+        args.data.name(),
         if spec.is_some() {
             " with Block-ReLU spec"
         } else {

@@ -13,8 +13,9 @@ use patchwork_core::protocol::drelu::Comparison;
 use patchwork_core::protocol::truncate::Truncation;
 use patchwork_core::spec::Spec;
 use patchwork_model::commands::{self, load_checked_spec};
-use patchwork_model::data::fashion::{bundled_test64, Dataset};
+use patchwork_model::data::fashion::bundled_test64;
 use patchwork_model::data::input::load_input;
+use patchwork_model::data::Dataset;
 use patchwork_model::reference::forward;
 use patchwork_model::transform::Transforms;
 use patchwork_net::secure::local::{infer_local, Network};
@@ -324,15 +325,11 @@ pub fn secure_eval(
     let settings = protocol.settings()?;
     let model = trained.model();
     let n = limit.unwrap_or(data.len()).min(data.len());
-    let expected = patchwork_core::model::Shape(vec![1, 1, data.rows, data.cols]);
-    if model.shape(model.input) != &expected {
-        return Err(format!(
-            "model input is {}, the data set has {}x{} images",
-            model.shape(model.input),
-            data.rows,
-            data.cols
-        ));
-    }
+    data.check_fits(model.shape(model.input))
+        .map_err(|e| e.to_string())?;
+    let labels = data
+        .require_labels("a secure evaluation")
+        .map_err(|e| e.to_string())?;
     let bar = indicatif::ProgressBar::new(n as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -356,7 +353,7 @@ pub fn secure_eval(
             let i = start + k;
             let float = forward(trained, &data.input(i), &resolved).map_err(|e| e.to_string())?;
             let float: Vec<f32> = float.iter().copied().collect();
-            let (fc, label) = (argmax(&float), data.labels[i] as usize);
+            let (fc, label) = (argmax(&float), labels[i] as usize);
             secure_right += (r.class == label) as usize;
             float_right += (fc == label) as usize;
             if r.class == fc {

@@ -23,7 +23,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::ArrayD;
 use patchwork_core::spec::Spec;
 use patchwork_model::commands::load_checked_spec;
-use patchwork_model::data::fashion::{self, Split};
+use patchwork_model::data::DataSource;
+
+use crate::cmd::data_args::DataArgs;
 use patchwork_model::onnx::load_model;
 use patchwork_planner::distortion::candidates::CandidateSides;
 use patchwork_planner::distortion::extract::{extract_all, layer_work, relu_layers, Options};
@@ -47,12 +49,9 @@ pub struct DistortionArgs {
     /// The trained model (ONNX).
     #[arg(long, value_name = "M.onnx")]
     pub model: PathBuf,
-    /// Calibration data (the first N images of its training split).
-    #[arg(long, value_enum, default_value_t)]
-    pub data: CalibrationArg,
-    /// Directory of the Fashion-MNIST IDX files.
-    #[arg(long, default_value = fashion::DEFAULT_DIR)]
-    pub data_dir: PathBuf,
+    /// Calibration data: its first N images (`fashion-mnist`: of the training split).
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Calibration images N (eq. 4 averages over them).
     #[arg(long, default_value_t = 128)]
     pub samples: usize,
@@ -97,19 +96,11 @@ pub struct MergeArgs {
     pub out: PathBuf,
 }
 
-/// A calibration data source.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum CalibrationArg {
-    /// Fashion-MNIST's IDX files in --data-dir.
-    #[default]
-    FashionMnist,
-}
-
 /// Why `plan distortion` or `plan merge` failed.
 #[derive(Debug)]
 pub enum DistortionCmdError {
     Model(String),
-    Data(fashion::DataError),
+    Data(String),
     TooFewImages { asked: usize, have: usize },
     Shard(ShardError),
     BaseSpec(String),
@@ -127,7 +118,7 @@ impl fmt::Display for DistortionCmdError {
             Self::TooFewImages { asked, have } => {
                 write!(
                     f,
-                    "--samples {asked}, but the training split has {have} images"
+                    "--samples {asked}, but the calibration data has {have} images"
                 )
             }
             Self::Shard(e) => write!(f, "{e}"),
@@ -146,13 +137,18 @@ pub(super) fn distortion(
     args: &DistortionArgs,
     out: &mut dyn Write,
 ) -> Result<(), DistortionCmdError> {
-    let CalibrationArg::FashionMnist = args.data;
     let shard = match &args.shard {
         Some(s) => Shard::parse(s).map_err(DistortionCmdError::Shard)?,
         None => Shard::ALL,
     };
     let model = load_model(&args.model).map_err(|e| DistortionCmdError::Model(e.to_string()))?;
-    let data = fashion::load(&args.data_dir, Split::Train).map_err(DistortionCmdError::Data)?;
+    let input = model.model().shape(model.model().input);
+    let source = args.data.source(DataSource::FashionMnistTrain);
+    let normalize = args.data.normalize().map_err(DistortionCmdError::Data)?;
+    let data = source
+        .map_err(DistortionCmdError::Data)?
+        .load(&args.data.data_dir, input, normalize, Some(args.samples))
+        .map_err(|e| DistortionCmdError::Data(e.to_string()))?;
     if args.samples == 0 || args.samples > data.len() {
         return Err(DistortionCmdError::TooFewImages {
             asked: args.samples,

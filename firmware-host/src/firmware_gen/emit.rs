@@ -95,7 +95,7 @@ pub(crate) fn spec_const(spec: &Spec) -> String {
 }
 
 /// `IMAGE` (row-major bytes; the input is `byte / 255`) and `LABEL`.
-pub(crate) fn image_consts(pixels: &[u8], label: u8) -> String {
+pub(crate) fn image_consts(pixels: &[u8], label: u32) -> String {
     let bytes: Vec<String> = pixels.iter().map(|b| b.to_string()).collect();
     let mut s = String::new();
     let _ = writeln!(

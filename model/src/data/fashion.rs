@@ -1,13 +1,13 @@
 //! Fashion-MNIST: the gzipped IDX files of the Debian package `dataset-fashion-mnist`, and the
 //! 64 test images bundled in `data/` (see `data/README.md`).
 //!
-//! Images are 28x28 grayscale bytes; the models take them as `[1, 1, 28, 28]` floats `pixel/255`.
+//! Images are 28x28 grayscale bytes; the models take them as `[1, 1, 28, 28]` floats `pixel/255`
+//! ([`Dataset::input`]).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use ndarray::{ArrayD, IxDyn};
-
+use crate::data::dataset::{DataError, Dataset, Normalize, Pixels};
 use crate::data::npy::{parse_npy, NpyData};
 
 /// Where `apt-get install -y dataset-fashion-mnist` puts the files.
@@ -26,87 +26,6 @@ pub const CLASSES: [&str; 10] = [
     "Bag",
     "Ankle boot",
 ];
-
-/// A set of labelled images (row-major bytes).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Dataset {
-    /// Image height.
-    pub rows: usize,
-    /// Image width.
-    pub cols: usize,
-    /// `len() * rows * cols` pixels.
-    pub images: Vec<u8>,
-    /// One label per image.
-    pub labels: Vec<u8>,
-    /// The name of each label, where the source gives names (empty otherwise).
-    pub class_names: Vec<String>,
-}
-
-impl Dataset {
-    /// The name of class `label`, or its number where the source names none.
-    pub fn class_name(&self, label: usize) -> String {
-        self.class_names
-            .get(label)
-            .cloned()
-            .unwrap_or_else(|| label.to_string())
-    }
-
-    /// How many classes the labels name: the class names', else one more than the largest label.
-    pub fn classes(&self) -> usize {
-        match self.class_names.len() {
-            0 => self.labels.iter().max().map_or(0, |&l| l as usize + 1),
-            n => n,
-        }
-    }
-
-    /// Number of images.
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    /// Whether there are no images.
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
-    /// Image `i` as a `[1, 1, rows, cols]` tensor of `pixel / 255`.
-    pub fn input(&self, i: usize) -> ArrayD<f32> {
-        let n = self.rows * self.cols;
-        let px = self.images[i * n..(i + 1) * n]
-            .iter()
-            .map(|&b| b as f32 / 255.0)
-            .collect();
-        ArrayD::from_shape_vec(IxDyn(&[1, 1, self.rows, self.cols]), px)
-            .expect("rows * cols pixels")
-    }
-}
-
-/// Why the data could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum DataError {
-    /// A file of the data set does not exist.
-    #[error("{path}: not found. Install Fashion-MNIST with `apt-get install -y dataset-fashion-mnist` (files go to {DEFAULT_DIR})")]
-    Missing {
-        /// The file.
-        path: String,
-    },
-    /// A file of the data set cannot be read.
-    #[error("{path}: cannot read: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The underlying error.
-        source: std::io::Error,
-    },
-    /// A file is not what its name says (IDX header, gzip).
-    #[error("{path}: {detail}")]
-    Format {
-        /// The file.
-        path: String,
-        /// What is wrong.
-        detail: String,
-    },
-}
 
 /// Which split to load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,13 +58,34 @@ pub fn load(dir: &Path, split: Split) -> Result<Dataset, DataError> {
             detail: format!("{} labels for {} images", ldims[0], dims[0]),
         });
     }
-    Ok(Dataset {
-        rows: dims[1],
-        cols: dims[2],
-        images: pixels.to_vec(),
-        labels: labels_data.to_vec(),
-        class_names: CLASSES.map(String::from).to_vec(),
-    })
+    let bad = |e: DataError| DataError::Format {
+        path: images.0.clone(),
+        detail: e.to_string(),
+    };
+    fashion_set(
+        [
+            dims.get(1).copied().unwrap_or(0),
+            dims.get(2).copied().unwrap_or(0),
+        ],
+        pixels.to_vec(),
+        labels_data,
+    )
+    .map_err(bad)
+}
+
+/// Grayscale Fashion-MNIST images of `rows x cols` with their labels and class names.
+fn fashion_set(
+    [rows, cols]: [usize; 2],
+    pixels: Vec<u8>,
+    labels: &[u8],
+) -> Result<Dataset, DataError> {
+    Dataset::new(
+        [1, rows, cols],
+        Pixels::U8(pixels),
+        labels.iter().map(|&l| u32::from(l)).collect(),
+        CLASSES.map(String::from).to_vec(),
+        Normalize::default(),
+    )
 }
 
 fn read_gz(path: &PathBuf) -> Result<(String, Vec<u8>), DataError> {
@@ -207,13 +147,8 @@ pub fn bundled_test64() -> Dataset {
     let (NpyData::U8(images), NpyData::U8(labels)) = (i.data, l.data) else {
         unreachable!("the bundled data files are u8 arrays (checked by tests)");
     };
-    Dataset {
-        rows: 28,
-        cols: 28,
-        images,
-        labels,
-        class_names: CLASSES.map(String::from).to_vec(),
-    }
+    fashion_set([28, 28], images, &labels)
+        .unwrap_or_else(|_| unreachable!("64 images of 28x28 and 64 labels (checked by tests)"))
 }
 
 #[cfg(test)]
@@ -223,7 +158,7 @@ mod tests {
     #[test]
     fn bundled_has_64_images() {
         let d = bundled_test64();
-        assert_eq!((d.len(), d.images.len()), (64, 64 * 28 * 28));
+        assert_eq!((d.len(), d.channels, d.rows, d.cols), (64, 1, 28, 28));
         assert!(d.labels.iter().all(|&l| l < 10));
     }
 
@@ -237,7 +172,10 @@ mod tests {
         let test = load(dir, Split::Test).unwrap();
         assert_eq!((test.len(), test.rows, test.cols), (10_000, 28, 28));
         let b = bundled_test64();
-        assert_eq!(&test.images[..64 * 784], b.images.as_slice());
+        let (Pixels::U8(all), Pixels::U8(first)) = (&test.images, &b.images) else {
+            panic!("Fashion-MNIST pixels are bytes")
+        };
+        assert_eq!(&all[..64 * 784], first.as_slice());
         assert_eq!(&test.labels[..64], b.labels.as_slice());
     }
 

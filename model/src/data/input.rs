@@ -1,5 +1,6 @@
-//! Loading a model input from `.npy` (f32 as is, u8 divided by 255) or `.png` (8-bit grayscale
-//! or RGB(A), divided by 255, alpha dropped) and fitting it to the model's input shape.
+//! Loading a model input from `.npy` (f32 and f64 as they are, u8 divided by 255) or `.png`
+//! (8-bit grayscale or RGB(A), divided by 255, alpha dropped) and fitting it to the model's
+//! input shape.
 
 use std::path::Path;
 
@@ -73,6 +74,12 @@ pub fn load_input(path: &Path, expected: &Shape) -> Result<ArrayD<f32>, InputErr
             let data = match npy.data {
                 NpyData::F32(v) => v,
                 NpyData::U8(v) => v.iter().map(|&b| b as f32 / 255.0).collect(),
+                NpyData::I64(_) => {
+                    return Err(InputError::Npy(NpyError::Format {
+                        path: name,
+                        detail: "an input must be float32, float64 or uint8, not integers".into(),
+                    }))
+                }
             };
             (npy.shape, data)
         }

@@ -1,5 +1,7 @@
 //! Minimal `.npy` (NumPy format 1.0-3.0) reading and writing for little-endian `f32` and `u8`
-//! arrays in C order. Malformed files give an error naming the problem, never a panic.
+//! arrays in C order; little-endian `f64` (NumPy's default) is read too, rounded to `f32` (the
+//! precision every model here computes in). Malformed files give an error naming the problem,
+//! never a panic.
 
 use std::path::Path;
 
@@ -10,6 +12,8 @@ pub enum NpyData {
     F32(Vec<f32>),
     /// Bytes.
     U8(Vec<u8>),
+    /// Little-endian `i64` (NumPy's default integers; `<i4` is widened), e.g. labels.
+    I64(Vec<i64>),
 }
 
 /// An `.npy` array: shape and data.
@@ -27,6 +31,7 @@ impl Npy {
         match &self.data {
             NpyData::F32(v) => v.clone(),
             NpyData::U8(v) => v.iter().map(|&b| b as f32).collect(),
+            NpyData::I64(v) => v.iter().map(|&x| x as f32).collect(),
         }
     }
 }
@@ -120,6 +125,45 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Npy, String> {
                     .collect(),
             )
         }
+        "<f8" => {
+            if Some(body.len()) != count.checked_mul(8) {
+                return Err(format!(
+                    "data has {} bytes, expected 8 x {count} for shape {shape:?} of <f8",
+                    body.len()
+                ));
+            }
+            NpyData::F32(
+                body.chunks_exact(8)
+                    .map(|c| {
+                        let mut b = [0u8; 8];
+                        b.copy_from_slice(c);
+                        f64::from_le_bytes(b) as f32
+                    })
+                    .collect(),
+            )
+        }
+        "<i8" | "<i4" => {
+            let width = if descr == "<i8" { 8 } else { 4 };
+            if Some(body.len()) != count.checked_mul(width) {
+                return Err(format!(
+                    "data has {} bytes, expected {width} x {count} for shape {shape:?} of {descr}",
+                    body.len()
+                ));
+            }
+            NpyData::I64(
+                body.chunks_exact(width)
+                    .map(|c| {
+                        let mut b = [0u8; 8];
+                        b[..width].copy_from_slice(c);
+                        if width == 4 {
+                            i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                        } else {
+                            i64::from_le_bytes(b)
+                        }
+                    })
+                    .collect(),
+            )
+        }
         "|u1" | "<u1" => {
             if body.len() != count {
                 return Err(format!(
@@ -131,7 +175,7 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Npy, String> {
         }
         other => {
             return Err(format!(
-                "dtype '{other}' is not supported (expected '<f4' or '|u1')"
+                "dtype '{other}' is not supported (expected '<f4', '<f8', '|u1', '<i8' or '<i4')"
             ))
         }
     };
@@ -150,6 +194,7 @@ pub fn encode_npy(npy: &Npy) -> Vec<u8> {
     let descr = match npy.data {
         NpyData::F32(_) => "<f4",
         NpyData::U8(_) => "|u1",
+        NpyData::I64(_) => "<i8",
     };
     let dims: Vec<String> = npy.shape.iter().map(|d| d.to_string()).collect();
     let shape = if dims.len() == 1 {
@@ -170,6 +215,9 @@ pub fn encode_npy(npy: &Npy) -> Vec<u8> {
             .iter()
             .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
         NpyData::U8(v) => out.extend_from_slice(v),
+        NpyData::I64(v) => v
+            .iter()
+            .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
     }
     out
 }
@@ -194,5 +242,26 @@ mod tests {
             data: NpyData::U8(vec![1, 2, 3, 4]),
         };
         assert_eq!(parse_npy(&encode_npy(&b)).unwrap(), b);
+        let c = Npy {
+            shape: vec![2],
+            data: NpyData::I64(vec![-1, 1 << 40]),
+        };
+        assert_eq!(parse_npy(&encode_npy(&c)).unwrap(), c);
+    }
+
+    #[test]
+    fn float64_is_read_as_float32() {
+        let header = "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }";
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(header.as_bytes());
+        for v in [0.5f64, -2.25, 1e-3] {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        let npy = parse_npy(&bytes).unwrap();
+        assert_eq!(npy.shape, vec![3]);
+        assert_eq!(npy.data, NpyData::F32(vec![0.5, -2.25, 1e-3]));
+        let short = &bytes[..bytes.len() - 1];
+        assert!(parse_npy(short).unwrap_err().contains("8 x 3"));
     }
 }
