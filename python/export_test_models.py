@@ -11,7 +11,7 @@ Usage: python python/export_test_models.py OUT_DIR [NAME ...]
 Models: resnet18_cifar, resnet50, mobilenet_v2, deeplab_small, ops_mix, and
 deeplab_small_unfolded / ops_mix_unfolded (exported without constant folding), all with the
 TorchScript exporter; resnet18_cifar_dynamo, mobilenet_v2_dynamo, deeplab_small_dynamo and
-ops_mix_dynamo with what a plain `torch.onnx.export(model, (x,), path)` writes today (the dynamo
+ops_mix_dynamo (and small_rgb_dynamo, a small 3-channel CNN) with what a plain `torch.onnx.export(model, (x,), path)` writes today (the dynamo
 exporter, its default opset, weights in an external `NAME.onnx.data` file beside the model).
 BatchNorm statistics are randomised so that folding BatchNorm into Conv is really exercised.
 """
@@ -124,6 +124,13 @@ def ops_mix():
     return OpsMix(), (1, 3, 16, 16)
 
 
+def small_rgb():
+    """A small CNN of a user's own: 3 x 16 x 16 in, 4 classes out (the data-source tests)."""
+    return nn.Sequential(
+        ConvBnRelu(3, 8), ConvBnRelu(8, 8, 3, 2), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4)
+    ), (1, 3, 16, 16)
+
+
 # name -> (builder, opset, constant folding) for the TorchScript exporter; opset None means the
 # default exporter with its defaults. Without constant folding the export keeps
 # BatchNormalization nodes (folded by Patchwork) and torch's Shape/Gather/Concat plumbing.
@@ -139,6 +146,7 @@ MODELS = {
     "mobilenet_v2_dynamo": (mobilenet_v2, None, True),
     "deeplab_small_dynamo": (deeplab_small, None, True),
     "ops_mix_dynamo": (ops_mix, None, True),
+    "small_rgb_dynamo": (small_rgb, None, True),
 }
 
 

@@ -206,7 +206,7 @@ pub fn evaluate(
     let total = limit.unwrap_or(data.len()).min(data.len());
     let spec = ResolvedSpec::of(model, spec).map_err(ForwardError::Spec)?;
     let mut correct = 0;
-    for i in 0..total {
+    for (i, &label) in labels.iter().enumerate().take(total) {
         let y = forward(trained, &data.input(i), &spec)?;
         if y.len() < data.classes() {
             return Err(CommandError::NotAClassifier {
@@ -216,7 +216,7 @@ pub fn evaluate(
         }
         let scores: Vec<f32> = y.iter().copied().collect();
         let best = patchwork_core::infer::argmax(&scores);
-        correct += usize::from(best == labels[i] as usize);
+        correct += usize::from(best == label as usize);
     }
     Ok(Accuracy { correct, total })
 }

@@ -1,0 +1,152 @@
+//! A user's own 3-channel network end to end through the CLI, as the README documents it:
+//! exported with today's default `torch.onnx.export` (external weights), then
+//! `plan distortion` on a folder of PNG images and on an `.npy` array, `plan knapsack`, `eval` on
+//! the folder, and `infer --spec --approx` on an RGB PNG. Needs the Python venv (see
+//! `model/tests/onnx_vs_onnxruntime.rs`); without it the test prints why and passes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use patchwork_model::data::fashion::bundled_test64;
+use patchwork_model::data::npy::{encode_npy, Npy, NpyData};
+use patchwork_model::data::Pixels;
+
+fn patchwork(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_patchwork"))
+        .args(args)
+        .output()
+        .expect("patchwork runs");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+/// Exports the small RGB model into `dir`; `None` without the venv.
+fn export(dir: &Path) -> Option<PathBuf> {
+    let venv =
+        std::env::var("PATCHWORK_VENV").unwrap_or_else(|_| "/root/.cache/patchwork-venv".into());
+    let py = Path::new(&venv).join("bin/python");
+    if !py.exists() {
+        println!("SKIPPED: no Python venv at {venv}");
+        return None;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/export_test_models.py");
+    let out = Command::new(py)
+        .arg(script)
+        .arg(dir)
+        .arg("small_rgb_dynamo")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let model = dir.join("small_rgb_dynamo.onnx");
+    assert!(
+        dir.join("small_rgb_dynamo.onnx.data").exists(),
+        "weights beside the model"
+    );
+    Some(model)
+}
+
+#[test]
+fn a_three_channel_network_plans_on_image_folders_and_arrays_then_runs_securely() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let Some(model) = export(dir) else { return };
+    let m = model.to_str().unwrap();
+    // A folder of 28x28 grey PNGs in four classes (resized and coloured for the 16x16 RGB net).
+    let data = bundled_test64();
+    let Pixels::U8(bytes) = &data.images else {
+        panic!("bytes")
+    };
+    let folder = dir.join("images");
+    for i in 0..16 {
+        let class = folder.join(format!("c{}", i % 4));
+        std::fs::create_dir_all(&class).unwrap();
+        let img = image::GrayImage::from_raw(28, 28, bytes[i * 784..(i + 1) * 784].to_vec());
+        img.unwrap().save(class.join(format!("{i}.png"))).unwrap();
+    }
+    // The same count of images as an N x C x H x W array.
+    let x: Vec<f32> = (0..8 * 3 * 16 * 16)
+        .map(|k| ((k * 7919) % 255) as f32 / 255.0)
+        .collect();
+    let npy = dir.join("x.npy");
+    let array = Npy {
+        shape: vec![8, 3, 16, 16],
+        data: NpyData::F32(x),
+    };
+    std::fs::write(&npy, encode_npy(&array)).unwrap();
+    let (table_dir, table_npy) = (dir.join("t_dir.json"), dir.join("t_npy.json"));
+    for (source, table) in [(&folder, &table_dir), (&npy, &table_npy)] {
+        let (ok, out, err) = patchwork(&[
+            "plan",
+            "distortion",
+            "--model",
+            m,
+            "--data",
+            source.to_str().unwrap(),
+            "--samples",
+            "8",
+            "--max-side",
+            "2",
+            "--coarse-blocks",
+            "0",
+            "--mean",
+            "0.5",
+            "--std",
+            "0.25",
+            "--out",
+            table.to_str().unwrap(),
+        ]);
+        assert!(ok, "plan distortion on {}: {out}{err}", source.display());
+        assert!(out.contains("2 ReLU layers"), "{out}");
+    }
+    let spec = dir.join("spec.json");
+    let (ok, out, err) = patchwork(&[
+        "plan",
+        "knapsack",
+        "--table",
+        table_dir.to_str().unwrap(),
+        "--budget-ratio",
+        "0.3",
+        "--out",
+        spec.to_str().unwrap(),
+    ]);
+    assert!(ok, "plan knapsack: {out}{err}");
+    let (ok, out, err) = patchwork(&[
+        "eval",
+        "--model",
+        m,
+        "--data",
+        folder.to_str().unwrap(),
+        "--spec",
+        spec.to_str().unwrap(),
+    ]);
+    assert!(
+        ok && out.contains("(") && out.contains("/16)"),
+        "eval: {out}{err}"
+    );
+    let png = dir.join("x.png");
+    image::RgbImage::from_fn(16, 16, |x, y| image::Rgb([x as u8 * 16, y as u8 * 16, 128]))
+        .save(&png)
+        .unwrap();
+    let (ok, out, err) = patchwork(&[
+        "infer",
+        "--model",
+        m,
+        "--spec",
+        spec.to_str().unwrap(),
+        "--input",
+        png.to_str().unwrap(),
+        "--approx",
+        "43,5",
+        "--json",
+    ]);
+    assert!(ok, "infer: {out}{err}");
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(report["output"].as_array().map(Vec::len), Some(4), "{out}");
+    // A source that does not fit the model says which dimension differs.
+    let (ok, _, err) = patchwork(&["eval", "--model", m, "--data", "fashion-mnist-64"]);
+    assert!(!ok && err.contains("channels 1 vs 3"), "{err}");
+}
