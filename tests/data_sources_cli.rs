@@ -1,15 +1,15 @@
 //! A user's own 3-channel network end to end through the CLI, as the README documents it:
 //! exported with today's default `torch.onnx.export` (external weights), then
 //! `plan distortion` on a folder of PNG images and on an `.npy` array, `plan knapsack`, `eval` on
-//! the folder, and `infer --spec --approx` on an RGB PNG. Needs the Python venv (see
-//! `model/tests/onnx_vs_onnxruntime.rs`); without it the test prints why and passes.
+//! the folder, and `infer --spec --approx` on an RGB PNG. Needs the Python venv
+//! (`patchwork_test_support::python`); without it the test prints why and passes.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use patchwork_model::data::fashion::bundled_test64;
 use patchwork_model::data::npy::{encode_npy, Npy, NpyData};
 use patchwork_model::data::Pixels;
+use patchwork_test_support::python::export;
 
 fn patchwork(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_patchwork"))
@@ -20,40 +20,17 @@ fn patchwork(args: &[&str]) -> (bool, String, String) {
     (out.status.success(), text(&out.stdout), text(&out.stderr))
 }
 
-/// Exports the small RGB model into `dir`; `None` without the venv.
-fn export(dir: &Path) -> Option<PathBuf> {
-    let venv =
-        std::env::var("PATCHWORK_VENV").unwrap_or_else(|_| "/root/.cache/patchwork-venv".into());
-    let py = Path::new(&venv).join("bin/python");
-    if !py.exists() {
-        println!("SKIPPED: no Python venv at {venv}");
-        return None;
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/export_test_models.py");
-    let out = Command::new(py)
-        .arg(script)
-        .arg(dir)
-        .arg("small_rgb_dynamo")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+#[test]
+fn a_three_channel_network_plans_on_image_folders_and_arrays_then_runs_securely() {
+    let Some(tmp) = export("small_rgb_dynamo") else {
+        return;
+    };
+    let dir = tmp.path();
     let model = dir.join("small_rgb_dynamo.onnx");
     assert!(
         dir.join("small_rgb_dynamo.onnx.data").exists(),
         "weights beside the model"
     );
-    Some(model)
-}
-
-#[test]
-fn a_three_channel_network_plans_on_image_folders_and_arrays_then_runs_securely() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let Some(model) = export(dir) else { return };
     let m = model.to_str().unwrap();
     // A folder of 28x28 grey PNGs in four classes (resized and coloured for the 16x16 RGB net).
     let data = bundled_test64();

@@ -5,48 +5,16 @@
 //! `$PATCHWORK_VENV` (default `/root/.cache/patchwork-venv`); without it each test prints why
 //! it is skipped and passes. Tolerance: max abs error <= 1e-4 * max |onnxruntime output|.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use ndarray::{ArrayD, IxDyn};
 use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_model::data::npy::read_npy;
 use patchwork_model::onnx::load_model;
 use patchwork_model::reference::forward;
-
-fn venv_python() -> Option<PathBuf> {
-    let venv =
-        std::env::var("PATCHWORK_VENV").unwrap_or_else(|_| "/root/.cache/patchwork-venv".into());
-    let py = Path::new(&venv).join("bin/python");
-    py.exists().then_some(py)
-}
-
-/// Exports `name` with onnxruntime outputs into a fresh temp dir; `None` (skip) without venv.
-fn export(name: &str) -> Option<PathBuf> {
-    let Some(py) = venv_python() else {
-        println!("SKIPPED {name}: no Python venv (set PATCHWORK_VENV or create /root/.cache/patchwork-venv with torch torchvision onnx onnxruntime)");
-        return None;
-    };
-    let dir = std::env::temp_dir().join(format!("patchwork-onnx-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../python/export_test_models.py");
-    let out = Command::new(py)
-        .arg(script)
-        .arg(&dir)
-        .arg(name)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "export of {name} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    print!("{}", String::from_utf8_lossy(&out.stdout));
-    Some(dir)
-}
+use patchwork_test_support::python::export;
 
 fn check(name: &str) {
     let Some(dir) = export(name) else { return };
+    let dir = dir.path();
     let model = load_model(&dir.join(format!("{name}.onnx"))).unwrap();
     let input = read_npy(&dir.join(format!("{name}.input.npy"))).unwrap();
     let expected = read_npy(&dir.join(format!("{name}.output.npy"))).unwrap();
@@ -70,7 +38,6 @@ fn check(name: &str) {
         err <= 1e-4 * scale,
         "{name}: max abs error {err} exceeds 1e-4 * {scale}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

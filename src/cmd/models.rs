@@ -34,6 +34,18 @@ pub struct TransformArgs {
 }
 
 impl TransformArgs {
+    /// The flags that select the same transforms (for party processes).
+    pub fn to_flags(self) -> Vec<String> {
+        let mut flags = Vec::new();
+        if self.maxpool_to_avgpool {
+            flags.push("--maxpool-to-avgpool".to_string());
+        }
+        if self.relu6_to_relu {
+            flags.push("--relu6-to-relu".to_string());
+        }
+        flags
+    }
+
     /// The selected transforms.
     pub fn transforms(self) -> Transforms {
         Transforms {

@@ -17,7 +17,6 @@ use patchwork_model::data::fashion::bundled_test64;
 use patchwork_model::data::input::load_input;
 use patchwork_model::data::Dataset;
 use patchwork_model::reference::forward;
-use patchwork_model::transform::Transforms;
 use patchwork_net::secure::local::{infer_local, Network};
 
 use super::bundled::DEMO;
@@ -133,9 +132,13 @@ pub struct InferArgs {
     /// Block-ReLU spec (JSON, see model/SPEC_FORMAT.md); plain ReLU where it is silent.
     #[arg(long)]
     pub spec: Option<PathBuf>,
-    /// Input image: `.npy` (float32 NCHW) or `.png` (P0's secret).
+    /// Input image: `.npy` (float32, float64 or uint8; NCHW) or a grey or RGB `.png` of the
+    /// model's size (P0's secret).
     #[arg(long)]
     pub input: PathBuf,
+    /// The model transforms to apply after loading.
+    #[command(flatten)]
+    pub transforms: super::models::TransformArgs,
     /// The settings and the network of the three parties.
     #[command(flatten)]
     pub protocol: ProtocolArgs,
@@ -155,7 +158,7 @@ pub fn load_spec_for(model: &Model, spec: Option<&Path>) -> Result<Spec, String>
 /// Runs `patchwork infer`.
 pub fn run_infer(args: &InferArgs) -> Result<(), String> {
     let settings = args.protocol.settings()?;
-    let model = commands::load(&args.model, Transforms::default())
+    let model = commands::load(&args.model, args.transforms.transforms())
         .map_err(|e| e.to_string())?
         .model;
     let spec = load_spec_for(model.model(), args.spec.as_deref())?;

@@ -22,11 +22,11 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::ArrayD;
 use patchwork_core::spec::Spec;
-use patchwork_model::commands::load_checked_spec;
+use patchwork_model::commands::{self, load_checked_spec};
 use patchwork_model::data::DataSource;
 
 use crate::cmd::data_args::DataArgs;
-use patchwork_model::onnx::load_model;
+use crate::cmd::models::TransformArgs;
 use patchwork_planner::distortion::candidates::CandidateSides;
 use patchwork_planner::distortion::extract::{extract_all, layer_work, relu_layers, Options};
 use patchwork_planner::distortion::reduce::{reducer, Backend};
@@ -52,6 +52,9 @@ pub struct DistortionArgs {
     /// Calibration data: its first N images (`fashion-mnist`: of the training split).
     #[command(flatten)]
     pub data: DataArgs,
+    /// The model transforms to apply after loading (plan the model the parties will run).
+    #[command(flatten)]
+    pub transforms: TransformArgs,
     /// Calibration images N (eq. 4 averages over them).
     #[arg(long, default_value_t = 128)]
     pub samples: usize,
@@ -141,7 +144,12 @@ pub(super) fn distortion(
         Some(s) => Shard::parse(s).map_err(DistortionCmdError::Shard)?,
         None => Shard::ALL,
     };
-    let model = load_model(&args.model).map_err(|e| DistortionCmdError::Model(e.to_string()))?;
+    let loaded = commands::load(&args.model, args.transforms.transforms())
+        .map_err(|e| DistortionCmdError::Model(e.to_string()))?;
+    for line in &loaded.transforms {
+        eprintln!("transform: {line}");
+    }
+    let model = loaded.model;
     let input = model.model().shape(model.model().input);
     let source = args.data.source(DataSource::FashionMnistTrain);
     let normalize = args.data.normalize().map_err(DistortionCmdError::Data)?;

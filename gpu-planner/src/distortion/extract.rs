@@ -82,7 +82,12 @@ pub fn relu_layers(model: &Model) -> Result<Vec<ReluLayer>, DistortionError> {
         });
     }
     if out.is_empty() {
-        return Err(DistortionError::NoRelu);
+        let relu6 = model
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.op, Op::Relu6))
+            .count();
+        return Err(DistortionError::NoRelu { relu6 });
     }
     Ok(out)
 }

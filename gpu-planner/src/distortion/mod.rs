@@ -28,7 +28,10 @@ pub enum DistortionError {
     /// No calibration images were given.
     NoImages,
     /// The model has no ReLU layer.
-    NoRelu,
+    NoRelu {
+        /// ReLU6 layers of the model (planned once they are ReLUs: `--relu6-to-relu`).
+        relu6: usize,
+    },
     /// A ReLU's output is not an NCHW map or `[1, F]` vector.
     ReluShape {
         /// The layer's name.
@@ -53,7 +56,14 @@ impl fmt::Display for DistortionError {
             DistortionError::NoImages => {
                 write!(f, "no calibration images (give --samples 1 or more)")
             }
-            DistortionError::NoRelu => write!(f, "the model has no ReLU layer to plan"),
+            DistortionError::NoRelu { relu6: 0 } => {
+                write!(f, "the model has no ReLU layer to plan")
+            }
+            DistortionError::NoRelu { relu6 } => write!(
+                f,
+                "the model has no ReLU layer to plan, but {relu6} ReLU6 layers: plan them as \
+                 ReLUs with --relu6-to-relu (and run the model with the same flag)"
+            ),
             DistortionError::ReluShape { layer } => {
                 write!(
                     f,

@@ -9,7 +9,7 @@
 
 use ndarray::{Array2, ArrayView2};
 use patchwork_core::model::geometry::pool_windows;
-use patchwork_core::model::{Conv2d, LayerWeights, Linear, Pool2d};
+use patchwork_core::model::{Conv2d, LayerWeights, Linear, Pool2d, Resize, Shape};
 
 /// An operator input: one buffer per hypothesis, or one buffer shared by all.
 #[derive(Clone, Copy, Debug)]
@@ -164,6 +164,13 @@ pub fn global_avg_pool(x: Val, batch: usize, input: Chw) -> Vec<f32> {
         }
     }
     out
+}
+
+/// Resize of `batch` maps, each as the reference resizes one (the shared resize taps).
+pub fn resize(r: &Resize, x: Val, batch: usize, input: &Shape, output: &Shape) -> Vec<f32> {
+    (0..batch)
+        .flat_map(|b| patchwork_model::reference::resize(r, x.get(b, input.numel()), input, output))
+        .collect()
 }
 
 /// Element-wise map of `batch` buffers.

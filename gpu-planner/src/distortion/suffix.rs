@@ -30,8 +30,8 @@ pub struct SuffixPlan {
 
 impl SuffixPlan {
     /// Plans the suffix after the ReLU node `relu` (index into `model.nodes`), later ReLUs
-    /// following `base`. Fails when a tainted node uses an operator the batched evaluator lacks
-    /// (Resize).
+    /// following `base`. Fails when a tainted node's values do not have the rank its batched
+    /// operator needs.
     pub fn new(model: &Model, relu: usize, base: &Spec) -> Result<Self, DistortionError> {
         let start = model.nodes[relu].output;
         let mut tainted = vec![false; model.values.len()];
@@ -42,7 +42,7 @@ impl SuffixPlan {
             if !node.inputs.iter().any(|&v| tainted[v]) {
                 continue;
             }
-            if matches!(node.op, Op::Resize(_)) || !node_shapes_ok(model, index) {
+            if !node_shapes_ok(model, index) {
                 return Err(DistortionError::UnsupportedOp {
                     node: node.name.clone(),
                     op: node.op.kind(),
@@ -125,7 +125,7 @@ impl SuffixPlan {
                         .collect();
                     ops::concat(&ins, batch)
                 }
-                Op::Resize(_) => unreachable!("rejected by SuffixPlan::new"),
+                Op::Resize(r) => ops::resize(r, x, batch, in_shape, out_shape),
             };
             vals[node.output] = Some(out);
         }
@@ -144,6 +144,7 @@ fn node_shapes_ok(model: &Model, index: usize) -> bool {
             rank4(node.inputs[0]) && rank4(node.output)
         }
         Op::GlobalAvgPool => rank4(node.inputs[0]),
+        Op::Resize(_) => rank4(node.inputs[0]) && rank4(node.output),
         _ => true,
     }
 }

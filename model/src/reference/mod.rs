@@ -15,6 +15,7 @@ use patchwork_core::model::spec_check::{ResolvedSpec, SpecError};
 use patchwork_core::model::{Op, Shape, TrainedModel};
 
 pub use block_relu::block_relu_channel;
+pub use resize::resize;
 
 /// Why a forward pass could not run.
 #[derive(Debug, thiserror::Error)]

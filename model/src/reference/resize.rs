@@ -6,7 +6,7 @@ use patchwork_core::model::geometry::resize_taps;
 use patchwork_core::model::{Resize, Shape};
 
 /// Resizes every channel from the input to the output spatial size.
-pub(super) fn resize(r: &Resize, x: &[f32], in_shape: &Shape, out_shape: &Shape) -> Vec<f32> {
+pub fn resize(r: &Resize, x: &[f32], in_shape: &Shape, out_shape: &Shape) -> Vec<f32> {
     let (c, h, w) = in_shape.chw().unwrap_or_default();
     let (_, oh, ow) = out_shape.chw().unwrap_or_default();
     let ty = resize_taps(r, 0, h, oh);
