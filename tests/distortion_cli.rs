@@ -106,3 +106,73 @@ fn shards_merge_and_plan() {
         .unwrap_err()
         .contains("not a distortion shard file"));
 }
+
+fn argv(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// The case: the model file was replaced by another model (same name) after a run was
+/// interrupted. The partial file is refused by the model's digest, kept as it is, and no table
+/// is written; with the model it was made for, the run resumes from it.
+#[test]
+fn a_partial_file_of_another_model_is_refused_not_resumed() {
+    let train =
+        Path::new(patchwork_model::data::fashion::DEFAULT_DIR).join("train-images-idx3-ubyte.gz");
+    if !train.exists() {
+        eprintln!("skipping: Fashion-MNIST training split not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp dir");
+    let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models");
+    let model = dir.path().join("m.onnx");
+    std::fs::copy(models.join("fashion_resnet.onnx"), &model).expect("copy");
+    let (out, done) = (dir.path().join("t.json"), dir.path().join("done.json"));
+    let args = |out: &Path| {
+        [
+            "distortion",
+            "--samples",
+            "1",
+            "--max-side",
+            "1",
+            "--coarse-blocks",
+            "0",
+            "--shard",
+            "0/16",
+            "--model",
+            s(&model),
+            "--out",
+        ]
+        .into_iter()
+        .map(String::from)
+        .chain([s(out).to_string()])
+        .collect::<Vec<_>>()
+    };
+    run(&argv(&args(&done))).expect("a whole shard");
+    // An interrupted run of the same shard: its partial file holds every layer but the last.
+    let mut partial: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&done).expect("shard")).expect("json");
+    partial["layers"].as_array_mut().expect("layers").pop();
+    let partial_path = dir.path().join("t.json.partial");
+    let partial_text = partial.to_string();
+    std::fs::write(&partial_path, &partial_text).expect("write partial");
+    // The model file is replaced by another model.
+    std::fs::copy(models.join("fashion_resnet_brelu6.onnx"), &model).expect("copy");
+    let err = run(&argv(&args(&out))).unwrap_err();
+    assert!(
+        err.contains("t.json.partial") && err.contains("model differs"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&partial_path).expect("kept"),
+        partial_text
+    );
+    assert!(!out.exists(), "no table from a refused run");
+    // With the model it was made for, the run resumes from the partial file.
+    std::fs::copy(models.join("fashion_resnet.onnx"), &model).expect("copy");
+    let printed = run(&argv(&args(&out))).expect("resumed");
+    assert!(printed.contains("(6 already done)"), "{printed}");
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("table"),
+        std::fs::read_to_string(&done).expect("shard")
+    );
+}

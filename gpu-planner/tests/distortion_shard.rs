@@ -28,9 +28,12 @@ fn run(shard: Shard, state: Option<ShardFile>) -> (ShardFile, usize) {
     };
     let mut state = state.unwrap_or(ShardFile {
         model: "fashion_resnet.onnx".into(),
+        model_digest: patchwork_model::digest::model_digest(&model),
+        data_digest: patchwork_model::digest::data_digest(&imgs),
         samples: 1,
         sides: SIDES,
         base_spec: None,
+        base_spec_digest: None,
         shard: [shard.index, shard.count],
         layers: Vec::new(),
     });
@@ -96,13 +99,23 @@ fn shards_merge_to_the_whole_run_and_resume_skips_done_layers() {
     other.1.samples = 5;
     let err = merge(&[parts[0].clone(), other, parts[2].clone()]).unwrap_err();
     assert!(
-        matches!(
-            err,
-            ShardError::Inconsistent {
-                what: "samples",
-                ..
-            }
-        ),
+        matches!(&err, ShardError::Inconsistent { what, .. } if what.starts_with("samples")),
+        "{err}"
+    );
+    // A shard of another model (same file name, other weights) is refused by its digest.
+    let mut other = parts[1].clone();
+    other.1.model_digest = "0".repeat(64);
+    let err = merge(&[parts[0].clone(), other, parts[2].clone()]).unwrap_err();
+    assert!(
+        err.to_string().contains("measured another run")
+            && err.to_string().contains("model differs"),
+        "{err}"
+    );
+    let mut other = parts[1].clone();
+    other.1.data_digest = "1".repeat(64);
+    let err = merge(&[parts[0].clone(), other, parts[2].clone()]).unwrap_err();
+    assert!(
+        err.to_string().contains("calibration data differs"),
         "{err}"
     );
     // Resume: a state with 3 layers done runs only the other 4.

@@ -24,6 +24,7 @@ use ndarray::ArrayD;
 use patchwork_core::spec::Spec;
 use patchwork_model::commands::{self, load_checked_spec};
 use patchwork_model::data::DataSource;
+use patchwork_model::digest;
 
 use crate::cmd::data_args::DataArgs;
 use crate::cmd::models::TransformArgs;
@@ -109,6 +110,7 @@ pub enum DistortionCmdError {
     BaseSpec(String),
     Distortion(DistortionError),
     Read { path: PathBuf, source: io::Error },
+    Resume { path: PathBuf, why: String },
     Write { path: PathBuf, source: io::Error },
 }
 
@@ -128,6 +130,11 @@ impl fmt::Display for DistortionCmdError {
             Self::BaseSpec(e) => write!(f, "--base-spec: {e}"),
             Self::Distortion(e) => write!(f, "distortion extraction failed: {e}"),
             Self::Read { path, source } => write!(f, "cannot read {}: {source}", path.display()),
+            Self::Resume { path, why } => write!(
+                f,
+                "{}: a partial file of another run, not resumed ({why}); delete it to start over",
+                path.display()
+            ),
             Self::Write { path, source } => write!(f, "cannot write {}: {source}", path.display()),
         }
     }
@@ -193,6 +200,8 @@ pub(super) fn distortion(
         .unwrap_or_default();
     let fresh = ShardFile {
         model: model_name,
+        model_digest: digest::model_digest(&model),
+        data_digest: digest::data_digest(&images),
         samples: args.samples,
         sides,
         base_spec: args
@@ -200,15 +209,16 @@ pub(super) fn distortion(
             .as_deref()
             .and_then(Path::file_name)
             .map(|n| n.to_string_lossy().into_owned()),
+        base_spec_digest: args.base_spec.is_some().then(|| digest::spec_digest(&base)),
         shard: [shard.index, shard.count],
         layers: Vec::new(),
     };
     // Writing to stdout (`--out -`) keeps no partial file, so such a run cannot resume.
     let partial = (!output::is_stdout(&args.out)).then(|| partial_path(&args.out));
-    let mut state = partial
-        .as_deref()
-        .and_then(|p| resume(p, &fresh))
-        .unwrap_or(fresh);
+    let mut state = match partial.as_deref() {
+        Some(p) => resume(p, &fresh)?.unwrap_or(fresh),
+        None => fresh,
+    };
     let layers = relu_layers(model.model()).map_err(DistortionCmdError::Distortion)?;
     let total: u64 = layers
         .iter()
@@ -337,9 +347,32 @@ fn partial_path(out: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// The partial state of the same run, if one was saved.
-fn resume(partial: &Path, fresh: &ShardFile) -> Option<ShardFile> {
-    let text = std::fs::read_to_string(partial).ok()?;
-    let state = parse_shard(&partial.display().to_string(), &text).ok()?;
-    state.same_run(fresh).then_some(state)
+/// The partial state of this run, if one was saved. A partial file of another run (another
+/// model, data, candidate sides, base spec or shard) is refused with the reason, so that no
+/// layer measured on something else is reused; it is left as it is.
+fn resume(partial: &Path, fresh: &ShardFile) -> Result<Option<ShardFile>, DistortionCmdError> {
+    let text = match std::fs::read_to_string(partial) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(DistortionCmdError::Read {
+                path: partial.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let refuse = |why: String| DistortionCmdError::Resume {
+        path: partial.to_path_buf(),
+        why,
+    };
+    let state =
+        parse_shard(&partial.display().to_string(), &text).map_err(|e| refuse(e.to_string()))?;
+    if let Some(why) = state.differs_from(fresh) {
+        return Err(refuse(why));
+    }
+    if state.shard != fresh.shard {
+        let [i, n] = state.shard;
+        return Err(refuse(format!("it is shard {i}/{n}")));
+    }
+    Ok(Some(state))
 }

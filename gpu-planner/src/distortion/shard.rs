@@ -4,8 +4,8 @@
 //!
 //! Shard `i/n` (0-based `i < n`) takes, in every ReLU layer of `C` channels, the channels
 //! `floor(C*i/n) .. floor(C*(i+1)/n)`. A shard file is
-//! `{"model", "samples", "max_side", "coarse_blocks", ["base_spec",] "shard": [i, n],
-//! "layers": [LayerPart...]}`, where a
+//! `{"model", "model_digest", "data_digest", "samples", "max_side", "coarse_blocks",
+//! ["base_spec", "base_spec_digest",] "shard": [i, n], "layers": [LayerPart...]}`, where a
 //! [`LayerPart`] is a table layer restricted to `first_channel .. first_channel + rows`.
 
 use std::fmt;
@@ -72,8 +72,14 @@ pub struct LayerPart {
 /// A shard's results (complete or partial).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ShardFile {
-    /// The model file the run read (its file name; used to refuse resuming another run).
+    /// The model file the run read (its file name, for people).
     pub model: String,
+    /// SHA-256 of the model as loaded: architecture and weights (`patchwork_model::digest`).
+    #[serde(default)]
+    pub model_digest: String,
+    /// SHA-256 of the calibration inputs as the model saw them.
+    #[serde(default)]
+    pub data_digest: String,
     /// Calibration images.
     pub samples: usize,
     /// Which patch sides were tried (`max_side` and `coarse_blocks` at the top level).
@@ -82,6 +88,9 @@ pub struct ShardFile {
     /// The base spec's file name, when the run measured a network with Block-ReLUs in place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_spec: Option<String>,
+    /// SHA-256 of the base spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_spec_digest: Option<String>,
     /// `[i, n]`.
     pub shard: [usize; 2],
     /// Finished layers.
@@ -89,13 +98,47 @@ pub struct ShardFile {
 }
 
 impl ShardFile {
-    /// Whether `other` describes the same run (model, samples, patch list, base spec, shard).
-    pub fn same_run(&self, other: &ShardFile) -> bool {
-        self.model == other.model
-            && self.samples == other.samples
-            && self.sides == other.sides
-            && self.base_spec == other.base_spec
-            && self.shard == other.shard
+    /// What differs between the run `self` measured and `other`'s (model, data, candidate
+    /// sides, base spec), as a reason; `None` when they measured the same thing. Shards of one
+    /// run differ in their shard only.
+    pub fn differs_from(&self, other: &ShardFile) -> Option<String> {
+        let short = |d: &str| d.get(..12).unwrap_or(d).to_string();
+        let checks = [
+            (
+                "model",
+                short(&self.model_digest),
+                short(&other.model_digest),
+            ),
+            (
+                "calibration data",
+                short(&self.data_digest),
+                short(&other.data_digest),
+            ),
+            (
+                "samples",
+                self.samples.to_string(),
+                other.samples.to_string(),
+            ),
+            (
+                "candidate sides (max_side, coarse_blocks)",
+                format!("{:?}", self.sides),
+                format!("{:?}", other.sides),
+            ),
+            (
+                "base spec",
+                self.base_spec_digest
+                    .as_deref()
+                    .map_or("none".into(), short),
+                other
+                    .base_spec_digest
+                    .as_deref()
+                    .map_or("none".into(), short),
+            ),
+        ];
+        checks
+            .into_iter()
+            .find(|(_, a, b)| a != b)
+            .map(|(what, a, b)| format!("{what} differs (digest or value {a} vs {b})"))
     }
 }
 
@@ -111,12 +154,12 @@ pub enum ShardError {
         /// The underlying error.
         source: serde_json::Error,
     },
-    /// Shards ran with different sample counts or patch lists.
+    /// Shards measured different runs (model, data, samples, patch lists, base spec).
     Inconsistent {
         /// The file.
         file: String,
-        /// What it is about.
-        what: &'static str,
+        /// What differs.
+        what: String,
     },
     /// Two parts of a layer disagree on its shape or patch sizes.
     LayerMismatch {
@@ -144,7 +187,10 @@ impl fmt::Display for ShardError {
                 write!(f, "{file}: not a distortion shard file: {source}")
             }
             ShardError::Inconsistent { file, what } => {
-                write!(f, "{file}: {what} differs from the first shard file")
+                write!(
+                    f,
+                    "{file}: measured another run than the first shard file: {what}"
+                )
             }
             ShardError::LayerMismatch { layer, file } => write!(
                 f,
@@ -170,30 +216,16 @@ pub fn parse_shard(file: &str, text: &str) -> Result<ShardFile, ShardError> {
 }
 
 /// Merges shard files into a validated table: layers in the order of their first appearance,
-/// every channel covered exactly once, all files with the same samples and patch list.
+/// every channel covered exactly once, all files of the same run ([`ShardFile::differs_from`]).
 pub fn merge(files: &[(String, ShardFile)]) -> Result<DistortionTable, ShardError> {
     let mut layers: Vec<(LayerTable, Vec<Rows>)> = Vec::new();
     let first = files.first().map(|(_, f)| f);
     for (file, shard) in files {
-        if let Some(first) = first {
-            if shard.samples != first.samples {
-                return Err(ShardError::Inconsistent {
-                    file: file.clone(),
-                    what: "samples",
-                });
-            }
-            if shard.sides != first.sides {
-                return Err(ShardError::Inconsistent {
-                    file: file.clone(),
-                    what: "candidate sides (max_side, coarse_blocks)",
-                });
-            }
-            if shard.base_spec != first.base_spec {
-                return Err(ShardError::Inconsistent {
-                    file: file.clone(),
-                    what: "base_spec",
-                });
-            }
+        if let Some(what) = first.and_then(|first| first.differs_from(shard)) {
+            return Err(ShardError::Inconsistent {
+                file: file.clone(),
+                what,
+            });
         }
         for part in &shard.layers {
             let head = LayerTable {
