@@ -314,3 +314,45 @@ fn per_layer_bytes_equal_the_cost_model() {
         assert!(max_abs_diff(&reports[0].output, &reports[1].output) < 1e-2);
     }
 }
+
+#[test]
+fn a_final_softmax_is_applied_by_p0_to_the_revealed_scores() {
+    let (mut model, weights) = every_operator_model().into_parts();
+    let mut layers: Vec<Option<LayerWeights>> = (0..model.nodes.len())
+        .map(|i| weights.layer(i).cloned())
+        .collect();
+    let logits = model.output;
+    model.values.push(ValueInfo {
+        name: "probabilities".into(),
+        shape: Shape(vec![1, 5]),
+    });
+    model.output = model.values.len() - 1;
+    model.nodes.push(Node {
+        name: "softmax".into(),
+        op: Op::Softmax,
+        inputs: vec![logits],
+        output: model.output,
+    });
+    layers.push(None);
+    let model = TrainedModel::new(model, Weights::new(layers)).unwrap();
+    let x = Gen(7).v(2 * 12 * 12, 1.0);
+    let input = ArrayD::from_shape_vec(IxDyn(&[1, 2, 12, 12]), x.clone()).unwrap();
+    let spec = Spec::default();
+    let reference = forward(
+        &model,
+        &input,
+        &ResolvedSpec::new(model.model(), &spec).unwrap(),
+    );
+    let reference: Vec<f32> = reference.unwrap().iter().copied().collect();
+    let settings = Settings {
+        fp: FixedPoint::new(16).unwrap(),
+        cmp: Comparison::Exact,
+        trunc: Truncation::Local,
+    };
+    let got = secure(&model, &spec, settings, &x);
+    assert!((got.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{got:?}");
+    assert!(
+        max_abs_diff(&got, &reference) < 1e-3,
+        "{got:?} vs {reference:?}"
+    );
+}

@@ -19,7 +19,7 @@ use crate::cost::{self, Cost};
 use crate::fixed_point::FixedPoint;
 use crate::held::Held;
 use crate::model::spec_check::{ResolvedSpec, SpecError};
-use crate::model::{LayerWeights, Model, ModelError, Node, Op, Weights};
+use crate::model::{softmax, LayerWeights, Model, ModelError, Node, Op, Weights};
 use crate::party::{Error, Party};
 use crate::program::{self, Program};
 use crate::protocol::bilinear::{Bilinear, Conv2d, MatMul};
@@ -580,12 +580,20 @@ impl SecureModel<'_> {
                 let theirs = p
                     .recv_packed(Role::P1, step, REVEAL, out.len(), 64)
                     .map_err(fail)?;
-                Ok(Some(
-                    out.iter()
-                        .zip(&theirs)
-                        .map(|(a, b)| fp.decode(a.wrapping_add(*b)) as f32)
-                        .collect(),
-                ))
+                let mut y: Vec<f32> = out
+                    .iter()
+                    .zip(&theirs)
+                    .map(|(a, b)| fp.decode(a.wrapping_add(*b)) as f32)
+                    .collect();
+                let last = model.nodes.iter().find(|n| n.output == model.output);
+                if let Some(node) = last {
+                    match node.op {
+                        Op::Softmax => softmax(&mut y, false),
+                        Op::LogSoftmax => softmax(&mut y, true),
+                        _ => {}
+                    }
+                }
+                Ok(Some(y))
             }
             Role::P2 => Ok(None),
         }
@@ -660,7 +668,8 @@ impl SecureModel<'_> {
                 }
                 out
             }
-            (_, Op::Reshape | Op::Identity) => x.to_vec(),
+            // A final Softmax is P0's, on the revealed scores ([`SecureModel::infer`]).
+            (_, Op::Reshape | Op::Identity | Op::Softmax | Op::LogSoftmax) => x.to_vec(),
             // Description resolves every Conv and Linear to a product and every ReLU to a
             // Block-ReLU layer.
             (NodePlan::Other, Op::Conv(_) | Op::Linear(_) | Op::Relu) => {

@@ -33,7 +33,7 @@ mod trained;
 mod weights;
 
 pub use op::{
-    Conv2d, CoordinateTransform, Linear, NearestRounding, Op, Pool2d, Resize, ResizeMode,
+    softmax, Conv2d, CoordinateTransform, Linear, NearestRounding, Op, Pool2d, Resize, ResizeMode,
 };
 pub use shape::{check_shape, infer_shape, Shape, ShapeError};
 pub use trained::TrainedModel;
@@ -147,6 +147,11 @@ pub enum ModelError {
         /// Node entries of the weight table.
         entries: usize,
     },
+    /// A Softmax or LogSoftmax that is not the node writing the graph output.
+    SoftmaxNotLast {
+        /// The node's name.
+        node: String,
+    },
     /// The graph output is never written.
     OutputNotWritten {
         /// The value.
@@ -212,6 +217,11 @@ impl fmt::Display for ModelError {
             ModelError::WeightsForOtherModel { nodes, entries } => write!(
                 f,
                 "the weights are for a model of {entries} nodes, this architecture has {nodes}"
+            ),
+            ModelError::SoftmaxNotLast { node } => write!(
+                f,
+                "node '{node}': a Softmax is supported only as the last node (P0 applies it to \
+                 the revealed scores)"
             ),
             ModelError::OutputNotWritten { value } => {
                 write!(f, "graph output '{value}' is never written")
@@ -291,6 +301,11 @@ impl Model {
                 });
             }
             written[node.output] = true;
+            if matches!(node.op, Op::Softmax | Op::LogSoftmax) && node.output != self.output {
+                return Err(ModelError::SoftmaxNotLast {
+                    node: node.name.clone(),
+                });
+            }
             let ins: Vec<&Shape> = node.inputs.iter().map(|&v| self.shape(v)).collect();
             check_shape(&node.op, &ins, self.shape(node.output)).map_err(|error| {
                 ModelError::Shape {

@@ -33,6 +33,25 @@ pub enum Op {
     Resize(Resize),
     /// Passes its input through unchanged.
     Identity,
+    /// `exp(x_i) / sum_j exp(x_j)` over the features of a `[1, F]` value: only as the node that
+    /// writes the graph output, applied by P0 to the revealed scores ([`softmax`]).
+    Softmax,
+    /// `x_i - log(sum_j exp(x_j))`, likewise the last node ([`softmax`]).
+    LogSoftmax,
+}
+
+/// Applies a final [`Op::Softmax`] (`log` false) or [`Op::LogSoftmax`] (`log` true) to the
+/// scores `x` in place (the maximum subtracted first, so no `exp` overflows).
+pub fn softmax(x: &mut [f32], log: bool) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f32 = x.iter().map(|&v| libm::expf(v - max)).sum();
+    for v in x.iter_mut() {
+        *v = if log {
+            *v - max - libm::logf(sum)
+        } else {
+            libm::expf(*v - max) / sum
+        };
+    }
 }
 
 impl Op {
@@ -51,6 +70,8 @@ impl Op {
             Op::Concat => "Concat",
             Op::Resize(_) => "Resize",
             Op::Identity => "Identity",
+            Op::Softmax => "Softmax",
+            Op::LogSoftmax => "LogSoftmax",
         }
     }
 }

@@ -261,6 +261,17 @@ pub fn infer_shape(op: &Op, inputs: &[&Shape]) -> Result<Shape, ShapeError> {
             count(inputs, 1)?;
             Ok(inputs[0].clone())
         }
+        Op::Softmax | Op::LogSoftmax => {
+            count(inputs, 1)?;
+            match inputs[0].0.as_slice() {
+                [1, _] => Ok(inputs[0].clone()),
+                other => Err(ShapeError::Rank {
+                    input: 0,
+                    expected: 2,
+                    found: other.len(),
+                }),
+            }
+        }
         Op::Add => {
             count(inputs, 2)?;
             if inputs[0] != inputs[1] {

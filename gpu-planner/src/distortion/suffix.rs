@@ -8,7 +8,7 @@
 //! the prefix. Later ReLUs are what the base spec makes them: plain ReLUs, or its Block-ReLUs.
 
 use patchwork_core::model::spec_check::{relu_layer_patches, LayerPatches};
-use patchwork_core::model::{Model, Op, TrainedModel, ValueId};
+use patchwork_core::model::{softmax, Model, Op, TrainedModel, ValueId};
 use patchwork_core::patch::block_relu_in_place;
 use patchwork_core::spec::Spec;
 
@@ -113,6 +113,12 @@ impl SuffixPlan {
                 },
                 Op::Relu6 => ops::map(x, batch, size, |v| v.clamp(0.0, 6.0)),
                 Op::Reshape | Op::Identity => ops::map(x, batch, size, |v| v),
+                Op::Softmax | Op::LogSoftmax => {
+                    let mut y = ops::map(x, batch, size, |v| v);
+                    let log = matches!(node.op, Op::LogSoftmax);
+                    y.chunks_mut(size).for_each(|item| softmax(item, log));
+                    y
+                }
                 Op::Add => ops::add(x, get(node.inputs[1]), batch, size),
                 Op::AvgPool(p) => ops::pool(p, x, batch, chw(in_shape), chw(out_shape), false),
                 Op::MaxPool(p) => ops::pool(p, x, batch, chw(in_shape), chw(out_shape), true),

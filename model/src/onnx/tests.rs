@@ -336,3 +336,28 @@ fn keepdims(v: i64) -> AttributeProto {
         ..Default::default()
     }
 }
+
+#[test]
+fn a_final_softmax_is_imported_and_one_elsewhere_refused() {
+    let mut m = small_model(None);
+    let graph = m.graph.as_mut().unwrap();
+    graph.node.last_mut().unwrap().output = vec!["logits".into()];
+    graph
+        .node
+        .push(node("LogSoftmax", "logsoftmax", &["logits"], "y", vec![]));
+    let trained = import_bytes("s.onnx", &m.encode_to_vec()).unwrap();
+    let last = trained.model().nodes.last().unwrap();
+    assert_eq!(last.op, Op::LogSoftmax);
+    // Not as the last node: refused naming it.
+    let graph = m.graph.as_mut().unwrap();
+    let n = graph.node.len();
+    graph.node[n - 1].output = vec!["p".into()];
+    graph.node.push(node("Relu", "after", &["p"], "y", vec![]));
+    let e = import_bytes("s.onnx", &m.encode_to_vec())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("'logsoftmax'") && e.contains("only as the last node"),
+        "{e}"
+    );
+}

@@ -12,7 +12,7 @@ mod resize;
 
 use ndarray::{ArrayD, IxDyn};
 use patchwork_core::model::spec_check::{ResolvedSpec, SpecError};
-use patchwork_core::model::{Op, Shape, TrainedModel};
+use patchwork_core::model::{softmax, Op, Shape, TrainedModel};
 
 pub use block_relu::block_relu_channel;
 pub use resize::resize;
@@ -128,6 +128,11 @@ pub fn forward_all(
             Op::MaxPool(p) => pool::max_pool(p, ins[0], in_shape, out_shape),
             Op::GlobalAvgPool => pool::global_avg_pool(ins[0], in_shape),
             Op::Reshape | Op::Identity => ins[0].to_vec(),
+            Op::Softmax | Op::LogSoftmax => {
+                let mut y = ins[0].to_vec();
+                softmax(&mut y, matches!(node.op, Op::LogSoftmax));
+                y
+            }
             Op::Concat => ins.concat(),
             Op::Resize(r) => resize::resize(r, ins[0], in_shape, out_shape),
         };

@@ -3,7 +3,8 @@
 //! Supported (default domain, opsets 7-21, tested with 13, 17 and the dynamo exporter's 20):
 //! Conv, BatchNormalization (folded into the preceding Conv), Relu, Clip(0, 6), Add,
 //! AveragePool, GlobalAveragePool, ReduceMean over H and W, MaxPool,
-//! Gemm, MatMul, Flatten, Reshape, Concat, Resize, Upsample, Identity, Dropout (inference), and
+//! Gemm, MatMul, Flatten, Reshape, Concat, Resize, Upsample, Identity, Dropout (inference),
+//! Softmax and LogSoftmax as the last node, and
 //! the constant plumbing torch emits around Reshape/Resize: Constant, Shape, Gather, Unsqueeze,
 //! Squeeze, Slice, Cast, and Concat of constants. Anything else is an error naming the node.
 
@@ -53,6 +54,7 @@ pub(super) fn convert(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError
         "Reshape" => shape_ops::reshape(imp, cx),
         "Concat" => shape_ops::concat(imp, cx),
         "Resize" | "Upsample" => resize::resize(imp, cx),
+        "Softmax" | "LogSoftmax" => softmax(imp, cx),
         "Identity" => {
             let x = imp.runtime(cx, 0)?;
             imp.push(cx, Op::Identity, vec![x], None).map(drop)
@@ -66,6 +68,28 @@ pub(super) fn convert(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError
         }
         _ => Err(unsupported(imp, cx)),
     }
+}
+
+/// ONNX Softmax / LogSoftmax over the features of a `[1, F]` value, as the last node (the
+/// model check refuses it elsewhere): P0 applies it to the revealed scores.
+fn softmax(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
+    cx.only_attrs(&["axis"])?;
+    let x = imp.runtime(cx, 0)?;
+    let rank = imp.model.shape(x).0.len() as i64;
+    let axis = cx.int("axis", if imp.opset >= 13 { -1 } else { 1 })?;
+    if rank != 2 || !(axis == 1 || axis == -1) {
+        return Err(cx.attr_err(
+            "axis",
+            "the features of a [1, F] value (1 or -1)",
+            format!("{axis} of a rank-{rank} value"),
+        ));
+    }
+    let op = if cx.op() == "Softmax" {
+        Op::Softmax
+    } else {
+        Op::LogSoftmax
+    };
+    imp.push(cx, op, vec![x], None).map(drop)
 }
 
 fn unsupported(imp: &Importer, cx: &NodeCx) -> ImportError {
