@@ -12,7 +12,9 @@ Models: resnet18_cifar, resnet50, mobilenet_v2, deeplab_small, ops_mix, and
 deeplab_small_unfolded / ops_mix_unfolded (exported without constant folding), all with the
 TorchScript exporter; resnet18_cifar_dynamo, mobilenet_v2_dynamo, deeplab_small_dynamo and
 ops_mix_dynamo (and small_rgb_dynamo, a small 3-channel CNN) with what a plain `torch.onnx.export(model, (x,), path)` writes today (the dynamo
-exporter, its default opset, weights in an external `NAME.onnx.data` file beside the model).
+exporter, its default opset, weights in an external `NAME.onnx.data` file beside the model);
+deeplab_small_dynamic and small_rgb_dynamic likewise with symbolic H and W, their input and
+output at another size (DYNAMIC_RUN_HW) than the example the export traced.
 BatchNorm statistics are randomised so that folding BatchNorm into Conv is really exercised.
 """
 
@@ -147,7 +149,13 @@ MODELS = {
     "deeplab_small_dynamo": (deeplab_small, None, True),
     "ops_mix_dynamo": (ops_mix, None, True),
     "small_rgb_dynamo": (small_rgb, None, True),
+    "deeplab_small_dynamic": (deeplab_small, "dynamic", True),
+    "small_rgb_dynamic": (small_rgb, "dynamic", True),
 }
+
+# Models exported with symbolic H and W ("dynamic") are run, and their reference output
+# computed, at this other size: the Rust side loads them with --input-shape.
+DYNAMIC_RUN_HW = (48, 80)
 
 
 def export(name, out_dir):
@@ -158,7 +166,12 @@ def export(name, out_dir):
     x = torch.randn(*shape)
     path = os.path.join(out_dir, f"{name}.onnx")
     names = dict(input_names=["input"], output_names=["output"])
-    if opset is None:
+    if opset == "dynamic":
+        arg = next(iter(__import__("inspect").signature(model.forward).parameters))
+        h, w = torch.export.Dim("h", min=8, max=512), torch.export.Dim("w", min=8, max=512)
+        torch.onnx.export(model, (x,), path, dynamic_shapes={arg: {2: h, 3: w}}, **names)
+        x = torch.randn(shape[0], shape[1], *DYNAMIC_RUN_HW)
+    elif opset is None:
         torch.onnx.export(model, (x,), path, **names)
     else:
         kwargs = dict(opset_version=opset, do_constant_folding=folding, **names)

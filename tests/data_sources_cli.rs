@@ -127,3 +127,105 @@ fn a_three_channel_network_plans_on_image_folders_and_arrays_then_runs_securely(
     let (ok, _, err) = patchwork(&["eval", "--model", m, "--data", "fashion-mnist-64"]);
     assert!(!ok && err.contains("channels 1 vs 3"), "{err}");
 }
+
+/// One model, many image sizes: a network exported with symbolic H and W is planned at 16x16,
+/// and its spec applied at 48x80 and at 8x8 (`--input-shape`): `spec stats` counts at the size
+/// used, patches larger than the 8x8 maps are clamped with a note, and secure inference runs
+/// at the larger size.
+#[test]
+fn a_symbolic_size_model_runs_a_spec_planned_at_another_size() {
+    let Some(tmp) = export("small_rgb_dynamic") else {
+        return;
+    };
+    let dir = tmp.path();
+    let m = dir.join("small_rgb_dynamic.onnx");
+    let m = m.to_str().unwrap();
+    let npy = dir.join("x.npy");
+    let x: Vec<f32> = (0..4 * 3 * 16 * 16)
+        .map(|k| ((k * 31) % 97) as f32 / 97.0)
+        .collect();
+    let array = Npy {
+        shape: vec![4, 3, 16, 16],
+        data: NpyData::F32(x),
+    };
+    std::fs::write(&npy, encode_npy(&array)).unwrap();
+    let (table, spec) = (dir.join("t.json"), dir.join("s.json"));
+    let (ok, out, err) = patchwork(&[
+        "plan",
+        "distortion",
+        "--model",
+        m,
+        "--input-shape",
+        "1,3,16,16",
+        "--data",
+        npy.to_str().unwrap(),
+        "--samples",
+        "4",
+        "--out",
+        table.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = patchwork(&[
+        "plan",
+        "knapsack",
+        "--table",
+        table.to_str().unwrap(),
+        "--budget-ratio",
+        "0.05",
+        "--out",
+        spec.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}{err}");
+    let s = spec.to_str().unwrap();
+    let stats = |shape: &str| {
+        patchwork(&[
+            "spec",
+            "stats",
+            "--model",
+            m,
+            "--input-shape",
+            shape,
+            "--spec",
+            s,
+            "--json",
+        ])
+    };
+    let total = |out: &str| -> u64 {
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        v["relu_drelus"].as_u64().unwrap()
+    };
+    let (ok, at16, err) = stats("1,3,16,16");
+    assert!(ok && !err.contains("clamped"), "{at16}{err}");
+    let (ok, at48, _) = stats("1,3,48,80");
+    assert!(ok, "{at48}");
+    assert_eq!(
+        total(&at48),
+        total(&at16) * 15,
+        "plain ReLUs scale with the map"
+    );
+    let (ok, at8, err) = stats("1,3,8,8");
+    assert!(ok, "{at8}{err}");
+    assert!(err.contains("note:") && err.contains("clamped"), "{err}");
+    let input = dir.join("big.npy");
+    let big = Npy {
+        shape: vec![1, 3, 48, 80],
+        data: NpyData::F32(vec![0.25; 3 * 48 * 80]),
+    };
+    std::fs::write(&input, encode_npy(&big)).unwrap();
+    let (ok, out, err) = patchwork(&[
+        "infer",
+        "--model",
+        m,
+        "--input-shape",
+        "1,3,48,80",
+        "--spec",
+        s,
+        "--input",
+        input.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(ok, "infer at 48x80: {out}{err}");
+    // Without --input-shape the symbolic size is refused, saying what to give.
+    let (ok, _, err) = patchwork(&["spec", "stats", "--model", m, "--spec", s]);
+    assert!(!ok && err.contains("--input-shape"), "{err}");
+}

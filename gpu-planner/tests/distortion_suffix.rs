@@ -11,7 +11,7 @@ use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_core::model::TrainedModel;
 use patchwork_core::patch::PatchSize;
 use patchwork_core::spec::{LayerSpec, Spec};
-use patchwork_model::commands::load;
+use patchwork_model::commands::{load, LoadOptions};
 use patchwork_model::data::fashion::bundled_test64;
 use patchwork_model::data::npy::read_npy;
 use patchwork_model::onnx::load_model;
@@ -159,7 +159,11 @@ fn check_layers(
 /// tolerance is 1e-4, as on the bundled model.
 fn check_exported(name: &str, transforms: Transforms) {
     let Some(dir) = export(name) else { return };
-    let loaded = load(&dir.path().join(format!("{name}.onnx")), transforms).expect("loads");
+    let options = LoadOptions {
+        transforms,
+        ..LoadOptions::default()
+    };
+    let loaded = load(&dir.path().join(format!("{name}.onnx")), &options).expect("loads");
     let model = loaded.model;
     let input = read_npy(&dir.path().join(format!("{name}.input.npy"))).expect("input");
     let x = ArrayD::from_shape_vec(IxDyn(&input.shape), input.to_f32()).expect("shape");

@@ -13,10 +13,20 @@ use patchwork_core::spec::Spec;
 use crate::architecture::{is_architecture_path, load_architecture, ArchitectureError};
 use crate::data::input::{load_input, InputError};
 use crate::data::{DataError, Dataset};
-use crate::onnx::{load_model, ImportError};
+use crate::onnx::{load_model_for, ImportError};
 use crate::reference::{forward, ForwardError};
 use crate::spec_io::{load_spec, SpecIoError};
 use crate::transform::{apply, Transforms};
+
+/// How a model file is loaded: the input shape for symbolic dimensions, then the transforms.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LoadOptions {
+    /// `[N, C, H, W]` for an ONNX input with symbolic dimensions (checked against an
+    /// architecture file's input).
+    pub input_shape: Option<patchwork_core::model::Shape>,
+    /// The transforms applied after loading.
+    pub transforms: Transforms,
+}
 
 /// Any failure of a model command.
 #[derive(Debug, thiserror::Error)]
@@ -76,12 +86,13 @@ pub struct Loaded<M> {
 }
 
 /// Loads an ONNX model (weights included) and applies the selected transforms.
-pub fn load(model: &Path, transforms: Transforms) -> Result<Loaded<TrainedModel>, CommandError> {
+pub fn load(model: &Path, options: &LoadOptions) -> Result<Loaded<TrainedModel>, CommandError> {
     if is_architecture_path(model) {
         return Err(CommandError::NeedsWeights(model.display().to_string()));
     }
-    let (mut architecture, weights) = load_model(model)?.into_parts();
-    let report = apply(&mut architecture, transforms);
+    let trained = load_model_for(model, options.input_shape.as_ref())?;
+    let (mut architecture, weights) = trained.into_parts();
+    let report = apply(&mut architecture, options.transforms);
     Ok(Loaded {
         model: TrainedModel::new(architecture, weights)?,
         transforms: report,
@@ -91,13 +102,25 @@ pub fn load(model: &Path, transforms: Transforms) -> Result<Loaded<TrainedModel>
 /// Loads a model as P0 and P2 need it: an architecture file (`.json`; see
 /// [`crate::architecture`]) or an ONNX model, whose weights are dropped at once. Transforms
 /// apply.
-pub fn load_public(model: &Path, transforms: Transforms) -> Result<Loaded<Model>, CommandError> {
+pub fn load_public(model: &Path, options: &LoadOptions) -> Result<Loaded<Model>, CommandError> {
     let mut architecture = if is_architecture_path(model) {
-        load_architecture(model)?
+        let a = load_architecture(model)?;
+        match &options.input_shape {
+            Some(shape) if a.shape(a.input) != shape => {
+                return Err(CommandError::Usage(format!(
+                    "{}: the architecture's input is {}, --input-shape says {shape}",
+                    model.display(),
+                    a.shape(a.input)
+                )))
+            }
+            _ => a,
+        }
     } else {
-        load_model(model)?.into_parts().0
+        load_model_for(model, options.input_shape.as_ref())?
+            .into_parts()
+            .0
     };
-    let report = apply(&mut architecture, transforms);
+    let report = apply(&mut architecture, options.transforms);
     Ok(Loaded {
         model: architecture,
         transforms: report,

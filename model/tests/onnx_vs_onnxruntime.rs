@@ -7,16 +7,21 @@
 
 use ndarray::{ArrayD, IxDyn};
 use patchwork_core::model::spec_check::ResolvedSpec;
+use patchwork_core::model::Shape;
 use patchwork_model::data::npy::read_npy;
-use patchwork_model::onnx::load_model;
+use patchwork_model::onnx::load_model_for;
 use patchwork_model::reference::forward;
 use patchwork_test_support::python::export;
 
 fn check(name: &str) {
     let Some(dir) = export(name) else { return };
     let dir = dir.path();
-    let model = load_model(&dir.join(format!("{name}.onnx"))).unwrap();
     let input = read_npy(&dir.join(format!("{name}.input.npy"))).unwrap();
+    // A model with symbolic H and W runs at the input's size (`--input-shape`).
+    let shape = name
+        .ends_with("_dynamic")
+        .then(|| Shape(input.shape.clone()));
+    let model = load_model_for(&dir.join(format!("{name}.onnx")), shape.as_ref()).unwrap();
     let expected = read_npy(&dir.join(format!("{name}.output.npy"))).unwrap();
     let x = ArrayD::from_shape_vec(IxDyn(&input.shape), input.to_f32()).unwrap();
     let start = std::time::Instant::now();
@@ -96,4 +101,16 @@ fn deeplab_small_default_export_matches_onnxruntime() {
 #[test]
 fn ops_mix_default_export_matches_onnxruntime() {
     check("ops_mix_dynamo");
+}
+
+// Symbolic H and W, run at 48x80 (exported at 64x64 and 16x16): `--input-shape`.
+
+#[test]
+fn deeplab_small_with_symbolic_size_matches_onnxruntime_at_another_size() {
+    check("deeplab_small_dynamic");
+}
+
+#[test]
+fn small_rgb_with_symbolic_size_matches_onnxruntime_at_another_size() {
+    check("small_rgb_dynamic");
 }

@@ -20,7 +20,6 @@ use patchwork_core::role::Role;
 use patchwork_model::commands::{load, load_checked_spec};
 use patchwork_model::data::fashion::bundled_test64;
 use patchwork_model::reference::forward;
-use patchwork_model::transform::Transforms;
 use patchwork_net::service::abuse::{abuse_once, Abuse, PublicProgram};
 use patchwork_net::service::loopback::loopback_service;
 use patchwork_net::service::{
@@ -38,7 +37,7 @@ fn models() -> PathBuf {
 fn served() -> (TrainedModel, Served) {
     let trained = load(
         &models().join("fashion_resnet_brelu6.onnx"),
-        Transforms::default(),
+        &Default::default(),
     )
     .unwrap()
     .model;

@@ -66,9 +66,7 @@ fn real_activations(args: &Args) -> Result<Vec<(f32, usize)>, String> {
     let trained = patchwork_model::onnx::load_model(path).map_err(|e| e.to_string())?;
     let model = trained.model();
     let spec = match &args.spec {
-        Some(p) => {
-            patchwork_model::commands::load_checked_spec(model, p).map_err(|e| e.to_string())?
-        }
+        Some(p) => super::models::load_spec(model, p).map_err(|e| e.to_string())?,
         None => patchwork_core::spec::Spec::default(),
     };
     let dir = std::path::Path::new(patchwork_model::data::fashion::DEFAULT_DIR);

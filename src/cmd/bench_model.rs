@@ -38,9 +38,9 @@ pub struct BenchModelArgs {
     /// The fixed point, comparison, truncation and timeout.
     #[command(flatten)]
     pub settings: SettingsArgs,
-    /// The model transforms to apply after loading (every party applies the same).
+    /// How the model is loaded: the input shape of symbolic dimensions and the transforms (every party applies the same).
     #[command(flatten)]
-    pub transforms: super::models::TransformArgs,
+    pub load: super::models::LoadArgs,
     /// Inferences in the one session (the first one is reported; with more, the steady
     /// state of a long-lived session is reported too: every inference's seconds and their
     /// median after the first).
@@ -76,7 +76,7 @@ fn budget_spec(model: &Model, ratio: f64) -> Result<(Spec, u64, u64), String> {
 pub fn run(args: &BenchModelArgs) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let model = patchwork_model::commands::load_public(&args.model, args.transforms.transforms())
+    let model = patchwork_model::commands::load_public(&args.model, &args.load.options())
         .map_err(|e| e.to_string())?
         .model;
     // The transformed model is what the parties run: write it as the spec's reference by
@@ -101,7 +101,7 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
     let architecture = dir.path().join("model.arch.json");
     patchwork_model::architecture::write_architecture(&model, &architecture)
         .map_err(|e| e.to_string())?;
-    party_args.extend(args.transforms.to_flags());
+    party_args.extend(args.load.to_flags());
     let n = model.shape(model.input).numel();
     let x: Vec<f32> = (0..n)
         .map(|i| ((i as f32 * 0.618).fract() - 0.5) * 2.0)

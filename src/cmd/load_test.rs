@@ -26,7 +26,7 @@ use patchwork_net::service::{infer_remote, ServiceLimits};
 use patchwork_net::tcp::SessionConfig;
 
 use super::bundled::DEMO;
-use super::models::TransformArgs;
+use super::models::LoadArgs;
 use super::party::{proc_status_bytes, ModelArgs};
 use super::secure::{seed, SettingsArgs};
 use super::values::parse_approx;
@@ -242,7 +242,7 @@ pub fn run(args: &LoadTestArgs) -> Result<(), String> {
             approx: Some(args.approx),
             ..SettingsArgs::default()
         },
-        transforms: TransformArgs::default(),
+        load: LoadArgs::default(),
     };
     let settings = model_args.settings.settings()?;
     // The float reference and the single-session check need P1's weights; the clients (P0)

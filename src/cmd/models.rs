@@ -20,11 +20,18 @@ use patchwork_model::data::DataSource;
 
 use super::data_args::DataArgs;
 use super::secure::list;
+use patchwork_core::model::Shape;
+use patchwork_model::commands::LoadOptions;
 use patchwork_model::transform::Transforms;
 
-/// Opt-in model transforms, applied after loading and reported on stderr.
-#[derive(Args, Debug, Clone, Copy, Default)]
-pub struct TransformArgs {
+/// How every command loads a model: the input shape of symbolic dimensions, and opt-in
+/// transforms applied after loading and reported on stderr.
+#[derive(Args, Debug, Clone, Default)]
+pub struct LoadArgs {
+    /// The input shape `N,C,H,W` for a model whose input has symbolic dimensions (batch 1;
+    /// fixed dimensions must agree). One model then runs at any image size.
+    #[arg(long, value_name = "N,C,H,W", value_parser = parse_shape)]
+    pub input_shape: Option<Shape>,
     /// Replace every MaxPool by an AvgPool with the same window.
     #[arg(long)]
     pub maxpool_to_avgpool: bool,
@@ -33,10 +40,26 @@ pub struct TransformArgs {
     pub relu6_to_relu: bool,
 }
 
-impl TransformArgs {
-    /// The flags that select the same transforms (for party processes).
-    pub fn to_flags(self) -> Vec<String> {
+/// Parses `N,C,H,W` (positive integers).
+fn parse_shape(s: &str) -> Result<Shape, String> {
+    let dims = s
+        .split(',')
+        .map(|d| match d.trim().parse::<usize>() {
+            Ok(v) if v > 0 => Ok(v),
+            _ => Err(format!("'{s}': expected positive integers N,C,H,W")),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Shape(dims))
+}
+
+impl LoadArgs {
+    /// The flags that load the model the same way (for party processes).
+    pub fn to_flags(&self) -> Vec<String> {
         let mut flags = Vec::new();
+        if let Some(shape) = &self.input_shape {
+            let dims: Vec<String> = shape.0.iter().map(usize::to_string).collect();
+            flags.extend(["--input-shape".to_string(), dims.join(",")]);
+        }
         if self.maxpool_to_avgpool {
             flags.push("--maxpool-to-avgpool".to_string());
         }
@@ -46,11 +69,14 @@ impl TransformArgs {
         flags
     }
 
-    /// The selected transforms.
-    pub fn transforms(self) -> Transforms {
-        Transforms {
-            maxpool_to_avgpool: self.maxpool_to_avgpool,
-            relu6_to_relu: self.relu6_to_relu,
+    /// The selected options.
+    pub fn options(&self) -> LoadOptions {
+        LoadOptions {
+            input_shape: self.input_shape.clone(),
+            transforms: Transforms {
+                maxpool_to_avgpool: self.maxpool_to_avgpool,
+                relu6_to_relu: self.relu6_to_relu,
+            },
         }
     }
 }
@@ -70,9 +96,9 @@ pub struct ReferenceArgs {
     /// Print `{"output": [...], "shape": [...]}` instead of text.
     #[arg(long)]
     pub json: bool,
-    /// The model transforms to apply after loading.
+    /// How the model is loaded: the input shape of symbolic dimensions and the transforms.
     #[command(flatten)]
-    pub transforms: TransformArgs,
+    pub load: LoadArgs,
 }
 
 /// `patchwork architecture`: the public part of a model for P0 and P2.
@@ -88,9 +114,9 @@ pub struct ArchitectureArgs {
     /// Print the report as one JSON object.
     #[arg(long)]
     pub json: bool,
-    /// The model transforms to apply after loading.
+    /// How the model is loaded: the input shape of symbolic dimensions and the transforms.
     #[command(flatten)]
-    pub transforms: TransformArgs,
+    pub load: LoadArgs,
 }
 
 /// Runs `patchwork architecture`.
@@ -103,8 +129,7 @@ pub fn run_architecture(args: &ArchitectureArgs) -> Result<(), String> {
             args.out.display()
         ));
     }
-    let loaded =
-        commands::load(&args.model, args.transforms.transforms()).map_err(|e| e.to_string())?;
+    let loaded = commands::load(&args.model, &args.load.options()).map_err(|e| e.to_string())?;
     let (model, _weights) = loaded.model.into_parts();
     let json = patchwork_model::architecture::architecture_json(&model)
         .map_err(|e| format!("{}: {e}", output::display(&args.out)))?;
@@ -160,9 +185,9 @@ pub struct SpecStatsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// The model transforms to apply after loading.
+    /// How the model is loaded: the input shape of symbolic dimensions and the transforms.
     #[command(flatten)]
-    pub transforms: TransformArgs,
+    pub load: LoadArgs,
 }
 
 /// `patchwork eval`: plaintext float accuracy.
@@ -180,9 +205,9 @@ pub struct EvalArgs {
     /// Evaluate only the first N images.
     #[arg(long)]
     pub limit: Option<usize>,
-    /// The model transforms to apply after loading.
+    /// How the model is loaded: the input shape of symbolic dimensions and the transforms.
     #[command(flatten)]
-    pub transforms: TransformArgs,
+    pub load: LoadArgs,
     /// Run every image through secure inference (three parties on this machine) and compare
     /// with the float reference.
     #[arg(long)]
@@ -195,6 +220,19 @@ pub struct EvalArgs {
     pub json: bool,
 }
 
+/// Loads a spec checked against `model`, with a note on stderr for every layer whose patches
+/// are larger than its map at this model's size and were clamped.
+pub fn load_spec(
+    model: &patchwork_core::model::Model,
+    path: &std::path::Path,
+) -> Result<patchwork_core::spec::Spec, CommandError> {
+    let spec = commands::load_checked_spec(model, path)?;
+    for note in patchwork_core::model::spec_check::clamped_patches(model, &spec) {
+        eprintln!("note: {}: {note}", path.display());
+    }
+    Ok(spec)
+}
+
 /// Prints the transforms applied to a loaded model on stderr.
 fn reported<M>(loaded: commands::Loaded<M>) -> M {
     for line in &loaded.transforms {
@@ -204,17 +242,17 @@ fn reported<M>(loaded: commands::Loaded<M>) -> M {
 }
 
 /// The ONNX model with its weights, transforms applied and reported.
-fn load(model: &std::path::Path, t: TransformArgs) -> Result<TrainedModel, CommandError> {
-    Ok(reported(commands::load(model, t.transforms())?))
+fn load(model: &std::path::Path, t: &LoadArgs) -> Result<TrainedModel, CommandError> {
+    Ok(reported(commands::load(model, &t.options())?))
 }
 
 /// Runs `patchwork reference`.
 pub fn run_reference(args: &ReferenceArgs) -> Result<(), CommandError> {
-    let m = load(&args.model, args.transforms)?;
+    let m = load(&args.model, &args.load)?;
     let spec = args
         .spec
         .as_deref()
-        .map(|p| commands::load_checked_spec(m.model(), p))
+        .map(|p| load_spec(m.model(), p))
         .transpose()?;
     let y = commands::reference(&m, &args.input, spec.as_ref())?;
     if args.json {
@@ -247,11 +285,8 @@ pub fn run_spec(args: &SpecArgs) -> Result<(), CommandError> {
 
 /// Runs `patchwork spec stats`.
 pub fn run_spec_stats(args: &SpecStatsArgs) -> Result<(), CommandError> {
-    let m = reported(commands::load_public(
-        &args.model,
-        args.transforms.transforms(),
-    )?);
-    let spec = commands::load_checked_spec(&m, &args.spec)?;
+    let m = reported(commands::load_public(&args.model, &args.load.options())?);
+    let spec = load_spec(&m, &args.spec)?;
     let s = commands::spec_stats(&m, &spec).map_err(|source| CommandError::SpecFit {
         path: args.spec.display().to_string(),
         source,
@@ -276,11 +311,11 @@ pub fn run_spec_stats(args: &SpecStatsArgs) -> Result<(), CommandError> {
 
 /// Runs `patchwork eval`.
 pub fn run_eval(args: &EvalArgs) -> Result<(), CommandError> {
-    let m = load(&args.model, args.transforms)?;
+    let m = load(&args.model, &args.load)?;
     let spec = args
         .spec
         .as_deref()
-        .map(|p| commands::load_checked_spec(m.model(), p))
+        .map(|p| load_spec(m.model(), p))
         .transpose()?;
     let input = m.model().shape(m.model().input);
     let source = args.data.source(DataSource::FashionMnistTest);

@@ -38,9 +38,9 @@ pub struct ModelArgs {
     /// The fixed point, comparison, truncation and timeout.
     #[command(flatten)]
     pub settings: SettingsArgs,
-    /// The model transforms to apply after loading.
+    /// How the model is loaded: the input shape of symbolic dimensions and the transforms.
     #[command(flatten)]
-    pub transforms: super::models::TransformArgs,
+    pub load: super::models::LoadArgs,
 }
 
 impl ModelArgs {
@@ -48,10 +48,10 @@ impl ModelArgs {
     /// (P0 and P2 drop an ONNX file's at once); the spec and the settings.
     pub fn load(&self, role: Role) -> Result<(Model, Option<Weights>, Spec, Settings), String> {
         let settings = self.settings.settings()?;
-        let transforms = self.transforms.transforms();
+        let transforms = self.load.options();
         let (model, weights) = match role {
             Role::P1 => {
-                let (model, weights) = commands::load(&self.model, transforms)
+                let (model, weights) = commands::load(&self.model, &transforms)
                     .map_err(|e| e.to_string())?
                     .model
                     .into_parts();
@@ -59,7 +59,7 @@ impl ModelArgs {
             }
             _ => {
                 let loaded =
-                    commands::load_public(&self.model, transforms).map_err(|e| e.to_string())?;
+                    commands::load_public(&self.model, &transforms).map_err(|e| e.to_string())?;
                 (loaded.model, None)
             }
         };

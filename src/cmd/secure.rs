@@ -12,7 +12,7 @@ use patchwork_core::model::{Model, TrainedModel};
 use patchwork_core::protocol::drelu::Comparison;
 use patchwork_core::protocol::truncate::Truncation;
 use patchwork_core::spec::Spec;
-use patchwork_model::commands::{self, load_checked_spec};
+use patchwork_model::commands;
 use patchwork_model::data::fashion::bundled_test64;
 use patchwork_model::data::input::load_input;
 use patchwork_model::data::Dataset;
@@ -136,9 +136,9 @@ pub struct InferArgs {
     /// model's size (P0's secret).
     #[arg(long)]
     pub input: PathBuf,
-    /// The model transforms to apply after loading.
+    /// How the model is loaded: the input shape of symbolic dimensions and the transforms.
     #[command(flatten)]
-    pub transforms: super::models::TransformArgs,
+    pub load: super::models::LoadArgs,
     /// The settings and the network of the three parties.
     #[command(flatten)]
     pub protocol: ProtocolArgs,
@@ -150,7 +150,7 @@ pub struct InferArgs {
 /// Loads a spec and checks it against the model (plain ReLU everywhere without one).
 pub fn load_spec_for(model: &Model, spec: Option<&Path>) -> Result<Spec, String> {
     match spec {
-        Some(p) => load_checked_spec(model, p).map_err(|e| e.to_string()),
+        Some(p) => super::models::load_spec(model, p).map_err(|e| e.to_string()),
         None => Ok(Spec::default()),
     }
 }
@@ -158,7 +158,7 @@ pub fn load_spec_for(model: &Model, spec: Option<&Path>) -> Result<Spec, String>
 /// Runs `patchwork infer`.
 pub fn run_infer(args: &InferArgs) -> Result<(), String> {
     let settings = args.protocol.settings()?;
-    let model = commands::load(&args.model, args.transforms.transforms())
+    let model = commands::load(&args.model, &args.load.options())
         .map_err(|e| e.to_string())?
         .model;
     let spec = load_spec_for(model.model(), args.spec.as_deref())?;

@@ -22,12 +22,12 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::ArrayD;
 use patchwork_core::spec::Spec;
-use patchwork_model::commands::{self, load_checked_spec};
+use patchwork_model::commands;
 use patchwork_model::data::DataSource;
 use patchwork_model::digest;
 
 use crate::cmd::data_args::DataArgs;
-use crate::cmd::models::TransformArgs;
+use crate::cmd::models::LoadArgs;
 use patchwork_planner::distortion::candidates::CandidateSides;
 use patchwork_planner::distortion::extract::{extract_all, layer_work, relu_layers, Options};
 use patchwork_planner::distortion::reduce::{reducer, Backend};
@@ -53,9 +53,9 @@ pub struct DistortionArgs {
     /// Calibration data: its first N images (`fashion-mnist`: of the training split).
     #[command(flatten)]
     pub data: DataArgs,
-    /// The model transforms to apply after loading (plan the model the parties will run).
+    /// How the model is loaded: the input shape of symbolic dimensions and the transforms (plan the model the parties will run).
     #[command(flatten)]
-    pub transforms: TransformArgs,
+    pub load: LoadArgs,
     /// Calibration images N (eq. 4 averages over them).
     #[arg(long, default_value_t = 128)]
     pub samples: usize,
@@ -151,7 +151,7 @@ pub(super) fn distortion(
         Some(s) => Shard::parse(s).map_err(DistortionCmdError::Shard)?,
         None => Shard::ALL,
     };
-    let loaded = commands::load(&args.model, args.transforms.transforms())
+    let loaded = commands::load(&args.model, &args.load.options())
         .map_err(|e| DistortionCmdError::Model(e.to_string()))?;
     for line in &loaded.transforms {
         eprintln!("transform: {line}");
@@ -172,7 +172,7 @@ pub(super) fn distortion(
     }
     let images: Vec<ArrayD<f32>> = (0..args.samples).map(|i| data.input(i)).collect();
     let base = match &args.base_spec {
-        Some(path) => load_checked_spec(model.model(), path)
+        Some(path) => crate::cmd::models::load_spec(model.model(), path)
             .map_err(|e| DistortionCmdError::BaseSpec(e.to_string()))?,
         None => Spec::default(),
     };

@@ -1,8 +1,9 @@
 //! Checking a Block-ReLU [`Spec`] against a [`Model`], and counting its DReLUs.
 //!
-//! A spec names ReLU nodes; each named layer must give exactly one patch size per channel, and
-//! every `Block { h, w }` must fit in the layer's `H x W` map. A rank-2 ReLU input `[1, F]`
-//! counts as `F` channels of size 1x1. Layers the spec does not name keep plain ReLU.
+//! A spec names ReLU nodes; each named layer must give exactly one patch size per channel. A
+//! `Block { h, w }` larger than the layer's `H x W` map (a spec planned at another image size)
+//! is clamped to the map ([`clamped_patches`] lists where, for a note). A rank-2 ReLU input
+//! `[1, F]` counts as `F` channels of size 1x1. Layers the spec does not name keep plain ReLU.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -41,17 +42,6 @@ pub enum SpecError {
         /// What was found.
         found: usize,
     },
-    /// A patch is larger than the layer's map.
-    PatchTooLarge {
-        /// The layer's name.
-        layer: String,
-        /// The channel.
-        channel: usize,
-        /// The patch `[height, width]`.
-        patch: [u32; 2],
-        /// The map `[height, width]`.
-        map: [usize; 2],
-    },
     /// The ReLU's input has a rank other than 2 or 4.
     UnsupportedRank {
         /// The layer's name.
@@ -80,16 +70,6 @@ impl fmt::Display for SpecError {
             } => write!(
                 f,
                 "spec layer '{layer}': {found} patch sizes, expected {expected} (one per channel)"
-            ),
-            SpecError::PatchTooLarge {
-                layer,
-                channel,
-                patch,
-                map,
-            } => write!(
-                f,
-                "spec layer '{layer}' channel {channel}: patch {}x{} larger than the {}x{} map",
-                patch[0], patch[1], map[0], map[1]
             ),
             SpecError::UnsupportedRank { layer, rank } => {
                 write!(
@@ -179,14 +159,69 @@ pub fn relu_layer_patches(
         rank: shape.0.len(),
     })?;
     let patches = match spec.layer(&node.name) {
-        Some(layer) => layer.patch_sizes.clone(),
+        Some(layer) => layer.patch_sizes.iter().map(|&p| clamp(p, h, w)).collect(),
         None => alloc::vec![PatchSize::RELU; c],
     };
     Ok((patches, (c, h, w)))
 }
 
+/// A patch cut to an `h x w` map: one patch covers at most the whole map.
+fn clamp(p: PatchSize, h: usize, w: usize) -> PatchSize {
+    match p {
+        PatchSize::Block { h: ph, w: pw } => PatchSize::Block {
+            h: ph.min(h.try_into().unwrap_or(u16::MAX)),
+            w: pw.min(w.try_into().unwrap_or(u16::MAX)),
+        },
+        other => other,
+    }
+}
+
+/// A spec layer some of whose patches were larger than its map and were clamped to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Clamped {
+    /// The layer's name.
+    pub layer: String,
+    /// How many channels' patches were clamped.
+    pub channels: usize,
+    /// The map `[H, W]`.
+    pub map: [usize; 2],
+}
+
+impl fmt::Display for Clamped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "spec layer '{}': {} channels' patches are larger than the {}x{} map and were \
+             clamped to it (a spec planned at another image size?)",
+            self.layer, self.channels, self.map[0], self.map[1]
+        )
+    }
+}
+
+/// The spec layers whose patches [`relu_layer_patches`] clamps to the map, for a note.
+pub fn clamped_patches(model: &Model, spec: &Spec) -> Vec<Clamped> {
+    let mut out = Vec::new();
+    for layer in &spec.layers {
+        let Some(node) = model.node(&layer.name) else {
+            continue;
+        };
+        let Some((_, h, w)) = model.shape(node.output).channels_and_map() else {
+            continue;
+        };
+        let channels = layer.patch_sizes.iter().filter(|p| !p.fits(h, w)).count();
+        if channels > 0 {
+            out.push(Clamped {
+                layer: layer.name.clone(),
+                channels,
+                map: [h, w],
+            });
+        }
+    }
+    out
+}
+
 /// Checks every layer of `spec` against `model`: the name exists and is a ReLU, it appears
-/// once, it has one patch size per channel, and each patch fits the map.
+/// once, and it has one patch size per channel (patches larger than the map are clamped).
 pub fn validate_spec(model: &Model, spec: &Spec) -> Result<(), SpecError> {
     for (i, layer) in spec.layers.iter().enumerate() {
         if spec.layers[..i].iter().any(|l| l.name == layer.name) {
@@ -206,23 +241,13 @@ pub fn validate_spec(model: &Model, spec: &Spec) -> Result<(), SpecError> {
                 op: node.op.kind(),
             });
         }
-        let (patches, (c, h, w)) = relu_layer_patches(model, index, spec)?;
+        let (patches, (c, _, _)) = relu_layer_patches(model, index, spec)?;
         if patches.len() != c {
             return Err(SpecError::ChannelCount {
                 layer: layer.name.clone(),
                 expected: c,
                 found: patches.len(),
             });
-        }
-        for (channel, p) in patches.iter().enumerate() {
-            if !p.fits(h, w) {
-                return Err(SpecError::PatchTooLarge {
-                    layer: layer.name.clone(),
-                    channel,
-                    patch: p.to_pair(),
-                    map: [h, w],
-                });
-            }
         }
     }
     Ok(())

@@ -176,15 +176,28 @@ fn spec_errors_are_typed() {
             found: 1
         })
     );
+}
+
+#[test]
+fn patches_larger_than_the_map_are_clamped_with_a_note() {
+    let m = model();
+    let b = |h, w| PatchSize::Block { h, w };
+    // Planned at a larger size: 7x1 and 9x9 on the 6x5 map.
+    let s = spec("r", &[b(9, 9), b(7, 1)]);
+    assert_eq!(validate_spec(&m, &s), Ok(()));
+    let resolved = spec_check::ResolvedSpec::new(&m, &s).unwrap();
+    let (patches, _) = resolved.layer(1).unwrap();
+    assert_eq!(patches, &[b(6, 5), b(6, 1)]);
+    let notes = spec_check::clamped_patches(&m, &s);
+    assert_eq!(notes.len(), 1);
     assert_eq!(
-        validate_spec(&m, &spec("r", &[b(1, 1), b(7, 1)])),
-        Err(SpecError::PatchTooLarge {
-            layer: String::from("r"),
-            channel: 1,
-            patch: [7, 1],
-            map: [6, 5]
-        })
+        notes[0].to_string(),
+        "spec layer 'r': 2 channels' patches are larger than the 6x5 map and were clamped to it \
+         (a spec planned at another image size?)"
     );
+    // The DReLU count is the clamped one: the whole map, then five 6x1 columns.
+    assert_eq!(drelu_summary(&m, &s).unwrap().with_spec(), 1 + 5);
+    assert!(spec_check::clamped_patches(&m, &spec("r", &[b(6, 5), b(1, 1)])).is_empty());
 }
 
 #[test]

@@ -203,6 +203,7 @@ pub(super) fn import(
     path: &str,
     proto: &ModelProto,
     external: &mut ExternalFiles,
+    given: Option<&Shape>,
 ) -> Result<TrainedModel, ImportError> {
     let graph_err = |detail: String| ImportError::Graph {
         path: path.to_string(),
@@ -267,8 +268,8 @@ pub(super) fn import(
             inputs.len()
         )));
     };
-    let shape =
-        input_shape(input).map_err(|d| graph_err(format!("input '{}': {d}", input.name())))?;
+    let shape = input_shape(input, given)
+        .map_err(|d| graph_err(format!("input '{}': {d}", input.name())))?;
     imp.model.input = imp.add_value(input.name(), shape);
 
     for (index, node) in graph.node.iter().enumerate() {
@@ -292,8 +293,13 @@ pub(super) fn import(
     })
 }
 
-/// The static shape of the graph input: a float tensor; a symbolic batch dimension becomes 1.
-fn input_shape(input: &super::generated::ValueInfoProto) -> Result<Shape, String> {
+/// The shape of the graph input: a float tensor whose dimensions are fixed, or given by
+/// `given` (`--input-shape`) where they are symbolic; without `given`, a symbolic batch
+/// dimension is 1 and other symbolic dimensions are an error saying so.
+fn input_shape(
+    input: &super::generated::ValueInfoProto,
+    given: Option<&Shape>,
+) -> Result<Shape, String> {
     let Some(type_proto::Value::TensorType(t)) =
         input.r#type.as_ref().and_then(|t| t.value.as_ref())
     else {
@@ -306,13 +312,42 @@ fn input_shape(input: &super::generated::ValueInfoProto) -> Result<Shape, String
         ));
     }
     let dims = t.shape.as_ref().ok_or("has no shape")?;
+    if let Some(g) = given {
+        if g.0.len() != dims.dim.len() {
+            return Err(format!(
+                "--input-shape {g} has {} dimensions, the model input has {}",
+                g.0.len(),
+                dims.dim.len()
+            ));
+        }
+    }
     let mut out = Vec::new();
     for (i, d) in dims.dim.iter().enumerate() {
         use super::generated::tensor_shape_proto::dimension::Value;
-        match (&d.value, i) {
-            (Some(Value::DimValue(v)), _) if *v > 0 => out.push(*v as usize),
-            (Some(Value::DimParam(_)) | None, 0) => out.push(1),
-            (v, _) => {
+        let wanted = given.map(|g| g.0[i]);
+        let name = match &d.value {
+            Some(Value::DimParam(p)) => format!("'{p}'"),
+            _ => "unnamed".to_string(),
+        };
+        match (&d.value, wanted, i) {
+            (Some(Value::DimValue(v)), None, _) if *v > 0 => out.push(*v as usize),
+            (Some(Value::DimValue(v)), Some(w), _) if *v > 0 => {
+                if *v as usize != w {
+                    return Err(format!(
+                        "dimension {i} is fixed at {v}, --input-shape gives {w}"
+                    ));
+                }
+                out.push(w);
+            }
+            (Some(Value::DimParam(_)) | None, Some(w), _) => out.push(w),
+            (Some(Value::DimParam(_)) | None, None, 0) => out.push(1),
+            (Some(Value::DimParam(_)) | None, None, _) => {
+                return Err(format!(
+                    "dimension {i} is symbolic ({name}): give the size to run at with \
+                     --input-shape N,C,H,W"
+                ))
+            }
+            (v, _, _) => {
                 return Err(format!(
                     "dimension {i} must be a positive constant, found {v:?}"
                 ))

@@ -361,3 +361,38 @@ fn a_final_softmax_is_imported_and_one_elsewhere_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn symbolic_input_dimensions_take_the_given_shape() {
+    let mut m = small_model(None);
+    let input = &mut m.graph.as_mut().unwrap().input[0];
+    let Some(type_proto::Value::TensorType(t)) = input.r#type.as_mut().unwrap().value.as_mut()
+    else {
+        panic!("tensor type")
+    };
+    for (i, name) in [(2, "h"), (3, "w")] {
+        t.shape.as_mut().unwrap().dim[i].value =
+            Some(tensor_shape_proto::dimension::Value::DimParam(name.into()));
+    }
+    let bytes = m.encode_to_vec();
+    let e = import_bytes("s.onnx", &bytes).unwrap_err().to_string();
+    assert!(
+        e.contains("dimension 2 is symbolic ('h')") && e.contains("--input-shape"),
+        "{e}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.onnx");
+    std::fs::write(&path, &bytes).unwrap();
+    let at = |dims: &[usize]| {
+        super::load_model_for(&path, Some(&patchwork_core::model::Shape(dims.to_vec())))
+    };
+    let big = at(&[1, 1, 9, 7]).unwrap();
+    assert_eq!(big.model().shape(1).0, vec![1, 2, 9, 7]);
+    let e = at(&[1, 2, 9, 7]).unwrap_err().to_string();
+    assert!(
+        e.contains("dimension 1 is fixed at 1, --input-shape gives 2"),
+        "{e}"
+    );
+    let e = at(&[1, 1, 9]).unwrap_err().to_string();
+    assert!(e.contains("has 3 dimensions, the model input has 4"), "{e}");
+}

@@ -1,5 +1,7 @@
 //! Constant folding of the shape plumbing torch emits (Constant, Shape, Gather, Unsqueeze,
-//! Squeeze, Slice, Cast, Concat, Identity) when all data inputs are known at import time.
+//! Squeeze, Slice, Cast, Concat, Identity, and Add/Sub/Mul/Div of constants, which the
+//! dynamo exporter writes for sizes computed from a symbolic input) when all data inputs are
+//! known at import time.
 
 use crate::onnx::attrs::NodeCx;
 use crate::onnx::error::ImportError;
@@ -22,6 +24,8 @@ pub(super) fn try_fold(imp: &mut Importer, cx: &NodeCx) -> Result<bool, ImportEr
         "Slice" if all_const => slice(imp, cx)?,
         "Cast" if all_const => cast(imp, cx)?,
         "Concat" if all_const => concat(imp, cx)?,
+        "Add" | "Sub" | "Mul" | "Div" if all_const => arithmetic(imp, cx)?,
+        "Reshape" if all_const => reshape(imp, cx)?,
         "Identity" if all_const => imp.constant(cx, 0)?.clone(),
         _ => return Ok(false),
     };
@@ -56,8 +60,99 @@ fn constant(cx: &NodeCx) -> Result<ConstTensor, ImportError> {
     Err(cx.attr_err("value", "a tensor, value_ints or value_int", "none of them"))
 }
 
-fn shape(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
+/// Element-wise arithmetic of two constants of the same length, or of one with a scalar;
+/// integers stay integers (division truncates, as ONNX's does).
+fn arithmetic(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
     cx.only_attrs(&[])?;
+    let (a, b) = (imp.constant(cx, 0)?, imp.constant(cx, 1)?);
+    let (n, dims) = match (a.len(), b.len()) {
+        (x, y) if x == y => (x, a.dims.clone()),
+        (x, 1) => (x, a.dims.clone()),
+        (1, y) => (y, b.dims.clone()),
+        (x, y) => {
+            return Err(cx.input_err(
+                1,
+                format!("{y} values cannot combine with {x} (same length or a scalar)"),
+            ))
+        }
+    };
+    let pick = |v: usize, i: usize| if v == 1 { 0 } else { i };
+    let op = cx.op();
+    let data = match (a.as_i64(), b.as_i64()) {
+        (Some(x), Some(y)) => {
+            let mut out = Vec::with_capacity(n);
+            for i in 0..n {
+                let (p, q) = (x[pick(x.len(), i)], y[pick(y.len(), i)]);
+                out.push(
+                    match op {
+                        "Add" => p.checked_add(q),
+                        "Sub" => p.checked_sub(q),
+                        "Mul" => p.checked_mul(q),
+                        _ => p.checked_div(q),
+                    }
+                    .ok_or_else(|| {
+                        cx.input_err(1, format!("{op} of {p} and {q} overflows or divides by 0"))
+                    })?,
+                );
+            }
+            ConstData::I64(out)
+        }
+        _ => {
+            let (x, y) = (a.to_f32(), b.to_f32());
+            ConstData::F32(
+                (0..n)
+                    .map(|i| {
+                        let (p, q) = (x[pick(x.len(), i)], y[pick(y.len(), i)]);
+                        match op {
+                            "Add" => p + q,
+                            "Sub" => p - q,
+                            "Mul" => p * q,
+                            _ => p / q,
+                        }
+                    })
+                    .collect(),
+            )
+        }
+    };
+    Ok(ConstTensor { dims, data })
+}
+
+/// ONNX Reshape of a constant (`-1` inferred, `0` copies the input's dimension).
+fn reshape(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
+    cx.only_attrs(&["allowzero"])?;
+    let t = imp.constant(cx, 0)?.clone();
+    let target = ints(imp, cx, 1)?;
+    let known: i64 = target
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| match d {
+            0 => t.dims.get(i).map_or(1, |&v| v as i64),
+            -1 => 1,
+            d => d,
+        })
+        .product();
+    let dims = target
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| match d {
+            0 => Ok(t.dims.get(i).copied().unwrap_or(1)),
+            -1 if known > 0 => Ok(t.len() / known as usize),
+            d if d > 0 => Ok(d as usize),
+            d => Err(cx.input_err(1, format!("invalid target dimension {d} in {target:?}"))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if dims.iter().product::<usize>() != t.len() {
+        return Err(cx.input_err(
+            1,
+            format!("cannot reshape {} values to {target:?}", t.len()),
+        ));
+    }
+    Ok(ConstTensor { dims, data: t.data })
+}
+
+/// ONNX Shape, with the `start`/`end` slice of opset 15 (negative from the end, clamped).
+fn shape(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
+    cx.only_attrs(&["start", "end"])?;
     let dims: Vec<i64> = if imp.is_const(cx, 0) {
         imp.constant(cx, 0)?
             .dims
@@ -68,6 +163,10 @@ fn shape(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
         let x = imp.runtime(cx, 0)?;
         imp.model.shape(x).0.iter().map(|&d| d as i64).collect()
     };
+    let rank = dims.len() as i64;
+    let clamp = |v: i64| (if v < 0 { v + rank } else { v }).clamp(0, rank) as usize;
+    let (start, end) = (clamp(cx.int("start", 0)?), clamp(cx.int("end", rank)?));
+    let dims = dims[start..end.max(start)].to_vec();
     Ok(ConstTensor {
         dims: vec![dims.len()],
         data: ConstData::I64(dims),
