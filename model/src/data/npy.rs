@@ -111,59 +111,29 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Npy, String> {
         .try_fold(1usize, |a, &d| a.checked_mul(d))
         .ok_or("shape overflows")?;
     let body = &bytes[start + header_len..];
+    let values = |width: usize| -> Result<_, String> {
+        if Some(body.len()) != count.checked_mul(width) {
+            return Err(format!(
+                "data has {} bytes, expected {width} x {count} for shape {shape:?} of {descr}",
+                body.len()
+            ));
+        }
+        Ok(body.chunks_exact(width).map(move |c| {
+            let mut b = [0u8; 8];
+            b[..width].copy_from_slice(c);
+            b
+        }))
+    };
+    let low4 = |b: [u8; 8]| [b[0], b[1], b[2], b[3]];
     let data = match descr {
-        "<f4" => {
-            if Some(body.len()) != count.checked_mul(4) {
-                return Err(format!(
-                    "data has {} bytes, expected 4 x {count} for shape {shape:?} of <f4",
-                    body.len()
-                ));
-            }
-            NpyData::F32(
-                body.chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect(),
-            )
-        }
-        "<f8" => {
-            if Some(body.len()) != count.checked_mul(8) {
-                return Err(format!(
-                    "data has {} bytes, expected 8 x {count} for shape {shape:?} of <f8",
-                    body.len()
-                ));
-            }
-            NpyData::F32(
-                body.chunks_exact(8)
-                    .map(|c| {
-                        let mut b = [0u8; 8];
-                        b.copy_from_slice(c);
-                        f64::from_le_bytes(b) as f32
-                    })
-                    .collect(),
-            )
-        }
-        "<i8" | "<i4" => {
-            let width = if descr == "<i8" { 8 } else { 4 };
-            if Some(body.len()) != count.checked_mul(width) {
-                return Err(format!(
-                    "data has {} bytes, expected {width} x {count} for shape {shape:?} of {descr}",
-                    body.len()
-                ));
-            }
-            NpyData::I64(
-                body.chunks_exact(width)
-                    .map(|c| {
-                        let mut b = [0u8; 8];
-                        b[..width].copy_from_slice(c);
-                        if width == 4 {
-                            i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                        } else {
-                            i64::from_le_bytes(b)
-                        }
-                    })
-                    .collect(),
-            )
-        }
+        "<f4" => NpyData::F32(values(4)?.map(|b| f32::from_le_bytes(low4(b))).collect()),
+        "<f8" => NpyData::F32(values(8)?.map(|b| f64::from_le_bytes(b) as f32).collect()),
+        "<i8" => NpyData::I64(values(8)?.map(i64::from_le_bytes).collect()),
+        "<i4" => NpyData::I64(
+            values(4)?
+                .map(|b| i64::from(i32::from_le_bytes(low4(b))))
+                .collect(),
+        ),
         "|u1" | "<u1" => {
             if body.len() != count {
                 return Err(format!(
