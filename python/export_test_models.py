@@ -133,6 +133,26 @@ def small_rgb():
     ), (1, 3, 16, 16)
 
 
+class Normalized(nn.Module):
+    """Input normalisation inside the graph, `(x - mean) / std` per channel, then a constant
+    scale after a ReLU (not foldable into a convolution) and a constant shift of the logits."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+        self.body = nn.Sequential(ConvBnRelu(3, 8), ConvBnRelu(8, 8, 3, 2))
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x):
+        x = self.body((x - self.mean) / self.std) * 0.5
+        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1)) - 1.0
+
+
+def normalized():
+    return Normalized(), (1, 3, 16, 16)
+
+
 # name -> (builder, opset, constant folding) for the TorchScript exporter; opset None means the
 # default exporter with its defaults. Without constant folding the export keeps
 # BatchNormalization nodes (folded by Patchwork) and torch's Shape/Gather/Concat plumbing.
@@ -150,6 +170,8 @@ MODELS = {
     "ops_mix_dynamo": (ops_mix, None, True),
     "small_rgb_dynamo": (small_rgb, None, True),
     "deeplab_small_dynamic": (deeplab_small, "dynamic", True),
+    "normalized": (normalized, 13, True),
+    "normalized_dynamo": (normalized, None, True),
     "small_rgb_dynamic": (small_rgb, "dynamic", True),
 }
 

@@ -114,3 +114,16 @@ fn deeplab_small_with_symbolic_size_matches_onnxruntime_at_another_size() {
 fn small_rgb_with_symbolic_size_matches_onnxruntime_at_another_size() {
     check("small_rgb_dynamic");
 }
+
+// Input normalisation and constant scales and shifts inside the graph (`(x - mean) / std`,
+// `* 0.5` after a ReLU, `- 1` on the logits), from both exporters.
+
+#[test]
+fn normalisation_inside_the_graph_matches_onnxruntime() {
+    check("normalized");
+}
+
+#[test]
+fn normalisation_inside_the_graph_default_export_matches_onnxruntime() {
+    check("normalized_dynamo");
+}

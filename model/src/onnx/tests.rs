@@ -396,3 +396,43 @@ fn symbolic_input_dimensions_take_the_given_shape() {
     let e = at(&[1, 1, 9]).unwrap_err().to_string();
     assert!(e.contains("has 3 dimensions, the model input has 4"), "{e}");
 }
+
+#[test]
+fn constant_operands_that_are_not_linear_or_do_not_broadcast_are_refused() {
+    let with = |n: NodeProto, c: TensorProto| {
+        let mut m = small_model(Some(n));
+        m.graph.as_mut().unwrap().initializer.push(c);
+        import_bytes("c.onnx", &m.encode_to_vec()).map(|_| ())
+    };
+    let e = with(
+        node("Div", "inv", &["k", "r"], "r2", vec![]),
+        tensor("k", &[1], vec![2.0]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("'inv'") && e.contains("not a linear operator"),
+        "{e}"
+    );
+    let e = with(
+        node("Div", "zero", &["r", "k"], "r2", vec![]),
+        tensor("k", &[1], vec![0.0]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("'zero'") && e.contains("divides by 0"), "{e}");
+    // Three values for the two channels of `r`.
+    let e = with(
+        node("Mul", "odd", &["r", "k"], "r2", vec![]),
+        tensor("k", &[3, 1, 1], vec![1.0; 3]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("'odd'") && e.contains("do not broadcast"), "{e}");
+    // One value per channel is a depthwise 1x1 convolution after the (weightless) ReLU.
+    assert!(with(
+        node("Mul", "scale", &["r", "k"], "r2", vec![]),
+        tensor("k", &[1, 2, 1, 1], vec![0.5, 2.0]),
+    )
+    .is_ok());
+}

@@ -1,5 +1,5 @@
-//! Layers with weights: Conv, BatchNormalization (folded into Conv), Gemm, MatMul, and Add
-//! (two activations, or a constant bias folded into the preceding Conv/Linear).
+//! Layers with weights: Conv, BatchNormalization (folded into Conv), Gemm, MatMul, and Add of
+//! two activations.
 
 use patchwork_core::model::{Conv2d, LayerWeights, Linear, Op};
 
@@ -184,37 +184,9 @@ pub(super) fn matmul(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError>
     imp.push_layer(cx, op, LayerWeights { weight, bias }, x)
 }
 
-/// ONNX Add: two runtime values of the same shape, or a runtime value plus a constant bias that
-/// is folded into the Conv or Linear producing it.
+/// ONNX Add of two runtime values of the same shape (with a constant: [`super::affine`]).
 pub(super) fn add(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
     cx.only_attrs(&[])?;
-    let (a_const, b_const) = (imp.is_const(cx, 0), imp.is_const(cx, 1));
-    if !a_const && !b_const {
-        let (a, b) = (imp.runtime(cx, 0)?, imp.runtime(cx, 1)?);
-        return imp.push(cx, Op::Add, vec![a, b], None).map(drop);
-    }
-    let (xi, ci) = if a_const { (1, 0) } else { (0, 1) };
-    let x = imp.runtime(cx, xi)?;
-    let bias = imp.constant(cx, ci)?.to_f32();
-    let index = imp.sole_producer(x).ok_or_else(|| {
-        cx.input_err(
-            ci,
-            "a constant addend must follow a Conv or Gemm/MatMul read by nothing else",
-        )
-    })?;
-    let Some(target) = imp.weights[index].as_mut().map(|l| &mut l.bias) else {
-        return Err(cx.input_err(ci, "a constant addend must follow a Conv or Gemm/MatMul"));
-    };
-    let n = target.len();
-    match bias.len() {
-        1 => target.iter_mut().for_each(|b| *b += bias[0]),
-        len if len == n => target.iter_mut().zip(&bias).for_each(|(b, v)| *b += v),
-        len => {
-            return Err(cx.input_err(
-                ci,
-                format!("has {len} values, expected {n} (one per channel) or 1"),
-            ))
-        }
-    }
-    imp.alias(cx, x)
+    let (a, b) = (imp.runtime(cx, 0)?, imp.runtime(cx, 1)?);
+    imp.push(cx, Op::Add, vec![a, b], None).map(drop)
 }

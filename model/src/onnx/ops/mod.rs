@@ -1,13 +1,15 @@
 //! Conversion of each supported ONNX operator into [`patchwork_core::model::Op`] nodes.
 //!
 //! Supported (default domain, opsets 7-21, tested with 13, 17 and the dynamo exporter's 20):
-//! Conv, BatchNormalization (folded into the preceding Conv), Relu, Clip(0, 6), Add,
+//! Conv, BatchNormalization (folded into the preceding Conv), Relu, Clip(0, 6), Add, and
+//! Add/Sub/Mul/Div by a constant (folded, or a depthwise 1x1 Conv: input normalisation),
 //! AveragePool, GlobalAveragePool, ReduceMean over H and W, MaxPool,
 //! Gemm, MatMul, Flatten, Reshape, Concat, Resize, Upsample, Identity, Dropout (inference),
 //! Softmax and LogSoftmax as the last node, and
 //! the constant plumbing torch emits around Reshape/Resize: Constant, Shape, Gather, Unsqueeze,
 //! Squeeze, Slice, Cast, and Concat of constants. Anything else is an error naming the node.
 
+mod affine;
 mod consts;
 mod layers;
 mod pool;
@@ -35,6 +37,9 @@ pub(super) fn convert(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError
         "BatchNormalization" => layers::batch_norm(imp, cx),
         "Gemm" => layers::gemm(imp, cx),
         "MatMul" => layers::matmul(imp, cx),
+        "Add" | "Sub" | "Mul" | "Div" if imp.is_const(cx, 0) || imp.is_const(cx, 1) => {
+            affine::affine(imp, cx)
+        }
         "Add" => layers::add(imp, cx),
         "Relu" => {
             cx.only_attrs(&[])?;
