@@ -135,7 +135,8 @@ def small_rgb():
 
 class Normalized(nn.Module):
     """Input normalisation inside the graph, `(x - mean) / std` per channel, then a constant
-    scale after a ReLU (not foldable into a convolution) and a constant shift of the logits."""
+    scale after a ReLU (not foldable into a convolution), Squeeze of activations and a
+    constant shift of the logits."""
 
     def __init__(self):
         super().__init__()
@@ -146,7 +147,7 @@ class Normalized(nn.Module):
 
     def forward(self, x):
         x = self.body((x - self.mean) / self.std) * 0.5
-        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1)) - 1.0
+        return self.fc(F.adaptive_avg_pool2d(x, 1).squeeze(-1).squeeze(-1)) - 1.0
 
 
 def normalized():

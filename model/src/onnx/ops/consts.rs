@@ -203,32 +203,7 @@ fn gather(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
 
 fn squeeze(imp: &Importer, cx: &NodeCx) -> Result<ConstTensor, ImportError> {
     let t = imp.constant(cx, 0)?.clone();
-    let axes = match cx.ints("axes")? {
-        Some(a) => a,
-        None if !cx.input_name(1).is_empty() => ints(imp, cx, 1)?,
-        None => vec![],
-    };
-    let mut dims = t.dims.clone();
-    if cx.op() == "Unsqueeze" {
-        let rank = (dims.len() + axes.len()) as i64;
-        let mut norm: Vec<usize> = axes
-            .iter()
-            .map(|&a| if a < 0 { a + rank } else { a } as usize)
-            .collect();
-        norm.sort_unstable();
-        for a in norm {
-            if a > dims.len() {
-                return Err(cx.attr_err(
-                    "axes",
-                    format!("within rank {rank}"),
-                    format!("{axes:?}"),
-                ));
-            }
-            dims.insert(a, 1);
-        }
-    } else {
-        dims.retain(|&d| d != 1);
-    }
+    let dims = super::shape_ops::squeezed_dims(imp, cx, &t.dims)?;
     Ok(ConstTensor { dims, data: t.data })
 }
 

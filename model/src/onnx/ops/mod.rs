@@ -4,7 +4,8 @@
 //! Conv, BatchNormalization (folded into the preceding Conv), Relu, Clip(0, 6), Add, and
 //! Add/Sub/Mul/Div by a constant (folded, or a depthwise 1x1 Conv: input normalisation),
 //! AveragePool, GlobalAveragePool, ReduceMean over H and W, MaxPool,
-//! Gemm, MatMul, Flatten, Reshape, Concat, Resize, Upsample, Identity, Dropout (inference),
+//! Gemm, MatMul, Flatten, Reshape, Squeeze, Unsqueeze, Concat, Resize, Upsample, Identity,
+//! Dropout (inference),
 //! Softmax and LogSoftmax as the last node, and
 //! the constant plumbing torch emits around Reshape/Resize: Constant, Shape, Gather, Unsqueeze,
 //! Squeeze, Slice, Cast, and Concat of constants. Anything else is an error naming the node.
@@ -57,6 +58,7 @@ pub(super) fn convert(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError
         }
         "Flatten" => shape_ops::flatten(imp, cx),
         "Reshape" => shape_ops::reshape(imp, cx),
+        "Squeeze" | "Unsqueeze" => shape_ops::squeeze(imp, cx),
         "Concat" => shape_ops::concat(imp, cx),
         "Resize" | "Upsample" => resize::resize(imp, cx),
         "Softmax" | "LogSoftmax" => softmax(imp, cx),

@@ -1,4 +1,5 @@
-//! Flatten, Reshape and Concat of runtime values.
+//! Flatten, Reshape, Squeeze, Unsqueeze and Concat of runtime values (the first four only
+//! change the shape).
 
 use patchwork_core::model::{Op, Shape};
 
@@ -79,4 +80,58 @@ pub(super) fn concat(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError>
         .map(|i| imp.runtime(cx, i))
         .collect::<Result<Vec<_>, _>>()?;
     imp.push(cx, Op::Concat, inputs, None).map(drop)
+}
+
+/// The dimensions after ONNX Squeeze or Unsqueeze of `dims`, the axes from the attribute
+/// (before opset 13) or the constant input 1; Squeeze without axes drops every 1.
+pub(super) fn squeezed_dims(
+    imp: &Importer,
+    cx: &NodeCx,
+    dims: &[usize],
+) -> Result<Vec<usize>, ImportError> {
+    let axes = match cx.ints("axes")? {
+        Some(a) => a,
+        None if !cx.input_name(1).is_empty() => imp
+            .constant(cx, 1)?
+            .as_i64()
+            .map(<[i64]>::to_vec)
+            .ok_or_else(|| cx.input_err(1, "expected INT64 axes"))?,
+        None => vec![],
+    };
+    let unsqueeze = cx.op() == "Unsqueeze";
+    let rank = (dims.len() + if unsqueeze { axes.len() } else { 0 }) as i64;
+    let mut norm = Vec::with_capacity(axes.len());
+    for &a in &axes {
+        let n = if a < 0 { a + rank } else { a };
+        if !(0..rank).contains(&n) {
+            return Err(cx.attr_err("axes", format!("within rank {rank}"), format!("{axes:?}")));
+        }
+        norm.push(n as usize);
+    }
+    norm.sort_unstable();
+    let mut out = dims.to_vec();
+    if unsqueeze {
+        for a in norm {
+            out.insert(a, 1);
+        }
+    } else if norm.is_empty() {
+        out.retain(|&d| d != 1);
+    } else {
+        for &a in norm.iter().rev() {
+            if out[a] != 1 {
+                return Err(cx.attr_err("axes", "axes of size 1", format!("axis {a} of {dims:?}")));
+            }
+            out.remove(a);
+        }
+    }
+    Ok(out)
+}
+
+/// ONNX Squeeze or Unsqueeze of a runtime value: a reshape.
+pub(super) fn squeeze(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError> {
+    cx.only_attrs(&["axes"])?;
+    let x = imp.runtime(cx, 0)?;
+    let dims = squeezed_dims(imp, cx, &imp.model.shape(x).0)?;
+    imp.push(cx, Op::Reshape, vec![x], Some(Shape(dims)))
+        .map(drop)
 }
