@@ -254,3 +254,27 @@ fn normalisation_must_fit_the_channels() {
         "{e}"
     );
 }
+
+#[test]
+fn a_jpeg_input_of_the_model_size_loads_and_others_are_refused() {
+    use patchwork_model::data::input::load_input;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.jpg");
+    image::RgbImage::from_pixel(16, 12, image::Rgb([10, 128, 250]))
+        .save(&path)
+        .unwrap();
+    let x = load_input(&path, &Shape::nchw(3, 12, 16)).unwrap();
+    assert_eq!(x.shape(), &[1, 3, 12, 16]);
+    assert!((x[[0, 1, 5, 5]] - 128.0 / 255.0).abs() < 0.02);
+    let grey = load_input(&path, &Shape::nchw(1, 12, 16)).unwrap();
+    assert_eq!(grey.shape(), &[1, 1, 12, 16]);
+    let e = load_input(&path, &Shape::nchw(3, 16, 16))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("x.jpg") && e.contains("does not fit"), "{e}");
+    std::fs::write(&path, b"not a jpeg").unwrap();
+    let e = load_input(&path, &Shape::nchw(3, 12, 16))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("cannot decode the image"), "{e}");
+}

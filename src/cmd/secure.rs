@@ -132,7 +132,7 @@ pub struct InferArgs {
     /// Block-ReLU spec (JSON, see model/SPEC_FORMAT.md); plain ReLU where it is silent.
     #[arg(long)]
     pub spec: Option<PathBuf>,
-    /// Input image: `.npy` (float32, float64 or uint8; NCHW) or a grey or RGB `.png` of the
+    /// Input image: `.npy` (float32, float64 or uint8; NCHW) or a grey or RGB `.png`/`.jpg` of the
     /// model's size (P0's secret).
     #[arg(long)]
     pub input: PathBuf,

@@ -116,6 +116,16 @@ fn read_image(path: &Path, channels: usize, [h, w]: [usize; 2]) -> Result<Vec<u8
     limits.max_image_height = Some(MAX_SIDE);
     reader.limits(limits);
     let img = reader.decode().map_err(|e| bad(e.to_string()))?;
+    Ok(channel_major(&img, channels, [h, w]))
+}
+
+/// An image as `channels` (1: luma, 3: RGB) x `h` x `w` bytes, channel-major, resized
+/// bilinearly when its size differs.
+pub(crate) fn channel_major(
+    img: &image::DynamicImage,
+    channels: usize,
+    [h, w]: [usize; 2],
+) -> Vec<u8> {
     let size = (w as u32, h as u32);
     let mut out = vec![0u8; channels * h * w];
     if channels == 1 {
@@ -127,7 +137,7 @@ fn read_image(path: &Path, channels: usize, [h, w]: [usize; 2]) -> Result<Vec<u8
             }
         }
     }
-    Ok(out)
+    out
 }
 
 /// The image at `(width, height)`: as it is when it has that size, else resized bilinearly.

@@ -1,6 +1,6 @@
-//! Loading a model input from `.npy` (f32 and f64 as they are, u8 divided by 255) or `.png`
-//! (8-bit grayscale or RGB(A), divided by 255, alpha dropped) and fitting it to the model's
-//! input shape.
+//! Loading a model input from `.npy` (f32 and f64 as they are, u8 divided by 255), `.png`
+//! (8-bit grayscale or RGB(A), divided by 255, alpha dropped) or `.jpg` (grey or RGB as the
+//! model takes, divided by 255) and fitting it to the model's input shape.
 
 use std::path::Path;
 
@@ -16,8 +16,8 @@ pub enum InputError {
     /// The `.npy` file cannot be read.
     #[error(transparent)]
     Npy(#[from] crate::data::npy::NpyError),
-    /// The PNG cannot be decoded.
-    #[error("{path}: cannot decode PNG: {detail}")]
+    /// The PNG or JPEG cannot be decoded.
+    #[error("{path}: cannot decode the image: {detail}")]
     Png {
         /// The file.
         path: String,
@@ -36,7 +36,7 @@ pub enum InputError {
     },
     /// Neither `.npy` nor `.png` (nor recognisable on stdin).
     #[error(
-        "{path}: unknown input type (expected a .npy or .png file, or either on stdin as `-`)"
+        "{path}: unknown input type (expected a .npy, .png or .jpg file, or one on stdin as `-`)"
     )]
     Extension {
         /// The file.
@@ -63,6 +63,7 @@ pub fn load_input(path: &Path, expected: &Shape) -> Result<ArrayD<f32>, InputErr
     let format = match ext.as_deref() {
         None if file::is_stdin(path) && bytes.starts_with(b"\x93NUMPY") => Some("npy"),
         None if file::is_stdin(path) && bytes.starts_with(b"\x89PNG") => Some("png"),
+        None if file::is_stdin(path) && bytes.starts_with(&[0xff, 0xd8, 0xff]) => Some("jpg"),
         other => other,
     };
     let (shape, data) = match format {
@@ -84,6 +85,7 @@ pub fn load_input(path: &Path, expected: &Shape) -> Result<ArrayD<f32>, InputErr
             (npy.shape, data)
         }
         Some("png") => read_png(&name, &bytes, expected)?,
+        Some("jpg" | "jpeg") => read_jpeg(&name, &bytes, expected)?,
         _ => return Err(InputError::Extension { path: name }),
     };
     let strip = |s: &[usize]| {
@@ -100,6 +102,39 @@ pub fn load_input(path: &Path, expected: &Shape) -> Result<ArrayD<f32>, InputErr
         });
     }
     Ok(ArrayD::from_shape_vec(IxDyn(&expected.0), data).expect("element count checked"))
+}
+
+/// Decodes a JPEG of the model's height and width (checked from its header first) into
+/// `[1, C, H, W]` floats in `[0, 1]`, grey or RGB as the model's channels are.
+fn read_jpeg(
+    name: &str,
+    bytes: &[u8],
+    expected: &Shape,
+) -> Result<(Vec<usize>, Vec<f32>), InputError> {
+    let bad = |detail: String| InputError::Png {
+        path: name.to_string(),
+        detail,
+    };
+    let reader =
+        || image::ImageReader::with_format(std::io::Cursor::new(bytes), image::ImageFormat::Jpeg);
+    let (w, h) = reader().into_dimensions().map_err(|e| bad(e.to_string()))?;
+    let (h, w) = (h as usize, w as usize);
+    let channels = match expected.chw() {
+        Some((c @ (1 | 3), eh, ew)) if (eh, ew) == (h, w) => c,
+        _ => {
+            return Err(InputError::Shape {
+                path: name.to_string(),
+                expected: expected.clone(),
+                found: vec![1, 3, h, w],
+            })
+        }
+    };
+    let img = reader().decode().map_err(|e| bad(e.to_string()))?;
+    let bytes = crate::data::folder::channel_major(&img, channels, [h, w]);
+    Ok((
+        vec![1, channels, h, w],
+        bytes.iter().map(|&b| f32::from(b) / 255.0).collect(),
+    ))
 }
 
 /// Decodes a PNG into `[1, C, H, W]` floats in `[0, 1]` (C = 1 for gray, 3 for colour). The
