@@ -184,12 +184,16 @@ impl<'a> Importer<'a> {
         self.consts.contains_key(cx.input_name(index))
     }
 
-    /// The index of the node that writes `value`, if that node is read only by one reader.
-    /// BatchNormalization and a constant bias fold into that node's weights.
-    pub(super) fn sole_producer(&self, value: ValueId) -> Option<usize> {
+    /// The index of the node that writes input `input` of the node `cx`, if this node is that
+    /// value's only reader, under its own name and under every name folding gave it before.
+    /// BatchNormalization and constant operands fold into that node's weights.
+    pub(super) fn sole_producer(&self, cx: &NodeCx, input: usize) -> Option<usize> {
+        let value = *self.values.get(cx.input_name(input))?;
         let index = self.model.nodes.iter().position(|n| n.output == value)?;
-        let name = &self.model.values[value].name;
-        (self.readers.get(name).copied() == Some(1)).then_some(index)
+        let mut names = self.values.iter().filter(|(_, &v)| v == value);
+        names
+            .all(|(name, _)| self.readers.get(name).copied() == Some(1))
+            .then_some(index)
     }
 }
 

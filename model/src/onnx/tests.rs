@@ -436,3 +436,44 @@ fn constant_operands_that_are_not_linear_or_do_not_broadcast_are_refused() {
     )
     .is_ok());
 }
+
+#[test]
+fn a_constant_operand_folds_only_into_a_layer_nothing_else_reads() {
+    // conv -> Sub k (folds: the conv's output has one reader) -> s; s is read by Div k2 and
+    // by Add(s, d): the Div must not fold into the conv, or the Add would see it too.
+    let mut m = small_model(None);
+    let graph = m.graph.as_mut().unwrap();
+    graph.node = vec![
+        node(
+            "Conv",
+            "conv",
+            &["x", "w", "b"],
+            "c",
+            vec![ints("pads", &[1, 1, 1, 1])],
+        ),
+        node("Sub", "sub", &["c", "k"], "s", vec![]),
+        node("Div", "div", &["s", "k2"], "d", vec![]),
+        node("Add", "add", &["s", "d"], "a", vec![]),
+        node("GlobalAveragePool", "gap", &["a"], "p", vec![]),
+        node("Flatten", "flat", &["p"], "f", vec![]),
+        node("Gemm", "fc", &["f", "fw", "fb"], "y", vec![]),
+    ];
+    graph.initializer.push(tensor("k", &[1], vec![0.5]));
+    graph.initializer.push(tensor("k2", &[1], vec![4.0]));
+    let trained = import_bytes("fold.onnx", &m.encode_to_vec()).unwrap();
+    let kinds: Vec<_> = trained.model().nodes.iter().map(|n| n.op.kind()).collect();
+    assert_eq!(
+        kinds,
+        ["Conv", "Conv", "Add", "GlobalAvgPool", "Reshape", "Linear"]
+    );
+    // The Sub folded into the first conv's bias; the Div is the depthwise 1x1 conv.
+    let (first, div) = (
+        trained.weights().layer(0).unwrap(),
+        trained.weights().layer(1).unwrap(),
+    );
+    assert_eq!(first.bias, vec![0.5 - 0.5, -0.5 - 0.5]);
+    assert_eq!(
+        (div.weight.clone(), div.bias.clone()),
+        (vec![0.25; 2], vec![0.0; 2])
+    );
+}

@@ -65,7 +65,9 @@ pub(super) fn affine(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportError>
             }
         };
     }
-    let producer = imp.sole_producer(x).filter(|&i| imp.weights[i].is_some());
+    let producer = imp
+        .sole_producer(cx, 1 - ci)
+        .filter(|&i| imp.weights[i].is_some());
     if let Some(index) = producer {
         let Some(layer) = imp.weights[index].as_mut() else {
             unreachable!("filtered on Some")

@@ -84,7 +84,7 @@ pub(super) fn batch_norm(imp: &mut Importer, cx: &NodeCx) -> Result<(), ImportEr
     let params: Vec<Vec<f32>> = (1..5)
         .map(|i| imp.constant(cx, i).map(|t| t.to_f32()))
         .collect::<Result<_, _>>()?;
-    let Some(index) = imp.sole_producer(x) else {
+    let Some(index) = imp.sole_producer(cx, 0) else {
         return Err(cx.graph_err(
             "can only fold a BatchNormalization whose input is a Conv read by nothing else",
         ));
