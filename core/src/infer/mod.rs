@@ -1,7 +1,8 @@
 //! Secure inference of a whole [`Model`]: every party walks the same graph with its role as a
 //! value. P0 gives the input and alone learns the output, P1 gives the weights (and biases, a
-//! [`Weights`] table apart from the public architecture), P2 deals. Linear operators are local ([`local`]); convolutions and fully connected layers are
-//! products with the weights as a private operand of P1, masked once in [`SecureModel::setup`];
+//! [`Weights`] table apart from the public architecture), P2 deals. Linear operators are local
+//! ([`local`]); convolutions and fully connected layers are products with the weights as a
+//! private operand of P1, masked once in [`SecureModel::setup`];
 //! ReLUs are Block-ReLUs with the spec's patch sizes (plain ReLU where the spec is silent),
 //! with exact or approximate DReLU.
 //!
