@@ -5,8 +5,10 @@
 //! `patchwork plan knapsack --table T.json (--budget N | --budget-ratio R) --out S.json [--json]`
 //!
 //! `patchwork plan distortion` and `patchwork plan merge` (in [`distortion`]) measure the table
-//! of eq. 4 that the knapsack reads.
+//! of eq. 4 that the knapsack reads; `patchwork plan calibrate` (in [`calibrate`]) writes the
+//! approximate-DReLU window of every comparing layer into a spec.
 
+mod calibrate;
 mod distortion;
 
 use std::fmt;
@@ -43,6 +45,8 @@ pub enum PlanCommand {
     Distortion(distortion::DistortionArgs),
     /// Merge shard files of `plan distortion --shard i/n` into one table.
     Merge(distortion::MergeArgs),
+    /// Calibrate approximate-DReLU windows per layer on data and write them into the spec.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// Arguments of `patchwork plan knapsack`.
@@ -103,6 +107,8 @@ pub enum PlanCmdError {
     Output(io::Error),
     /// `plan distortion` or `plan merge` failed.
     Distortion(distortion::DistortionCmdError),
+    /// `plan calibrate` failed.
+    Calibrate(String),
 }
 
 impl fmt::Display for PlanCmdError {
@@ -123,6 +129,7 @@ impl fmt::Display for PlanCmdError {
             }
             PlanCmdError::Output(e) => write!(f, "cannot print the summary: {e}"),
             PlanCmdError::Distortion(e) => write!(f, "{e}"),
+            PlanCmdError::Calibrate(e) => write!(f, "{e}"),
         }
     }
 }
@@ -130,7 +137,7 @@ impl fmt::Display for PlanCmdError {
 impl std::error::Error for PlanCmdError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            PlanCmdError::NoBudget => None,
+            PlanCmdError::NoBudget | PlanCmdError::Calibrate(_) => None,
             PlanCmdError::Read { source, .. } | PlanCmdError::Write { source, .. } => Some(source),
             PlanCmdError::Table { source, .. } => Some(source),
             PlanCmdError::Plan(e) => Some(e),
@@ -178,6 +185,7 @@ pub fn run_to(args: &PlanArgs, out: &mut dyn Write) -> Result<(), PlanCmdError> 
             distortion::distortion(d, out).map_err(PlanCmdError::Distortion)
         }
         PlanCommand::Merge(m) => distortion::merge_cmd(m, out).map_err(PlanCmdError::Distortion),
+        PlanCommand::Calibrate(c) => calibrate::calibrate(c, out).map_err(PlanCmdError::Calibrate),
     }
 }
 

@@ -93,17 +93,19 @@ pub fn relu(n: usize, cmp: Comparison) -> Cost {
     split(n, cmp.width()).then(multiply(n, n)).rounds(3)
 }
 
-/// [`crate::protocol::brelu::block_relu`] of a layer.
+/// [`crate::protocol::brelu::block_relu`] of a layer (`cmp` the pixel's setting).
 pub fn block_relu(shape: MapShape, sizes: &[PatchSize], cmp: Comparison) -> Cost {
-    block_relu_plan(&PatchPlan::new(shape, sizes), cmp)
+    let plan = PatchPlan::new(shape, sizes);
+    block_relu_plan(&plan, cmp.for_patch(plan.max_area()))
 }
 
-/// [`crate::protocol::brelu::BlockReluLayer::apply`] of a layer with this plan.
+/// [`crate::protocol::brelu::BlockReluLayer::apply`] of a layer with this plan, its patch
+/// sums compared with `cmp`.
 pub fn block_relu_plan(plan: &PatchPlan, cmp: Comparison) -> Cost {
     if plan.patches == 0 {
         return Cost::default();
     }
-    split(plan.patches, cmp.for_patch(plan.max_area()).width())
+    split(plan.patches, cmp.width())
         .then(multiply(plan.pixel_count(), plan.patches))
         .rounds(3)
 }

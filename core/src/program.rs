@@ -89,9 +89,16 @@ fn patch_text(p: PatchSize) -> String {
 }
 
 impl Program {
-    /// The program of a session: `patches[i]` is node `i`'s resolved Block-ReLU patch sizes
-    /// (`None` for nodes that are not ReLUs).
-    pub fn new(model: &Model, spec: &ResolvedSpec, settings: Settings, inferences: u64) -> Program {
+    /// The program of a session: the model, its resolved Block-ReLU patch sizes, the settings
+    /// and the comparison of every comparing node (`comparisons[i]`, `None` for nodes that
+    /// make none).
+    pub fn new(
+        model: &Model,
+        spec: &ResolvedSpec,
+        settings: Settings,
+        comparisons: &[Option<Comparison>],
+        inferences: u64,
+    ) -> Program {
         let mut t = String::new();
         let mut fact = |key: &str, value: &dyn core::fmt::Display| {
             // Writing to a String cannot fail.
@@ -101,6 +108,7 @@ impl Program {
         fact("fractional bits", &settings.fp.frac_bits());
         fact("comparison", &comparison(settings.cmp));
         fact("truncation", &truncation(settings.trunc));
+        fact("calibrated windows", &settings.calibrated);
         fact("inferences", &inferences);
         fact("nodes", &model.nodes.len());
         fact("input shape", &model.shape(model.input));
@@ -121,6 +129,11 @@ impl Program {
             if let Some(sizes) = sizes {
                 let list: Vec<String> = sizes.iter().map(|&p| patch_text(p)).collect();
                 fact(&format!("spec '{}'", node.name), &list.join(" "));
+            }
+        }
+        for (node, cmp) in model.nodes.iter().zip(comparisons) {
+            if let Some(cmp) = cmp {
+                fact(&format!("comparison '{}'", node.name), &comparison(*cmp));
             }
         }
         Program { text: t }

@@ -55,7 +55,10 @@ fn spec() -> Result<Spec, FwError> {
             patch_sizes,
         });
     }
-    Ok(Spec { layers })
+    Ok(Spec {
+        layers,
+        calibration: None,
+    })
 }
 
 /// Runs the session as P0.

@@ -4,6 +4,7 @@
 //!
 //! - [`table`]: the distortion table `D(i, j)` per channel and patch size, read from JSON;
 //! - [`distortion`]: the distortion table measured on a model (eq. 4), sharded and resumable;
+//! - [`calibrate`]: approximate-DReLU windows per comparing node, calibrated on data;
 //! - [`budget`]: the DReLU budget `B`, as a count or a ratio of the model's ReLUs;
 //! - [`mckp`]: the exact solver with its optimality proof;
 //! - [`plan`]: the Block-ReLU spec it produces;
@@ -11,6 +12,7 @@
 #![deny(unsafe_code)]
 
 pub mod budget;
+pub mod calibrate;
 pub mod distortion;
 pub mod mckp;
 pub mod plan;

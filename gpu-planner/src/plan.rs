@@ -96,7 +96,10 @@ pub fn plan(
         })
         .collect();
     let plan = Plan {
-        spec: Spec { layers },
+        spec: Spec {
+            layers,
+            calibration: None,
+        },
         budget,
         drelus: solution.weight,
         distortion: solution.cost,

@@ -45,6 +45,7 @@ const SETTINGS: Settings = Settings {
     fp: FixedPoint::F12,
     cmp: Comparison::PAPER,
     trunc: patchwork_core::protocol::truncate::Truncation::Local,
+    calibrated: false,
 };
 
 /// Runs set-up and one inference with each party's own program (P1 with the bundled

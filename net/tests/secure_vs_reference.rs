@@ -201,6 +201,7 @@ fn spec_for(model: &Model) -> Spec {
                 }
             }),
         ],
+        calibration: None,
     }
 }
 
@@ -225,6 +226,7 @@ fn secure_matches_float_reference_on_every_operator() {
                 fp,
                 cmp: Comparison::Exact,
                 trunc: Truncation::Local,
+                calibrated: false,
             },
             &x,
         );
@@ -243,6 +245,7 @@ fn secure_matches_float_reference_on_every_operator() {
                 fp: FixedPoint::new(24).unwrap(),
                 cmp: Comparison::Exact,
                 trunc: Truncation::Assisted,
+                calibrated: false,
             },
             &x,
         );
@@ -260,6 +263,7 @@ fn secure_matches_float_reference_on_every_operator() {
                     k_lsb: 4,
                 },
                 trunc: Truncation::Local,
+                calibrated: false,
             },
             &x,
         );
@@ -286,6 +290,7 @@ fn per_layer_bytes_equal_the_cost_model() {
             fp: FixedPoint::new(14).unwrap(),
             cmp,
             trunc,
+            calibrated: false,
         };
         let reports = infer_local(
             Network::Memory { seed: 3 },
@@ -348,6 +353,7 @@ fn a_final_softmax_is_applied_by_p0_to_the_revealed_scores() {
         fp: FixedPoint::new(16).unwrap(),
         cmp: Comparison::Exact,
         trunc: Truncation::Local,
+        calibrated: false,
     };
     let got = secure(&model, &spec, settings, &x);
     assert!((got.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{got:?}");

@@ -55,6 +55,7 @@ fn served() -> (TrainedModel, Served) {
             fp: FixedPoint::new(12).unwrap(),
             cmp: Comparison::PAPER,
             trunc: Truncation::Local,
+            calibrated: false,
         },
     };
     (trained, served)

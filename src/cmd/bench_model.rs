@@ -24,7 +24,7 @@ use patchwork_planner::synth;
 use super::launch::party_command;
 use super::party_result::PartyResult;
 use super::secure::SettingsArgs;
-use super::values::{approx_arg, arg_name, TruncationArg};
+use super::values::{arg_name, comparison_arg, comparison_text, TruncationArg};
 
 /// Arguments of `bench model`.
 #[derive(Args, Debug, Clone)]
@@ -83,8 +83,11 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
     // passing the same transform flag to every party.
     let mut party_args: Vec<String> = Vec::new();
     let mut spec_note = String::from("plain ReLU");
+    let mut spec = patchwork_core::spec::Spec::default();
     if let Some(r) = args.budget_ratio {
-        let (spec, drelus, relus) = budget_spec(&model, r)?;
+        let drelus;
+        let relus;
+        (spec, drelus, relus) = budget_spec(&model, r)?;
         let path = dir.path().join("spec.json");
         let json = serde_json::to_string(&spec).map_err(|e| e.to_string())?;
         std::fs::write(&path, json).map_err(|e| e.to_string())?;
@@ -96,7 +99,7 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
     }
     party_args.extend(args.settings.to_flags());
     party_args.extend(["--repeat".into(), args.repeat.to_string()]);
-    let settings = args.settings.settings()?;
+    let settings = args.settings.settings(&spec)?;
     // P0 and P2 run from the public architecture, as in a deployment.
     let architecture = dir.path().join("model.arch.json");
     patchwork_model::architecture::write_architecture(&model, &architecture)
@@ -158,7 +161,7 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
     let repeats = results[0].repeat_seconds.clone();
     let steady = median(repeats.get(1..).unwrap_or(&[]));
     if args.json {
-        let summary = serde_json::json!({"model": args.model, "spec": spec_note, "approx": approx_arg(settings.cmp), "frac_bits": settings.fp.frac_bits(), "truncation": arg_name(&TruncationArg::from(settings.trunc)),
+        let summary = serde_json::json!({"model": args.model, "spec": spec_note, "approx": comparison_arg(&settings), "frac_bits": settings.fp.frac_bits(), "truncation": arg_name(&TruncationArg::from(settings.trunc)),
             "seconds": seconds, "bytes": {"p0_p1": edges[0], "p0_p2": edges[1], "p1_p2": edges[2], "total": bytes},
             "rounds": rounds, "repeat_seconds": repeats, "steady_seconds": steady, "parties": results});
         outln!("{summary}");
@@ -167,7 +170,7 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
     outln!(
         "{} — {spec_note}, {}, {} fractional bits, {}",
         display(&args.model),
-        settings.cmp,
+        comparison_text(&settings),
         settings.fp.frac_bits(),
         settings.trunc
     );

@@ -14,7 +14,6 @@ use patchwork_core::infer::argmax;
 use patchwork_core::infer::Settings;
 use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_core::model::Model;
-use patchwork_core::protocol::drelu::Comparison;
 use patchwork_core::role::Role;
 use patchwork_core::spec::Spec;
 use patchwork_model::data::fashion::bundled_test64;
@@ -29,7 +28,7 @@ use super::bundled::DEMO;
 use super::models::LoadArgs;
 use super::party::{proc_status_bytes, ModelArgs};
 use super::secure::{seed, SettingsArgs};
-use super::values::parse_approx;
+use super::values::{comparison_text, parse_approx, ApproxArg};
 
 /// `patchwork load-test`.
 #[derive(Args, Debug, Clone)]
@@ -45,8 +44,8 @@ pub struct LoadTestArgs {
     #[arg(long, default_value_t = 25)]
     pub per_session: usize,
     /// DReLU comparison: `exact`, or K_MSB,K_LSB (ignore K_MSB high and K_LSB low bits).
-    #[arg(long, value_name = "exact|K_MSB,K_LSB", default_value = "43,5", value_parser = parse_approx)]
-    pub approx: Comparison,
+    #[arg(long, value_name = "auto|exact|K_MSB,K_LSB", default_value = "43,5", value_parser = parse_approx)]
+    pub approx: ApproxArg,
     /// Leave out images whose two best float logits differ by less than this: near ties that
     /// the protocol's rounding (fixed point, approximate DReLU) can flip either way. Decided
     /// from the float reference alone, before any secure run.
@@ -244,10 +243,10 @@ pub fn run(args: &LoadTestArgs) -> Result<(), String> {
         },
         load: LoadArgs::default(),
     };
-    let settings = model_args.settings.settings()?;
     // The float reference and the single-session check need P1's weights; the clients (P0)
     // use the architecture alone.
     let (trained, spec) = DEMO.load()?;
+    let settings = model_args.settings.settings(&spec)?;
     let model = trained.model();
     let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
     let files = loopback_service(
@@ -351,7 +350,7 @@ pub fn run(args: &LoadTestArgs) -> Result<(), String> {
     };
     outln!(
         "load test: {} concurrent clients, {} inferences in sessions of {}, {} with {}, {}, {} fractional bits",
-        args.clients, args.inferences, args.per_session, DEMO.name, DEMO.spec_name().unwrap_or("no spec"), settings.cmp, settings.fp.frac_bits()
+        args.clients, args.inferences, args.per_session, DEMO.name, DEMO.spec_name().unwrap_or("no spec"), comparison_text(&settings), settings.fp.frac_bits()
     );
     outln!(
         "inputs: the {} bundled test images with a float margin of at least {} (left out: {}), cycled",

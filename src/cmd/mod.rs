@@ -14,3 +14,4 @@ pub mod plot;
 pub mod secure;
 pub mod serve;
 pub mod values;
+pub mod windows_report;

@@ -13,13 +13,16 @@ use std::path::PathBuf;
 
 use crate::output;
 use clap::{Args, Subcommand};
+use patchwork_core::fixed_point::FixedPoint;
 use patchwork_core::infer::argmax;
+use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_core::model::TrainedModel;
 use patchwork_model::commands::{self, CommandError};
 use patchwork_model::data::DataSource;
 
 use super::data_args::DataArgs;
 use super::secure::list;
+use super::windows_report::{mean_bits, window_rows, write_table};
 use patchwork_core::model::Shape;
 use patchwork_model::commands::LoadOptions;
 use patchwork_model::transform::Transforms;
@@ -291,6 +294,18 @@ pub fn run_spec_stats(args: &SpecStatsArgs) -> Result<(), CommandError> {
         path: args.spec.display().to_string(),
         source,
     })?;
+    let windows = match &spec.calibration {
+        Some(c) => {
+            let resolved =
+                ResolvedSpec::new(&m, &spec).map_err(|source| CommandError::SpecFit {
+                    path: args.spec.display().to_string(),
+                    source,
+                })?;
+            let fp = FixedPoint::new(c.frac_bits).unwrap_or(FixedPoint::F12);
+            Some((c, window_rows(&m, &resolved, c, fp)))
+        }
+        None => None,
+    };
     if args.json {
         let layers: Vec<_> = s
             .layers
@@ -301,10 +316,32 @@ pub fn run_spec_stats(args: &SpecStatsArgs) -> Result<(), CommandError> {
                     "zero_channels": l.zero_channels})
             })
             .collect();
-        let out = serde_json::json!({"layers": layers, "relu_drelus": s.plain(), "spec_drelus": s.with_spec(), "ratio": s.ratio()});
+        let mut out = serde_json::json!({"layers": layers, "relu_drelus": s.plain(), "spec_drelus": s.with_spec(), "ratio": s.ratio()});
+        if let Some((c, rows)) = &windows {
+            out["windows"] = serde_json::json!({"frac_bits": c.frac_bits, "margin": c.margin,
+                "max_error": c.max_error, "images": c.images, "layers": rows, "mean_bits": mean_bits(rows)});
+        }
         outln!("{out}");
     } else {
         out!("{}", commands::format_summary(&s));
+        match &windows {
+            Some((c, rows)) => {
+                outln!(
+                    "\napproximate-DReLU windows calibrated on {} images at {} fractional bits \
+                     (margin {}x, error budget {:e} per layer):",
+                    c.images,
+                    c.frac_bits,
+                    c.margin,
+                    c.max_error
+                );
+                let mut text = Vec::new();
+                write_table(rows, &mut text).map_err(|e| CommandError::Usage(e.to_string()))?;
+                out!("{}", String::from_utf8_lossy(&text));
+            }
+            None => outln!(
+                "\nno calibrated approximate-DReLU windows (`patchwork plan calibrate` adds them)"
+            ),
+        }
     }
     Ok(())
 }

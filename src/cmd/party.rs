@@ -47,7 +47,6 @@ impl ModelArgs {
     /// Loads the model as `role` needs it: the architecture, and for P1 alone the weights
     /// (P0 and P2 drop an ONNX file's at once); the spec and the settings.
     pub fn load(&self, role: Role) -> Result<(Model, Option<Weights>, Spec, Settings), String> {
-        let settings = self.settings.settings()?;
         let transforms = self.load.options();
         let (model, weights) = match role {
             Role::P1 => {
@@ -64,6 +63,7 @@ impl ModelArgs {
             }
         };
         let spec = load_spec_for(&model, self.spec.as_deref())?;
+        let settings = self.settings.settings(&spec)?;
         Ok((model, weights, spec, settings))
     }
 }

@@ -20,23 +20,30 @@ use patchwork_model::reference::forward;
 use patchwork_net::secure::local::{infer_local, Network};
 
 use super::bundled::DEMO;
-use super::values::{approx_arg, arg_name, parse_approx, NetworkArg, TruncationArg};
+use super::values::{
+    approx_choice, arg_name, comparison_arg, comparison_text, parse_approx, ApproxArg, NetworkArg,
+    TruncationArg,
+};
 
 /// How the comparisons, fixed point and truncation are set (all three parties must agree).
-/// The defaults: with exact DReLU, 20 fractional bits and the assisted truncation (the secure
-/// result follows the float reference to about 1e-5); with approximate DReLU, 12 bits (its
-/// l*-bit window must hold the activations) and the local truncation, as in the seed paper.
+/// The defaults: with a spec whose windows are calibrated (`patchwork plan calibrate`), each
+/// layer compares in its own window, at the calibration's fractional bits, with the local
+/// truncation; otherwise exact DReLU, 20 fractional bits and the assisted truncation (the
+/// secure result follows the float reference to about 1e-5). A fixed approximate window takes
+/// 12 bits and the local truncation, as in the seed paper, and must hold every range the
+/// spec's calibration recorded.
 #[derive(Args, Debug, Clone, Default)]
 pub struct SettingsArgs {
-    /// DReLU comparison: `exact`, or K_MSB,K_LSB to ignore K_MSB high and K_LSB low bits (the
-    /// paper uses 43,5) [default: exact].
-    #[arg(long, value_name = "exact|K_MSB,K_LSB", value_parser = parse_approx)]
-    pub approx: Option<Comparison>,
-    /// Fractional bits of the fixed-point encoding [default: 20 with exact DReLU, 12 with
-    /// approximate DReLU].
+    /// DReLU comparison: `auto` (each layer's calibrated window), `exact`, or K_MSB,K_LSB to
+    /// ignore K_MSB high and K_LSB low bits in every layer (the paper uses 43,5) [default:
+    /// auto when the spec has calibrated windows, else exact].
+    #[arg(long, value_name = "auto|exact|K_MSB,K_LSB", value_parser = parse_approx)]
+    pub approx: Option<ApproxArg>,
+    /// Fractional bits of the fixed-point encoding [default: the calibration's with auto, 20
+    /// with exact DReLU, 12 with a fixed approximate window].
     #[arg(long)]
     pub frac_bits: Option<u32>,
-    /// Truncation after products [default: assisted with exact DReLU, local with approximate].
+    /// Truncation after products [default: assisted with exact DReLU, local otherwise].
     #[arg(long, value_enum)]
     pub truncation: Option<TruncationArg>,
     /// Seconds a party waits for one message, or for room to queue one, before it stops with
@@ -54,18 +61,51 @@ fn parse_timeout(s: &str) -> Result<f64, String> {
 }
 
 impl SettingsArgs {
-    /// The fixed-point, comparison and truncation settings.
-    pub fn settings(&self) -> Result<Settings, String> {
-        let cmp = self.approx.unwrap_or(Comparison::Exact);
-        let exact = cmp == Comparison::Exact;
-        let fp = FixedPoint::new(self.frac_bits.unwrap_or(if exact { 20 } else { 12 }))
+    /// The fixed-point, comparison and truncation settings for a run with `spec`. A fixed
+    /// approximate window with a spec that records no ranges gets a warning on stderr (whether
+    /// it holds the activations is unknown); one that does not hold a recorded range is
+    /// refused when the model is described, naming the layer.
+    pub fn settings(&self, spec: &Spec) -> Result<Settings, String> {
+        let calibration = spec.calibration.as_ref();
+        let choice = self.approx.unwrap_or(match calibration {
+            Some(_) => ApproxArg::Auto,
+            None => ApproxArg::Fixed(Comparison::Exact),
+        });
+        let (cmp, calibrated, frac_bits) = match (choice, calibration) {
+            (ApproxArg::Auto, Some(c)) => (Comparison::Exact, true, c.frac_bits),
+            (ApproxArg::Auto, None) => {
+                return Err(
+                    "--approx auto needs a spec with calibrated windows (see `patchwork \
+                     plan calibrate`)"
+                        .into(),
+                )
+            }
+            (ApproxArg::Fixed(Comparison::Exact), _) => (Comparison::Exact, false, 20),
+            (ApproxArg::Fixed(cmp), c) => {
+                if c.is_none() {
+                    eprintln!(
+                        "warning: {cmp} is not calibrated for this model: nothing records the \
+                         range its comparisons see, and values outside its window give wrong \
+                         results with no sign of it (`patchwork plan calibrate` measures them)"
+                    );
+                }
+                (cmp, false, 12)
+            }
+        };
+        let exact = cmp == Comparison::Exact && !calibrated;
+        let fp = FixedPoint::new(self.frac_bits.unwrap_or(frac_bits))
             .ok_or("--frac-bits must be at most 32")?;
         let trunc = match self.truncation {
             Some(t) => t.into(),
             None if exact => Truncation::Assisted,
             None => Truncation::Local,
         };
-        Ok(Settings { fp, cmp, trunc })
+        Ok(Settings {
+            fp,
+            cmp,
+            trunc,
+            calibrated,
+        })
     }
 
     /// The per-message timeout given with `--timeout`, if any.
@@ -77,7 +117,7 @@ impl SettingsArgs {
     pub fn to_flags(&self) -> Vec<String> {
         let mut flags = Vec::new();
         if let Some(a) = self.approx {
-            flags.extend(["--approx".to_string(), approx_arg(a)]);
+            flags.extend(["--approx".to_string(), approx_choice(a)]);
         }
         if let Some(f) = self.frac_bits {
             flags.extend(["--frac-bits".to_string(), f.to_string()]);
@@ -118,8 +158,8 @@ impl ProtocolArgs {
     }
 
     /// See [`SettingsArgs::settings`].
-    pub fn settings(&self) -> Result<Settings, String> {
-        self.settings.settings()
+    pub fn settings(&self, spec: &Spec) -> Result<Settings, String> {
+        self.settings.settings(spec)
     }
 }
 
@@ -157,11 +197,11 @@ pub fn load_spec_for(model: &Model, spec: Option<&Path>) -> Result<Spec, String>
 
 /// Runs `patchwork infer`.
 pub fn run_infer(args: &InferArgs) -> Result<(), String> {
-    let settings = args.protocol.settings()?;
     let model = commands::load(&args.model, &args.load.options())
         .map_err(|e| e.to_string())?
         .model;
     let spec = load_spec_for(model.model(), args.spec.as_deref())?;
+    let settings = args.protocol.settings(&spec)?;
     let shape = model.model().shape(model.model().input);
     let input = load_input(&args.input, shape).map_err(|e| e.to_string())?;
     let x: Vec<f32> = input.iter().copied().collect();
@@ -191,8 +231,8 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 64)]
     pub images: usize,
     /// DReLU comparison: `exact`, or K_MSB,K_LSB (ignore K_MSB high and K_LSB low bits).
-    #[arg(long, value_name = "exact|K_MSB,K_LSB", default_value = "43,5", value_parser = parse_approx)]
-    pub approx: Comparison,
+    #[arg(long, value_name = "auto|exact|K_MSB,K_LSB", default_value = "43,5", value_parser = parse_approx)]
+    pub approx: ApproxArg,
     /// Fractional bits of the fixed-point encoding [default: 20 exact, 12 approximate].
     #[arg(long)]
     pub frac_bits: Option<u32>,
@@ -218,8 +258,8 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
         },
         network: args.network,
     };
-    let settings = protocol.settings()?;
     let (model, spec) = DEMO.load()?;
+    let settings = protocol.settings(&spec)?;
     let data = bundled_test64();
     let n = args.images.min(data.len());
     if n == 0 {
@@ -234,7 +274,7 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
             "Patchwork demo: {} with Block-ReLU spec {}, {}, {} fractional bits, {}",
             DEMO.name,
             DEMO.spec_name().unwrap_or("none"),
-            settings.cmp,
+            comparison_text(&settings),
             settings.fp.frac_bits(),
             settings.trunc
         );
@@ -264,7 +304,7 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
     let setup_bytes = reports[0].setup_bytes.total;
     if args.json {
         let out = serde_json::json!({"model": DEMO.name, "spec": DEMO.spec_name(),
-            "approx": approx_arg(settings.cmp), "frac_bits": settings.fp.frac_bits(),
+            "approx": comparison_arg(&settings), "frac_bits": settings.fp.frac_bits(),
             "truncation": arg_name(&TruncationArg::from(settings.trunc)), "images": rows,
             "secure_correct": right, "secure_equals_float": agree, "bytes_per_image": bytes_per_image,
             "rounds": rounds, "ms_per_image": ms_per_image, "setup_bytes": setup_bytes,
@@ -325,7 +365,7 @@ pub fn secure_eval(
     limit: Option<usize>,
     json: bool,
 ) -> Result<(), String> {
-    let settings = protocol.settings()?;
+    let settings = protocol.settings(spec)?;
     let model = trained.model();
     let n = limit.unwrap_or(data.len()).min(data.len());
     data.check_fits(model.shape(model.input))
@@ -382,7 +422,7 @@ pub fn secure_eval(
     let per_image_ms = seconds / n.max(1) as f64 * 1e3;
     let wall = t0.elapsed().as_secs_f64();
     if json {
-        let out = serde_json::json!({"images": n, "approx": approx_arg(settings.cmp),
+        let out = serde_json::json!({"images": n, "approx": comparison_arg(&settings),
             "frac_bits": settings.fp.frac_bits(), "truncation": arg_name(&TruncationArg::from(settings.trunc)),
             "secure_correct": secure_right, "float_correct": float_right, "secure_equals_float": agree,
             "max_logit_difference": max_diff, "disagreements": disagreements,
@@ -392,7 +432,7 @@ pub fn secure_eval(
     }
     outln!(
         "{n} images, {}, {} fractional bits, {}: secure accuracy {:.2}% ({secure_right}), float accuracy {:.2}% ({float_right}), secure top-1 = float top-1 on {agree}/{n}, max |logit difference| {max_diff:.4}",
-        settings.cmp, settings.fp.frac_bits(), settings.trunc, pct(secure_right), pct(float_right)
+        comparison_text(&settings), settings.fp.frac_bits(), settings.trunc, pct(secure_right), pct(float_right)
     );
     if !disagreements.is_empty() {
         outln!(
@@ -433,20 +473,21 @@ mod tests {
         for args in [
             SettingsArgs::default(),
             SettingsArgs {
-                approx: Some(Comparison::PAPER),
+                approx: Some(ApproxArg::Fixed(Comparison::PAPER)),
                 frac_bits: Some(13),
                 truncation: Some(TruncationArg::Assisted),
                 timeout: Some(2.5),
             },
             SettingsArgs {
-                approx: Some(Comparison::Exact),
+                approx: Some(ApproxArg::Fixed(Comparison::Exact)),
                 truncation: Some(TruncationArg::Local),
                 ..SettingsArgs::default()
             },
         ] {
             let flags = args.to_flags();
             let parsed = Only::parse_from(std::iter::once("x".to_string()).chain(flags)).settings;
-            assert_eq!(parsed.settings(), args.settings());
+            let spec = Spec::default();
+            assert_eq!(parsed.settings(&spec), args.settings(&spec));
             assert_eq!(parsed.timeout(), args.timeout());
         }
     }

@@ -2,6 +2,7 @@
 //! and shell completions list the valid names and an unknown one is refused naming them.
 
 use clap::ValueEnum;
+use patchwork_core::infer::Settings;
 use patchwork_core::protocol::drelu::Comparison;
 use patchwork_core::protocol::truncate::Truncation;
 use patchwork_core::role::Role;
@@ -126,9 +127,27 @@ pub fn arg_name<T: ValueEnum>(value: &T) -> String {
         .unwrap_or_default()
 }
 
+/// How the comparisons are set on the command line: one setting for every layer, or each
+/// layer's window calibrated in the spec (`auto`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApproxArg {
+    /// The windows of the spec's calibration (`patchwork plan calibrate`).
+    Auto,
+    /// `exact`, or one window for every layer.
+    Fixed(Comparison),
+}
+
+/// `auto`, `exact` or `K_MSB,K_LSB` (see [`parse_comparison`]).
+pub fn parse_approx(s: &str) -> Result<ApproxArg, String> {
+    if s == "auto" {
+        return Ok(ApproxArg::Auto);
+    }
+    parse_comparison(s).map(ApproxArg::Fixed)
+}
+
 /// `exact`, or `K_MSB,K_LSB`: the approximate DReLU ignoring K_MSB high and K_LSB low bits,
 /// which must leave at least 2 bits (K_MSB + K_LSB <= 62).
-pub fn parse_approx(s: &str) -> Result<Comparison, String> {
+pub fn parse_comparison(s: &str) -> Result<Comparison, String> {
     if s == "exact" {
         return Ok(Comparison::Exact);
     }
@@ -149,11 +168,39 @@ pub fn parse_approx(s: &str) -> Result<Comparison, String> {
     Ok(Comparison::Approx { k_msb, k_lsb })
 }
 
-/// The command-line form of a comparison (`exact` or `43,5`), which [`parse_approx`] reads back.
+/// The command-line form of a comparison (`exact` or `43,5`), which [`parse_comparison`] reads
+/// back.
 pub fn approx_arg(c: Comparison) -> String {
     match c {
         Comparison::Exact => "exact".to_string(),
         Comparison::Approx { k_msb, k_lsb } => format!("{k_msb},{k_lsb}"),
+    }
+}
+
+/// The command-line form of an [`ApproxArg`], which [`parse_approx`] reads back.
+pub fn approx_choice(a: ApproxArg) -> String {
+    match a {
+        ApproxArg::Auto => "auto".to_string(),
+        ApproxArg::Fixed(c) => approx_arg(c),
+    }
+}
+
+/// How a run compares, as people read it: `calibrated windows per layer`, `exact DReLU` or
+/// `approximate DReLU 43,5 (l* = 16)`.
+pub fn comparison_text(s: &Settings) -> String {
+    if s.calibrated {
+        "approximate DReLU in calibrated windows per layer".to_string()
+    } else {
+        s.cmp.to_string()
+    }
+}
+
+/// How a run compares, as the command line writes it (`auto`, `exact`, `43,5`).
+pub fn comparison_arg(s: &Settings) -> String {
+    if s.calibrated {
+        approx_choice(ApproxArg::Auto)
+    } else {
+        approx_arg(s.cmp)
     }
 }
 
@@ -171,8 +218,9 @@ mod tests {
                 k_lsb: 62,
             },
         ] {
-            assert_eq!(parse_approx(&approx_arg(c)), Ok(c));
+            assert_eq!(parse_approx(&approx_arg(c)), Ok(ApproxArg::Fixed(c)));
         }
+        assert_eq!(parse_approx("auto"), Ok(ApproxArg::Auto));
         assert!(parse_approx("40,23").unwrap_err().contains("at most 62"));
         assert!(parse_approx("43").unwrap_err().contains("exact"));
         assert!(parse_approx("a,5").unwrap_err().contains("'a'"));

@@ -20,6 +20,7 @@ use crate::cost::{self, Cost};
 use crate::fixed_point::FixedPoint;
 use crate::held::Held;
 use crate::model::spec_check::{ResolvedSpec, SpecError};
+use crate::model::windows;
 use crate::model::{softmax, LayerWeights, Model, ModelError, Node, Op, Weights};
 use crate::party::{Error, Party};
 use crate::program::{self, Program};
@@ -38,10 +39,14 @@ use crate::transport::Transport;
 pub struct Settings {
     /// The fixed-point encoding (fractional bits).
     pub fp: FixedPoint,
-    /// How DReLU compares: exact or approximate.
+    /// How DReLU compares: exact or approximate (for a Block-ReLU, widened for its largest
+    /// patch, [`Comparison::for_patch`]). With `calibrated`, only where the spec has no window.
     pub cmp: Comparison,
     /// How products are truncated back to `f` fractional bits.
     pub trunc: Truncation,
+    /// Whether each node with a window calibrated in the spec compares in it
+    /// ([`crate::model::windows`]). Without, `cmp` must hold every recorded range.
+    pub calibrated: bool,
 }
 
 impl Settings {
@@ -51,6 +56,7 @@ impl Settings {
         fp: FixedPoint::F12,
         cmp: Comparison::PAPER,
         trunc: Truncation::Local,
+        calibrated: false,
     };
 }
 
@@ -61,6 +67,7 @@ impl Default for Settings {
             fp: FixedPoint::F12,
             cmp: Comparison::Exact,
             trunc: Truncation::Local,
+            calibrated: false,
         }
     }
 }
@@ -154,6 +161,8 @@ pub struct DescribedModel<'m> {
     settings: Settings,
     spec: ResolvedSpec,
     nodes: Vec<NodePlan>,
+    /// The comparison of each comparing node (for a Block-ReLU: of its patch sums).
+    comparisons: Vec<Option<Comparison>>,
 }
 
 /// A model set up for secure inference by one party in a session: described, and P1's weights
@@ -347,13 +356,40 @@ impl<'m> DescribedModel<'m> {
             .iter()
             .enumerate()
             .map(|(i, node)| NodePlan::of(model, &spec, i, node))
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
+        let comparisons = model
+            .nodes
+            .iter()
+            .zip(&nodes)
+            .map(|(node, plan)| {
+                let fixed = match (plan, &node.op) {
+                    (NodePlan::BlockRelu(layer), _) => {
+                        settings.cmp.for_patch(layer.plan().max_area())
+                    }
+                    (_, op) if op.compares() => settings.cmp,
+                    _ => return Ok(None),
+                };
+                let (fp, on) = (settings.fp, settings.calibrated);
+                windows::node_comparison(&node.name, fixed, spec.calibration(), fp, on).map(Some)
+            })
+            .collect::<Result<_, _>>()
+            .map_err(InferError::Spec)?;
         Ok(DescribedModel {
             model,
             settings,
             spec,
             nodes,
+            comparisons,
         })
+    }
+
+    /// The comparison node `index` runs (for a Block-ReLU: of its patch sums), if it compares.
+    pub fn comparison(&self, index: usize) -> Option<Comparison> {
+        self.comparisons.get(index).copied().flatten()
+    }
+
+    fn comparison_of(&self, index: usize) -> Comparison {
+        self.comparison(index).unwrap_or(self.settings.cmp)
     }
 
     /// Sets the model up in a session: masks every weight operand (one message from P1 to P0
@@ -423,7 +459,13 @@ impl<'m> DescribedModel<'m> {
     /// The public facts of a session of this model running `inferences` inferences, which the
     /// parties check at set-up ([`program::agree`]).
     pub fn program(&self, inferences: u64) -> Program {
-        Program::new(self.model, &self.spec, self.settings, inferences)
+        Program::new(
+            self.model,
+            &self.spec,
+            self.settings,
+            &self.comparisons,
+            inferences,
+        )
     }
 
     /// An upper bound on the payload of any one message from each party (first index) to each
@@ -471,15 +513,15 @@ impl<'m> DescribedModel<'m> {
         match (&self.nodes[index], &node.op) {
             (NodePlan::Product(prod), _) => prod.cost().then(truncation),
             (NodePlan::BlockRelu(layer), _) => {
-                cost::block_relu_plan(layer.plan(), self.settings.cmp)
+                cost::block_relu_plan(layer.plan(), self.comparison_of(index))
             }
             (_, Op::AvgPool(_) | Op::GlobalAvgPool) => truncation,
             (_, Op::Resize(r)) if !r.is_nearest() => truncation,
-            (_, Op::Relu6) => cost::relu(2 * n, self.settings.cmp),
+            (_, Op::Relu6) => cost::relu(2 * n, self.comparison_of(index)),
             (_, Op::MaxPool(pool)) => cost::max_pool(
                 map(self.model.shape(node.inputs[0])),
                 to_pool(pool),
-                self.settings.cmp,
+                self.comparison_of(index),
             ),
             _ => Cost::default(),
         }
@@ -609,7 +651,7 @@ impl SecureModel<'_> {
     ) -> Result<Vec<u64>, InferError<T::Error>> {
         let d = &self.described;
         let model = d.model;
-        let (fp, cmp, role) = (d.settings.fp, d.settings.cmp, p.role());
+        let (fp, cmp, role) = (d.settings.fp, d.comparison_of(index), p.role());
         // A checked model is topological, so every input was computed; never read as empty.
         let value = |v: usize| {
             values[v].as_deref().ok_or(InferError::Unsupported {

@@ -31,6 +31,7 @@ mod shape;
 pub mod spec_check;
 mod trained;
 mod weights;
+pub mod windows;
 
 pub use op::{
     softmax, Conv2d, CoordinateTransform, Linear, NearestRounding, Op, Pool2d, Resize, ResizeMode,

@@ -74,6 +74,12 @@ impl Op {
             Op::LogSoftmax => "LogSoftmax",
         }
     }
+
+    /// Whether the secure runner evaluates it with DReLU comparisons (ReLU or Block-ReLU,
+    /// ReLU6, MaxPool), so that it has an approximate-DReLU window.
+    pub fn compares(&self) -> bool {
+        matches!(self, Op::Relu | Op::Relu6 | Op::MaxPool(_))
+    }
 }
 
 /// A 2-D convolution; its weight ([`super::LayerWeights`]) has shape

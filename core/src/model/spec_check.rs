@@ -11,10 +11,11 @@ use core::fmt;
 
 use super::{Model, Op};
 use crate::patch::PatchSize;
-use crate::spec::Spec;
+use crate::protocol::drelu::Comparison;
+use crate::spec::{Calibration, Spec};
 
 /// Why a spec does not fit a model.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum SpecError {
     /// The spec names a layer that is not a node of the model.
     UnknownLayer {
@@ -49,6 +50,33 @@ pub enum SpecError {
         /// The rank found.
         rank: usize,
     },
+    /// A calibrated window names a node that is missing, does not compare, or is named twice,
+    /// or leaves fewer than 2 bits, or records a range that is not a magnitude.
+    BadWindow {
+        /// The node's name.
+        layer: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The windows were counted at other fractional bits than the run uses.
+    WindowFracBits {
+        /// The calibration's fractional bits.
+        calibrated: u32,
+        /// The run's.
+        running: u32,
+    },
+    /// A fixed comparison cannot hold the range the calibration recorded for a layer: its
+    /// comparisons would wrap.
+    WindowTooNarrow {
+        /// The node's name.
+        layer: String,
+        /// The largest magnitude measured (real units).
+        max_abs: f64,
+        /// The layer's comparison.
+        window: Comparison,
+        /// The largest magnitude that comparison reads right.
+        covers: f64,
+    },
 }
 
 impl fmt::Display for SpecError {
@@ -77,6 +105,30 @@ impl fmt::Display for SpecError {
                     "spec layer '{layer}': ReLU input has rank {rank}, expected 2 or 4"
                 )
             }
+            SpecError::BadWindow { layer, reason } => {
+                write!(f, "calibrated window of '{layer}': {reason}")
+            }
+            SpecError::WindowFracBits {
+                calibrated,
+                running,
+            } => write!(
+                f,
+                "the spec's windows were calibrated at {calibrated} fractional bits, the run \
+                 uses {running}: run with --frac-bits {calibrated}, or calibrate again at \
+                 {running}"
+            ),
+            SpecError::WindowTooNarrow {
+                layer,
+                max_abs,
+                window,
+                covers,
+            } => write!(
+                f,
+                "layer '{layer}': its comparisons reach |x| = {max_abs:.4} on the calibration \
+                 data, but {window} holds only |x| <= {covers:.4} at these fractional bits; \
+                 its results would be wrong. Use the calibrated windows (--approx auto), fewer \
+                 high bits ignored, or exact DReLU"
+            ),
         }
     }
 }
@@ -250,6 +302,49 @@ pub fn validate_spec(model: &Model, spec: &Spec) -> Result<(), SpecError> {
             });
         }
     }
+    match &spec.calibration {
+        Some(calibration) => validate_windows(model, calibration),
+        None => Ok(()),
+    }
+}
+
+/// Checks every calibrated window: it names a comparing node (Relu, Relu6 or MaxPool) once,
+/// leaves at least 2 bits, and records a finite, non-negative range.
+fn validate_windows(model: &Model, calibration: &Calibration) -> Result<(), SpecError> {
+    for (i, window) in calibration.windows.iter().enumerate() {
+        let bad = |reason: String| SpecError::BadWindow {
+            layer: window.name.clone(),
+            reason,
+        };
+        if calibration.windows[..i]
+            .iter()
+            .any(|w| w.name == window.name)
+        {
+            return Err(bad(String::from("named more than once")));
+        }
+        let node = model
+            .node(&window.name)
+            .ok_or_else(|| bad(String::from("no node of that name in the model")))?;
+        if !node.op.compares() {
+            return Err(bad(alloc::format!(
+                "node is a {}, which makes no comparison (expected Relu, Relu6 or MaxPool)",
+                node.op.kind()
+            )));
+        }
+        if window.k_msb.saturating_add(window.k_lsb) > 62 {
+            return Err(bad(alloc::format!(
+                "k_msb {} + k_lsb {} leaves fewer than 2 bits",
+                window.k_msb,
+                window.k_lsb
+            )));
+        }
+        if !(window.max_abs.is_finite() && window.max_abs >= 0.0) {
+            return Err(bad(alloc::format!(
+                "max_abs {} is not a magnitude",
+                window.max_abs
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -259,6 +354,7 @@ pub fn validate_spec(model: &Model, spec: &Spec) -> Result<(), SpecError> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResolvedSpec {
     layers: Vec<Option<LayerPatches>>,
+    calibration: Option<Calibration>,
 }
 
 impl ResolvedSpec {
@@ -271,7 +367,15 @@ impl ResolvedSpec {
                 _ => Ok(None),
             })
             .collect::<Result<_, _>>()?;
-        Ok(ResolvedSpec { layers })
+        Ok(ResolvedSpec {
+            layers,
+            calibration: spec.calibration.clone(),
+        })
+    }
+
+    /// The spec's calibrated windows (checked to name comparing nodes), if any.
+    pub fn calibration(&self) -> Option<&Calibration> {
+        self.calibration.as_ref()
     }
 
     /// Plain ReLU everywhere (the empty spec).

@@ -67,6 +67,7 @@ fn spec(name: &str, p: &[PatchSize]) -> Spec {
             name: String::from(name),
             patch_sizes: p.to_vec(),
         }],
+        calibration: None,
     }
 }
 

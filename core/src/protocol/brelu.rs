@@ -150,8 +150,10 @@ impl BlockReluLayer {
         &self.plan
     }
 
-    /// Shares of Block-ReLU of the map `x` (`shape.len()` shares; P2 passes zeros). 3 rounds
-    /// when any channel is a block channel, none otherwise.
+    /// Shares of Block-ReLU of the map `x` (`shape.len()` shares; P2 passes zeros), the patch
+    /// sums compared with `cmp` (a pixel's setting widened for the largest patch,
+    /// [`Comparison::for_patch`], or a window calibrated on the sums). 3 rounds when any
+    /// channel is a block channel, none otherwise.
     pub fn apply<T: Transport>(
         &self,
         p: &mut Party<T>,
@@ -184,7 +186,7 @@ impl BlockReluLayer {
                 values.push(v);
             }
         }
-        let split = drelu::split(p, step, &sums, cmp.for_patch(plan.max_area()))?;
+        let split = drelu::split(p, step, &sums, cmp)?;
         let decision: Vec<u32> = plan.pixels().map(|(_, k)| k as u32).collect();
         let product = sign::multiply(p, step, &split, &values, &decision)?;
         if holder {
@@ -197,7 +199,8 @@ impl BlockReluLayer {
 }
 
 /// Shares of Block-ReLU of the map `x` (`shape.len()` shares; P2 passes zeros) with one patch
-/// size per channel, resolving the layer for this call (see [`BlockReluLayer`]).
+/// size per channel, resolving the layer for this call (see [`BlockReluLayer`]); `cmp` is the
+/// pixel's setting, widened for the layer's largest patch.
 pub fn block_relu<T: Transport>(
     p: &mut Party<T>,
     x: &[u64],
@@ -207,5 +210,7 @@ pub fn block_relu<T: Transport>(
 ) -> Result<Vec<u64>, Error<T::Error>> {
     cmp.check()?;
     check_len("Block-ReLU input", shape.len(), x.len())?;
-    BlockReluLayer::new(shape, sizes)?.apply(p, x, cmp)
+    let layer = BlockReluLayer::new(shape, sizes)?;
+    let sums = cmp.for_patch(layer.plan().max_area());
+    layer.apply(p, x, sums)
 }

@@ -24,7 +24,10 @@ use super::suffix::SuffixPlan;
 use super::DistortionError;
 
 /// The empty spec: every ReLU plain.
-static PLAIN: Spec = Spec { layers: Vec::new() };
+static PLAIN: Spec = Spec {
+    layers: Vec::new(),
+    calibration: None,
+};
 
 /// Settings of an extraction run.
 #[derive(Clone, Copy, Debug)]
