@@ -362,15 +362,21 @@ impl<'m> DescribedModel<'m> {
             .iter()
             .zip(&nodes)
             .map(|(node, plan)| {
-                let fixed = match (plan, &node.op) {
-                    (NodePlan::BlockRelu(layer), _) => {
-                        settings.cmp.for_patch(layer.plan().max_area())
-                    }
-                    (_, op) if op.compares() => settings.cmp,
+                let area = match (plan, &node.op) {
+                    (NodePlan::BlockRelu(layer), _) => layer.plan().max_area(),
+                    (_, op) if op.compares() => 1,
                     _ => return Ok(None),
                 };
-                let (fp, on) = (settings.fp, settings.calibrated);
-                windows::node_comparison(&node.name, fixed, spec.calibration(), fp, on).map(Some)
+                let (cmp, cal) = (settings.cmp, spec.calibration());
+                windows::node_comparison(
+                    &node.name,
+                    cmp,
+                    area,
+                    cal,
+                    settings.fp,
+                    settings.calibrated,
+                )
+                .map(Some)
             })
             .collect::<Result<_, _>>()
             .map_err(InferError::Spec)?;

@@ -72,7 +72,9 @@ pub enum SpecError {
         layer: String,
         /// The largest magnitude measured (real units).
         max_abs: f64,
-        /// The layer's comparison.
+        /// The run's setting.
+        setting: Comparison,
+        /// The setting as the layer runs it (widened for a Block-ReLU's largest patch).
         window: Comparison,
         /// The largest magnitude that comparison reads right.
         covers: f64,
@@ -120,15 +122,25 @@ impl fmt::Display for SpecError {
             SpecError::WindowTooNarrow {
                 layer,
                 max_abs,
+                setting,
                 window,
                 covers,
-            } => write!(
-                f,
-                "layer '{layer}': its comparisons reach |x| = {max_abs:.4} on the calibration \
-                 data, but {window} holds only |x| <= {covers:.4} at these fractional bits; \
-                 its results would be wrong. Use the calibrated windows (--approx auto), fewer \
-                 high bits ignored, or exact DReLU"
-            ),
+            } => {
+                write!(
+                    f,
+                    "layer '{layer}': its comparisons reach |x| = {max_abs:.4} on the \
+                     calibration data, but {setting}"
+                )?;
+                if window != setting {
+                    write!(f, " (for this layer's patch sums: {window})")?;
+                }
+                write!(
+                    f,
+                    " holds only |x| <= {covers:.4} at these fractional bits; its results \
+                     would be wrong. Use the calibrated windows (--approx auto), fewer high \
+                     bits ignored, or exact DReLU"
+                )
+            }
         }
     }
 }

@@ -26,19 +26,22 @@ pub fn covers(cmp: Comparison, fp: FixedPoint) -> f64 {
     }
 }
 
-/// The comparison of the node `name`. `fixed` is the model-wide setting as this node would run
-/// it (for a Block-ReLU: widened for its largest patch, [`Comparison::for_patch`]).
+/// The comparison of the node `name`, which compares sums of up to `area` values (a Block-ReLU's
+/// largest patch; 1 for other nodes). Without a window it runs the model-wide `setting` widened
+/// for the area ([`Comparison::for_patch`]).
 ///
 /// With `calibrated`, a node with a window runs it (the windows must have been counted at
-/// `fp`'s fractional bits) and a node without one runs `fixed`. Without, every node runs
-/// `fixed`, which must hold the range recorded for the node, if one is.
+/// `fp`'s fractional bits) and a node without one runs the setting. Without, every node runs
+/// the setting, which must hold the range recorded for the node, if one is.
 pub fn node_comparison(
     name: &str,
-    fixed: Comparison,
+    setting: Comparison,
+    area: usize,
     calibration: Option<&Calibration>,
     fp: FixedPoint,
     calibrated: bool,
 ) -> Result<Comparison, SpecError> {
+    let fixed = setting.for_patch(area);
     let Some(c) = calibration else {
         return Ok(fixed);
     };
@@ -59,6 +62,7 @@ pub fn node_comparison(
         return Err(SpecError::WindowTooNarrow {
             layer: name.into(),
             max_abs: window.max_abs,
+            setting,
             window: fixed,
             covers: holds,
         });

@@ -157,6 +157,39 @@ mod tests {
         assert!(covers(Comparison::Approx { k_msb: 39, k_lsb }, fp) < 6000.0);
     }
 
+    /// The expected error rate equals the rate of wrong outcomes of the comparison itself
+    /// (`Comparison::outcome`, which the protocol tests check bit for bit) over random
+    /// sharings; a formula with the carry's probability reversed fails this.
+    #[test]
+    fn the_error_rate_is_the_rate_of_wrong_outcomes_over_random_sharings() {
+        let mut rng = patchwork_core::splitmix::SplitMix64(9);
+        let mut r = Range::default();
+        let values: Vec<i64> = (0..4000).map(|_| (rng.normal() * 300.0) as i64).collect();
+        values.iter().for_each(|&x| r.add(x));
+        for k_lsb in [3u32, 6, 8] {
+            let c = Comparison::Approx { k_msb: 30, k_lsb };
+            let trials = 50;
+            let wrong: usize = values
+                .iter()
+                .map(|&x| {
+                    (0..trials)
+                        .filter(|_| {
+                            let s0 = rng.next_u64();
+                            c.outcome(s0, (x as u64).wrapping_sub(s0)) != (x >= 0)
+                        })
+                        .count()
+                })
+                .sum();
+            let measured = wrong as f64 / (values.len() * trials) as f64;
+            let expected = r.error_rate(k_lsb);
+            assert!(expected > 0.0);
+            assert!(
+                (measured - expected).abs() < 0.1 * expected + 1e-3,
+                "k_lsb {k_lsb}: measured {measured}, expected {expected}"
+            );
+        }
+    }
+
     #[test]
     fn quantiles_never_understate_and_stay_within_the_bin() {
         let mut r = Range::default();
