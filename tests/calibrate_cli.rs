@@ -154,3 +154,26 @@ fn calibrated_specs_run_and_a_fixed_window_that_cannot_hold_them_is_refused() {
     assert!(!auto.status.success());
     assert!(text(&auto).contains("plan calibrate"), "{}", text(&auto));
 }
+
+#[test]
+fn spec_uniform_writes_one_patch_for_every_channel_cut_to_small_maps() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("u.json");
+    let spec = spec.to_str().unwrap();
+    let plain = "models/fashion_resnet.onnx";
+    let out = patchwork(&[
+        "spec", "uniform", "--model", plain, "--patch", "4x4", "--out", spec,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stats = patchwork(&["spec", "stats", "--model", plain, "--spec", spec, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    // Every map of this model is a multiple of 4 wide except the 7x7 ones (2x2 patches of 4x4
+    // with ragged edges): strictly fewer DReLUs than 1/16 of plain ReLU's cannot be.
+    let ratio = v["ratio"].as_f64().unwrap();
+    assert!((1.0 / 16.0..0.1).contains(&ratio), "{ratio}");
+    let bad = patchwork(&[
+        "spec", "uniform", "--model", plain, "--patch", "0x4", "--out", spec,
+    ]);
+    assert!(!bad.status.success());
+    assert!(text(&bad).contains("'0x4'"), "{}", text(&bad));
+}

@@ -13,5 +13,6 @@ pub mod party_result;
 pub mod plot;
 pub mod secure;
 pub mod serve;
+pub mod spec_uniform;
 pub mod values;
 pub mod windows_report;

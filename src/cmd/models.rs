@@ -174,6 +174,8 @@ pub struct SpecArgs {
 pub enum SpecCommand {
     /// Validate a spec against a model and print DReLU counts per ReLU layer.
     Stats(SpecStatsArgs),
+    /// Write a spec with one patch size for every channel of every ReLU layer.
+    Uniform(super::spec_uniform::SpecUniformArgs),
 }
 
 /// `patchwork spec stats`.
@@ -283,6 +285,7 @@ pub fn run_reference(args: &ReferenceArgs) -> Result<(), CommandError> {
 pub fn run_spec(args: &SpecArgs) -> Result<(), CommandError> {
     match &args.command {
         SpecCommand::Stats(a) => run_spec_stats(a),
+        SpecCommand::Uniform(a) => super::spec_uniform::run(a).map_err(CommandError::Usage),
     }
 }
 
