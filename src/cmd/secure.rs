@@ -27,11 +27,11 @@ use super::values::{
 
 /// How the comparisons, fixed point and truncation are set (all three parties must agree).
 /// The defaults: with a spec whose windows are calibrated (`patchwork plan calibrate`), each
-/// layer compares in its own window, at the calibration's fractional bits, with the local
-/// truncation; otherwise exact DReLU, 20 fractional bits and the assisted truncation (the
-/// secure result follows the float reference to about 1e-5). A fixed approximate window takes
-/// 12 bits and the local truncation, as in the seed paper, and must hold every range the
-/// spec's calibration recorded.
+/// layer compares in its own window, at the calibration's fractional bits; otherwise exact
+/// DReLU, 20 fractional bits and the assisted truncation (the secure result follows the float
+/// reference to about 1e-5). A fixed approximate window takes 12 bits, as in the seed paper, and
+/// must hold every range the spec's calibration recorded. Truncation: local (free) with
+/// approximate DReLU at up to 13 fractional bits, assisted otherwise.
 #[derive(Args, Debug, Clone, Default)]
 pub struct SettingsArgs {
     /// DReLU comparison: `auto` (each layer's calibrated window), `exact`, or K_MSB,K_LSB to
@@ -43,7 +43,8 @@ pub struct SettingsArgs {
     /// with exact DReLU, 12 with a fixed approximate window].
     #[arg(long)]
     pub frac_bits: Option<u32>,
-    /// Truncation after products [default: assisted with exact DReLU, local otherwise].
+    /// Truncation after products [default: local with approximate DReLU at up to 13 fractional
+    /// bits, assisted otherwise].
     #[arg(long, value_enum)]
     pub truncation: Option<TruncationArg>,
     /// Seconds a party waits for one message, or for room to queue one, before it stops with
@@ -51,6 +52,9 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Option<f64>,
 }
+
+/// The most fractional bits at which the local truncation is the default.
+const LOCAL_TRUNCATION_MAX_BITS: u32 = 13;
 
 /// A timeout in seconds: finite, positive and at most a day.
 fn parse_timeout(s: &str) -> Result<f64, String> {
@@ -95,9 +99,11 @@ impl SettingsArgs {
         let exact = cmp == Comparison::Exact && !calibrated;
         let fp = FixedPoint::new(self.frac_bits.unwrap_or(frac_bits))
             .ok_or("--frac-bits must be at most 32")?;
+        // SecureML's local truncation fails with probability about |x| 2^(2f) / 2^64 per
+        // value: past 13 fractional bits that is too often for a whole network.
         let trunc = match self.truncation {
             Some(t) => t.into(),
-            None if exact => Truncation::Assisted,
+            None if exact || fp.frac_bits() > LOCAL_TRUNCATION_MAX_BITS => Truncation::Assisted,
             None => Truncation::Local,
         };
         Ok(Settings {

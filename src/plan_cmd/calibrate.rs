@@ -4,7 +4,7 @@
 //! "Approximate DReLU") holds each layer's range instead of the paper's fixed (43, 5).
 //!
 //! `patchwork plan calibrate --model M.onnx [--spec S.json] --data D --samples N
-//!  [--frac-bits 12] [--margin 4] [--max-error 1e-3] --out C.json [--json]`
+//!  [--frac-bits 12] [--margin 4] [--max-error 1e-4] --out C.json [--json]`
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -49,8 +49,9 @@ pub struct CalibrateArgs {
     #[arg(long, default_value_t = 4.0)]
     pub margin: f64,
     /// Per layer, the expected fraction of comparisons that dropping low bits may get wrong on
-    /// the calibration data.
-    #[arg(long, default_value_t = 1e-3)]
+    /// the calibration data (0: no low bit dropped; a Block-ReLU decision flipped near zero
+    /// can still move a whole patch, so a network with small class margins wants 0).
+    #[arg(long, default_value_t = 1e-4)]
     pub max_error: f64,
     /// Where to write the spec with its windows; `-` for stdout (the report then goes to
     /// stderr).

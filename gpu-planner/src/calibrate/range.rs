@@ -118,11 +118,12 @@ impl Range {
     }
 
     /// The window for these values: the most low bits dropped whose expected error rate is
-    /// at most `max_error`, and the fewest high bits kept that hold `margin` times the largest
-    /// magnitude (at least 2 bits in all).
+    /// at most `max_error` (none for a budget of 0: values the calibration data did not hold
+    /// may still fall in the dropped range), and the fewest high bits kept that hold `margin`
+    /// times the largest magnitude (at least 2 bits in all).
     pub fn window(&self, fp: FixedPoint, margin: f64, max_error: f64) -> Comparison {
         let k_lsb = (0..=61u32)
-            .take_while(|&k| self.error_rate(k) <= max_error)
+            .take_while(|&k| k == 0 || (max_error > 0.0 && self.error_rate(k) <= max_error))
             .last()
             .unwrap_or(0);
         let need = self.max_abs as f64 * margin / 2f64.powi(fp.frac_bits() as i32);
