@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use patchwork_core::model::spec_check::{drelu_summary, relu_layer_patches};
-use patchwork_core::model::Op;
+use patchwork_core::model::spec_check::{drelu_summary, relu_layer_patches, SpecError};
+use patchwork_core::model::{Model, Op};
 use patchwork_core::patch::PatchSize;
 use patchwork_core::spec::{LayerSpec, Spec};
 use patchwork_model::commands;
@@ -41,19 +41,16 @@ fn parse_patch(s: &str) -> Result<PatchSize, String> {
         .ok_or_else(|| format!("'{s}': expected a patch HxW with both sides at least 1, e.g. 4x4"))
 }
 
-/// Runs `patchwork spec uniform`.
-pub fn run(args: &SpecUniformArgs) -> Result<(), String> {
-    let model = commands::load_public(&args.model, &args.load.options())
-        .map_err(|e| e.to_string())?
-        .model;
+/// The spec with `patch` for every channel of every ReLU layer of `model`, cut to maps
+/// smaller than it.
+pub fn uniform_spec(model: &Model, patch: PatchSize) -> Result<Spec, SpecError> {
     let mut layers = Vec::new();
     for (i, node) in model.nodes.iter().enumerate() {
         if !matches!(node.op, Op::Relu) {
             continue;
         }
-        let (_, (c, h, w)) =
-            relu_layer_patches(&model, i, &Spec::default()).map_err(|e| e.to_string())?;
-        let [ph, pw] = args.patch.to_pair();
+        let (_, (c, h, w)) = relu_layer_patches(model, i, &Spec::default())?;
+        let [ph, pw] = patch.to_pair();
         let fit = |p: u32, side: usize| p.min(side.try_into().unwrap_or(u32::MAX)).max(1);
         let patch = PatchSize::from_pair(fit(ph, h), fit(pw, w)).unwrap_or(PatchSize::RELU);
         layers.push(LayerSpec {
@@ -61,10 +58,18 @@ pub fn run(args: &SpecUniformArgs) -> Result<(), String> {
             patch_sizes: vec![patch; c],
         });
     }
-    let spec = Spec {
+    Ok(Spec {
         layers,
         calibration: None,
-    };
+    })
+}
+
+/// Runs `patchwork spec uniform`.
+pub fn run(args: &SpecUniformArgs) -> Result<(), String> {
+    let model = commands::load_public(&args.model, &args.load.options())
+        .map_err(|e| e.to_string())?
+        .model;
+    let spec = uniform_spec(&model, args.patch).map_err(|e| e.to_string())?;
     let summary = drelu_summary(&model, &spec).map_err(|e| e.to_string())?;
     let json = serde_json::to_string(&spec).map_err(|e| e.to_string())?;
     let mut stdout = std::io::stdout();
