@@ -13,7 +13,6 @@ use std::path::PathBuf;
 
 use crate::output;
 use clap::{Args, Subcommand};
-use patchwork_core::fixed_point::FixedPoint;
 use patchwork_core::infer::argmax;
 use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_core::model::TrainedModel;
@@ -304,8 +303,7 @@ pub fn run_spec_stats(args: &SpecStatsArgs) -> Result<(), CommandError> {
                     path: args.spec.display().to_string(),
                     source,
                 })?;
-            let fp = FixedPoint::new(c.frac_bits).unwrap_or(FixedPoint::F12);
-            Some((c, window_rows(&m, &resolved, c, fp)))
+            Some((c, window_rows(&m, &resolved, c)))
         }
         None => None,
     };

@@ -1,6 +1,7 @@
 //! The calibrated approximate-DReLU windows of a spec as a report (`plan calibrate`, `spec
 //! stats`): per comparing node, the measured range, the window and its bits against the
-//! paper's fixed (43, 5), as the run would widen it for the node, and exact DReLU.
+//! paper's fixed (43, 5) at 12 fractional bits, as the run would widen it for the node, and
+//! exact DReLU.
 
 use std::io::{self, Write};
 
@@ -41,7 +42,6 @@ pub fn window_rows(
     model: &Model,
     spec: &ResolvedSpec,
     calibration: &Calibration,
-    fp: FixedPoint,
 ) -> Vec<WindowRow> {
     model
         .nodes
@@ -61,7 +61,8 @@ pub fn window_rows(
                 }
                 None => Comparison::PAPER,
             };
-            let holds = w.max_abs <= covers(paper, fp);
+            // The paper's setting: (43, 5) at 12 fractional bits.
+            let holds = w.max_abs <= covers(paper, FixedPoint::F12);
             Some(WindowRow {
                 name: node.name.clone(),
                 op: node.op.kind(),
@@ -119,8 +120,8 @@ pub fn write_table(rows: &[WindowRow], out: &mut dyn Write) -> io::Result<()> {
     if wraps > 0 {
         writeln!(
             out,
-            "(43, 5) does not hold the measured range of {wraps} nodes (WRAPS): a run with \
-             --approx 43,5 and this spec is refused"
+            "(43, 5) at 12 fractional bits does not hold the measured range of {wraps} nodes \
+             (WRAPS): a run with --approx 43,5 and this spec is refused"
         )?;
     }
     Ok(())

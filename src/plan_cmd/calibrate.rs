@@ -128,7 +128,7 @@ pub(super) fn calibrate(args: &CalibrateArgs, out: &mut dyn Write) -> Result<(),
         .map_err(|e| format!("cannot write {}: {e}", output::display(&args.out)))?;
     let mut stderr = io::stderr();
     let report = output::report_to(&args.out, out, &mut stderr);
-    let rows = window_rows(model, &resolved, &calibration, fp);
+    let rows = window_rows(model, &resolved, &calibration);
     print_report(args, &calibration, &rows, report).map_err(|e| e.to_string())
 }
 
