@@ -2,7 +2,8 @@
 //! paper's (43, 5) cannot hold: Fashion-MNIST images scaled by 256 through the bundled 6% model.
 //! The calibrated spec runs (`auto`, the default) and follows the float reference; a fixed
 //! `--approx 43,5` with it is refused naming the layer; without a calibration it warns; windows
-//! counted at 12 fractional bits refuse a run at 16; `spec stats` lists the windows.
+//! counted at 12 fractional bits refuse a run at 16; windows of another model are refused;
+//! `spec stats` lists the windows.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -141,16 +142,40 @@ fn calibrated_specs_run_and_a_fixed_window_that_cannot_hold_them_is_refused() {
         "{}",
         text(&bits)
     );
-    // No calibration: runs, with the warning.
-    let warned = run(&["--spec", SPEC, "--approx", "43,5"]);
+    // No calibration (the bundled spec with its windows taken out): runs, with the warning.
+    let mut bare: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(SPEC).unwrap()).unwrap();
+    bare.as_object_mut().unwrap().remove("calibration");
+    let bare_path = dir.path().join("bare.json");
+    std::fs::write(&bare_path, bare.to_string()).unwrap();
+    let bare = bare_path.to_str().unwrap();
+    let warned = run(&["--spec", bare, "--approx", "43,5"]);
     assert!(warned.status.success(), "{}", text(&warned));
     assert!(
         text(&warned).contains("is not calibrated"),
         "{}",
         text(&warned)
     );
+    // The windows on another model of the same architecture (other weights): refused.
+    let other = patchwork(&[
+        "infer",
+        "--model",
+        "models/fashion_resnet.onnx",
+        "--spec",
+        cal,
+        "--input",
+        input,
+        "--network",
+        "memory",
+    ]);
+    assert!(!other.status.success());
+    assert!(
+        text(&other).contains("calibrated on another model"),
+        "{}",
+        text(&other)
+    );
     // `--approx auto` without windows: refused.
-    let auto = run(&["--spec", SPEC, "--approx", "auto"]);
+    let auto = run(&["--spec", bare, "--approx", "auto"]);
     assert!(!auto.status.success());
     assert!(text(&auto).contains("plan calibrate"), "{}", text(&auto));
 }

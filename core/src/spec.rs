@@ -54,6 +54,13 @@ pub struct Calibration {
     pub max_error: f64,
     /// Images the ranges were measured on.
     pub images: usize,
+    /// The digest of the model (architecture and weights) they were measured on, if recorded:
+    /// a model's ranges are not another's, so the party with the weights refuses a mismatch.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub model_digest: Option<alloc::string::String>,
     /// One window per comparing node (ReLU or Block-ReLU, ReLU6, MaxPool).
     pub windows: Vec<LayerWindow>,
 }

@@ -74,6 +74,38 @@ pub enum CommandError {
     /// An argument the command cannot use.
     #[error("{0}")]
     Usage(String),
+    /// The spec's calibrated windows were measured on another model.
+    #[error(
+        "the spec's approximate-DReLU windows were calibrated on another model (digest \
+         {recorded}, this model's {found}): its ranges are not this model's; calibrate again \
+         (`patchwork plan calibrate`)"
+    )]
+    CalibratedForOtherModel {
+        /// The digest the calibration recorded.
+        recorded: String,
+        /// This model's.
+        found: String,
+    },
+}
+
+/// Refuses a spec whose calibrated windows record another model's digest (other weights, or
+/// another architecture); the party with the weights checks this before a session.
+pub fn check_calibration(model: &TrainedModel, spec: &Spec) -> Result<(), CommandError> {
+    let Some(recorded) = spec
+        .calibration
+        .as_ref()
+        .and_then(|c| c.model_digest.as_ref())
+    else {
+        return Ok(());
+    };
+    let found = crate::digest::model_digest(model);
+    if *recorded != found {
+        return Err(CommandError::CalibratedForOtherModel {
+            recorded: recorded.clone(),
+            found,
+        });
+    }
+    Ok(())
 }
 
 /// A loaded model (a [`TrainedModel`] or a public architecture) with the report of the

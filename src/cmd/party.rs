@@ -48,21 +48,24 @@ impl ModelArgs {
     /// (P0 and P2 drop an ONNX file's at once); the spec and the settings.
     pub fn load(&self, role: Role) -> Result<(Model, Option<Weights>, Spec, Settings), String> {
         let transforms = self.load.options();
-        let (model, weights) = match role {
+        let (model, weights, spec) = match role {
             Role::P1 => {
-                let (model, weights) = commands::load(&self.model, &transforms)
+                let trained = commands::load(&self.model, &transforms)
                     .map_err(|e| e.to_string())?
-                    .model
-                    .into_parts();
-                (model, Some(weights))
+                    .model;
+                let spec = load_spec_for(trained.model(), self.spec.as_deref())?;
+                // P1 alone has the weights its spec's windows were calibrated on.
+                commands::check_calibration(&trained, &spec).map_err(|e| e.to_string())?;
+                let (model, weights) = trained.into_parts();
+                (model, Some(weights), spec)
             }
             _ => {
                 let loaded =
                     commands::load_public(&self.model, &transforms).map_err(|e| e.to_string())?;
-                (loaded.model, None)
+                let spec = load_spec_for(&loaded.model, self.spec.as_deref())?;
+                (loaded.model, None, spec)
             }
         };
-        let spec = load_spec_for(&model, self.spec.as_deref())?;
         let settings = self.settings.settings(&spec)?;
         Ok((model, weights, spec, settings))
     }

@@ -207,6 +207,7 @@ pub fn run_infer(args: &InferArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .model;
     let spec = load_spec_for(model.model(), args.spec.as_deref())?;
+    commands::check_calibration(&model, &spec).map_err(|e| e.to_string())?;
     let settings = args.protocol.settings(&spec)?;
     let shape = model.model().shape(model.model().input);
     let input = load_input(&args.input, shape).map_err(|e| e.to_string())?;
@@ -371,6 +372,7 @@ pub fn secure_eval(
     limit: Option<usize>,
     json: bool,
 ) -> Result<(), String> {
+    commands::check_calibration(trained, spec).map_err(|e| e.to_string())?;
     let settings = protocol.settings(spec)?;
     let model = trained.model();
     let n = limit.unwrap_or(data.len()).min(data.len());

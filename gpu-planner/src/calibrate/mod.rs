@@ -186,6 +186,7 @@ impl<'a> Calibrator<'a> {
             margin: rule.margin,
             max_error: rule.max_error,
             images: self.images,
+            model_digest: Some(patchwork_model::digest::model_digest(self.trained)),
             windows,
         })
     }
