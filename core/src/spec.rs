@@ -76,14 +76,19 @@ pub struct LayerWindow {
     /// Low bits ignored.
     pub k_lsb: u32,
     /// The largest magnitude the node's comparisons saw, in real units: for a Block-ReLU the
-    /// patch sums, for ReLU6 `x` and `x - 6`, for MaxPool the differences it compares.
+    /// patch sums, for ReLU6 `x` and `x - 6`, for MaxPool the differences it compares. This
+    /// and the statistics below are P1's; a copy of the spec without them reads them as 0.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub max_abs: f64,
     /// The 99.9% quantile of those magnitudes.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub q999: f64,
     /// Comparisons measured.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub count: u64,
     /// The expected fraction of those comparisons that the window gets wrong (only values in
     /// `[0, 2^k_lsb)` can be, each with the probability of the carry the shares drop).
+    #[cfg_attr(feature = "serde", serde(default))]
     pub error_rate: f64,
 }
 
