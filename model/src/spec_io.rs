@@ -71,4 +71,19 @@ mod tests {
                 .starts_with("s.json: invalid Block-ReLU spec JSON"));
         }
     }
+
+    #[test]
+    fn a_calibration_without_p1s_statistics_reads_them_as_zero() {
+        let spec = parse_spec(
+            "s.json",
+            br#"{"layers": [], "calibration": {"frac_bits": 12, "margin": 4, "max_error": 0,
+                "images": 8, "windows": [{"name": "r", "k_msb": 40, "k_lsb": 2}]}}"#,
+        )
+        .unwrap();
+        let w = &spec.calibration.unwrap().windows[0];
+        assert_eq!((w.k_msb, w.k_lsb, w.max_abs, w.count), (40, 2, 0.0, 0));
+        let missing_window = br#"{"layers": [], "calibration": {"frac_bits": 12, "margin": 4,
+            "max_error": 0, "images": 8, "windows": [{"name": "r", "k_msb": 40}]}}"#;
+        assert!(parse_spec("s.json", missing_window).is_err());
+    }
 }
