@@ -146,16 +146,35 @@ mod tests {
         for x in [-3000i64 << 12, 5, 100 << 12] {
             r.add(x);
         }
-        let Comparison::Approx { k_msb, k_lsb } = r.window(fp, 2.0, 0.0) else {
-            panic!("approximate");
-        };
         // 6000 in real units needs 13 integer bits and a sign: bits 12 + 13 + 1 = 26 from the
-        // bottom, so 38 high bits dropped; the value 5 allows dropping 2 low bits with no
-        // error allowed, not 3 (it would read as negative with probability (2^3 - 6) / 2^3).
-        assert_eq!((k_msb, k_lsb), (38, 2));
-        let c = Comparison::Approx { k_msb, k_lsb };
+        // bottom, so 38 high bits dropped. A budget of 0 drops no low bit; any positive one
+        // allows 2 for these values, not 3 (5 would read as negative with probability
+        // (2^3 - 6) / 2^3).
+        assert_eq!(
+            r.window(fp, 2.0, 0.0),
+            Comparison::Approx {
+                k_msb: 38,
+                k_lsb: 0
+            }
+        );
+        let c = r.window(fp, 2.0, 1e-9);
+        assert_eq!(
+            c,
+            Comparison::Approx {
+                k_msb: 38,
+                k_lsb: 2
+            }
+        );
         assert!(covers(c, fp) >= 6000.0);
-        assert!(covers(Comparison::Approx { k_msb: 39, k_lsb }, fp) < 6000.0);
+        assert!(
+            covers(
+                Comparison::Approx {
+                    k_msb: 39,
+                    k_lsb: 2
+                },
+                fp
+            ) < 6000.0
+        );
     }
 
     /// The expected error rate equals the rate of wrong outcomes of the comparison itself
