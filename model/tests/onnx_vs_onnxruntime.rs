@@ -1,5 +1,6 @@
 //! Compares the float reference with onnxruntime on models exported by
-//! `python/export_test_models.py` (random weights, random BatchNorm statistics).
+//! `python/export_test_models.py` (random weights, random BatchNorm statistics), and checks
+//! that each, written back by the exporter, imports as the same model.
 //!
 //! Needs the Python venv with torch, torchvision, onnx, onnxscript and onnxruntime at
 //! `$PATCHWORK_VENV` (default `/root/.cache/patchwork-venv`); without it each test prints why
@@ -9,7 +10,7 @@ use ndarray::{ArrayD, IxDyn};
 use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_core::model::Shape;
 use patchwork_model::data::npy::read_npy;
-use patchwork_model::onnx::load_model_for;
+use patchwork_model::onnx::{export_model, import_bytes, load_model_for};
 use patchwork_model::reference::forward;
 use patchwork_test_support::python::export;
 
@@ -43,6 +44,10 @@ fn check(name: &str) {
         err <= 1e-4 * scale,
         "{name}: max abs error {err} exceeds 1e-4 * {scale}"
     );
+    // Written back as ONNX (what `patchwork finetune` does), it imports as the same model.
+    let back = import_bytes(name, &export_model(&model).unwrap()).unwrap();
+    assert_eq!(back.model(), model.model(), "{name}: exported architecture");
+    assert_eq!(back.weights(), model.weights(), "{name}: exported weights");
 }
 
 #[test]

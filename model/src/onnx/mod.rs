@@ -1,9 +1,12 @@
 //! ONNX loading: protobuf decoding (prost, code generated from `proto/onnx.proto`) and
 //! conversion into a [`TrainedModel`]: the public architecture and P1's weights apart, with
-//! BatchNormalization folded.
+//! BatchNormalization folded; and the way back, a [`TrainedModel`] written as ONNX
+//! ([`export_model`]).
 
 mod attrs;
+mod build;
 mod error;
+mod export;
 mod external;
 #[allow(clippy::all, clippy::pedantic, missing_docs)]
 mod generated;
@@ -18,6 +21,7 @@ use patchwork_core::model::{Shape, TrainedModel};
 use prost::Message;
 
 pub use error::{AttributeError, ImportError, InputError};
+pub use export::{export_model, ExportError, EXPORT_OPSET};
 
 /// Reads and converts an ONNX file, with its external data files (looked for beside it).
 pub fn load_model(path: &Path) -> Result<TrainedModel, ImportError> {

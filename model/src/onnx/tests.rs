@@ -3,79 +3,13 @@
 
 use prost::Message;
 
+use super::build::{int, ints, node, string, tensor, value};
 use super::generated::{
-    attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto, type_proto,
-    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
-    TensorShapeProto, TypeProto, ValueInfoProto,
+    tensor_proto::DataType, tensor_shape_proto, type_proto, AttributeProto, GraphProto, ModelProto,
+    NodeProto, OperatorSetIdProto, TensorProto,
 };
 use super::{import_bytes, ImportError};
 use patchwork_core::model::Op;
-
-fn tensor(name: &str, dims: &[i64], data: Vec<f32>) -> TensorProto {
-    TensorProto {
-        name: Some(name.into()),
-        dims: dims.to_vec(),
-        data_type: Some(DataType::Float as i32),
-        float_data: data,
-        ..Default::default()
-    }
-}
-
-fn node(
-    op: &str,
-    name: &str,
-    inputs: &[&str],
-    output: &str,
-    attrs: Vec<AttributeProto>,
-) -> NodeProto {
-    NodeProto {
-        op_type: Some(op.into()),
-        name: Some(name.into()),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: vec![output.into()],
-        attribute: attrs,
-        ..Default::default()
-    }
-}
-
-fn ints(name: &str, v: &[i64]) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.into()),
-        r#type: Some(AttributeType::Ints as i32),
-        ints: v.to_vec(),
-        ..Default::default()
-    }
-}
-
-fn string(name: &str, v: &str) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.into()),
-        r#type: Some(AttributeType::String as i32),
-        s: Some(v.as_bytes().to_vec()),
-        ..Default::default()
-    }
-}
-
-fn value(name: &str, dims: &[i64]) -> ValueInfoProto {
-    let dim = dims
-        .iter()
-        .map(|&d| tensor_shape_proto::Dimension {
-            value: Some(tensor_shape_proto::dimension::Value::DimValue(d)),
-            ..Default::default()
-        })
-        .collect();
-    ValueInfoProto {
-        name: Some(name.into()),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(1),
-                shape: Some(TensorShapeProto { dim }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
 
 /// Conv(1->2, 3x3, pad 1) -> BN -> Relu -> GlobalAveragePool -> Flatten -> Gemm(2->3).
 fn small_model(extra: Option<NodeProto>) -> ModelProto {
@@ -168,15 +102,7 @@ fn unsupported_attribute_names_attribute() {
         "mp",
         &["r"],
         "r2",
-        vec![
-            ints("kernel_shape", &[2, 2]),
-            AttributeProto {
-                name: Some("ceil_mode".into()),
-                r#type: Some(AttributeType::Int as i32),
-                i: Some(1),
-                ..Default::default()
-            },
-        ],
+        vec![ints("kernel_shape", &[2, 2]), int("ceil_mode", 1)],
     );
     let e = import_bytes("small.onnx", &small_model(Some(mp)).encode_to_vec())
         .unwrap_err()
@@ -329,12 +255,7 @@ fn reduce_mean_over_the_map_is_a_global_average_pool() {
 }
 
 fn keepdims(v: i64) -> AttributeProto {
-    AttributeProto {
-        name: Some("keepdims".into()),
-        r#type: Some(AttributeType::Int as i32),
-        i: Some(v),
-        ..Default::default()
-    }
+    int("keepdims", v)
 }
 
 #[test]
@@ -470,4 +391,13 @@ fn a_constant_operand_folds_only_into_a_layer_nothing_else_reads() {
         (div.weight.clone(), div.bias.clone()),
         (vec![0.25; 2], vec![0.0; 2])
     );
+}
+
+#[test]
+fn an_exported_model_imports_back_to_the_same_model() {
+    let original = import_bytes("small.onnx", &small_model(None).encode_to_vec()).unwrap();
+    let bytes = super::export_model(&original).unwrap();
+    let back = import_bytes("exported.onnx", &bytes).unwrap();
+    assert_eq!(back.model(), original.model());
+    assert_eq!(back.weights(), original.weights());
 }
