@@ -54,6 +54,8 @@ enum Command {
     Demo(cmd::secure::DemoArgs),
     /// Offline planning of Block-ReLU patch sizes.
     Plan(plan_cmd::PlanArgs),
+    /// Fine-tunes a model with the Block-ReLUs of a spec (PyTorch, in $PATCHWORK_VENV).
+    Finetune(cmd::finetune::FinetuneArgs),
     /// PNG figures from measured result files.
     Plot(cmd::plot::PlotArgs),
     /// Prints a completion script for a shell (e.g. `patchwork completions bash >
@@ -150,6 +152,7 @@ pub fn main() -> ExitCode {
         Command::LoadTest(args) => cmd::load_test::run(&args),
         Command::FaultHarness(args) => cmd::fault_harness::run(&args),
         Command::Plan(args) => plan_cmd::run(&args).map_err(|e| e.to_string()),
+        Command::Finetune(args) => cmd::finetune::run(&args),
         Command::Plot(args) => cmd::plot::run(&args),
         Command::Completions { shell } => {
             let mut script = Vec::new();

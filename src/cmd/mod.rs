@@ -5,6 +5,7 @@ pub mod bench_model;
 pub mod bundled;
 pub mod data_args;
 pub mod fault_harness;
+pub mod finetune;
 pub mod launch;
 pub mod load_test;
 pub mod models;

@@ -246,7 +246,7 @@ fn reported<M>(loaded: commands::Loaded<M>) -> M {
 }
 
 /// The ONNX model with its weights, transforms applied and reported.
-fn load(model: &std::path::Path, t: &LoadArgs) -> Result<TrainedModel, CommandError> {
+pub(crate) fn load(model: &std::path::Path, t: &LoadArgs) -> Result<TrainedModel, CommandError> {
     Ok(reported(commands::load(model, &t.options())?))
 }
 

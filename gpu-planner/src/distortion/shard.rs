@@ -285,11 +285,11 @@ pub fn merge(files: &[(String, ShardFile)]) -> Result<DistortionTable, ShardErro
     Ok(table)
 }
 
-/// Writes `text` to `path` through a temporary file and a rename, so a crash never leaves a
+/// Writes `contents` to `path` through a temporary file and a rename, so a crash never leaves a
 /// half-written partial file.
-pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+pub fn write_atomic(path: &Path, contents: impl AsRef<[u8]>) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
-    std::fs::write(&tmp, text)?;
+    std::fs::write(&tmp, contents)?;
     std::fs::rename(&tmp, path)
 }
