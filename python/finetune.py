@@ -19,7 +19,9 @@ any model Patchwork imports; before training, its outputs are checked against th
 * Schedule: SGD with Nesterov momentum 0.9, linear warm-up, then cosine decay to 0; gradient
   norm clipping.
 * Output: one JSON object per line on stdout (`start`, `step`, `epoch`, `done`, or `error`),
-  and the trained weights as `trained.w<i>.npy` / `trained.b<i>.npy` in the bundle.
+  and the trained weights as `trained.w<i>.npy` / `trained.b<i>.npy` in the bundle. With 0
+  epochs it only checks the module against the reference. It stops when its parent process
+  (`patchwork finetune`) is gone.
 
 Usage: python finetune.py BUNDLE_DIR
 """
@@ -234,6 +236,7 @@ def distillation_loss(logits, labels, teacher_logits, alpha, temp):
 
 def main():
     bundle = sys.argv[1]
+    parent = os.getppid()
     with open(os.path.join(bundle, "config.json")) as f:
         cfg = json.load(f)
     torch.manual_seed(cfg["seed"])
@@ -269,6 +272,8 @@ def main():
         perm = torch.randperm(xtr.shape[0])
         total, right = 0.0, 0
         for k, i in enumerate(range(0, xtr.shape[0], cfg["batch"])):
+            if os.getppid() != parent:
+                sys.exit(4)  # `patchwork finetune` was killed: nothing will read the result
             idx = perm[i : i + cfg["batch"]]
             xb, yb = augment(xtr_t[idx], cfg["augment"]), ytr_t[idx]
             teacher_logits = None

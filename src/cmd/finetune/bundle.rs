@@ -12,6 +12,8 @@
 //! NAME.w<i>.npy     weight of node i (Conv: O x C/g x kh x kw; Linear: out x in), and
 //! NAME.b<i>.npy     its bias
 //! SPLIT.x.npy       N x C x H x W float32 images, SPLIT.y.npy N int64 labels
+//! check.NAME.npy    the reference outputs of the first test images
+//! config.json       the training settings
 //! ```
 
 use std::path::Path;
@@ -22,7 +24,11 @@ use patchwork_core::model::{LayerWeights, Op, TrainedModel, Weights};
 use patchwork_core::patch::PatchSize;
 use patchwork_model::data::npy::{encode_npy, read_npy, Npy, NpyData};
 use patchwork_model::data::Dataset;
+use patchwork_model::reference::forward;
 use serde_json::{json, Value};
+
+/// Images whose outputs the trainer checks against the reference before it trains.
+pub const CHECK_IMAGES: usize = 8;
 
 /// Writes `trained` as `dir/NAME.graph.json` and its weights, with the patches of `spec`.
 pub fn write_model(
@@ -175,6 +181,40 @@ pub fn read_weights(
         }));
     }
     TrainedModel::new(model.clone(), Weights::new(layers)).map_err(|e| format!("{e:?}"))
+}
+
+/// `patchwork reference`'s outputs of `trained` with `spec` on the first test images (at most
+/// [`CHECK_IMAGES`] of `n_test`), as `dir/check.NAME.npy`: the trainer's module must match them.
+pub fn write_reference(
+    dir: &Path,
+    name: &str,
+    trained: &TrainedModel,
+    spec: &ResolvedSpec,
+    test: &Dataset,
+    n_test: usize,
+) -> Result<(), String> {
+    let k = CHECK_IMAGES.min(n_test);
+    let mut values = Vec::new();
+    let mut shape = vec![k];
+    for i in 0..k {
+        let y = forward(trained, &test.input(i), spec).map_err(|e| e.to_string())?;
+        if i == 0 {
+            shape.extend_from_slice(&y.shape()[1..]);
+        }
+        values.extend(y.iter().copied());
+    }
+    let npy = Npy {
+        shape,
+        data: NpyData::F32(values),
+    };
+    write(&dir.join(format!("check.{name}.npy")), &encode_npy(&npy))
+}
+
+/// The trainer's settings, `dir/config.json`: `epochs` (0: check only), `batch`, `lr`,
+/// `weight_decay`, `clip`, `warmup`, `kd_alpha`, `kd_temp`, `decision_grad`, `augment`, `seed`,
+/// `threads`.
+pub fn write_config(dir: &Path, config: &Value) -> Result<(), String> {
+    write(&dir.join("config.json"), config.to_string().as_bytes())
 }
 
 fn write_f32(path: &Path, shape: Vec<usize>, values: &[f32]) -> Result<(), String> {

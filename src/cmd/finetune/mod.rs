@@ -27,16 +27,12 @@ use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_core::model::TrainedModel;
 use patchwork_model::commands;
 use patchwork_model::data::{DataSource, Dataset};
-use patchwork_model::reference::forward;
 use serde_json::{json, Value};
 
 use super::data_args::{parse_data, DataArgs, DataName};
 use super::models::{load, load_spec, LoadArgs};
 use super::values::DataArg;
 use patchwork_planner::distortion::shard::write_atomic;
-
-/// Images whose outputs the trainer checks against the reference before it trains.
-const CHECK_IMAGES: usize = 8;
 
 /// `patchwork finetune`.
 #[derive(Args, Debug, Clone)]
@@ -173,8 +169,8 @@ pub fn run(args: &FinetuneArgs) -> Result<(), String> {
     bundle::write_model(dir, "teacher", &teacher, &plain)?;
     let n_train = bundle::write_dataset(dir, "train", &train, args.limit)?;
     let n_test = bundle::write_dataset(dir, "test", &test, args.test_limit)?;
-    write_check(dir, "student", &student, &resolved, &test, n_test)?;
-    write_check(dir, "teacher", &teacher, &plain, &test, n_test)?;
+    bundle::write_reference(dir, "student", &student, &resolved, &test, n_test)?;
+    bundle::write_reference(dir, "teacher", &teacher, &plain, &test, n_test)?;
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -182,8 +178,7 @@ pub fn run(args: &FinetuneArgs) -> Result<(), String> {
         "weight_decay": args.weight_decay, "clip": args.clip, "warmup": args.warmup,
         "kd_alpha": args.kd_alpha, "kd_temp": args.kd_temp, "decision_grad": args.decision_grad,
         "augment": args.augment, "seed": args.seed, "threads": threads});
-    std::fs::write(dir.join("config.json"), config.to_string())
-        .map_err(|e| format!("config.json: {e}"))?;
+    bundle::write_config(dir, &config)?;
     eprintln!(
         "fine-tuning {} with {} ({} training images, {} test images, {} epochs, {threads} threads)",
         args.model.display(),
@@ -317,34 +312,6 @@ fn datasets(args: &FinetuneArgs, trained: &TrainedModel) -> Result<(Dataset, Dat
     let train = load(train_source, "training", args.limit)?;
     let test = load(test_source, "test", args.test_limit)?;
     Ok((train, test))
-}
-
-/// The reference outputs of the first test images, which the trainer's module must match.
-fn write_check(
-    dir: &Path,
-    name: &str,
-    trained: &TrainedModel,
-    spec: &ResolvedSpec,
-    test: &Dataset,
-    n_test: usize,
-) -> Result<(), String> {
-    let k = CHECK_IMAGES.min(n_test);
-    let mut values = Vec::new();
-    let mut shape = vec![k];
-    for i in 0..k {
-        let y = forward(trained, &test.input(i), spec).map_err(|e| e.to_string())?;
-        if i == 0 {
-            shape.extend_from_slice(&y.shape()[1..]);
-        }
-        values.extend(y.iter().copied());
-    }
-    let npy = patchwork_model::data::npy::Npy {
-        shape,
-        data: patchwork_model::data::npy::NpyData::F32(values),
-    };
-    let path = dir.join(format!("check.{name}.npy"));
-    std::fs::write(&path, patchwork_model::data::npy::encode_npy(&npy))
-        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The epoch log: the settings, then one JSON object per epoch and the result.
