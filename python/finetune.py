@@ -226,12 +226,25 @@ def augment(x, kind):
 
 
 def distillation_loss(logits, labels, teacher_logits, alpha, temp):
+    """(1 - alpha) * cross-entropy + alpha * temp^2 * KL(teacher || student) at temperature temp."""
     hard = F.cross_entropy(logits, labels)
     if alpha == 0.0:
         return hard
     soft = F.kl_div(F.log_softmax(logits / temp, dim=1), F.log_softmax(teacher_logits / temp, dim=1),
                     reduction="batchmean", log_target=True)
     return (1.0 - alpha) * hard + alpha * temp * temp * soft
+
+
+def warmup_cosine(opt, warmup_steps, total_steps):
+    """Linear warm-up from 0 over `warmup_steps`, then cosine decay to 0 at `total_steps`."""
+
+    def factor(step):
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        t = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
+
+    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 
 def main():
@@ -256,15 +269,7 @@ def main():
          teacher_test_correct=accuracy(teacher, xte, yte), before_test_correct=accuracy(student, xte, yte))
     opt = torch.optim.SGD(student.parameters(), lr=cfg["lr"], momentum=0.9,
                           weight_decay=cfg["weight_decay"], nesterov=True)
-    warmup, total_steps = int(cfg["warmup"] * steps), cfg["epochs"] * steps
-
-    def factor(step):
-        if step < warmup:
-            return (step + 1) / warmup
-        t = (step - warmup) / max(1, total_steps - warmup)
-        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    sched = warmup_cosine(opt, int(cfg["warmup"] * steps), cfg["epochs"] * steps)
     xtr_t, ytr_t = torch.from_numpy(xtr), torch.from_numpy(ytr)
     start = time.time()
     for epoch in range(cfg["epochs"]):

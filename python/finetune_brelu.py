@@ -1,6 +1,8 @@
 """Fine-tune the Fashion-MNIST ResNet with Block-ReLUs (seed paper, "Securing Neural Networks
 with Knapsack Optimization": step (3), "replacing ReLUs with Block-ReLUs ... and fine-tune the
-network").
+network"): the script the bundled models' recipes in models/README.md were made with. For any
+other model, use `patchwork finetune` (python/finetune.py, whose Block-ReLU layer, distillation
+loss and schedule this script shares).
 
 * Architecture: imported from python/train_fashion.py (FashionResNet), not repeated here.
 * Weights: read from the trained ONNX file (no retraining). The TorchScript exporter folded every
@@ -51,55 +53,24 @@ import torch.nn.functional as F
 from onnx import numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import finetune  # noqa: E402
 import train_fashion as tf  # noqa: E402
+from finetune import distillation_loss, warmup_cosine  # noqa: E402
 
 
-class BlockReLU(nn.Module):
-    """Block-ReLU of one layer; `patches` holds one (ph, pw) pair per channel."""
+class BlockReLU(finetune.BlockReLU):
+    """`finetune.BlockReLU` (the trainer of `patchwork finetune`) on the seed's patch encoding,
+    `[0, 1]` identity and `[1, 0]` zero; `plain` makes it a ReLU for export (the spec carries
+    the patch sizes)."""
 
     def __init__(self, patches, decision_grad=0.0):
-        super().__init__()
+        names = {(0, 1): "identity", (1, 0): "zero"}
+        super().__init__([names.get(tuple(p), p) for p in patches], decision_grad)
         self.patches = [tuple(p) for p in patches]
-        self.plain = False  # set for export: the spec applies the patches at inference
-        self.decision_grad = decision_grad
-        groups = {}
-        for c, p in enumerate(self.patches):
-            groups.setdefault(p, []).append(c)
-        self.groups = [(p, torch.tensor(cs)) for p, cs in groups.items()]
-
-    def keep(self, avg):
-        """The patch decision (avg >= 0). With `decision_grad` W > 0 its backward pass is the
-        straight-through box surrogate d keep / d avg = 1 / (2W) on |avg| < W (0 elsewhere);
-        otherwise the decision carries no gradient, as in the paper."""
-        hard = (avg >= 0).to(avg.dtype)
-        if self.decision_grad <= 0:
-            return hard
-        soft = torch.clamp(avg / (2 * self.decision_grad) + 0.5, 0.0, 1.0)
-        return hard + soft - soft.detach()
-
-    def mask(self, x):
-        _, _, h, w = x.shape
-        m = torch.ones_like(x)
-        for (ph, pw), idx in self.groups:
-            if (ph, pw) == (0, 1):
-                continue
-            if (ph, pw) == (1, 0):
-                m[:, idx] = 0.0
-                continue
-            xs = x[:, idx] if self.decision_grad > 0 else x[:, idx].detach()
-            if (ph, pw) == (1, 1):
-                m[:, idx] = self.keep(xs)
-                continue
-            # Average over each (clipped) patch: same sign as the patch sum.
-            avg = F.avg_pool2d(xs, (ph, pw), stride=(ph, pw), ceil_mode=True)
-            keep = self.keep(avg).repeat_interleave(ph, dim=2).repeat_interleave(pw, dim=3)
-            m[:, idx] = keep[:, :, :h, :w]
-        return m
+        self.plain = False
 
     def forward(self, x):
-        if self.plain:
-            return torch.relu(x)
-        return x * self.mask(x)
+        return torch.relu(x) if self.plain else super().forward(x)
 
 
 def load_onnx_model(path):
@@ -237,32 +208,6 @@ def export(gm, brelus, relu_names, out):
     for b in brelus:
         b.plain = False
     return renamed
-
-
-def distillation_loss(logits, labels, teacher_logits, alpha, temp):
-    """(1 - alpha) * cross-entropy + alpha * temp^2 * KL(teacher || student) at temperature temp."""
-    hard = F.cross_entropy(logits, labels)
-    if alpha == 0.0:
-        return hard
-    soft = F.kl_div(
-        F.log_softmax(logits / temp, dim=1),
-        F.log_softmax(teacher_logits / temp, dim=1),
-        reduction="batchmean",
-        log_target=True,
-    )
-    return (1.0 - alpha) * hard + alpha * temp * temp * soft
-
-
-def warmup_cosine(opt, warmup_steps, total_steps):
-    """Linear warm-up from 0 over `warmup_steps`, then cosine decay to 0 at `total_steps`."""
-
-    def factor(step):
-        if step < warmup_steps:
-            return (step + 1) / warmup_steps
-        t = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-        return 0.5 * (1.0 + np.cos(np.pi * min(1.0, t)))
-
-    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 
 def main():

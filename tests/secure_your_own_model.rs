@@ -4,7 +4,8 @@
 //! fine-tuned for one epoch (`patchwork finetune`), and run securely
 //! (`eval --secure --approx 43,5 --limit 500`). The secure class must equal the float class on
 //! at least 99% of the images, and the fine-tuned model must be more accurate than the model
-//! with the same spec and no fine-tuning.
+//! with the same spec and no fine-tuning. The grey model then goes through a second stage of
+//! progressive planning (5%, planned on the fine-tuned model with its spec in place).
 //!
 //! * A grey 28 x 28 CNN on Fashion-MNIST: an input normalisation layer, an 8-channel stem with
 //!   BatchNorm, a MaxPool, a residual block, and a ReLU after a linear layer; 10% budget.
@@ -130,7 +131,13 @@ fn train(py: &Path, kind: &str, out: &Path, data: &Path) {
 
 /// The walkthrough from an exported model to a secure evaluation; `data` are the flags of the
 /// training images, `test` those of the test images.
-fn walkthrough(dir: &Path, model: &Path, budget: &str, data: &[&str], test: &[&str]) {
+fn walkthrough(
+    dir: &Path,
+    model: &Path,
+    budget: &str,
+    data: &[&str],
+    test: &[&str],
+) -> (PathBuf, PathBuf) {
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let (table, spec, tuned) = (
         dir.join("m.distortion.json"),
@@ -189,6 +196,65 @@ fn walkthrough(dir: &Path, model: &Path, budget: &str, data: &[&str], test: &[&s
     let agree = secure["secure_equals_float"].as_u64().unwrap();
     println!("secure: {secure}");
     assert!(agree >= 495, "secure = float on {agree}/500 images");
+    (tuned, spec)
+}
+
+/// The progressive planning of README: the fine-tuned model measured with its spec in place
+/// (`--base-spec`), planned at a smaller budget, fine-tuned again with the original as teacher;
+/// better than the new spec on the stage-1 model without fine-tuning.
+fn second_stage(dir: &Path, original: &Path, stage1: &Path, spec1: &Path) {
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let (table, spec, tuned) = (
+        s(&dir.join("stage2.distortion.json")),
+        s(&dir.join("stage2.spec.json")),
+        s(&dir.join("stage2.onnx")),
+    );
+    let (original, stage1, spec1) = (s(original), s(stage1), s(spec1));
+    patchwork(&[
+        "plan",
+        "distortion",
+        "--model",
+        &stage1,
+        "--base-spec",
+        &spec1,
+        "--samples",
+        "8",
+        "--out",
+        &table,
+    ]);
+    patchwork(&[
+        "plan",
+        "knapsack",
+        "--table",
+        &table,
+        "--budget-ratio",
+        "0.05",
+        "--out",
+        &spec,
+    ]);
+    let accuracy = |m: &str| {
+        let a = ["eval", "--model", m, "--spec", &spec, "--json"];
+        json(&patchwork(&a))["accuracy"].as_f64().unwrap()
+    };
+    let before = accuracy(&stage1);
+    patchwork(&[
+        "finetune",
+        "--model",
+        &stage1,
+        "--teacher",
+        &original,
+        "--spec",
+        &spec,
+        "--epochs",
+        "1",
+        "--limit",
+        "20000",
+        "--out",
+        &tuned,
+    ]);
+    let after = accuracy(&tuned);
+    println!("stage 2 at 5%: before fine-tuning {before:.4}, after {after:.4}");
+    assert!(after > before, "stage 2: {before} -> {after}");
 }
 
 #[test]
@@ -197,7 +263,8 @@ fn a_grey_cnn_of_ones_own_goes_from_pytorch_to_secure_inference() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("grey.onnx");
     train(&py, "grey", &model, Path::new(fashion::DEFAULT_DIR));
-    walkthrough(dir.path(), &model, "0.1", &[], &[]);
+    let (tuned, spec) = walkthrough(dir.path(), &model, "0.1", &[], &[]);
+    second_stage(dir.path(), &model, &tuned, &spec);
 }
 
 /// Writes Fashion-MNIST images `range` of `split` as RGB 32 x 32 PNGs (2 pixels of black

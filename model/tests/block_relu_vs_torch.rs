@@ -89,9 +89,10 @@ fn block_relu_matches_torch() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The training layer of `python/finetune_brelu.py` (with and without `--decision-grad`) equals
-/// the reference above in its forward pass, and its gradient is the paper's (the mask) or, with
-/// the straight-through decisions, the mask plus the box surrogate's term.
+/// The training layer of `python/finetune.py` (through `python/finetune_brelu.py`'s patch
+/// encoding; with and without `--decision-grad`) equals the reference above in its forward
+/// pass, and its gradient is the paper's (the mask) or, with the straight-through decisions,
+/// the mask plus the box surrogate's term.
 #[test]
 fn finetune_block_relu_matches_reference() {
     let Some(py) = venv_python("finetune_block_relu_matches_reference") else {
