@@ -22,6 +22,20 @@ fn finetune(args: &[&str], venv: Option<&str>) -> Output {
     cmd.output().unwrap()
 }
 
+/// `--model MODEL --spec SPEC --out OUT` and `extra`.
+fn args<'a>(spec: &'a str, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec![
+        "--model",
+        MODEL,
+        "--spec",
+        spec,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    a.extend(extra);
+    a
+}
+
 fn refused(o: &Output) -> String {
     assert!(!o.status.success(), "accepted:\n{}", stderr(o));
     stderr(o)
@@ -45,17 +59,7 @@ fn a_spec_for_another_model_is_refused_naming_the_layer() {
     )
     .unwrap();
     let out = dir.path().join("f.onnx");
-    let e = refused(&finetune(
-        &[
-            "--model",
-            MODEL,
-            "--spec",
-            spec.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        None,
-    ));
+    let e = refused(&finetune(&args(spec.to_str().unwrap(), &out, &[]), None));
     assert!(e.contains("node_relu_7") && e.contains("other.json"), "{e}");
 }
 
@@ -70,31 +74,13 @@ fn data_of_the_wrong_shape_is_refused_naming_the_dimension() {
     );
     npy(&y, vec![4], NpyData::I64(vec![0, 1, 2, 3]));
     let out = dir.path().join("f.onnx");
-    let (xs, ys, outs) = (
-        x.to_str().unwrap(),
-        y.to_str().unwrap(),
-        out.to_str().unwrap(),
-    );
-    let args = [
-        "--model",
-        MODEL,
-        "--spec",
-        SPEC,
-        "--out",
-        outs,
-        "--data",
-        xs,
-        "--labels",
-        ys,
-        "--test-data",
-        xs,
-        "--test-labels",
-        ys,
-    ];
-    let e = refused(&finetune(&args, None));
+    let (xs, ys) = (x.to_str().unwrap(), y.to_str().unwrap());
+    let a = args(SPEC, &out, &["--data", xs, "--labels", ys]);
+    let test = ["--test-data", xs, "--test-labels", ys];
+    let e = refused(&finetune(&[&a[..], &test].concat(), None));
     assert!(e.contains("channels 3 vs 1"), "{e}");
     // Arrays need held-out test images named.
-    let e = refused(&finetune(&args[..10], None));
+    let e = refused(&finetune(&a, None));
     assert!(e.contains("--test-data is needed"), "{e}");
 }
 
@@ -107,16 +93,7 @@ fn a_teacher_with_another_input_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("f.onnx");
     let e = refused(&finetune(
-        &[
-            "--model",
-            MODEL,
-            "--spec",
-            SPEC,
-            "--out",
-            out.to_str().unwrap(),
-            "--teacher",
-            teacher.to_str().unwrap(),
-        ],
+        &args(SPEC, &out, &["--teacher", teacher.to_str().unwrap()]),
         None,
     ));
     assert!(e.contains("teacher") && e.contains("differ"), "{e}");
@@ -137,16 +114,7 @@ fn a_missing_python_environment_says_how_to_make_one() {
     let out = dir.path().join("f.onnx");
     let venv = dir.path().join("no-venv");
     let e = refused(&finetune(
-        &[
-            "--model",
-            MODEL,
-            "--spec",
-            SPEC,
-            "--out",
-            out.to_str().unwrap(),
-            "--limit",
-            "10",
-        ],
+        &args(SPEC, &out, &["--limit", "10"]),
         Some(venv.to_str().unwrap()),
     ));
     assert!(
