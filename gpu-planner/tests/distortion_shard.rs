@@ -83,9 +83,9 @@ fn shards_merge_to_the_whole_run_and_resume_skips_done_layers() {
             }
         }
     }
-    // Missing shard, repeated shard.
+    // Missing shard, repeated shard, a shard of another split, an unfinished shard.
     let err = merge(&[parts[0].clone(), parts[2].clone()]).unwrap_err();
-    assert!(matches!(err, ShardError::Coverage { .. }), "{err}");
+    assert_eq!(err.to_string(), "shards 1/3 are missing");
     let err = merge(&[
         parts[0].clone(),
         parts[0].clone(),
@@ -93,7 +93,18 @@ fn shards_merge_to_the_whole_run_and_resume_skips_done_layers() {
         parts[2].clone(),
     ])
     .unwrap_err();
-    assert!(err.to_string().contains("covered twice"), "{err}");
+    assert_eq!(err.to_string(), "shard 0/3 is given twice: s0 and s0");
+    let mut other = parts[1].clone();
+    other.1.shard = [1, 4];
+    let err = merge(&[parts[0].clone(), other, parts[2].clone()]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "s1: a shard of 4, the first file is a shard of 3"
+    );
+    let mut unfinished = parts[1].clone();
+    unfinished.1.layers.pop();
+    let err = merge(&[parts[0].clone(), unfinished, parts[2].clone()]).unwrap_err();
+    assert!(matches!(err, ShardError::Coverage { .. }), "{err}");
     // Inconsistent sample counts.
     let mut other = parts[1].clone();
     other.1.samples = 5;

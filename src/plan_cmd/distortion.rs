@@ -11,7 +11,8 @@
 //!
 //! While it runs, finished layers are kept in `T.json.partial`; a rerun with the same model,
 //! samples, `--max-side` and shard skips them. Without `--shard` (or with `0/1`) `T.json` is the
-//! table; with `--shard i/n` it is a shard file, and `patchwork plan merge` joins the shards.
+//! table; with `--shard i/n` (or `--shard slurm` in a Slurm array task) it is a shard file,
+//! and `patchwork plan merge` joins the shards.
 
 use std::fmt;
 use std::io::{self, Write};
@@ -66,8 +67,11 @@ pub struct DistortionArgs {
     /// Print the closing report as one JSON object.
     #[arg(long)]
     pub json: bool,
-    /// Measure only shard i of n (0-based): channels C*i/n .. C*(i+1)/n of every layer.
-    #[arg(long, value_name = "i/n")]
+    /// Measure only shard i of n (0-based): channels C*i/n .. C*(i+1)/n of every layer;
+    /// `slurm`: the task's shard of a Slurm job array (`SLURM_ARRAY_TASK_ID` minus
+    /// `SLURM_ARRAY_TASK_MIN`, of `SLURM_ARRAY_TASK_COUNT`). A shard whose `--out` already holds
+    /// it complete, from the same run, is not measured again.
+    #[arg(long, value_name = "i/n|slurm")]
     pub shard: Option<String>,
     /// Every patch side up to this one is tried, in both directions.
     #[arg(long, default_value_t = CandidateSides::default().max_side)]
@@ -147,7 +151,8 @@ pub(super) fn distortion(
     args: &DistortionArgs,
     out: &mut dyn Write,
 ) -> Result<(), DistortionCmdError> {
-    let shard = match &args.shard {
+    let shard = match args.shard.as_deref() {
+        Some("slurm") => slurm_shard(|k| std::env::var(k).ok())?,
         Some(s) => Shard::parse(s).map_err(DistortionCmdError::Shard)?,
         None => Shard::ALL,
     };
@@ -213,13 +218,25 @@ pub(super) fn distortion(
         shard: [shard.index, shard.count],
         layers: Vec::new(),
     };
+    let layers = relu_layers(model.model()).map_err(DistortionCmdError::Distortion)?;
+    if shard.count > 1 && complete(&args.out, &fresh, layers.len()) {
+        let line = format!(
+            "{}: shard {}/{} is already complete for this run; nothing to do",
+            args.out.display(),
+            shard.index,
+            shard.count
+        );
+        return writeln!(out, "{line}").map_err(|source| DistortionCmdError::Write {
+            path: args.out.clone(),
+            source,
+        });
+    }
     // Writing to stdout (`--out -`) keeps no partial file, so such a run cannot resume.
     let partial = (!output::is_stdout(&args.out)).then(|| partial_path(&args.out));
     let mut state = match partial.as_deref() {
         Some(p) => resume(p, &fresh)?.unwrap_or(fresh),
         None => fresh,
     };
-    let layers = relu_layers(model.model()).map_err(DistortionCmdError::Distortion)?;
     let total: u64 = layers
         .iter()
         .filter(|l| !state.layers.iter().any(|d| d.name == l.name))
@@ -340,6 +357,45 @@ pub(super) fn merge_cmd(args: &MergeArgs, out: &mut dyn Write) -> Result<(), Dis
     .map_err(wr)
 }
 
+/// The shard of this Slurm array task, from the variables `var` reads.
+fn slurm_shard(var: impl Fn(&str) -> Option<String>) -> Result<Shard, DistortionCmdError> {
+    let read = |name: &str| -> Result<usize, DistortionCmdError> {
+        let bad = |what: String| {
+            DistortionCmdError::Shard(ShardError::BadShard(format!(
+                "slurm: {name} {what} (run it as a task of `sbatch --array=0-N`)"
+            )))
+        };
+        let value = var(name).ok_or_else(|| bad("is not set".into()))?;
+        value
+            .trim()
+            .parse()
+            .map_err(|_| bad(format!("is '{value}', not a number")))
+    };
+    let (id, count) = (
+        read("SLURM_ARRAY_TASK_ID")?,
+        read("SLURM_ARRAY_TASK_COUNT")?,
+    );
+    let min = if var("SLURM_ARRAY_TASK_MIN").is_some() {
+        read("SLURM_ARRAY_TASK_MIN")?
+    } else {
+        0
+    };
+    Shard::parse(&format!("{}/{count}", id.wrapping_sub(min))).map_err(DistortionCmdError::Shard)
+}
+
+/// Whether `out` holds this shard of this run with all `layers` layers (a rerun of a task
+/// that already finished, e.g. the whole array submitted again).
+fn complete(out: &Path, fresh: &ShardFile, layers: usize) -> bool {
+    let Ok(text) = std::fs::read_to_string(out) else {
+        return false;
+    };
+    parse_shard(&out.display().to_string(), &text).is_ok_and(|done| {
+        done.differs_from(fresh).is_none()
+            && done.shard == fresh.shard
+            && done.layers.len() == layers
+    })
+}
+
 /// `T.json.partial`.
 fn partial_path(out: &Path) -> PathBuf {
     let mut p = out.as_os_str().to_owned();
@@ -375,4 +431,46 @@ fn resume(partial: &Path, fresh: &ShardFile) -> Result<Option<ShardFile>, Distor
         return Err(refuse(format!("it is shard {i}/{n}")));
     }
     Ok(Some(state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(list: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: std::collections::HashMap<String, String> = list
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn slurm_shards_come_from_the_array_variables() {
+        let s = slurm_shard(vars(&[
+            ("SLURM_ARRAY_TASK_ID", "3"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ]))
+        .unwrap();
+        assert_eq!((s.index, s.count), (3, 4));
+        // An array 1-4 is shards 0..3.
+        let s = slurm_shard(vars(&[
+            ("SLURM_ARRAY_TASK_ID", "1"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ]))
+        .unwrap();
+        assert_eq!((s.index, s.count), (0, 4));
+        let e = slurm_shard(vars(&[("SLURM_ARRAY_TASK_COUNT", "4")])).unwrap_err();
+        assert!(
+            e.to_string().contains("SLURM_ARRAY_TASK_ID is not set"),
+            "{e}"
+        );
+        let e = slurm_shard(vars(&[
+            ("SLURM_ARRAY_TASK_ID", "4"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ]))
+        .unwrap_err();
+        assert!(e.to_string().contains("4/4"), "{e}");
+    }
 }

@@ -175,6 +175,31 @@ pub enum ShardError {
         /// What is wrong.
         detail: String,
     },
+    /// The files are shards of different splits (`i/n` with different `n`).
+    ShardCounts {
+        /// The file.
+        file: String,
+        /// Its shard count.
+        count: usize,
+        /// The first file's.
+        first: usize,
+    },
+    /// One shard is given twice.
+    DuplicateShard {
+        /// The shard's `[i, n]`.
+        shard: [usize; 2],
+        /// The first file with it.
+        first: String,
+        /// The second.
+        second: String,
+    },
+    /// Shards of the split are missing.
+    MissingShards {
+        /// The indices missing, of `count`.
+        missing: Vec<usize>,
+        /// The shard count.
+        count: usize,
+    },
     /// The merged table is invalid.
     Table(TableError),
 }
@@ -197,6 +222,19 @@ impl fmt::Display for ShardError {
                 "{file}: layer '{layer}' has another shape or patch list than in an earlier file"
             ),
             ShardError::Coverage { layer, detail } => write!(f, "layer '{layer}': {detail}"),
+            ShardError::ShardCounts { file, count, first } => write!(
+                f,
+                "{file}: a shard of {count}, the first file is a shard of {first}"
+            ),
+            ShardError::DuplicateShard {
+                shard: [i, n],
+                first,
+                second,
+            } => write!(f, "shard {i}/{n} is given twice: {first} and {second}"),
+            ShardError::MissingShards { missing, count } => {
+                let list: Vec<String> = missing.iter().map(|i| format!("{i}/{count}")).collect();
+                write!(f, "shards {} are missing", list.join(", "))
+            }
             ShardError::Table(e) => write!(f, "merged table is invalid: {e}"),
         }
     }
@@ -215,8 +253,45 @@ pub fn parse_shard(file: &str, text: &str) -> Result<ShardFile, ShardError> {
     })
 }
 
-/// Merges shard files into a validated table: layers in the order of their first appearance,
-/// every channel covered exactly once, all files of the same run ([`ShardFile::differs_from`]).
+/// Checks that `files` are the shards `0/n .. n-1/n` of one split, each once.
+fn check_split(files: &[(String, ShardFile)]) -> Result<(), ShardError> {
+    let Some((_, first)) = files.first() else {
+        return Ok(());
+    };
+    let count = first.shard[1];
+    let mut seen: Vec<Option<&str>> = vec![None; count];
+    for (file, shard) in files {
+        let [i, n] = shard.shard;
+        if n != count {
+            return Err(ShardError::ShardCounts {
+                file: file.clone(),
+                count: n,
+                first: count,
+            });
+        }
+        match seen.get_mut(i) {
+            Some(Some(earlier)) => {
+                return Err(ShardError::DuplicateShard {
+                    shard: [i, n],
+                    first: earlier.to_string(),
+                    second: file.clone(),
+                })
+            }
+            Some(slot) => *slot = Some(file),
+            None => return Err(ShardError::BadShard(format!("{i}/{n}"))),
+        }
+    }
+    let missing: Vec<usize> = (0..count).filter(|&i| seen[i].is_none()).collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ShardError::MissingShards { missing, count })
+    }
+}
+
+/// Merges shard files into a validated table: the shards `0/n .. n-1/n` of one split, each
+/// once, all of the same run ([`ShardFile::differs_from`]); layers in the order of their first
+/// appearance, every channel covered exactly once.
 pub fn merge(files: &[(String, ShardFile)]) -> Result<DistortionTable, ShardError> {
     let mut layers: Vec<(LayerTable, Vec<Rows>)> = Vec::new();
     let first = files.first().map(|(_, f)| f);
@@ -227,6 +302,9 @@ pub fn merge(files: &[(String, ShardFile)]) -> Result<DistortionTable, ShardErro
                 what,
             });
         }
+    }
+    check_split(files)?;
+    for (file, shard) in files {
         for part in &shard.layers {
             let head = LayerTable {
                 name: part.name.clone(),
