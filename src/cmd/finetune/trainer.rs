@@ -123,8 +123,7 @@ pub fn run(
     match error {
         Some(message) => Err(format!("the trainer refused: {message}")),
         None if !status.success() => Err(format!(
-            "the trainer ({}) failed with {status}; its messages are above",
-            script.display()
+            "the trainer failed with {status}; its messages are above"
         )),
         None if report.done.is_null() => Err("the trainer ended without a result".into()),
         None => Ok(report),
