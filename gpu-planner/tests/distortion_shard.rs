@@ -85,7 +85,9 @@ fn shards_merge_to_the_whole_run_and_resume_skips_done_layers() {
     }
     // Missing shard, repeated shard, a shard of another split, an unfinished shard.
     let err = merge(&[parts[0].clone(), parts[2].clone()]).unwrap_err();
-    assert_eq!(err.to_string(), "shards 1/3 are missing");
+    assert_eq!(err.to_string(), "shard 1/3 is missing");
+    let err = merge(&parts[..1]).unwrap_err();
+    assert_eq!(err.to_string(), "shards 1/3, 2/3 are missing");
     let err = merge(&[
         parts[0].clone(),
         parts[0].clone(),

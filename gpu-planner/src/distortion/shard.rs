@@ -233,7 +233,10 @@ impl fmt::Display for ShardError {
             } => write!(f, "shard {i}/{n} is given twice: {first} and {second}"),
             ShardError::MissingShards { missing, count } => {
                 let list: Vec<String> = missing.iter().map(|i| format!("{i}/{count}")).collect();
-                write!(f, "shards {} are missing", list.join(", "))
+                match list.as_slice() {
+                    [one] => write!(f, "shard {one} is missing"),
+                    _ => write!(f, "shards {} are missing", list.join(", ")),
+                }
             }
             ShardError::Table(e) => write!(f, "merged table is invalid: {e}"),
         }
