@@ -127,7 +127,7 @@ pub fn extract_layer(
     let base = ResolvedSpec::new(model, opts.base)
         .map_err(|e| DistortionError::Forward(ForwardError::Spec(e)))?;
     let batch = opts.batch.max(1);
-    let sums = images
+    let per_image = images
         .par_iter()
         .map(|img| {
             let prefix = forward_all(trained, img, &base)?;
@@ -135,13 +135,13 @@ pub fn extract_layer(
                 trained, layer, &plan, &prefix, &hyps, batch, reducer, progress,
             )
         })
-        .try_reduce(
-            || vec![0.0f64; hyps.len()],
-            |mut a, b| {
-                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                Ok(a)
-            },
-        )?;
+        .collect::<Result<Vec<_>, _>>()?;
+    // Added in image order, not in rayon's (timing-dependent) reduction tree: the table is the
+    // same bit for bit whatever the thread count, and merged shards equal an unsharded run.
+    let mut sums = vec![0.0f64; hyps.len()];
+    for image in &per_image {
+        sums.iter_mut().zip(image).for_each(|(x, y)| *x += y);
+    }
     let n = images.len() as f64;
     let distortion = sums
         .chunks(patches.len())
