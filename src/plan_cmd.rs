@@ -10,6 +10,7 @@
 
 mod calibrate;
 mod distortion;
+mod distortion_work;
 
 use std::fmt;
 use std::io::{self, Write};

@@ -32,6 +32,8 @@ fn shards_merge_and_plan() {
         return;
     }
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("distortion_cli");
+    // A shard file of an earlier run would be complete, and not measured again.
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("tmp dir");
     let model = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/fashion_resnet.onnx");
     let common = [
@@ -50,8 +52,18 @@ fn shards_merge_and_plan() {
         let shard = format!("{i}/2");
         let mut args = vec!["distortion", "--out", s(&out), "--shard", &shard];
         args.extend(common);
+        // A dry run counts the pairs the run then measures, and writes nothing.
+        let dry = run(&[args.as_slice(), &["--dry-run"]].concat()).expect("dry run");
+        assert!(!out.exists(), "a dry run wrote {}", out.display());
+        let dry_pairs = dry.lines().last().and_then(|l| l.split_whitespace().last());
         let printed = run(&args).expect("distortion shard");
         assert!(printed.contains("7 ReLU layers"), "{printed}");
+        let pairs = printed
+            .split(" hypothesis-image pairs")
+            .next()
+            .and_then(|l| l.split_whitespace().last());
+        assert_eq!(dry_pairs, pairs, "{dry}\n{printed}");
+        assert!(pairs.is_some_and(|p| p != "0"), "{printed}");
         assert!(!dir.join(format!("shard{i}.json.partial")).exists());
         shards.push(out);
     }

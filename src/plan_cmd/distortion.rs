@@ -62,8 +62,12 @@ pub struct DistortionArgs {
     pub samples: usize,
     /// Where to write the table (or, with --shard, the shard file); `-` for stdout (the report
     /// then goes to stderr, and no partial file is kept to resume from).
-    #[arg(long, value_name = "T.json")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "T.json", required_unless_present = "dry_run")]
+    pub out: Option<PathBuf>,
+    /// Print this run's work per layer (the shard's channels, map, candidate patch sizes,
+    /// hypothesis-image pairs) and stop: no data is read, nothing measured or written.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Print the closing report as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -116,6 +120,7 @@ pub enum DistortionCmdError {
     Read { path: PathBuf, source: io::Error },
     Resume { path: PathBuf, why: String },
     Write { path: PathBuf, source: io::Error },
+    NoOut,
 }
 
 impl fmt::Display for DistortionCmdError {
@@ -140,6 +145,7 @@ impl fmt::Display for DistortionCmdError {
                 path.display()
             ),
             Self::Write { path, source } => write!(f, "cannot write {}: {source}", path.display()),
+            Self::NoOut => write!(f, "--out is required (or --dry-run)"),
         }
     }
 }
@@ -162,6 +168,29 @@ pub(super) fn distortion(
         eprintln!("transform: {line}");
     }
     let model = loaded.model;
+    let sides = CandidateSides {
+        max_side: args.max_side,
+        coarse_blocks: args.coarse_blocks,
+    };
+    let layers = relu_layers(model.model()).map_err(DistortionCmdError::Distortion)?;
+    let out_path = match (&args.out, args.dry_run) {
+        (_, true) => {
+            return super::distortion_work::print(
+                &layers,
+                sides,
+                shard,
+                args.samples,
+                args.json,
+                out,
+            )
+            .map_err(|source| DistortionCmdError::Write {
+                path: "-".into(),
+                source,
+            })
+        }
+        (Some(path), false) => path.as_path(),
+        (None, false) => return Err(DistortionCmdError::NoOut),
+    };
     let input = model.model().shape(model.model().input);
     let source = args.data.source(DataSource::FashionMnistTrain);
     let normalize = args.data.normalize().map_err(DistortionCmdError::Data)?;
@@ -180,10 +209,6 @@ pub(super) fn distortion(
         Some(path) => crate::cmd::models::load_spec(model.model(), path)
             .map_err(|e| DistortionCmdError::BaseSpec(e.to_string()))?,
         None => Spec::default(),
-    };
-    let sides = CandidateSides {
-        max_side: args.max_side,
-        coarse_blocks: args.coarse_blocks,
     };
     let opts = Options {
         sides,
@@ -218,21 +243,20 @@ pub(super) fn distortion(
         shard: [shard.index, shard.count],
         layers: Vec::new(),
     };
-    let layers = relu_layers(model.model()).map_err(DistortionCmdError::Distortion)?;
-    if shard.count > 1 && complete(&args.out, &fresh, layers.len()) {
+    if shard.count > 1 && complete(out_path, &fresh, layers.len()) {
         let line = format!(
             "{}: shard {}/{} is already complete for this run; nothing to do",
-            args.out.display(),
+            out_path.display(),
             shard.index,
             shard.count
         );
         return writeln!(out, "{line}").map_err(|source| DistortionCmdError::Write {
-            path: args.out.clone(),
+            path: out_path.to_path_buf(),
             source,
         });
     }
     // Writing to stdout (`--out -`) keeps no partial file, so such a run cannot resume.
-    let partial = (!output::is_stdout(&args.out)).then(|| partial_path(&args.out));
+    let partial = (!output::is_stdout(out_path)).then(|| partial_path(out_path));
     let mut state = match partial.as_deref() {
         Some(p) => resume(p, &fresh)?.unwrap_or(fresh),
         None => fresh,
@@ -243,7 +267,7 @@ pub(super) fn distortion(
         .map(|l| layer_work(l, &opts, images.len()))
         .sum();
     let wr = |e: io::Error| DistortionCmdError::Write {
-        path: args.out.clone(),
+        path: out_path.to_path_buf(),
         source: e,
     };
     let opening = format!(
@@ -254,7 +278,7 @@ pub(super) fn distortion(
         red.name(),
         total
     );
-    if output::is_stdout(&args.out) {
+    if output::is_stdout(out_path) {
         eprintln!("{opening}");
     } else {
         writeln!(out, "{opening}").map_err(wr)?;
@@ -298,21 +322,21 @@ pub(super) fn distortion(
     bar.finish_and_clear();
     let text = if shard.count == 1 {
         let table =
-            merge(&[(args.out.display().to_string(), state)]).map_err(DistortionCmdError::Shard)?;
+            merge(&[(out_path.display().to_string(), state)]).map_err(DistortionCmdError::Shard)?;
         serde_json::to_string(&table)
     } else {
         serde_json::to_string(&state)
     }
     .unwrap_or_default();
-    output::write_data(&args.out, &text, out).map_err(wr)?;
+    output::write_data(out_path, &text, out).map_err(wr)?;
     if let Some(partial) = &partial {
         let _ = std::fs::remove_file(partial);
     }
     let mut stderr = io::stderr();
-    let report = output::report_to(&args.out, out, &mut stderr);
+    let report = output::report_to(out_path, out, &mut stderr);
     let seconds = start.elapsed().as_secs_f64();
     if args.json {
-        let summary = serde_json::json!({"out": output::display(&args.out),
+        let summary = serde_json::json!({"out": output::display(out_path),
             "layers": layers.len(), "images": images.len(), "backend": red.name(),
             "shard": [shard.index, shard.count], "seconds": seconds});
         writeln!(report, "{summary}")
@@ -320,7 +344,7 @@ pub(super) fn distortion(
         writeln!(
             report,
             "wrote {} in {seconds:.1} s",
-            output::display(&args.out)
+            output::display(out_path)
         )
     }
     .map_err(wr)
