@@ -21,10 +21,13 @@ use patchwork_planner::mckp::SolveOptions;
 use patchwork_planner::plan::plan;
 use patchwork_planner::synth;
 
+use patchwork_net::tcp::session_reaching_via;
+
 use super::launch::party_command;
-use super::party_result::PartyResult;
+use super::party_result::{PartyResult, PartyRun};
 use super::secure::SettingsArgs;
 use super::values::{arg_name, comparison_arg, comparison_text, TruncationArg};
+use super::wan_link::{parse_link, Link, Relay};
 
 /// Arguments of `bench model`.
 #[derive(Args, Debug, Clone)]
@@ -46,6 +49,13 @@ pub struct BenchModelArgs {
     /// median after the first).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub repeat: u32,
+    /// Also run over an emulated wide-area link between every pair of parties, e.g.
+    /// `rtt=50ms,rate=1gbit` (repeatable; rtt in us/ms/s, rate in kbit/mbit/gbit per second
+    /// each way): a relay on loopback that delays and paces every byte, no netem needed. Prints
+    /// one row per setting, LAN first, with the estimate LAN compute + rounds x one-way delay +
+    /// busiest direction's bytes / rate.
+    #[arg(long, value_parser = parse_link, value_name = "rtt=50ms,rate=1gbit")]
+    pub link: Vec<Link>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -70,6 +80,127 @@ fn budget_spec(model: &Model, ratio: f64) -> Result<(Spec, u64, u64), String> {
     let (plan, _) =
         plan(&table, Budget::Ratio(ratio), &SolveOptions::default()).map_err(|e| e.to_string())?;
     Ok((plan.spec, plan.drelus, table.total_relus()))
+}
+
+/// Where the three parties of one benchmark run find everything: the session, the party
+/// arguments, P0's input.
+struct Setup {
+    exe: PathBuf,
+    dir: tempfile::TempDir,
+    /// P1's model; P0 and P2 run from `architecture`.
+    model: PathBuf,
+    architecture: PathBuf,
+    party_args: Vec<String>,
+    input: PathBuf,
+}
+
+impl Setup {
+    /// Runs the parties once, directly over loopback or (with `link`) each pair through a
+    /// relay emulating that link. Returns P0's, P1's and P2's results.
+    fn run(&self, link: Option<Link>) -> Result<Vec<PartyRun>, String> {
+        let session = self.dir.path().join("session.toml");
+        let mut configs = [session.clone(), session.clone(), session.clone()];
+        if let Some(link) = link {
+            let config =
+                patchwork_net::tcp::SessionConfig::load(&session).map_err(|e| e.to_string())?;
+            // The lower role dials the higher (P0 dials P1 and P2, P1 dials P2): a relay in
+            // front of each listener, and the dialler's session file points at it.
+            for (a, b) in [
+                (Role::P0, Role::P1),
+                (Role::P0, Role::P2),
+                (Role::P1, Role::P2),
+            ] {
+                let listener = config.parties[b.index()].address;
+                let relay = Relay::start(listener, link, config.connect_timeout)
+                    .map_err(|e| format!("cannot start the link relay: {e}"))?;
+                let file = self.dir.path().join(format!("session.p{}.toml", a.index()));
+                if configs[a.index()] == session {
+                    std::fs::copy(&session, &file).map_err(|e| e.to_string())?;
+                }
+                session_reaching_via(&file, &file, &[(b, relay.address)])
+                    .map_err(|e| e.to_string())?;
+                configs[a.index()] = file;
+            }
+        }
+        let spawn = |role: Role| {
+            let model = if role == Role::P1 {
+                &self.model
+            } else {
+                &self.architecture
+            };
+            let config = &configs[role.index()];
+            party_command(
+                &self.exe,
+                role,
+                config,
+                model,
+                &self.party_args,
+                &self.input,
+            )
+            .spawn()
+            .map_err(|e| e.to_string())
+        };
+        let children = [spawn(Role::P0)?, spawn(Role::P1)?, spawn(Role::P2)?];
+        let mut results = Vec::new();
+        for (k, child) in children.into_iter().enumerate() {
+            let out = child.wait_with_output().map_err(|e| e.to_string())?;
+            if !out.status.success() {
+                return Err(format!(
+                    "P{k} failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            results.push(
+                PartyResult::parse(&stdout)
+                    .and_then(PartyResult::ran)
+                    .map_err(|e| format!("P{k}: {e}"))?,
+            );
+        }
+        Ok(results)
+    }
+}
+
+/// What one run measured, summed over the parties.
+struct Measured {
+    /// P0's seconds of the first inference (from its first layer to the revealed output; P1
+    /// and P2 may start earlier and wait, so theirs include idle time).
+    seconds: f64,
+    /// Every inference's seconds, and their median after the first (with `--repeat`).
+    repeats: Vec<f64>,
+    steady: Option<f64>,
+    rounds: u64,
+    /// Bytes both ways on P0-P1, P0-P2, P1-P2.
+    edges: [f64; 3],
+    /// The most bytes sent one way on one link.
+    busiest: f64,
+    total: f64,
+}
+
+impl Measured {
+    fn of(results: &[PartyRun]) -> Measured {
+        let sent = |from: usize, to: usize| results[from].sent_to[to] as f64;
+        let repeats = results[0].repeat_seconds.clone();
+        let steady = median(repeats.get(1..).unwrap_or(&[]));
+        let directed = [(0, 1), (1, 0), (0, 2), (2, 0), (1, 2), (2, 1)];
+        Measured {
+            seconds: results[0].seconds,
+            steady,
+            repeats,
+            rounds: results.iter().map(|r| r.rounds).max().unwrap_or(0),
+            edges: [(0, 1), (0, 2), (1, 2)].map(|(a, b)| sent(a, b) + sent(b, a)),
+            busiest: directed
+                .iter()
+                .map(|&(a, b)| sent(a, b))
+                .fold(0.0, f64::max),
+            total: results.iter().map(|r| r.bytes_sent as f64).sum(),
+        }
+    }
+
+    /// The seconds compared across links: the steady state with `--repeat`, else the first.
+    fn typical(&self) -> f64 {
+        self.steady.unwrap_or(self.seconds)
+    }
 }
 
 /// Runs `bench model`.
@@ -123,47 +254,35 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
     if !status.map(|s| s.success()).unwrap_or(false) {
         return Err("could not write the loopback session".into());
     }
-    let config = dir.path().join("session.toml");
-    let spawn = |role| {
-        let model = if role == Role::P1 {
-            &args.model
-        } else {
-            &architecture
-        };
-        party_command(&exe, role, &config, model, &party_args, &input)
-            .spawn()
-            .map_err(|e| e.to_string())
+    let setup = Setup {
+        exe,
+        dir,
+        model: args.model.clone(),
+        architecture,
+        party_args,
+        input,
     };
-    let children = [spawn(Role::P0)?, spawn(Role::P1)?, spawn(Role::P2)?];
-    let mut results = Vec::new();
-    for (k, child) in children.into_iter().enumerate() {
-        let out = child.wait_with_output().map_err(|e| e.to_string())?;
-        if !out.status.success() {
-            return Err(format!(
-                "P{k} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        results.push(
-            PartyResult::parse(&stdout)
-                .and_then(PartyResult::ran)
-                .map_err(|e| format!("P{k}: {e}"))?,
-        );
+    let results = setup.run(None)?;
+    let lan = Measured::of(&results);
+    let mut links = Vec::with_capacity(args.link.len());
+    for &link in &args.link {
+        links.push((link, Measured::of(&setup.run(Some(link))?)));
     }
-    // The client's latency: P0's clock runs from its first layer to the revealed output (P1
-    // and P2 may start earlier and wait, so theirs include idle time).
-    let seconds = results[0].seconds;
-    let bytes = results.iter().map(|r| r.bytes_sent as f64).sum::<f64>();
-    let rounds = results.iter().map(|r| r.rounds).max().unwrap_or(0);
-    let sent = |from: usize, to: usize| results[from].sent_to[to] as f64;
-    let edges = [(0, 1), (0, 2), (1, 2)].map(|(a, b)| sent(a, b) + sent(b, a));
-    let repeats = results[0].repeat_seconds.clone();
-    let steady = median(repeats.get(1..).unwrap_or(&[]));
+    let link_rows: Vec<serde_json::Value> = links
+        .iter()
+        .map(|(link, m)| {
+            let (estimate, floor) = estimate(&lan, m, link);
+            serde_json::json!({"link": link.to_string(), "rtt_secs": link.rtt.as_secs_f64(),
+                "bits_per_sec": link.bits_per_sec, "seconds": m.seconds, "steady_seconds": m.steady,
+                "repeat_seconds": m.repeats, "rounds": m.rounds,
+                "bytes": {"p0_p1": m.edges[0], "p0_p2": m.edges[1], "p1_p2": m.edges[2], "total": m.total, "busiest_direction": m.busiest},
+                "estimate_seconds": estimate, "floor_seconds": floor})
+        })
+        .collect();
     if args.json {
         let summary = serde_json::json!({"model": args.model, "spec": spec_note, "approx": comparison_arg(&settings), "frac_bits": settings.fp.frac_bits(), "truncation": arg_name(&TruncationArg::from(settings.trunc)),
-            "seconds": seconds, "bytes": {"p0_p1": edges[0], "p0_p2": edges[1], "p1_p2": edges[2], "total": bytes},
-            "rounds": rounds, "repeat_seconds": repeats, "steady_seconds": steady, "parties": results});
+            "seconds": lan.seconds, "bytes": {"p0_p1": lan.edges[0], "p0_p2": lan.edges[1], "p1_p2": lan.edges[2], "total": lan.total},
+            "rounds": lan.rounds, "repeat_seconds": lan.repeats, "steady_seconds": lan.steady, "parties": results, "links": link_rows});
         outln!("{summary}");
         return Ok(());
     }
@@ -196,21 +315,79 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
         );
     }
     outln!(
-        "inference: {seconds:.3} s, {:.3} MB on the wire (P0-P1 {:.3}, P0-P2 {:.3}, P1-P2 {:.3}), {rounds} rounds (set-up, once per session, not included)",
-        bytes / 1e6,
-        edges[0] / 1e6,
-        edges[1] / 1e6,
-        edges[2] / 1e6
+        "inference: {:.3} s, {:.3} MB on the wire (P0-P1 {:.3}, P0-P2 {:.3}, P1-P2 {:.3}), {} rounds (set-up, once per session, not included)",
+        lan.seconds,
+        lan.total / 1e6,
+        lan.edges[0] / 1e6,
+        lan.edges[1] / 1e6,
+        lan.edges[2] / 1e6,
+        lan.rounds
     );
-    if let Some(steady) = steady {
-        let all: Vec<String> = repeats.iter().map(|s| format!("{s:.3}")).collect();
+    if let Some(steady) = lan.steady {
+        let all: Vec<String> = lan.repeats.iter().map(|s| format!("{s:.3}")).collect();
         outln!(
             "{} inferences in one session: {} s; median after the first: {steady:.3} s",
-            repeats.len(),
+            lan.repeats.len(),
             all.join(", ")
         );
     }
+    if !links.is_empty() {
+        print_links(&lan, &links, args.repeat > 1);
+    }
     Ok(())
+}
+
+/// The estimate of a run over `link` (LAN compute + rounds x one-way delay + the busiest
+/// direction's bytes at the rate) and its floor (rounds x one-way delay).
+fn estimate(lan: &Measured, m: &Measured, link: &Link) -> (f64, f64) {
+    let floor = m.rounds as f64 * link.one_way().as_secs_f64();
+    (lan.typical() + floor + link.transfer_secs(m.busiest), floor)
+}
+
+/// One row per link setting, LAN first.
+fn print_links(lan: &Measured, links: &[(Link, Measured)], steady: bool) {
+    outln!(
+        "per inference ({}); estimate = LAN compute + rounds x one-way delay + busiest direction's bytes / rate",
+        if steady {
+            "median after the first of the session"
+        } else {
+            "the first of the session"
+        }
+    );
+    outln!(
+        "{:<24} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "link",
+        "seconds",
+        "rounds",
+        "P0-P1 MB",
+        "P0-P2 MB",
+        "P1-P2 MB",
+        "estimate",
+        "floor"
+    );
+    let row = |name: &str, m: &Measured, est: &str, floor: &str| {
+        outln!(
+            "{:<24} {:>9.3} {:>7} {:>9.3} {:>9.3} {:>9.3} {:>9} {:>9}",
+            name,
+            m.typical(),
+            m.rounds,
+            m.edges[0] / 1e6,
+            m.edges[1] / 1e6,
+            m.edges[2] / 1e6,
+            est,
+            floor
+        )
+    };
+    row("LAN (loopback)", lan, "-", "-");
+    for (link, m) in links {
+        let (est, floor) = estimate(lan, m, link);
+        row(
+            &link.to_string(),
+            m,
+            &format!("{est:.3}"),
+            &format!("{floor:.3}"),
+        );
+    }
 }
 
 /// The median of `v`, `None` when empty.

@@ -16,4 +16,5 @@ pub mod secure;
 pub mod serve;
 pub mod spec_uniform;
 pub mod values;
+pub mod wan_link;
 pub mod windows_report;

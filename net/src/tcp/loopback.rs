@@ -9,7 +9,8 @@ use std::time::Duration;
 use patchwork_core::role::Role;
 
 use super::config::{
-    write_toml, PartyConfig, RawConfig, RawParty, RawSession, SessionConfig, DEFAULT_MAX_FRAME,
+    parse_toml, read_text, write_toml, PartyConfig, RawConfig, RawParty, RawSession, SessionConfig,
+    DEFAULT_MAX_FRAME,
 };
 use super::error::{role_key, ConfigError};
 use super::identity::{generate_identity, identity_paths, Identity};
@@ -125,6 +126,29 @@ pub fn loopback_in_memory(
         max_frame: DEFAULT_MAX_FRAME,
     };
     Ok((config, identities.try_into().map_err(|_| three())?))
+}
+
+/// Writes `to`, a copy of the session file `from` in which the parties of `reach` are dialled at
+/// other addresses (a relay in front of each, as `bench model --link` puts); the party that
+/// uses `to` still listens where `from` says. `to` must be in the same directory as `from`, so
+/// that its relative certificate and key paths still resolve.
+pub fn session_reaching_via(
+    from: &Path,
+    to: &Path,
+    reach: &[(Role, SocketAddr)],
+) -> Result<(), ConfigError> {
+    let mut raw: RawConfig = parse_toml(&read_text(from)?, from)?;
+    for &(role, address) in reach {
+        let entry = raw
+            .parties
+            .get_mut(role_key(role))
+            .ok_or_else(|| ConfigError::Toml {
+                path: from.to_path_buf(),
+                message: format!("no [parties.{}] table", role_key(role)),
+            })?;
+        entry.address = address.to_string();
+    }
+    write_toml(to, &raw)
 }
 
 fn free_port(dir: &Path) -> Result<u16, ConfigError> {

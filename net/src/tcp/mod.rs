@@ -30,6 +30,8 @@ pub use error::{ConfigError, NetError, Refusal, SessionError};
 pub use identity::{
     fingerprint, generate_identity, generate_named_identity, Fingerprint, Identity,
 };
-pub use loopback::{loopback_config, loopback_config_with, loopback_in_memory};
+pub use loopback::{
+    loopback_config, loopback_config_with, loopback_in_memory, session_reaching_via,
+};
 pub use session::{connect, PRF_LABEL};
 pub use transport::{Limits, TcpTransport, READ_SLACK, SEND_BUDGET};
