@@ -4,6 +4,7 @@
 //! output and log untouched. Each error names what is wrong.
 
 use std::io::BufRead;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -136,7 +137,8 @@ fn interrupted(signal: &str) {
     let log = dir.path().join("f.log");
     std::fs::write(&out, b"an earlier output").unwrap();
     std::fs::write(&log, b"an earlier log").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_patchwork"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_patchwork"));
+    command
         .args([
             "finetune", "--model", MODEL, "--spec", SPEC, "--epochs", "50",
         ])
@@ -159,9 +161,18 @@ fn interrupted(signal: &str) {
                 .unwrap(),
         )
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    // A command started in the background by a non-interactive shell (`.ci/run &`) inherits
+    // SIGINT ignored, as Ctrl-C cannot reach it; the child must see it as a terminal would
+    // deliver it.
+    // SAFETY: between fork and exec only `signal`, which is async-signal-safe, is called.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().unwrap();
     // "fine-tuning ..." comes just before the trainer starts; stop it a few seconds into it.
     let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
     let started = lines.any(|l| l.is_ok_and(|l| l.starts_with("fine-tuning ")));
