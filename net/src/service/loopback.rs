@@ -29,10 +29,7 @@ pub fn loopback_service(
     limits: &ServiceLimits,
 ) -> Result<LoopbackService, ConfigError> {
     let err = |path: PathBuf| move |error| ConfigError::File { path, error };
-    let port = || -> Result<u16, ConfigError> {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(err(dir.to_path_buf()))?;
-        Ok(l.local_addr().map_err(err(dir.to_path_buf()))?.port())
-    };
+    let ports = crate::tcp::free_loopback_ports(2).map_err(err(dir.to_path_buf()))?;
     let party = |name: &str, address: String| {
         let (cert, key) = identity_paths(Path::new(""), name);
         RawParty {
@@ -48,13 +45,10 @@ pub fn loopback_service(
         max_frame_bytes: None,
     };
     let mut servers = BTreeMap::new();
-    for role in [Role::P1, Role::P2] {
+    for (role, port) in [Role::P1, Role::P2].into_iter().zip(ports) {
         generate_identity(dir, role)?;
         let name = role_key(role);
-        servers.insert(
-            name.to_string(),
-            party(name, format!("127.0.0.1:{}", port()?)),
-        );
+        servers.insert(name.to_string(), party(name, format!("127.0.0.1:{port}")));
     }
     let mut client_tables = BTreeMap::new();
     let mut files = Vec::with_capacity(clients);

@@ -13,12 +13,14 @@ use super::config::{
     DEFAULT_MAX_FRAME,
 };
 use super::error::{role_key, ConfigError};
+use super::free_port::free_loopback_ports;
 use super::identity::{generate_identity, identity_paths, Identity};
 
 /// Writes three fresh identities and `session.toml` into `dir` and loads it. The parties
 /// listen on `base_port`, `base_port + 1`, `base_port + 2` of 127.0.0.1, or, with
-/// `base_port == 0`, on free ports found by binding port 0 (a port could be taken by another
-/// process between this call and the session; fine for tests and demos). The session has the
+/// `base_port == 0`, on three free ports picked below the kernel's ephemeral range
+/// ([`free_loopback_ports`]: the kernel never hands those to a connection; another process
+/// could still bind one before the session, so this is for tests and demos). The session has the
 /// default time limits (10 s per message, 30 s for the set-up).
 pub fn loopback_config(dir: &Path, base_port: u16) -> Result<SessionConfig, ConfigError> {
     loopback_config_with(
@@ -41,10 +43,15 @@ pub fn loopback_config_with(
     let path = dir.join("session.toml");
     let mut tables = BTreeMap::new();
     let mut parties = Vec::with_capacity(3);
+    let free = if base_port == 0 {
+        free_ports(dir)?
+    } else {
+        [0; 3]
+    };
     for (i, role) in Role::ALL.into_iter().enumerate() {
         let identity = generate_identity(dir, role)?;
         let port = if base_port == 0 {
-            free_port(dir)?
+            free[i]
         } else {
             base_port
                 .checked_add(i as u16)
@@ -93,13 +100,14 @@ pub fn loopback_config_with(
 
 /// Three fresh identities and a loopback configuration for them, in memory only (nothing is
 /// written, nothing read back): for three parties in one process. Free ports as for
-/// [`loopback_config`] with port 0.
+/// [`loopback_config`] with base port 0.
 pub fn loopback_in_memory(
     timeout: Duration,
     connect_timeout: Duration,
 ) -> Result<(SessionConfig, [Identity; 3]), ConfigError> {
     let origin = Path::new("<loopback>");
     let mut parties = Vec::with_capacity(3);
+    let free = free_ports(origin)?;
     let mut identities = Vec::with_capacity(3);
     for role in Role::ALL {
         let identity =
@@ -108,7 +116,7 @@ pub fn loopback_in_memory(
                 reason,
             })?;
         parties.push(PartyConfig {
-            address: SocketAddr::from(([127, 0, 0, 1], free_port(origin)?)),
+            address: SocketAddr::from(([127, 0, 0, 1], free[role.index()])),
             pin: identity.fingerprint(),
             certificate: None,
             key: None,
@@ -151,11 +159,14 @@ pub fn session_reaching_via(
     write_toml(to, &raw)
 }
 
-fn free_port(dir: &Path) -> Result<u16, ConfigError> {
+/// Three different free ports (see [`free_loopback_ports`]).
+fn free_ports(dir: &Path) -> Result<[u16; 3], ConfigError> {
     let err = |error| ConfigError::File {
         path: dir.join("session.toml"),
         error,
     };
-    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(err)?;
-    Ok(l.local_addr().map_err(err)?.port())
+    let ports = free_loopback_ports(3).map_err(err)?;
+    ports
+        .try_into()
+        .map_err(|_| err(std::io::Error::other("expected three ports")))
 }

@@ -17,6 +17,7 @@
 
 pub(crate) mod config;
 pub(crate) mod error;
+mod free_port;
 pub(crate) mod identity;
 mod loopback;
 pub(crate) mod pin;
@@ -27,6 +28,7 @@ pub(crate) mod wire;
 
 pub use config::{PartyConfig, SessionConfig, DEFAULT_MAX_FRAME};
 pub use error::{ConfigError, NetError, Refusal, SessionError};
+pub use free_port::free_loopback_ports;
 pub use identity::{
     fingerprint, generate_identity, generate_named_identity, Fingerprint, Identity,
 };
