@@ -41,15 +41,16 @@ wait_done() {
     sleep 0.5
   done
 }
-# run_array NAME MODEL DATA_FLAGS: submits 4 shards of 16 samples, 2 CPUs each; sets $array $merge.
+# run_array NAME MODEL DATA_FLAGS [PLAN_FLAGS]: submits 4 shards of 16 samples, 2 CPUs each;
+# sets $array $merge.
 run_array() {
   read -r array merge < <("$here/submit.sh" --model "$2" --out "$work/$1" --data-flags "$3" \
-    --samples 16 --shards 4 --threads 2 --patchwork "$bin" -- --time=20)
+    --plan-flags "${4:-}" --samples 16 --shards 4 --threads 2 --patchwork "$bin" -- --time=20)
 }
-# unsharded NAME MODEL DATA_FLAGS: the same table measured in one process, outside Slurm.
+# unsharded NAME MODEL DATA_FLAGS [PLAN_FLAGS]: the same table in one process, outside Slurm.
 unsharded() {
-  # shellcheck disable=SC2086 # DATA_FLAGS holds several flags.
-  "$bin" plan distortion --model "$2" $3 --samples 16 --out "$work/$1.unsharded.json" \
+  # shellcheck disable=SC2086 # the flags are several words.
+  "$bin" plan distortion --model "$2" $3 ${4:-} --samples 16 --out "$work/$1.unsharded.json" \
     >/dev/null 2>"$work/$1.unsharded.log"
 }
 check_merged() {
@@ -109,11 +110,11 @@ x = np.pad(x, ((0, 0), (2, 2), (2, 2)))[:, ::2, ::2]  # 16 x 16
 np.save(sys.argv[1], np.stack([x, x ** 2, 1.0 - x], axis=1).astype(np.float32))
 PY
 rgb="$work/small_rgb_dynamo.onnx"
-unsharded rgb "$rgb" "--data $work/rgb.npy"
-run_array rgb "$rgb" "--data $work/rgb.npy"
+unsharded rgb "$rgb" "--data $work/rgb.npy" "--max-side 4 --coarse-blocks 2"
+run_array rgb "$rgb" "--data $work/rgb.npy" "--max-side 4 --coarse-blocks 2"
 wait_done "$array" "$merge"
 check_merged rgb
-step "3-channel CNN: merged table = unsharded (cmp)"
+step "3-channel CNN (own candidate sides): merged table = unsharded (cmp)"
 
 # 4. A merge with a shard missing is refused by name.
 if out=$("$bin" plan merge --out "$work/m.json" "$work"/rgb/shard-{0,1,3}.json 2>&1); then
