@@ -2,7 +2,9 @@
 # A one-node Slurm cluster on this machine, for tests and trying the job scripts: munged,
 # slurmctld and slurmd started by hand (no systemd) with a minimal slurm.conf in a scratch
 # directory. `cluster.sh up DIR` starts it (the node line comes from `slurmd -C`) and prints
-# the SLURM_CONF to export; `cluster.sh down DIR` stops it and removes DIR.
+# the SLURM_CONF to export; `cluster.sh down DIR` stops it and removes DIR. Its daemons use ports
+# 16817 and 16818 (PW_SLURM_PORT to move them), not Slurm's defaults, so that a Slurm already
+# on the machine is left alone.
 # Needs Debian's slurm-wlm and munge (`apt-get install -y slurm-wlm munge`) and root.
 set -euo pipefail
 cmd="${1:?usage: cluster.sh up|down DIR}"
@@ -29,12 +31,14 @@ up() {
     runuser -u munge -- /usr/sbin/munged
     pgrep -x munged > "$dir/munged.pid"
   fi
-  local node host
+  local node host port="${PW_SLURM_PORT:-16817}"
   host="$(hostname -s)"
   node="$(slurmd -C | head -1 | sed 's/ UpTime.*//')"
   cat > "$conf" <<CONF
 ClusterName=patchwork
 SlurmctldHost=$host(127.0.0.1)
+SlurmctldPort=$port
+SlurmdPort=$((port + 1))
 SlurmUser=root
 AuthType=auth/munge
 CredType=cred/munge
