@@ -70,6 +70,19 @@ fn shards_merge_and_plan() {
     let table = dir.join("table.json");
     let printed = run(&["merge", s(&shards[0]), s(&shards[1]), "--out", s(&table)]).expect("merge");
     assert!(printed.contains("176 channels"), "{printed}");
+    // One shard of one (a job array of one task): a shard file that merges alone to the same
+    // table, byte for byte, and is not measured again.
+    let one = dir.join("one.json");
+    let mut args = vec!["distortion", "--out", s(&one), "--shard", "0/1"];
+    args.extend(common);
+    run(&args).expect("shard 0/1");
+    let one_table = dir.join("one.table.json");
+    run(&["merge", s(&one), "--out", s(&one_table)]).expect("a 0/1 shard merges alone");
+    assert_eq!(
+        std::fs::read(&one_table).expect("one table"),
+        std::fs::read(&table).expect("table")
+    );
+    assert!(run(&args).expect("rerun").contains("already complete"));
     let t = DistortionTable::from_json(&std::fs::read_to_string(&table).expect("table"))
         .expect("valid");
     assert_eq!(t.layers[0].patch_sizes.len(), 6);

@@ -10,9 +10,9 @@
 //! fine-tuned with them), so a smaller budget can be planned from it.
 //!
 //! While it runs, finished layers are kept in `T.json.partial`; a rerun with the same model,
-//! samples, `--max-side` and shard skips them. Without `--shard` (or with `0/1`) `T.json` is the
-//! table; with `--shard i/n` (or `--shard slurm` in a Slurm array task) it is a shard file,
-//! and `patchwork plan merge` joins the shards.
+//! samples, `--max-side` and shard skips them. Without `--shard` `T.json` is the table; with
+//! `--shard i/n` (or `--shard slurm` in a Slurm array task; `0/1` and an array of one task
+//! included) it is a shard file, and `patchwork plan merge` joins the shards.
 
 use std::fmt;
 use std::io::{self, Write};
@@ -73,8 +73,9 @@ pub struct DistortionArgs {
     pub json: bool,
     /// Measure only shard i of n (0-based): channels C*i/n .. C*(i+1)/n of every layer;
     /// `slurm`: the task's shard of a Slurm job array (`SLURM_ARRAY_TASK_ID` minus
-    /// `SLURM_ARRAY_TASK_MIN`, of `SLURM_ARRAY_TASK_COUNT`). A shard whose `--out` already holds
-    /// it complete, from the same run, is not measured again.
+    /// `SLURM_ARRAY_TASK_MIN`, of `SLURM_ARRAY_TASK_COUNT`). Writes a shard file for `plan
+    /// merge` (even of `0/1`); a shard whose `--out` already holds it complete, from the same
+    /// run, is not measured again.
     #[arg(long, value_name = "i/n|slurm")]
     pub shard: Option<String>,
     /// Every patch side up to this one is tried, in both directions.
@@ -243,7 +244,9 @@ pub(super) fn distortion(
         shard: [shard.index, shard.count],
         layers: Vec::new(),
     };
-    if shard.count > 1 && complete(out_path, &fresh, layers.len()) {
+    // A shard file (any --shard) of this run that is complete is not measured again.
+    let sharded = args.shard.is_some();
+    if sharded && complete(out_path, &fresh, layers.len()) {
         let line = format!(
             "{}: shard {}/{} is already complete for this run; nothing to do",
             out_path.display(),
@@ -320,7 +323,7 @@ pub(super) fn distortion(
     )
     .map_err(DistortionCmdError::Distortion)?;
     bar.finish_and_clear();
-    let text = if shard.count == 1 {
+    let text = if !sharded {
         let table =
             merge(&[(out_path.display().to_string(), state)]).map_err(DistortionCmdError::Shard)?;
         serde_json::to_string(&table)
