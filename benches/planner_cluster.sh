@@ -9,10 +9,13 @@
 # 2. The projected wall time of ResNet50-ImageNet (224x224, random weights, exported with the
 #    TorchScript exporter) with 512 samples on 16 nodes of 32 cores, from the per-pair cost
 #    measured here per layer: `plan distortion --dry-run` gives each layer's pairs in the
-#    default candidate set; a measured run on one core (one image, shard 0/64, so that each
-#    layer keeps at least one channel, and candidates max side 1 (3 per channel: a pair costs
-#    one suffix pass whatever its patch size) gives each layer's seconds per pair. The same
-#    projection is made for the bundled model and printed beside its measured 1 x 1 time.
+#    default candidate set; a measured run on one core (one image, shard 0/n with n the fewest
+#    channels of any layer, so that each layer keeps at least one channel, and candidates of
+#    max side 1, 3 per channel: a pair costs one suffix pass whatever its patch size) gives
+#    each layer's seconds per pair. The same projection is made for the bundled model and
+#    printed beside a measured unsharded run of it on one core.
+#
+# PW_SKIP_CLUSTER=1 skips table 1.
 #
 # Usage: benches/planner_cluster.sh [SAMPLES]   (default 16; root, slurm-wlm, munge, the venv)
 set -euo pipefail
@@ -24,6 +27,7 @@ trap '"$root/deploy/slurm/cluster.sh" down "$work/cluster" >/dev/null 2>&1 || tr
 (cd "$root" && cargo build --release -q)
 bin="$root/target/release/patchwork"
 fashion="$root/models/fashion_resnet.onnx"
+if [ "${PW_SKIP_CLUSTER:-0}" != 1 ]; then
 eval "$("$root/deploy/slurm/cluster.sh" up "$work/cluster" | grep '^SLURM_CONF=')"
 export SLURM_CONF
 cores=$(sinfo -h -o %c)
@@ -49,11 +53,16 @@ s, t, c = $shards, $threads, $cores
 w = $t1 - $t0
 print(f'| {s} | {t} | {min(s, c // t)} | {w:.1f} | {$first / w:.2f} |')"
 done
+fi
 
 # Per-layer seconds per pair on one core: a dry run of the measured configuration gives each
 # layer's pairs, the run's "layer ... done at T s" lines its time.
 per_pair() { # MODEL DATA OUT.json: writes {layer: seconds per pair}
-  local flags=(--model "$1" --data "$2" --samples 1 --shard 0/64 --max-side 1 --coarse-blocks 0)
+  # Shard 0/n with n the fewest channels of a layer: every layer keeps one channel or more.
+  local n
+  n=$("$bin" plan distortion --model "$1" --samples 1 --dry-run --json | python3 -c \
+    'import json, sys; print(min(l["of"] for l in json.load(sys.stdin)["layers"]))')
+  local flags=(--model "$1" --data "$2" --samples 1 --shard "0/$n" --max-side 1 --coarse-blocks 0)
   "$bin" plan distortion "${flags[@]}" --dry-run --json >"$3.work"
   RAYON_NUM_THREADS=1 "$bin" plan distortion "${flags[@]}" --out "$3.shard" 2>"$3.log" >/dev/null
   python3 - "$3" <<'PY'
@@ -85,15 +94,19 @@ np.save(sys.argv[1] + "/imagenet1.npy", np.random.RandomState(0).rand(1, 3, 224,
 PY
 per_pair "$fashion" "$work/fashion1.npy" "$work/fashion.rate"
 read -r fashion_core_s _ < <(project "$fashion" "$samples" "$work/fashion.rate")
+t0=$(date +%s.%N)
+RAYON_NUM_THREADS=1 "$bin" plan distortion --model "$fashion" --samples "$samples" \
+  --out "$work/fashion.1core.json" >/dev/null 2>&1
+measured=$(python3 -c "print($(date +%s.%N) - $t0)")
 "$venv/bin/python" "$root/python/export_test_models.py" "$work" resnet50 >/dev/null 2>&1
 per_pair "$work/resnet50.onnx" "$work/imagenet1.npy" "$work/r50.rate"
 read -r r50_core_s r50_pairs < <(project "$work/resnet50.onnx" 512 "$work/r50.rate")
 echo
 python3 - <<PY
-fashion, measured = $fashion_core_s, $first
+fashion, measured = $fashion_core_s, $measured
 core_s, pairs, cores = $r50_core_s, $r50_pairs, 16 * 32
 print("| network | samples | pairs (whole table) | core-hours (projected) | wall |")
 print("| --- | ---: | ---: | ---: | --- |")
-print(f"| bundled Fashion-MNIST ResNet | $samples | - | {fashion / 3600:.4f} | projected {fashion:.1f} s on 1 core, measured {measured:.1f} s (1 x 1 above) |")
+print(f"| bundled Fashion-MNIST ResNet | $samples | - | {fashion / 3600:.4f} | projected {fashion:.1f} s on 1 core, measured {measured:.1f} s (unsharded, 1 core) |")
 print(f"| ResNet50-ImageNet 224 | 512 | {pairs:,} | {core_s / 3600:,.0f} | {core_s / cores / 3600:,.1f} h on 16 nodes x 32 cores |")
 PY
