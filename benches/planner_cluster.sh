@@ -9,11 +9,13 @@
 # 2. The projected wall time of ResNet50-ImageNet (224x224, random weights, exported with the
 #    TorchScript exporter) with 512 samples on 16 nodes of 32 cores, from the per-pair cost
 #    measured here per layer: `plan distortion --dry-run` gives each layer's pairs in the
-#    default candidate set; a measured run on one core (one image, shard 0/n with n the fewest
-#    channels of any layer, so that each layer keeps at least one channel, and candidates of
-#    max side 1, 3 per channel: a pair costs one suffix pass whatever its patch size) gives
-#    each layer's seconds per pair. The same projection is made for the bundled model and
-#    printed beside a measured unsharded run of it on one core.
+#    default candidate set; two measured runs on one core (one image, shard 0/n with n the
+#    fewest channels of any layer, so that each layer keeps at least one channel; candidates of
+#    max side 1 and 2, 3 and 6 per channel: a pair costs one suffix pass whatever its patch
+#    size) give each layer's seconds per pair (the slope) and per image (the intercept). The
+#    same projection is made for the bundled model and printed beside a measured unsharded run
+#    of it on one core. Few hypotheses share a batch in these runs, so the cost per pair is an
+#    upper bound of a full run's.
 #
 # PW_SKIP_CLUSTER=1 skips table 1.
 #
@@ -55,33 +57,47 @@ print(f'| {s} | {t} | {min(s, c // t)} | {w:.1f} | {$first / w:.2f} |')"
 done
 fi
 
-# Per-layer seconds per pair on one core: a dry run of the measured configuration gives each
-# layer's pairs, the run's "layer ... done at T s" lines its time.
-per_pair() { # MODEL DATA OUT.json: writes {layer: seconds per pair}
+# Per-layer cost on one core, from two runs on one image that differ only in the candidates
+# (max side 1: 3 per channel; max side 2: 6): per layer, the seconds per pair are the slope
+# between them and the seconds per image (prefix forward, unmodified suffix) the intercept.
+# A dry run of each gives its pairs per layer, the run's "layer ... done at T s" lines its time.
+per_layer() { # MODEL DATA OUT.json: writes {layer: [seconds per image, seconds per pair]}
   # Shard 0/n with n the fewest channels of a layer: every layer keeps one channel or more.
-  local n
+  local n side
   n=$("$bin" plan distortion --model "$1" --samples 1 --dry-run --json | python3 -c \
     'import json, sys; print(min(l["of"] for l in json.load(sys.stdin)["layers"]))')
-  local flags=(--model "$1" --data "$2" --samples 1 --shard "0/$n" --max-side 1 --coarse-blocks 0)
-  "$bin" plan distortion "${flags[@]}" --dry-run --json >"$3.work"
-  RAYON_NUM_THREADS=1 "$bin" plan distortion "${flags[@]}" --out "$3.shard" 2>"$3.log" >/dev/null
+  for side in 1 2; do
+    local flags=(--model "$1" --data "$2" --samples 1 --shard "0/$n" --max-side "$side" --coarse-blocks 0)
+    "$bin" plan distortion "${flags[@]}" --dry-run --json >"$3.work$side"
+    RAYON_NUM_THREADS=1 "$bin" plan distortion "${flags[@]}" --out "$3.shard$side" \
+      2>"$3.log$side" >/dev/null
+  done
   python3 - "$3" <<'PY'
 import json, re, sys
 out = sys.argv[1]
-work = json.load(open(out + ".work"))["layers"]
-done = [float(m.group(1)) for m in re.finditer(r"done at ([0-9.]+) s", open(out + ".log").read())]
-secs = [b - a for a, b in zip([0.0] + done, done)]
-json.dump({l["name"]: s / l["pairs"] for l, s in zip(work, secs)}, open(out, "w"))
+def layers(side):
+    work = json.load(open(f"{out}.work{side}"))["layers"]
+    done = [float(m.group(1)) for m in re.finditer(r"done at ([0-9.]+) s", open(f"{out}.log{side}").read())]
+    secs = [b - a for a, b in zip([0.0] + done, done)]
+    return {l["name"]: (l["pairs"], s) for l, s in zip(work, secs)}
+a, b = layers(1), layers(2)
+fit = {}
+for name, (p1, t1) in a.items():
+    p2, t2 = b[name]
+    per_pair = max((t2 - t1) / (p2 - p1), 0.0)
+    fit[name] = [max(t1 - per_pair * p1, 0.0), per_pair]
+json.dump(fit, open(out, "w"))
 PY
 }
-# project MODEL SAMPLES RATES.json: core-seconds of the whole default table.
+# project MODEL SAMPLES FIT.json: core-seconds of the whole default table, and its pairs.
 project() {
   "$bin" plan distortion --model "$1" --samples "$2" --dry-run --json >"$work/default.json"
-  python3 - "$work/default.json" "$3" <<'PY'
+  python3 - "$work/default.json" "$3" "$2" <<'PY'
 import json, sys
 layers = json.load(open(sys.argv[1]))["layers"]
-rate = json.load(open(sys.argv[2]))
-print(sum(l["pairs"] * rate[l["name"]] for l in layers), sum(l["pairs"] for l in layers))
+fit, samples = json.load(open(sys.argv[2])), int(sys.argv[3])
+print(sum(samples * fit[l["name"]][0] + l["pairs"] * fit[l["name"]][1] for l in layers),
+      sum(l["pairs"] for l in layers))
 PY
 }
 
@@ -92,14 +108,14 @@ with gzip.open("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") a
 np.save(sys.argv[1] + "/fashion1.npy", (x / 255.0).astype(np.float32))
 np.save(sys.argv[1] + "/imagenet1.npy", np.random.RandomState(0).rand(1, 3, 224, 224).astype(np.float32))
 PY
-per_pair "$fashion" "$work/fashion1.npy" "$work/fashion.rate"
+per_layer "$fashion" "$work/fashion1.npy" "$work/fashion.rate"
 read -r fashion_core_s _ < <(project "$fashion" "$samples" "$work/fashion.rate")
 t0=$(date +%s.%N)
 RAYON_NUM_THREADS=1 "$bin" plan distortion --model "$fashion" --samples "$samples" \
   --out "$work/fashion.1core.json" >/dev/null 2>&1
 measured=$(python3 -c "print($(date +%s.%N) - $t0)")
 "$venv/bin/python" "$root/python/export_test_models.py" "$work" resnet50 >/dev/null 2>&1
-per_pair "$work/resnet50.onnx" "$work/imagenet1.npy" "$work/r50.rate"
+per_layer "$work/resnet50.onnx" "$work/imagenet1.npy" "$work/r50.rate"
 read -r r50_core_s r50_pairs < <(project "$work/resnet50.onnx" 512 "$work/r50.rate")
 echo
 python3 - <<PY

@@ -174,6 +174,11 @@ pub fn run(args: &PlanArgs) -> Result<(), PlanCmdError> {
         Err(PlanCmdError::Write { path, source }) if output::is_stdout(&path) => {
             crate::out::exit_on(source)
         }
+        Err(PlanCmdError::Distortion(distortion::DistortionCmdError::Write { path, source }))
+            if output::is_stdout(&path) =>
+        {
+            crate::out::exit_on(source)
+        }
         other => other,
     }
 }

@@ -40,18 +40,31 @@ fn image(dir: &std::path::Path) -> std::path::PathBuf {
 
 #[test]
 fn a_closed_stdout_pipe_ends_the_command_quietly() {
-    // `completions bash` prints thousands of lines; the reader closes the pipe at once.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_patchwork"))
-        .args(["completions", "bash"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
-    let (_, err) = text(&out);
-    assert!(out.status.success(), "status {:?}: {err}", out.status);
-    assert!(!err.contains("panicked") && err.is_empty(), "{err}");
+    // The reader closes the pipe at once: before `completions bash` has printed its thousands
+    // of lines, and before the dry run has loaded the model.
+    for args in [
+        &["completions", "bash"][..],
+        &["plan", "distortion", "--model", MODEL, "--dry-run"][..],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_patchwork"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let (_, err) = text(&out);
+        assert!(
+            out.status.success(),
+            "{args:?}: status {:?}: {err}",
+            out.status
+        );
+        assert!(
+            !err.contains("panicked") && err.is_empty(),
+            "{args:?}: {err}"
+        );
+    }
 }
 
 #[test]
