@@ -37,6 +37,7 @@ const AUTO: Settings = Settings {
     cmp: Comparison::Exact,
     trunc: Truncation::Assisted,
     calibrated: true,
+    batch: 1,
 };
 
 /// The exported model `name` (None without the venv), loaded with `transforms`.

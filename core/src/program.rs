@@ -3,7 +3,8 @@
 //!
 //! Every party holds the public side of the session: the protocol version, the model's
 //! architecture (P0 and P2 from the architecture file, P1 from the ONNX model), the Block-ReLU
-//! spec resolved per channel, the settings (fractional bits, comparison windows, truncation) and
+//! spec resolved per channel, the settings (fractional bits, comparison windows, truncation, images
+//! per inference) and
 //! the number of inferences. If any of these differs between parties the protocol still runs
 //! when the message lengths happen to agree, and P0 decodes garbage (found with a transposed
 //! spec: class 0, logits near 4e11). [`agree`] therefore runs first in every session, before
@@ -110,6 +111,7 @@ impl Program {
         fact("truncation", &truncation(settings.trunc));
         fact("calibrated windows", &settings.calibrated);
         fact("inferences", &inferences);
+        fact("images per inference", &settings.batch);
         fact("nodes", &model.nodes.len());
         fact("input shape", &model.shape(model.input));
         fact("output", &model.output);

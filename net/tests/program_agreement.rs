@@ -46,6 +46,7 @@ const SETTINGS: Settings = Settings {
     cmp: Comparison::PAPER,
     trunc: patchwork_core::protocol::truncate::Truncation::Local,
     calibrated: false,
+    batch: 1,
 };
 
 /// Runs set-up and one inference with each party's own program (P1 with the bundled
@@ -115,6 +116,14 @@ fn settings_version_count_and_architecture_mismatches_name_what_differs() {
         (model.clone(), spec.clone(), s, 1)
     });
     assert_all_refuse(&found, "fractional bits differs from P1's: 12 vs 13");
+
+    // P0 sends a batch of 4 to parties set up for one image each.
+    let found = run(&weights, |r| {
+        let batch = if r == Role::P0 { 4 } else { 1 };
+        let s = Settings { batch, ..SETTINGS };
+        (model.clone(), spec.clone(), s, 1)
+    });
+    assert_all_refuse(&found, "images per inference differs from P1's: 4 vs 1");
 
     let window = Settings {
         cmp: Comparison::Approx {

@@ -227,6 +227,7 @@ fn secure_matches_float_reference_on_every_operator() {
                 cmp: Comparison::Exact,
                 trunc: Truncation::Local,
                 calibrated: false,
+                batch: 1,
             },
             &x,
         );
@@ -246,6 +247,7 @@ fn secure_matches_float_reference_on_every_operator() {
                 cmp: Comparison::Exact,
                 trunc: Truncation::Assisted,
                 calibrated: false,
+                batch: 1,
             },
             &x,
         );
@@ -264,6 +266,7 @@ fn secure_matches_float_reference_on_every_operator() {
                 },
                 trunc: Truncation::Local,
                 calibrated: false,
+                batch: 1,
             },
             &x,
         );
@@ -291,6 +294,7 @@ fn per_layer_bytes_equal_the_cost_model() {
             cmp,
             trunc,
             calibrated: false,
+            batch: 1,
         };
         let reports = infer_local(
             Network::Memory { seed: 3 },
@@ -354,6 +358,7 @@ fn a_final_softmax_is_applied_by_p0_to_the_revealed_scores() {
         cmp: Comparison::Exact,
         trunc: Truncation::Local,
         calibrated: false,
+        batch: 1,
     };
     let got = secure(&model, &spec, settings, &x);
     assert!((got.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{got:?}");
@@ -361,4 +366,48 @@ fn a_final_softmax_is_applied_by_p0_to_the_revealed_scores() {
         max_abs_diff(&got, &reference) < 1e-3,
         "{got:?} vs {reference:?}"
     );
+}
+
+/// A batch is one inference of several images: each image's output is what the float
+/// reference gives for it alone, the rounds are those of one image, and every layer's bytes are
+/// the cost model's for the batch (the images' bytes added up).
+#[test]
+fn a_batch_is_each_image_alone_in_the_rounds_of_one() {
+    use patchwork_net::secure::local::{infer_local, Network};
+    let model = every_operator_model();
+    let spec = spec_for(model.model());
+    let images: Vec<Vec<f32>> = (0..3).map(|k| Gen(20 + k).v(2 * 12 * 12, 1.0)).collect();
+    let single = Settings {
+        fp: FixedPoint::new(24).unwrap(),
+        cmp: Comparison::Exact,
+        trunc: Truncation::Assisted,
+        calibrated: false,
+        batch: 1,
+    };
+    let batched = Settings { batch: 3, ..single };
+    let resolved = ResolvedSpec::new(model.model(), &spec).unwrap();
+    let net = Network::Memory { seed: 5 };
+    let batch = infer_local(net, &model, &spec, batched, &[&images.concat()]).unwrap();
+    let alone = infer_local(net, &model, &spec, single, &[&images[0]]).unwrap();
+    let (b, one) = (&batch[0], &alone[0]);
+    assert_eq!((b.images, b.classes.len(), b.output.len()), (3, 3, 15));
+    for (k, x) in images.iter().enumerate() {
+        let input = ArrayD::from_shape_vec(IxDyn(&[1, 2, 12, 12]), x.clone()).unwrap();
+        let reference: Vec<f32> = forward(&model, &input, &resolved)
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
+        let got = &b.output[k * 5..(k + 1) * 5];
+        let err = max_abs_diff(got, &reference);
+        assert!(err < 2e-5, "image {k} of the batch: max abs error {err}");
+        assert_eq!(b.classes[k], patchwork_core::infer::argmax(&reference));
+    }
+    assert_eq!(b.rounds, one.rounds, "a batch pays the rounds of one image");
+    for (l, l1) in b.layers.iter().zip(&one.layers) {
+        assert_eq!(l.bytes, l.predicted_bytes, "layer {} ({})", l.name, l.op);
+        assert_eq!(l.rounds, l1.rounds, "layer {} ({})", l.name, l.op);
+        assert_eq!(l.bytes.total, 3 * l1.bytes.total, "layer {}", l.name);
+    }
+    assert_eq!(b.bytes.total, 3 * one.bytes.total);
 }

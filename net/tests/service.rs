@@ -56,6 +56,7 @@ fn served() -> (TrainedModel, Served) {
             cmp: Comparison::PAPER,
             trunc: Truncation::Local,
             calibrated: false,
+            batch: 1,
         },
     };
     (trained, served)

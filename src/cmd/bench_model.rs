@@ -236,13 +236,16 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
     patchwork_model::architecture::write_architecture(&model, &architecture)
         .map_err(|e| e.to_string())?;
     party_args.extend(args.load.to_flags());
-    let n = model.shape(model.input).numel();
+    let batch = settings.batch;
+    let n = model.shape(model.input).numel() * batch;
     let x: Vec<f32> = (0..n)
         .map(|i| ((i as f32 * 0.618).fract() - 0.5) * 2.0)
         .collect();
     let input = dir.path().join("input.npy");
+    let mut shape = model.shape(model.input).0.clone();
+    shape[0] = batch;
     let npy = Npy {
-        shape: model.shape(model.input).0.clone(),
+        shape,
         data: NpyData::F32(x),
     };
     std::fs::write(&input, encode_npy(&npy)).map_err(|e| e.to_string())?;
@@ -276,13 +279,15 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
                 "bits_per_sec": link.bits_per_sec, "seconds": m.seconds, "steady_seconds": m.steady,
                 "repeat_seconds": m.repeats, "rounds": m.rounds,
                 "bytes": {"p0_p1": m.edges[0], "p0_p2": m.edges[1], "p1_p2": m.edges[2], "total": m.total, "busiest_direction": m.busiest},
-                "estimate_seconds": estimate, "floor_seconds": floor})
+                "estimate_seconds": estimate, "floor_seconds": floor,
+                "images_per_sec": batch as f64 / m.typical()})
         })
         .collect();
     if args.json {
         let summary = serde_json::json!({"model": args.model, "spec": spec_note, "approx": comparison_arg(&settings), "frac_bits": settings.fp.frac_bits(), "truncation": arg_name(&TruncationArg::from(settings.trunc)),
             "seconds": lan.seconds, "bytes": {"p0_p1": lan.edges[0], "p0_p2": lan.edges[1], "p1_p2": lan.edges[2], "total": lan.total},
-            "rounds": lan.rounds, "repeat_seconds": lan.repeats, "steady_seconds": lan.steady, "parties": results, "links": link_rows});
+            "rounds": lan.rounds, "repeat_seconds": lan.repeats, "steady_seconds": lan.steady, "batch": batch,
+            "images_per_sec": batch as f64 / lan.typical(), "parties": results, "links": link_rows});
         outln!("{summary}");
         return Ok(());
     }
@@ -323,6 +328,14 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
         lan.edges[2] / 1e6,
         lan.rounds
     );
+    if batch > 1 {
+        outln!(
+            "batch of {batch} images in the inference: {:.1} images/s ({:.4} s and {:.3} MB per image)",
+            batch as f64 / lan.typical(),
+            lan.typical() / batch as f64,
+            lan.total / 1e6 / batch as f64
+        );
+    }
     if let Some(steady) = lan.steady {
         let all: Vec<String> = lan.repeats.iter().map(|s| format!("{s:.3}")).collect();
         outln!(
@@ -332,7 +345,7 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
         );
     }
     if !links.is_empty() {
-        print_links(&lan, &links, args.repeat > 1);
+        print_links(&lan, &links, args.repeat > 1, batch);
     }
     Ok(())
 }
@@ -345,7 +358,7 @@ fn estimate(lan: &Measured, m: &Measured, link: &Link) -> (f64, f64) {
 }
 
 /// One row per link setting, LAN first.
-fn print_links(lan: &Measured, links: &[(Link, Measured)], steady: bool) {
+fn print_links(lan: &Measured, links: &[(Link, Measured)], steady: bool, batch: usize) {
     outln!(
         "per inference ({}); estimate = LAN compute + rounds x one-way delay + busiest direction's bytes / rate",
         if steady {
@@ -355,7 +368,7 @@ fn print_links(lan: &Measured, links: &[(Link, Measured)], steady: bool) {
         }
     );
     outln!(
-        "{:<24} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "{:<24} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "link",
         "seconds",
         "rounds",
@@ -363,11 +376,12 @@ fn print_links(lan: &Measured, links: &[(Link, Measured)], steady: bool) {
         "P0-P2 MB",
         "P1-P2 MB",
         "estimate",
-        "floor"
+        "floor",
+        "images/s"
     );
     let row = |name: &str, m: &Measured, est: &str, floor: &str| {
         outln!(
-            "{:<24} {:>9.3} {:>7} {:>9.3} {:>9.3} {:>9.3} {:>9} {:>9}",
+            "{:<24} {:>9.3} {:>7} {:>9.3} {:>9.3} {:>9.3} {:>9} {:>9} {:>9.1}",
             name,
             m.typical(),
             m.rounds,
@@ -375,7 +389,8 @@ fn print_links(lan: &Measured, links: &[(Link, Measured)], steady: bool) {
             m.edges[1] / 1e6,
             m.edges[2] / 1e6,
             est,
-            floor
+            floor,
+            batch as f64 / m.typical()
         )
     };
     row("LAN (loopback)", lan, "-", "-");

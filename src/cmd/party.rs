@@ -6,14 +6,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use patchwork_core::held::Held;
-use patchwork_core::infer::argmax;
+use patchwork_core::infer::classes;
 use patchwork_core::infer::Settings;
 use patchwork_core::model::{Model, Weights};
 use patchwork_core::party::Party;
 use patchwork_core::role::Role;
 use patchwork_core::spec::Spec;
 use patchwork_model::commands;
-use patchwork_model::data::input::load_input;
 use patchwork_net::secure::run::run_party;
 use patchwork_net::service::loopback::loopback_service;
 use patchwork_net::service::ServiceLimits;
@@ -21,7 +20,7 @@ use patchwork_net::service::{infer_remote, DEFAULT_MAX_SESSIONS};
 use patchwork_net::tcp::{connect, loopback_config, SessionConfig};
 
 use super::party_result::{PartyFailure, PartyResult, PartyRun};
-use super::secure::{load_spec_for, SettingsArgs};
+use super::secure::{batch_input, load_spec_for, SettingsArgs};
 use super::values::RoleArg;
 
 /// What every party must agree on: the model's architecture, the spec and the settings.
@@ -84,9 +83,11 @@ pub struct PartyArgs {
     /// The model, spec and settings every party must agree on.
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Input (`.npy` or `.png`; P0 only).
+    /// Input (`.npy`, `.png` or `.jpg`; P0 only). An `.npy` of `N x C x H x W` holds N
+    /// images, and `--input` may be repeated: all the images run as one batch, in one
+    /// inference (P1 and P2 pass `--batch` with their number).
     #[arg(long)]
-    pub input: Option<PathBuf>,
+    pub input: Vec<PathBuf>,
     /// P0 only: open a session with a running service (`patchwork serve`) at the P1 and P2 of
     /// the session file instead of a one-off session.
     #[arg(long)]
@@ -141,16 +142,15 @@ fn run_role(args: &PartyArgs, role: Role) -> Result<(), Failure> {
         )));
     }
     let (model, weights, spec, settings) = args.model.load(role)?;
-    let input = match (role, &args.input) {
-        (Role::P0, Some(path)) => {
-            let x = load_input(path, model.shape(model.input)).map_err(|e| e.to_string())?;
-            Some(x.iter().copied().collect::<Vec<f32>>())
+    let (input, settings) = match (role, args.input.is_empty()) {
+        (Role::P0, false) => {
+            let shape = model.shape(model.input);
+            let (x, settings) = batch_input(&args.input, shape, &args.model.settings, &spec)?;
+            (Some(x), settings)
         }
-        (Role::P0, None) => return Err(String::from("P0 needs --input").into()),
-        (_, Some(_)) => {
-            return Err(format!("{role} does not take --input (only P0 holds it)").into())
-        }
-        (_, None) => None,
+        (Role::P0, true) => return Err(String::from("P0 needs --input").into()),
+        (_, false) => return Err(format!("{role} does not take --input (only P0 holds it)").into()),
+        (_, true) => (None, settings),
     };
     let mut config = SessionConfig::load(&args.config).map_err(|e| e.to_string())?;
     if let Some(t) = args.model.settings.timeout() {
@@ -196,11 +196,17 @@ fn run_role(args: &PartyArgs, role: Role) -> Result<(), Failure> {
     let peak = proc_status_bytes("self", "VmHWM");
     let sent_to = [0, 1, 2].map(|k| run.end.sent[k] - run.start.sent[k]);
     let repeat_seconds: Vec<f64> = runs.iter().map(|r| r.end.seconds).collect();
+    let classes = run
+        .output
+        .as_deref()
+        .map(|out| classes(out, settings.batch));
     if args.json {
         let result = PartyResult::Ran(PartyRun {
             role: args.role,
             output: run.output.clone(),
-            class: run.output.as_deref().map(argmax),
+            class: classes.as_ref().and_then(|c| c.first().copied()),
+            images: settings.batch,
+            classes: classes.clone(),
             seconds: run.end.seconds,
             setup_seconds: run.setup_seconds,
             bytes_sent: sent,
@@ -212,13 +218,16 @@ fn run_role(args: &PartyArgs, role: Role) -> Result<(), Failure> {
         });
         outln!("{result}");
     } else {
-        let result = match &run.output {
-            Some(out) => format!(
-                "class {}; output {}; ",
-                argmax(out),
+        let result = match (&run.output, &classes) {
+            (Some(out), Some(c)) if c.len() == 1 => {
+                format!("class {}; output {}; ", c[0], super::secure::list(out))
+            }
+            (Some(out), Some(c)) => format!(
+                "classes {}; outputs {}; ",
+                super::secure::list(c),
                 super::secure::list(out)
             ),
-            None => String::new(),
+            _ => String::new(),
         };
         outln!(
             "{role}: {result}{:.3} s, sent {sent} bytes, peak memory {:.1} MB",

@@ -24,8 +24,13 @@ pub struct PartyRun {
     pub role: RoleArg,
     /// P0's output (logits); `None` for P1 and P2.
     pub output: Option<Vec<f32>>,
-    /// P0's class (the index of the largest output); `None` for P1 and P2.
+    /// P0's class (the index of the largest output; the first image's for a batch); `None`
+    /// for P1 and P2.
     pub class: Option<usize>,
+    /// Images per inference (`--batch`).
+    pub images: usize,
+    /// P0's class of each image; `None` for P1 and P2.
+    pub classes: Option<Vec<usize>>,
     /// Seconds of the first inference.
     pub seconds: f64,
     /// Seconds of the session's set-up (program check and weight masks).
@@ -89,6 +94,8 @@ mod tests {
             role: RoleArg::P0,
             output: Some(vec![0.5, -1.0]),
             class: Some(0),
+            images: 1,
+            classes: Some(vec![0]),
             seconds: 0.25,
             setup_seconds: 0.1,
             bytes_sent: 10,

@@ -6,7 +6,7 @@ use std::time::Instant;
 use clap::Args;
 use patchwork_core::fixed_point::FixedPoint;
 use patchwork_core::infer::argmax;
-use patchwork_core::infer::Settings;
+use patchwork_core::infer::{Settings, MAX_BATCH};
 use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_core::model::{Model, TrainedModel};
 use patchwork_core::protocol::drelu::Comparison;
@@ -14,10 +14,11 @@ use patchwork_core::protocol::truncate::Truncation;
 use patchwork_core::spec::Spec;
 use patchwork_model::commands;
 use patchwork_model::data::fashion::bundled_test64;
-use patchwork_model::data::input::load_input;
+use patchwork_model::data::input::load_batch;
 use patchwork_model::data::Dataset;
 use patchwork_model::reference::forward;
-use patchwork_net::secure::local::{infer_local, Network};
+use patchwork_net::secure::local::{infer_local, infer_local_batches, Network};
+use patchwork_net::secure::report::Report;
 
 use super::bundled::DEMO;
 use super::values::{
@@ -51,6 +52,19 @@ pub struct SettingsArgs {
     /// an error naming the peer [default: the session file's `timeout_secs`, else 10].
     #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Option<f64>,
+    /// Images per inference: P0's inputs run as one batch, every step on all of them at once,
+    /// so the rounds are paid once per batch (all three parties must pass the same number)
+    /// [default: 1; for P0, the number of images its inputs hold].
+    #[arg(long, value_name = "N", value_parser = parse_batch)]
+    pub batch: Option<usize>,
+}
+
+/// A batch size: 1 to [`MAX_BATCH`].
+fn parse_batch(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=MAX_BATCH).contains(&n) => Ok(n),
+        _ => Err(format!("'{s}' is not a batch of 1 to {MAX_BATCH} images")),
+    }
 }
 
 /// The most fractional bits at which the local truncation is the default.
@@ -111,6 +125,7 @@ impl SettingsArgs {
             cmp,
             trunc,
             calibrated,
+            batch: self.batch.unwrap_or(1),
         })
     }
 
@@ -133,6 +148,9 @@ impl SettingsArgs {
         }
         if let Some(t) = self.timeout {
             flags.extend(["--timeout".to_string(), t.to_string()]);
+        }
+        if let Some(n) = self.batch {
+            flags.extend(["--batch".to_string(), n.to_string()]);
         }
         flags
     }
@@ -179,9 +197,10 @@ pub struct InferArgs {
     #[arg(long)]
     pub spec: Option<PathBuf>,
     /// Input image: `.npy` (float32, float64 or uint8; NCHW) or a grey or RGB `.png`/`.jpg` of the
-    /// model's size (P0's secret).
-    #[arg(long)]
-    pub input: PathBuf,
+    /// model's size (P0's secret). An `.npy` of `N x C x H x W` holds N images, and `--input`
+    /// may be repeated: all the images run as one batch, in one inference.
+    #[arg(long, required = true)]
+    pub input: Vec<PathBuf>,
     /// How the model is loaded: the input shape of symbolic dimensions and the transforms.
     #[command(flatten)]
     pub load: super::models::LoadArgs,
@@ -208,19 +227,46 @@ pub fn run_infer(args: &InferArgs) -> Result<(), String> {
         .model;
     let spec = load_spec_for(model.model(), args.spec.as_deref())?;
     commands::check_calibration(&model, &spec).map_err(|e| e.to_string())?;
-    let settings = args.protocol.settings(&spec)?;
     let shape = model.model().shape(model.model().input);
-    let input = load_input(&args.input, shape).map_err(|e| e.to_string())?;
-    let x: Vec<f32> = input.iter().copied().collect();
+    let (x, settings) = batch_input(&args.input, shape, &args.protocol.settings, &spec)?;
     let reports = infer_local(args.protocol.network(), &model, &spec, settings, &[&x])?;
     let r = &reports[0];
     if args.json {
         outln!("{}", serde_json::to_string(r).map_err(|e| e.to_string())?);
     } else {
         outln!("{r}");
-        outln!("class {}; output {}", r.class, list(&r.output));
+        if r.images == 1 {
+            outln!("class {}; output {}", r.class, list(&r.output));
+        } else {
+            for (k, (_, class, out)) in per_image(&reports).enumerate() {
+                outln!("image {k}: class {class}; output {}", list(out));
+            }
+        }
     }
     Ok(())
+}
+
+/// P0's images from `paths` as one batch ([`load_batch`]), and the settings with that batch.
+/// A `--batch` that says otherwise is refused with both numbers.
+pub fn batch_input(
+    paths: &[PathBuf],
+    shape: &patchwork_core::model::Shape,
+    args: &SettingsArgs,
+    spec: &Spec,
+) -> Result<(Vec<f32>, Settings), String> {
+    let paths: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
+    let (images, x) = load_batch(&paths, shape, MAX_BATCH).map_err(|e| e.to_string())?;
+    if let Some(b) = args.batch.filter(|&b| b != images) {
+        return Err(format!(
+            "--batch {b} but the inputs hold {images} image{}",
+            if images == 1 { "" } else { "s" }
+        ));
+    }
+    let settings = SettingsArgs {
+        batch: Some(images),
+        ..args.clone()
+    };
+    Ok((x, settings.settings(spec)?))
 }
 
 /// A fresh seed for the in-process session keys (the TCP session agrees keys in its handshake).
@@ -249,6 +295,9 @@ pub struct DemoArgs {
     /// Seconds a party waits for one message [default: 10].
     #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Option<f64>,
+    /// Images per inference (the rounds are paid once per batch).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_batch)]
+    pub batch: usize,
     /// Print the results as one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -262,6 +311,7 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
             frac_bits: args.frac_bits,
             truncation: None,
             timeout: args.timeout,
+            batch: Some(args.batch),
         },
         network: args.network,
     };
@@ -288,19 +338,19 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
         outln!("P0 holds each image, P1 the model, P2 helps; only P0 learns the class.\n");
     }
     let t0 = Instant::now();
-    let reports = infer_local(protocol.network(), &model, &spec, settings, &refs)?;
+    let reports = infer_local_batches(protocol.network(), &model, &spec, settings, &refs)?;
     let wall = t0.elapsed().as_secs_f64();
     let mut rows = Vec::with_capacity(n);
     let resolved = ResolvedSpec::new(model.model(), &spec).map_err(|e| e.to_string())?;
-    for (i, r) in reports.iter().enumerate() {
+    for (i, (r, secure, _)) in per_image(&reports).enumerate() {
         let float = forward(&model, &data.input(i), &resolved).map_err(|e| e.to_string())?;
         rows.push(DemoRow {
             image: i,
-            secure: r.class,
+            secure,
             float: argmax(float.as_slice().unwrap_or(&[])),
             label: data.labels[i] as usize,
-            ms: r.seconds * 1e3,
-            bytes: r.bytes.total,
+            ms: r.seconds * 1e3 / r.images as f64,
+            bytes: r.bytes.total / r.images as u64,
         });
     }
     let right = rows.iter().filter(|r| r.secure == r.label).count();
@@ -308,13 +358,14 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
     let bytes_per_image = reports.iter().map(|r| r.bytes.total).sum::<u64>() as f64 / n as f64;
     let rounds = reports.iter().map(|r| r.rounds).max().unwrap_or(0);
     let ms_per_image = reports.iter().map(|r| r.seconds).sum::<f64>() / n as f64 * 1e3;
+    let batch = args.batch.min(n);
     let setup_bytes = reports[0].setup_bytes.total;
     if args.json {
         let out = serde_json::json!({"model": DEMO.name, "spec": DEMO.spec_name(),
             "approx": comparison_arg(&settings), "frac_bits": settings.fp.frac_bits(),
             "truncation": arg_name(&TruncationArg::from(settings.trunc)), "images": rows,
             "secure_correct": right, "secure_equals_float": agree, "bytes_per_image": bytes_per_image,
-            "rounds": rounds, "ms_per_image": ms_per_image, "setup_bytes": setup_bytes,
+            "rounds": rounds, "batch": batch, "ms_per_image": ms_per_image, "setup_bytes": setup_bytes,
             "wall_seconds": wall});
         outln!("{out}");
         return Ok(());
@@ -343,12 +394,28 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
         "\nsecure accuracy {right}/{n} ({:.1}%), secure class = float class on {agree}/{n}",
         100.0 * right as f64 / n as f64
     );
+    let per = match batch {
+        1 => format!("{rounds} rounds"),
+        b => format!("{rounds} rounds per batch of {b}"),
+    };
     outln!(
-        "per image: {:.3} MB on the wire, {rounds} rounds, {ms_per_image:.1} ms; session set-up (weight masks, once): {:.3} MB; wall {wall:.2} s for {n} images",
+        "per image: {:.3} MB on the wire, {per}, {ms_per_image:.1} ms; session set-up (weight masks, once): {:.3} MB; wall {wall:.2} s for {n} images",
         bytes_per_image / 1e6,
         setup_bytes as f64 / 1e6
     );
     Ok(())
+}
+
+/// Each image of the batches of `reports`, in order: its batch's report, its secure class and
+/// its output.
+fn per_image(reports: &[Report]) -> impl Iterator<Item = (&Report, usize, &[f32])> {
+    reports.iter().flat_map(|r| {
+        let per = r.output.len() / r.images.max(1);
+        r.classes
+            .iter()
+            .zip(r.output.chunks(per.max(1)))
+            .map(move |(&class, out)| (r, class, out))
+    })
 }
 
 /// One image of the demo: the classes by the secure run, the float reference and the label.
@@ -363,7 +430,7 @@ struct DemoRow {
 }
 
 /// The test set through secure inference, compared image by image with the float reference
-/// (same spec). Sessions of 100 images each; a progress bar on stderr.
+/// (same spec). Sessions of about 100 images each (whole batches); a progress bar on stderr.
 pub fn secure_eval(
     trained: &TrainedModel,
     spec: &Spec,
@@ -393,33 +460,35 @@ pub fn secure_eval(
     let mut disagreements = Vec::new();
     let resolved = ResolvedSpec::new(model, spec).map_err(|e| e.to_string())?;
     let t0 = Instant::now();
-    for start in (0..n).step_by(100) {
-        let end = (start + 100).min(n);
+    let session = settings.batch * (100 / settings.batch).max(1);
+    for start in (0..n).step_by(session) {
+        let end = (start + session).min(n);
         let inputs: Vec<Vec<f32>> = (start..end)
             .map(|i| data.input(i).iter().copied().collect())
             .collect();
         let refs: Vec<&[f32]> = inputs.iter().map(|v| v.as_slice()).collect();
-        let reports = infer_local(protocol.network(), trained, spec, settings, &refs)?;
-        for (k, r) in reports.iter().enumerate() {
+        let reports = infer_local_batches(protocol.network(), trained, spec, settings, &refs)?;
+        for r in &reports {
+            bytes += r.bytes.total;
+            seconds += r.seconds;
+        }
+        for (k, (_, class, output)) in per_image(&reports).enumerate() {
             let i = start + k;
             let float = forward(trained, &data.input(i), &resolved).map_err(|e| e.to_string())?;
             let float: Vec<f32> = float.iter().copied().collect();
             let (fc, label) = (argmax(&float), labels[i] as usize);
-            secure_right += (r.class == label) as usize;
+            secure_right += (class == label) as usize;
             float_right += (fc == label) as usize;
-            if r.class == fc {
+            if class == fc {
                 agree += 1;
             } else {
                 disagreements.push(i);
             }
-            max_diff = r
-                .output
+            max_diff = output
                 .iter()
                 .zip(&float)
                 .map(|(a, b)| (a - b).abs())
                 .fold(max_diff, f32::max);
-            bytes += r.bytes.total;
-            seconds += r.seconds;
         }
         bar.set_position(end as u64);
         bar.set_message(format!("secure top-1 = float top-1 on {agree}/{end}"));
@@ -430,7 +499,7 @@ pub fn secure_eval(
     let per_image_ms = seconds / n.max(1) as f64 * 1e3;
     let wall = t0.elapsed().as_secs_f64();
     if json {
-        let out = serde_json::json!({"images": n, "approx": comparison_arg(&settings),
+        let out = serde_json::json!({"images": n, "batch": settings.batch, "approx": comparison_arg(&settings),
             "frac_bits": settings.fp.frac_bits(), "truncation": arg_name(&TruncationArg::from(settings.trunc)),
             "secure_correct": secure_right, "float_correct": float_right, "secure_equals_float": agree,
             "max_logit_difference": max_diff, "disagreements": disagreements,
@@ -485,6 +554,7 @@ mod tests {
                 frac_bits: Some(13),
                 truncation: Some(TruncationArg::Assisted),
                 timeout: Some(2.5),
+                batch: Some(8),
             },
             SettingsArgs {
                 approx: Some(ApproxArg::Fixed(Comparison::Exact)),

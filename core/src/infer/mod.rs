@@ -24,7 +24,7 @@ use crate::model::windows;
 use crate::model::{softmax, LayerWeights, Model, ModelError, Node, Op, Weights};
 use crate::party::{Error, Party};
 use crate::program::{self, Program};
-use crate::protocol::bilinear::{Bilinear, Conv2d, MatMul};
+use crate::protocol::bilinear::{Batched, Bilinear, Conv2d, MatMul};
 use crate::protocol::brelu::{BlockReluLayer, MapShape};
 use crate::protocol::drelu::{relu, Comparison};
 use crate::protocol::maxpool::{max_pool, Pool};
@@ -33,6 +33,10 @@ use crate::protocol::truncate::{truncate, Truncation};
 use crate::role::Role;
 use crate::spec::Spec;
 use crate::transport::Transport;
+
+/// The most images one inference takes ([`Settings::batch`]): every activation of the batch is
+/// held at once, so this bounds a party's memory at the model's per-image need times it.
+pub const MAX_BATCH: usize = 1024;
 
 /// How the secure forward pass computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +51,10 @@ pub struct Settings {
     /// Whether each node with a window calibrated in the spec compares in it
     /// ([`crate::model::windows`]). Without, `cmp` must hold every recorded range.
     pub calibrated: bool,
+    /// Images per inference (at least 1): P0's input is this many images one after another,
+    /// and every step of the pass runs on all of them at once, so the rounds of an inference
+    /// are paid once per batch.
+    pub batch: usize,
 }
 
 impl Settings {
@@ -57,6 +65,7 @@ impl Settings {
         cmp: Comparison::PAPER,
         trunc: Truncation::Local,
         calibrated: false,
+        batch: 1,
     };
 }
 
@@ -68,6 +77,7 @@ impl Default for Settings {
             cmp: Comparison::Exact,
             trunc: Truncation::Local,
             calibrated: false,
+            batch: 1,
         }
     }
 }
@@ -102,6 +112,8 @@ pub enum InferError<E> {
         /// What was found.
         found: usize,
     },
+    /// A batch of no images, or of more than [`MAX_BATCH`] ([`Settings::batch`]).
+    Batch(usize),
     /// A node the secure runner cannot evaluate.
     Unsupported {
         /// The node's name.
@@ -137,6 +149,9 @@ impl<E: core::fmt::Debug> core::fmt::Display for InferError<E> {
             }
             InferError::InputLength { expected, found } => {
                 write!(f, "input has {found} values, the model expects {expected}")
+            }
+            InferError::Batch(n) => {
+                write!(f, "a batch has 1 to {MAX_BATCH} images, not {n}")
             }
             InferError::Unsupported { node, op, reason } => {
                 write!(f, "node '{node}' ({op}): {reason}")
@@ -206,18 +221,19 @@ fn chw<E>(
         })
 }
 
-/// The product shape of a Conv or Linear node (the right operand is the weight as P1 holds it).
+/// The product shape of a Conv or Linear node for a batch (the right operand is the weight
+/// as P1 holds it): each image's convolution, or one matrix product with a row per image.
 enum Product {
-    Conv(Conv2d),
+    Conv(Batched<Conv2d>),
     Linear(MatMul),
 }
 
 impl Product {
-    fn of<E>(model: &Model, node: &Node) -> Result<Option<Product>, InferError<E>> {
+    fn of<E>(model: &Model, node: &Node, batch: usize) -> Result<Option<Product>, InferError<E>> {
         Ok(match &node.op {
             Op::Conv(c) => {
                 let (in_c, in_h, in_w) = chw(model, node, node.inputs[0])?;
-                Some(Product::Conv(Conv2d {
+                let op = Conv2d {
                     in_c,
                     in_h,
                     in_w,
@@ -228,10 +244,11 @@ impl Product {
                     pad: c.padding,
                     dilation: c.dilation,
                     groups: c.groups,
-                }))
+                };
+                Some(Product::Conv(Batched { op, n: batch }))
             }
             Op::Linear(l) => Some(Product::Linear(MatMul {
-                m: 1,
+                m: batch,
                 k: l.in_features,
                 n: l.out_features,
             })),
@@ -255,24 +272,28 @@ impl Product {
 }
 
 impl NodePlan {
-    /// Resolves node `index` of `model` under the resolved `spec`.
+    /// Resolves node `index` of `model` under the resolved `spec` for `batch` images. A
+    /// batch's Block-ReLU layer is the images' maps as one map of `batch x C` channels, the
+    /// spec's patch sizes repeated for each image.
     fn of<E>(
         model: &Model,
         spec: &ResolvedSpec,
         index: usize,
         node: &Node,
+        batch: usize,
     ) -> Result<NodePlan, InferError<E>> {
-        if let Some(prod) = Product::of(model, node)? {
+        if let Some(prod) = Product::of(model, node, batch)? {
             return Ok(NodePlan::Product(prod));
         }
         Ok(match spec.layer(index) {
             Some((sizes, (channels, height, width))) => {
                 let shape = MapShape {
-                    channels: *channels,
+                    channels: *channels * batch,
                     height: *height,
                     width: *width,
                 };
-                let layer = BlockReluLayer::new(shape, sizes).map_err(protocol_err(node))?;
+                let sizes: Vec<_> = (0..batch).flat_map(|_| sizes.iter().copied()).collect();
+                let layer = BlockReluLayer::new(shape, &sizes).map_err(protocol_err(node))?;
                 NodePlan::BlockRelu(layer)
             }
             None => NodePlan::Other,
@@ -350,12 +371,15 @@ impl<'m> DescribedModel<'m> {
         spec: &Spec,
         settings: Settings,
     ) -> Result<DescribedModel<'m>, InferError<E>> {
+        if !(1..=MAX_BATCH).contains(&settings.batch) {
+            return Err(InferError::Batch(settings.batch));
+        }
         let spec = ResolvedSpec::new(model, spec).map_err(InferError::Spec)?;
         let nodes = model
             .nodes
             .iter()
             .enumerate()
-            .map(|(i, node)| NodePlan::of(model, &spec, i, node))
+            .map(|(i, node)| NodePlan::of(model, &spec, i, node, settings.batch))
             .collect::<Result<Vec<_>, _>>()?;
         let comparisons = model
             .nodes
@@ -392,6 +416,11 @@ impl<'m> DescribedModel<'m> {
     /// The comparison node `index` runs (for a Block-ReLU: of its patch sums), if it compares.
     pub fn comparison(&self, index: usize) -> Option<Comparison> {
         self.comparisons.get(index).copied().flatten()
+    }
+
+    /// The settings it was described with (the batch among them).
+    pub fn settings(&self) -> Settings {
+        self.settings
     }
 
     fn comparison_of(&self, index: usize) -> Comparison {
@@ -503,19 +532,22 @@ impl<'m> DescribedModel<'m> {
         masks.then(cost::setup_ack())
     }
 
-    /// The cost model's prediction for node `index`.
+    /// The cost model's prediction for node `index` (for the whole batch).
     pub fn node_cost(&self, index: usize) -> Cost {
         let node = &self.model.nodes[index];
-        let n = self.model.shape(node.inputs[0]).numel();
+        let batch = self.settings.batch;
+        let per_image = self.model.shape(node.inputs[0]).numel();
+        let n = per_image * batch;
         let map = |shape: &crate::model::Shape| {
-            let (c, h, w) = shape.channels_and_map().unwrap_or((n, 1, 1));
+            let (c, h, w) = shape.channels_and_map().unwrap_or((per_image, 1, 1));
             MapShape {
-                channels: c,
+                channels: c * batch,
                 height: h,
                 width: w,
             }
         };
-        let truncation = cost::truncate(self.model.shape(node.output).numel(), self.settings.trunc);
+        let out = self.model.shape(node.output).numel() * batch;
+        let truncation = cost::truncate(out, self.settings.trunc);
         match (&self.nodes[index], &node.op) {
             (NodePlan::Product(prod), _) => prod.cost().then(truncation),
             (NodePlan::BlockRelu(layer), _) => {
@@ -533,9 +565,9 @@ impl<'m> DescribedModel<'m> {
         }
     }
 
-    /// What revealing the output to P0 costs.
+    /// What revealing the output (of every image of the batch) to P0 costs.
     pub fn reveal_cost(&self) -> Cost {
-        let n = self.model.shape(self.model.output).numel();
+        let n = self.model.shape(self.model.output).numel() * self.settings.batch;
         let mut c = Cost::default();
         c.bytes[Role::P1.index()][Role::P0.index()] = 8 * n as u64;
         c.rounds = 1;
@@ -544,8 +576,9 @@ impl<'m> DescribedModel<'m> {
 }
 
 impl SecureModel<'_> {
-    /// One secure forward pass. P0 holds the input (`C*H*W` floats, NCHW: `Held::Mine`) and
-    /// gets the output; P1 and P2 pass `Held::NotMine` and get `None`. `after_node(index)` is
+    /// One secure forward pass of a batch. P0 holds the input (`batch` images of `C*H*W`
+    /// floats one after another, NCHW: `Held::Mine`) and gets the outputs, one after another;
+    /// P1 and P2 pass `Held::NotMine` and get `None`. `after_node(index)` is
     /// called after each node (for per-layer timing and traffic).
     pub fn infer<T: Transport>(
         &self,
@@ -563,7 +596,8 @@ impl SecureModel<'_> {
                     node: String::from("<input>"),
                     error,
                 })?;
-        let n_in = model.shape(model.input).numel();
+        let batch = d.settings.batch;
+        let n_in = model.shape(model.input).numel() * batch;
         // Input: P0 and P1 share the mask m; P0 holds x - m, P1 holds m. Nothing travels.
         let step = p.begin_step();
         let mut values: Vec<Option<Vec<u64>>> = vec![None; model.values.len()];
@@ -635,12 +669,15 @@ impl SecureModel<'_> {
                     .map(|(a, b)| fp.decode(a.wrapping_add(*b)) as f32)
                     .collect();
                 let last = model.nodes.iter().find(|n| n.output == model.output);
-                if let Some(node) = last {
-                    match node.op {
-                        Op::Softmax => softmax(&mut y, false),
-                        Op::LogSoftmax => softmax(&mut y, true),
-                        _ => {}
-                    }
+                let log = match last.map(|n| &n.op) {
+                    Some(Op::Softmax) => Some(false),
+                    Some(Op::LogSoftmax) => Some(true),
+                    _ => None,
+                };
+                if let Some(log) = log {
+                    let per_image = y.len() / batch;
+                    y.chunks_mut(per_image.max(1))
+                        .for_each(|scores| softmax(scores, log));
                 }
                 Ok(Some(y))
             }
@@ -658,6 +695,10 @@ impl SecureModel<'_> {
         let d = &self.described;
         let model = d.model;
         let (fp, cmp, role) = (d.settings.fp, d.comparison_of(index), p.role());
+        let batch = d.settings.batch;
+        // The per-image `C x H x W` of a value, and the batch's maps as `batch x C` channels.
+        let map_of = |v: usize| chw(model, node, v);
+        let batch_map = |v: usize| map_of(v).map(|(c, h, w)| (c * batch, h, w));
         // A checked model is topological, so every input was computed; never read as empty.
         let value = |v: usize| {
             values[v].as_deref().ok_or(InferError::Unsupported {
@@ -684,7 +725,7 @@ impl SecureModel<'_> {
                 }
                 .map_err(err)?;
                 let mut y = truncate(p, fp, trunc, &z).map_err(protocol_err(node))?;
-                add_bias(&self.biases[index], &mut y);
+                add_bias(&self.biases[index], batch, &mut y);
                 y
             }
             (NodePlan::BlockRelu(layer), _) => layer.apply(p, x, cmp).map_err(err)?,
@@ -710,10 +751,19 @@ impl SecureModel<'_> {
                 .zip(value(node.inputs[1])?)
                 .map(|(a, b)| a.wrapping_add(*b))
                 .collect(),
+            // Along channels, image by image.
             (_, Op::Concat) => {
-                let mut out = Vec::new();
-                for &v in &node.inputs {
-                    out.extend_from_slice(value(v)?);
+                let parts = node
+                    .inputs
+                    .iter()
+                    .map(|&v| value(v))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut out = Vec::with_capacity(parts.iter().map(|x| x.len()).sum());
+                for image in 0..batch {
+                    for x in &parts {
+                        let per = x.len() / batch;
+                        out.extend_from_slice(&x[image * per..(image + 1) * per]);
+                    }
                 }
                 out
             }
@@ -729,19 +779,19 @@ impl SecureModel<'_> {
                 })
             }
             (_, Op::AvgPool(pool)) => {
-                let (_, oh, ow) = chw(model, node, node.output)?;
-                let sums = local::avg_pool(fp, pool, x, chw(model, node, node.inputs[0])?, oh, ow);
+                let (_, oh, ow) = map_of(node.output)?;
+                let sums = local::avg_pool(fp, pool, x, batch_map(node.inputs[0])?, oh, ow);
                 truncate(p, fp, trunc, &sums).map_err(err)?
             }
             (_, Op::GlobalAvgPool) => {
-                let (c, h, w) = chw(model, node, node.inputs[0])?;
+                let (c, h, w) = batch_map(node.inputs[0])?;
                 let sums = local::global_avg_pool(fp, x, c, h * w);
                 truncate(p, fp, trunc, &sums).map_err(err)?
             }
             (_, Op::MaxPool(pool)) => {
-                let (c, h, w) = chw(model, node, node.inputs[0])?;
+                let (c, h, w) = batch_map(node.inputs[0])?;
                 let pool = to_pool(pool);
-                let (_, oh, ow) = chw(model, node, node.output)?;
+                let (_, oh, ow) = map_of(node.output)?;
                 if pool.out_hw(h, w) != (oh, ow) {
                     return Err(InferError::Unsupported {
                         node: node.name.clone(),
@@ -763,8 +813,8 @@ impl SecureModel<'_> {
                 .map_err(err)?
             }
             (_, Op::Resize(r)) => {
-                let (_, oh, ow) = chw(model, node, node.output)?;
-                let out = local::resize(fp, r, x, chw(model, node, node.inputs[0])?, oh, ow);
+                let (_, oh, ow) = map_of(node.output)?;
+                let out = local::resize(fp, r, x, batch_map(node.inputs[0])?, oh, ow);
                 if r.is_nearest() {
                     out
                 } else {
@@ -806,14 +856,16 @@ fn acknowledge<T: Transport>(p: &mut Party<T>, to: &[Role]) -> Result<(), Error<
 }
 
 /// P1 adds the bias (encoded at `f` bits, one value per output channel) of a Conv or Linear
-/// node to its share; P0 and P2 have no biases and add nothing.
-fn add_bias(bias: &[u64], y: &mut [u64]) {
+/// node to its share of each of the `batch` images; P0 and P2 have no biases and add nothing.
+fn add_bias(bias: &[u64], batch: usize, y: &mut [u64]) {
     if bias.is_empty() {
         return;
     }
-    let per = y.len() / bias.len();
-    for (chunk, &b) in y.chunks_mut(per.max(1)).zip(bias) {
-        chunk.iter_mut().for_each(|v| *v = v.wrapping_add(b));
+    let per = y.len() / batch / bias.len();
+    for image in y.chunks_mut((per * bias.len()).max(1)) {
+        for (chunk, &b) in image.chunks_mut(per.max(1)).zip(bias) {
+            chunk.iter_mut().for_each(|v| *v = v.wrapping_add(b));
+        }
     }
 }
 
@@ -827,6 +879,12 @@ pub fn argmax(v: &[f32]) -> usize {
             |b, (i, &x)| if x > b.1 { (i, x) } else { b },
         )
         .0
+}
+
+/// The class of each of the `batch` images whose outputs lie one after another in `outputs`.
+pub fn classes(outputs: &[f32], batch: usize) -> Vec<usize> {
+    let per_image = outputs.len() / batch.max(1);
+    outputs.chunks(per_image.max(1)).map(argmax).collect()
 }
 
 /// For each value, the index of the last node that reads it (`usize::MAX` if none).

@@ -206,6 +206,38 @@ impl Bilinear for Conv2d {
     }
 }
 
+/// `op` applied to each of `n` left operands laid one after another, all with the same right
+/// operand: a batch of images through one layer's weights. The products of a batch are one
+/// product protocol, so one round and one message for all `n` images.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Batched<Op> {
+    /// The map applied to each image.
+    pub op: Op,
+    /// Images in the batch.
+    pub n: usize,
+}
+
+impl<Op: Bilinear> Bilinear for Batched<Op> {
+    fn lhs_len(&self) -> usize {
+        self.n * self.op.lhs_len()
+    }
+    fn rhs_len(&self) -> usize {
+        self.op.rhs_len()
+    }
+    fn out_len(&self) -> usize {
+        self.n * self.op.out_len()
+    }
+    fn accumulate(&self, lhs: &[u64], rhs: &[u64], out: &mut [u64]) {
+        let (l, o) = (self.op.lhs_len(), self.op.out_len());
+        for (x, y) in lhs
+            .chunks_exact(l.max(1))
+            .zip(out.chunks_exact_mut(o.max(1)))
+        {
+            self.op.accumulate(x, rhs, y);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,5 +319,18 @@ mod tests {
                 .collect();
             assert_eq!(c.apply(&x, &w), direct(&c, &x, &w), "{c:?}");
         }
+    }
+
+    #[test]
+    fn a_batch_is_each_image_through_the_same_weights() {
+        let c = Conv2d::same_3x3(2, 3, 5, 4);
+        let b = Batched { op: c, n: 3 };
+        let x: Vec<u64> = (0..b.lhs_len() as u64).map(|i| i * i + 1).collect();
+        let w: Vec<u64> = (0..c.rhs_len() as u64).map(|i| i.wrapping_neg()).collect();
+        let each: Vec<u64> = x
+            .chunks(c.lhs_len())
+            .flat_map(|img| direct(&c, img, &w))
+            .collect();
+        assert_eq!(b.apply(&x, &w), each);
     }
 }

@@ -34,6 +34,16 @@ pub enum InputError {
         /// What was found.
         found: Vec<usize>,
     },
+    /// The inputs hold no image, or more images than a batch takes.
+    #[error("{path}: the inputs hold {images} images up to this file; a batch takes 1 to {max}")]
+    Batch {
+        /// The file.
+        path: String,
+        /// Images up to and including this file.
+        images: usize,
+        /// The most a batch takes.
+        max: usize,
+    },
     /// Neither `.npy` nor `.png` (nor recognisable on stdin).
     #[error(
         "{path}: unknown input type (expected a .npy, .png or .jpg file, or one on stdin as `-`)"
@@ -48,12 +58,77 @@ pub enum InputError {
 /// in the file). The format comes from the extension, or for `-` from the first bytes. At most
 /// twice the raw size of `expected` (plus 1 MiB of headers) is read.
 pub fn load_input(path: &Path, expected: &Shape) -> Result<ArrayD<f32>, InputError> {
+    let (name, shape, data) = read_input(path, expected, 1)?;
+    if strip(&shape) != strip(&expected.0) {
+        return Err(InputError::Shape {
+            path: name,
+            expected: expected.clone(),
+            found: shape,
+        });
+    }
+    Ok(ArrayD::from_shape_vec(IxDyn(&expected.0), data).expect("element count checked"))
+}
+
+/// Loads the images of every file of `paths` as one batch, one image after another in file
+/// order: an image file, or an `.npy` of one image or of `N x C x H x W` (`N` images of the
+/// model's `expected` `[1, C, H, W]`). Returns the number of images and their values. At most
+/// `max_images` images in all (each file is read up to twice their raw size).
+pub fn load_batch(
+    paths: &[&Path],
+    expected: &Shape,
+    max_images: usize,
+) -> Result<(usize, Vec<f32>), InputError> {
+    let mut values = Vec::new();
+    let mut images = 0;
+    for path in paths {
+        let left = max_images.saturating_sub(images);
+        let (name, shape, data) = read_input(path, expected, left.max(1))?;
+        let n = if strip(&shape) == strip(&expected.0) {
+            1
+        } else if shape.len() == expected.0.len()
+            && shape.len() > 1
+            && shape[1..] == expected.0[1..]
+            && expected.0[0] == 1
+        {
+            shape[0]
+        } else {
+            return Err(InputError::Shape {
+                path: name,
+                expected: expected.clone(),
+                found: shape,
+            });
+        };
+        if n == 0 || images + n > max_images {
+            return Err(InputError::Batch {
+                path: name,
+                images: images + n,
+                max: max_images,
+            });
+        }
+        images += n;
+        values.extend(data);
+    }
+    Ok((images, values))
+}
+
+/// Leading 1s dropped: a file's shape fits the model's with or without its batch dimension.
+fn strip(s: &[usize]) -> Vec<usize> {
+    s.iter().skip_while(|&&d| d == 1).copied().collect()
+}
+
+/// Reads and decodes `path`, sized for up to `images` images of `expected`: its name, the
+/// shape found and the values.
+fn read_input(
+    path: &Path,
+    expected: &Shape,
+    images: usize,
+) -> Result<(String, Vec<usize>, Vec<f32>), InputError> {
     let name = file::display(path);
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    let limit = 8 * expected.numel() as u64 + (1 << 20);
+    let limit = 8 * (expected.numel() * images) as u64 + (1 << 20);
     let bytes = file::read(path, limit).map_err(|source| {
         InputError::Npy(NpyError::Io {
             path: name.clone(),
@@ -88,20 +163,7 @@ pub fn load_input(path: &Path, expected: &Shape) -> Result<ArrayD<f32>, InputErr
         Some("jpg" | "jpeg") => read_jpeg(&name, &bytes, expected)?,
         _ => return Err(InputError::Extension { path: name }),
     };
-    let strip = |s: &[usize]| {
-        s.iter()
-            .skip_while(|&&d| d == 1)
-            .copied()
-            .collect::<Vec<_>>()
-    };
-    if strip(&shape) != strip(&expected.0) {
-        return Err(InputError::Shape {
-            path: name,
-            expected: expected.clone(),
-            found: shape,
-        });
-    }
-    Ok(ArrayD::from_shape_vec(IxDyn(&expected.0), data).expect("element count checked"))
+    Ok((name, shape, data))
 }
 
 /// Decodes a JPEG of the model's height and width (checked from its header first) into

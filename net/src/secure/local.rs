@@ -108,3 +108,31 @@ pub fn infer_local(
         })
         .collect())
 }
+
+/// Runs `images` in inferences of `settings.batch` images each (the images of a batch one
+/// after another; a last, smaller batch runs in a session of its own, since the batch is a
+/// fact of the session): one report per batch, in order.
+pub fn infer_local_batches(
+    network: Network,
+    model: &TrainedModel,
+    spec: &Spec,
+    settings: Settings,
+    images: &[&[f32]],
+) -> Result<Vec<Report>, String> {
+    let size = settings.batch.max(1);
+    let batches: Vec<Vec<f32>> = images.chunks(size).map(|b| b.concat()).collect();
+    let full = images.len() / size;
+    let refs: Vec<&[f32]> = batches.iter().map(|b| b.as_slice()).collect();
+    let mut reports = match full {
+        0 => Vec::new(),
+        _ => infer_local(network, model, spec, settings, &refs[..full])?,
+    };
+    if full < refs.len() {
+        let rest = Settings {
+            batch: images.len() % size,
+            ..settings
+        };
+        reports.extend(infer_local(network, model, spec, rest, &refs[full..])?);
+    }
+    Ok(reports)
+}

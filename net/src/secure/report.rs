@@ -2,7 +2,7 @@
 //! per-layer table with the cost model's prediction beside what was measured.
 
 use patchwork_core::cost::Cost;
-use patchwork_core::infer::{argmax, DescribedModel};
+use patchwork_core::infer::{classes, DescribedModel};
 use patchwork_core::model::Model;
 use patchwork_core::role::Role;
 use std::fmt;
@@ -67,10 +67,14 @@ pub struct LayerRow {
 /// The whole report.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
-    /// P0's output (logits).
+    /// P0's output (logits; for a batch, each image's one after another).
     pub output: Vec<f32>,
-    /// The class the output names.
+    /// The class the output names (the first image's, for a batch).
     pub class: usize,
+    /// Images in the inference.
+    pub images: usize,
+    /// The class of each image.
+    pub classes: Vec<usize>,
     /// P0's wall time from its first layer to the revealed output.
     pub seconds: f64,
     /// Bytes measured on the wire during the inference.
@@ -135,8 +139,12 @@ pub fn combine(model: &Model, secure: &DescribedModel, runs: &[PartyRun; 3]) -> 
     predicted = predicted.then(secure.reveal_cost());
     let rounds = runs.iter().map(|r| r.end.rounds).max().unwrap_or(0)
         - runs.iter().map(|r| r.start.rounds).max().unwrap_or(0);
+    let images = secure.settings().batch;
+    let classes = classes(&output, images);
     Report {
-        class: argmax(&output),
+        class: classes.first().copied().unwrap_or(0),
+        images,
+        classes,
         output,
         // The client's latency: P0 starts after the set-up and ends with the output. (P1 and P2
         // may start waiting earlier, so their clocks include idle time.)
