@@ -1,10 +1,12 @@
 //! End to end: the three parties as three `patchwork party` processes over authenticated TLS
 //! on loopback agree with the float reference on bundled Fashion-MNIST images, with and without
 //! a Block-ReLU spec, with exact and approximate DReLU, and with the assisted truncation. P1
-//! holds the ONNX model; P0 and P2 get only its architecture file (no weights).
+//! holds the ONNX model; P0 and P2 get only its architecture file (no weights). A batch of
+//! images runs as one inference in the rounds of one image, and parties given different
+//! batches refuse each other.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use patchwork::cmd::party_result::{PartyResult, PartyRun};
 use patchwork_core::infer::argmax;
@@ -20,8 +22,9 @@ fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_patchwork")
 }
 
-/// Runs the three parties on image `i` and returns P0's result.
-fn three_parties(dir: &Path, i: usize, extra: &[&str]) -> PartyRun {
+/// Runs the three parties on the `images` (one batch, in one `.npy` file) with `extra` flags
+/// for every party, and returns P0's, P1's and P2's outputs.
+fn three_parties(dir: &Path, images: &[usize], extra: &[&str]) -> [Output; 3] {
     let status = Command::new(bin())
         .args(["session", "loopback", "--dir"])
         .arg(dir)
@@ -29,10 +32,19 @@ fn three_parties(dir: &Path, i: usize, extra: &[&str]) -> PartyRun {
         .status()
         .unwrap();
     assert!(status.success());
-    let x: Vec<f32> = bundled_test64().input(i).iter().copied().collect();
-    let input = dir.join(format!("image{i}.npy"));
+    let x: Vec<f32> = images
+        .iter()
+        .flat_map(|&i| {
+            bundled_test64()
+                .input(i)
+                .iter()
+                .copied()
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let input = dir.join("images.npy");
     let npy = Npy {
-        shape: vec![1, 1, 28, 28],
+        shape: vec![images.len(), 1, 28, 28],
         data: NpyData::F32(x),
     };
     std::fs::write(&input, encode_npy(&npy)).unwrap();
@@ -63,7 +75,11 @@ fn three_parties(dir: &Path, i: usize, extra: &[&str]) -> PartyRun {
             .unwrap()
     };
     let (p1, p2, p0) = (party("p1"), party("p2"), party("p0"));
-    let outs = [p0, p1, p2].map(|c| c.wait_with_output().unwrap());
+    [p0, p1, p2].map(|c| c.wait_with_output().unwrap())
+}
+
+/// P0's result of three parties that all succeeded.
+fn ran(outs: &[Output; 3]) -> PartyRun {
     for (k, o) in outs.iter().enumerate() {
         assert!(
             o.status.success(),
@@ -84,18 +100,9 @@ fn check(i: usize, spec: Option<&str>, settings: &[&str], tolerance: f32) -> Par
     if let Some(s) = spec {
         extra.extend(["--spec", s]);
     }
-    let got = three_parties(dir.path(), i, &extra);
-    let model = patchwork_model::onnx::load_model(Path::new(MODEL)).unwrap();
+    let got = ran(&three_parties(dir.path(), &[i], &extra));
     let spec = spec.map(|s| patchwork_model::spec_io::load_spec(Path::new(s)).unwrap());
-    let float: Vec<f32> = forward(
-        &model,
-        &bundled_test64().input(i),
-        &ResolvedSpec::of(model.model(), spec.as_ref()).unwrap(),
-    )
-    .unwrap()
-    .iter()
-    .copied()
-    .collect();
+    let float = float(i, spec.as_ref());
     let secure = got.output.clone().expect("P0 has the output");
     assert_eq!(got.class, Some(argmax(&float)), "top-1, image {i}");
     let err = secure
@@ -108,6 +115,61 @@ fn check(i: usize, spec: Option<&str>, settings: &[&str], tolerance: f32) -> Par
         "image {i}: max logit error {err}: {secure:?} vs {float:?}"
     );
     got
+}
+
+/// The float reference's output for bundled image `i` with `spec`.
+fn float(i: usize, spec: Option<&patchwork_core::spec::Spec>) -> Vec<f32> {
+    let model = patchwork_model::onnx::load_model(Path::new(MODEL)).unwrap();
+    forward(
+        &model,
+        &bundled_test64().input(i),
+        &ResolvedSpec::of(model.model(), spec).unwrap(),
+    )
+    .unwrap()
+    .iter()
+    .copied()
+    .collect()
+}
+
+#[test]
+fn a_batch_runs_as_one_inference_in_the_rounds_of_one_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = [5, 6, 7];
+    let flags = ["--spec", SPEC, "--approx", "43,5", "--batch", "3"];
+    let got = ran(&three_parties(dir.path(), &images, &flags));
+    let spec = patchwork_model::spec_io::load_spec(Path::new(SPEC)).unwrap();
+    let want: Vec<usize> = images
+        .iter()
+        .map(|&i| argmax(&float(i, Some(&spec))))
+        .collect();
+    assert_eq!(got.images, 3);
+    assert_eq!(got.classes.as_deref(), Some(&want[..]));
+    assert_eq!(got.output.as_ref().map(Vec::len), Some(30));
+    let one = check(5, Some(SPEC), &["--approx", "43,5"], 0.5);
+    assert_eq!(
+        got.rounds, one.rounds,
+        "a batch pays the rounds of one image"
+    );
+}
+
+#[test]
+fn parties_given_different_batches_refuse_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // P0's input holds three images; P1 and P2 were not told of a batch.
+    let outs = three_parties(dir.path(), &[0, 1, 2], &[]);
+    for (k, o) in outs.iter().enumerate() {
+        assert!(!o.status.success(), "P{k} ran a program its peers do not");
+    }
+    let p0 = PartyResult::parse(&String::from_utf8_lossy(&outs[0].stdout)).unwrap();
+    let PartyResult::Failed(f) = p0 else {
+        panic!("P0 did not fail")
+    };
+    assert!(
+        f.error
+            .contains("images per inference differs from P1's: 3 vs 1"),
+        "{}",
+        f.error
+    );
 }
 
 #[test]

@@ -186,7 +186,7 @@ fn concurrent_clients_match_the_float_reference() {
 fn unknown_client_is_refused_and_others_are_served() {
     let r = start(1);
     let rogue = generate_named_identity(&r.dir, "rogue").unwrap();
-    match open_session(&r.clients[0], &rogue, 1) {
+    match open_session(&r.clients[0], &rogue, 1, 1) {
         Err(SessionError::Handshake { .. }) => {}
         Err(e) => panic!("unexpected error: {e}"),
         Ok(_) => panic!("an unknown client was admitted"),
@@ -201,7 +201,7 @@ fn a_client_leaving_mid_session_ends_only_its_session() {
     std::thread::scope(|s| {
         let leaver = s.spawn(|| {
             let cfg = &r.clients[0];
-            let mut p0 = open_session(cfg, &cfg.identity(Role::P0).unwrap(), 3).unwrap();
+            let mut p0 = open_session(cfg, &cfg.identity(Role::P0).unwrap(), 3, 1).unwrap();
             let sv = &r.served;
             let secure =
                 SecureModel::setup(&mut p0, &sv.model, Held::NotMine, &sv.spec, sv.settings, 3)
@@ -275,19 +275,19 @@ fn absurd_inference_counts_and_a_clients_extra_sessions_are_refused() {
     let cfg = &r.clients[0];
     let id = cfg.identity(Role::P0).unwrap();
     assert_eq!(
-        refusal(open_session(cfg, &id, u32::MAX)),
+        refusal(open_session(cfg, &id, u32::MAX, 1)),
         Refusal::TooManyInferences
     );
     assert_eq!(
-        refusal(open_session(cfg, &id, 101)),
+        refusal(open_session(cfg, &id, 101, 1)),
         Refusal::TooManyInferences
     );
-    let held = open_session(cfg, &id, 1).unwrap();
-    assert_eq!(refusal(open_session(cfg, &id, 1)), Refusal::ClientLimit);
+    let held = open_session(cfg, &id, 1, 1).unwrap();
+    assert_eq!(refusal(open_session(cfg, &id, 1, 1)), Refusal::ClientLimit);
     // Another client is served meanwhile; once the first session ends, client 0 is again.
     assert_eq!(classify(&r, 1, &[5]), vec![float_class(&r, 5)]);
     drop(held);
-    assert!(eventually(|| open_session(cfg, &id, 1).is_ok()));
+    assert!(eventually(|| open_session(cfg, &id, 1, 1).is_ok()));
 }
 
 #[test]
@@ -350,4 +350,30 @@ fn a_session_past_max_session_secs_is_ended() {
         "{:?}",
         r.p1.stats().last_error()
     );
+}
+
+#[test]
+fn a_client_chooses_its_batch_up_to_the_services_max_batch() {
+    let r = start_with(1, |l| l.max_batch = 8);
+    let cfg = &r.clients[0];
+    let id = cfg.identity(Role::P0).unwrap();
+    let s = &r.served;
+    let images = [8, 9, 10, 11];
+    let batch: Vec<f32> = images.iter().flat_map(|&i| image(i)).collect();
+    let settings = Settings {
+        batch: 4,
+        ..s.settings
+    };
+    let runs = infer_remote(cfg, &id, &s.model, &s.spec, settings, &[&batch]).unwrap();
+    let out = runs[0].output.as_deref().unwrap();
+    let classes = patchwork_core::infer::classes(out, 4);
+    let float: Vec<usize> = images.iter().map(|&i| float_class(&r, i)).collect();
+    assert_eq!(classes, float);
+    for too_many in [0, 9] {
+        assert_eq!(
+            refusal(open_session(cfg, &id, 1, too_many)),
+            Refusal::BatchSize,
+            "a batch of {too_many}"
+        );
+    }
 }

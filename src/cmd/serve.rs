@@ -30,6 +30,12 @@ pub struct ServeArgs {
 /// session counters change.
 pub fn run_serve(args: &ServeArgs) -> Result<(), String> {
     let role: Role = args.role.into();
+    if let Some(b) = args.model.settings.batch {
+        return Err(format!(
+            "serve takes no --batch ({b}): each client asks for its own batch when it opens a \
+             session, up to the service file's max_batch"
+        ));
+    }
     let mut config = ServiceConfig::load(&args.config).map_err(|e| e.to_string())?;
     if let Some(t) = args.model.settings.timeout() {
         config.timeout = t;

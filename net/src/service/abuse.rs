@@ -165,6 +165,7 @@ pub fn abuse_once(
                 let open = Open {
                     id: session_id()?,
                     inferences: 1,
+                    batch: 1,
                     client: [0; 32],
                 };
                 let hello = |error| SessionError::Hello {
@@ -186,13 +187,13 @@ pub fn abuse_once(
                 Err(e) => Ok(say(&e)),
             }
         }
-        Abuse::AbsurdCount => match open_session(config, identity, u32::MAX) {
+        Abuse::AbsurdCount => match open_session(config, identity, u32::MAX, 1) {
             Ok(_) => Err("a session of u32::MAX inferences was admitted".into()),
             Err(e) => Ok(say(&e)),
         },
         Abuse::StopReading | Abuse::Oversized | Abuse::Mislabelled => {
             // A refusal (e.g. the client's limit of sessions) lets nothing through.
-            let mut p = match open_session(config, identity, 1) {
+            let mut p = match open_session(config, identity, 1, 1) {
                 Ok(p) => p,
                 Err(e) => return Ok(say(&e)),
             };
@@ -218,7 +219,7 @@ pub fn abuse_once(
         }
         Abuse::Trickle => {
             let delay = config.limits().timeout.mul_f64(0.8);
-            let p = match open_session(config, identity, 1) {
+            let p = match open_session(config, identity, 1, 1) {
                 Ok(p) => p,
                 Err(e) => return Ok(say(&e)),
             };

@@ -36,19 +36,21 @@ impl ClientError {
     }
 }
 
-/// Opens a session of `inferences` inferences with the service whose P1 and P2 are in
-/// `config` (this client's identity is `identity`; the P0 entry's address is not used).
-/// Returns P0's party once both P1 and P2 have admitted it.
+/// Opens a session of `inferences` inferences of `batch` images each with the service whose
+/// P1 and P2 are in `config` (this client's identity is `identity`; the P0 entry's address is
+/// not used). Returns P0's party once both P1 and P2 have admitted it.
 pub fn open_session(
     config: &SessionConfig,
     identity: &Identity,
     inferences: u32,
+    batch: u32,
 ) -> Result<Party<TcpTransport>, SessionError> {
     let rt = runtime()?;
     let deadline = Instant::now() + config.connect_timeout;
     let open = Open {
         id: session_id()?,
         inferences,
+        batch,
         client: [0; 32],
     };
     let join = |server: Role| async move {
@@ -101,8 +103,9 @@ async fn admitted(server: &mut Peer, open: &Open, deadline: Instant) -> Result<(
     answer.map_err(|why| SessionError::Refused { by, why })
 }
 
-/// Runs one secure inference per input in one session with the service: the library entry of
-/// `patchwork party --role p0 --service` and of the load test.
+/// Runs one secure inference per input (each of `settings.batch` images) in one session with
+/// the service: the library entry of `patchwork party --role p0 --service` and of the load
+/// test.
 pub fn infer_remote(
     config: &SessionConfig,
     identity: &Identity,
@@ -118,7 +121,8 @@ pub fn infer_remote(
             inputs.len()
         ),
     })?;
-    let mut party = open_session(config, identity, count)?;
+    let batch = u32::try_from(settings.batch).unwrap_or(u32::MAX);
+    let mut party = open_session(config, identity, count, batch)?;
     let mine: Vec<Option<&[f32]>> = inputs.iter().map(|x| Some(*x)).collect();
     Ok(run_party(
         &mut party,

@@ -12,6 +12,7 @@
 //!                            # pairing at P2); more are closed at once
 //! handshake_timeout_secs = 5 # a new connection's TLS handshake and open frame
 //! max_inferences = 1000      # inferences one session may announce; more is refused
+//! max_batch = 128            # images per inference a session may ask for; more is refused
 //! max_session_secs = 600     # a session still running after this is ended
 //!
 //! [parties.p1]
@@ -31,6 +32,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use patchwork_core::infer::MAX_BATCH;
 use patchwork_core::role::Role;
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +57,8 @@ pub struct ServiceLimits {
     pub handshake_timeout: Duration,
     /// Inferences one session may announce.
     pub max_inferences: u32,
+    /// Images per inference a session may ask for (at most [`MAX_BATCH`]).
+    pub max_batch: u32,
     /// How long a session may run.
     pub max_session: Duration,
 }
@@ -67,6 +71,7 @@ impl Default for ServiceLimits {
             max_pending: 64,
             handshake_timeout: Duration::from_secs(5),
             max_inferences: 1000,
+            max_batch: 128,
             max_session: Duration::from_secs(600),
         }
     }
@@ -120,6 +125,7 @@ pub(crate) struct RawService {
     pub(crate) max_pending: Option<usize>,
     pub(crate) handshake_timeout_secs: Option<f64>,
     pub(crate) max_inferences: Option<u32>,
+    pub(crate) max_batch: Option<u32>,
     pub(crate) max_session_secs: Option<f64>,
 }
 
@@ -132,6 +138,7 @@ impl RawService {
             max_pending: Some(limits.max_pending),
             handshake_timeout_secs: Some(limits.handshake_timeout.as_secs_f64()),
             max_inferences: Some(limits.max_inferences),
+            max_batch: Some(limits.max_batch),
             max_session_secs: Some(limits.max_session.as_secs_f64()),
         }
     }
@@ -155,6 +162,14 @@ impl RawService {
             Some(0) => return Err(bad("service.max_inferences must be at least 1".into())),
             v => v.unwrap_or(d.max_inferences),
         };
+        let max_batch = match self.max_batch {
+            Some(b) if b == 0 || b as usize > MAX_BATCH => {
+                return Err(bad(format!(
+                    "service.max_batch = {b}: expected 1 to {MAX_BATCH} images"
+                )))
+            }
+            v => v.unwrap_or(d.max_batch),
+        };
         Ok(ServiceLimits {
             max_sessions: count(self.max_sessions, d.max_sessions, "max_sessions")?,
             max_sessions_per_client: count(
@@ -169,6 +184,7 @@ impl RawService {
                 "handshake_timeout_secs",
             )?,
             max_inferences,
+            max_batch,
             max_session: secs(self.max_session_secs, d.max_session, "max_session_secs")?,
         })
     }

@@ -23,14 +23,17 @@ const ADMIT: Tag = Tag {
 /// Random session id chosen by P0.
 pub(super) type SessionId = [u8; 16];
 
-const OPEN_LEN: usize = 16 + 4 + 32;
+const OPEN_LEN: usize = 16 + 4 + 4 + 32;
 
-/// What a session is: its id, how many inferences P0 will run, and (from P1 to P2) the
-/// fingerprint of the client P1 authenticated, so P2 can check it pairs the same client.
+/// What a session is: its id, how many inferences P0 will run and how many images each one
+/// takes, and (from P1 to P2) the fingerprint of the client P1 authenticated, so P2 can check
+/// it pairs the same client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Open {
     pub id: SessionId,
     pub inferences: u32,
+    /// Images per inference (the session's batch).
+    pub batch: u32,
     /// Zeros from P0; the client's certificate fingerprint from P1.
     pub client: Fingerprint,
 }
@@ -40,7 +43,8 @@ impl Open {
         let mut out = [0u8; OPEN_LEN];
         out[..16].copy_from_slice(&self.id);
         out[16..20].copy_from_slice(&self.inferences.to_le_bytes());
-        out[20..].copy_from_slice(&self.client);
+        out[20..24].copy_from_slice(&self.batch.to_le_bytes());
+        out[24..].copy_from_slice(&self.client);
         out
     }
 
@@ -48,7 +52,8 @@ impl Open {
         Some(Open {
             id: bytes.get(..16)?.try_into().ok()?,
             inferences: u32::from_le_bytes(bytes.get(16..20)?.try_into().ok()?),
-            client: bytes.get(20..OPEN_LEN)?.try_into().ok()?,
+            batch: u32::from_le_bytes(bytes.get(20..24)?.try_into().ok()?),
+            client: bytes.get(24..OPEN_LEN)?.try_into().ok()?,
         })
     }
 }
@@ -84,6 +89,7 @@ fn code(answer: Result<(), Refusal>) -> u8 {
         Err(Refusal::Duplicate) => 4,
         Err(Refusal::TooManyInferences) => 5,
         Err(Refusal::ClientLimit) => 6,
+        Err(Refusal::BatchSize) => 7,
     }
 }
 
@@ -96,6 +102,7 @@ fn answer(code: u8) -> Option<Result<(), Refusal>> {
         4 => Err(Refusal::Duplicate),
         5 => Err(Refusal::TooManyInferences),
         6 => Err(Refusal::ClientLimit),
+        7 => Err(Refusal::BatchSize),
         _ => return None,
     })
 }
@@ -134,6 +141,7 @@ mod tests {
         let open = Open {
             id: [7; 16],
             inferences: 123_456,
+            batch: 77,
             client: [9; 32],
         };
         let bytes = open.encode();
@@ -151,9 +159,10 @@ mod tests {
             Err(Refusal::Duplicate),
             Err(Refusal::TooManyInferences),
             Err(Refusal::ClientLimit),
+            Err(Refusal::BatchSize),
         ] {
             assert_eq!(answer(code(a)), Some(a));
         }
-        assert_eq!(answer(7), None);
+        assert_eq!(answer(8), None);
     }
 }

@@ -243,6 +243,9 @@ async fn admit(shared: &Arc<Shared>, tcp: tokio::net::TcpStream) -> Result<(), S
     if half.open.inferences > limits.max_inferences {
         return refuse(role, &mut [&mut half.peer], Refusal::TooManyInferences).await;
     }
+    if half.open.batch == 0 || half.open.batch > limits.max_batch {
+        return refuse(role, &mut [&mut half.peer], Refusal::BatchSize).await;
+    }
     // A client's sessions are counted on its own connections (P1's half at P2 names it too).
     if half.peer.role == Role::P0 {
         let client = half.peer.fingerprint;
@@ -304,7 +307,7 @@ async fn admit_at_p1(
         _permit: permit,
         _slot: client.slot.take(),
     };
-    start_session(shared, [client.peer, helper], open.inferences, held)
+    start_session(shared, [client.peer, helper], open, held)
 }
 
 /// P2: pairs P0's and P1's connections of the session, checks they agree, takes a slot and
@@ -322,7 +325,8 @@ async fn admit_at_p2(
         Meeting::Pair(pair) => *pair,
     };
     let agreed = server.open.client == client.peer.fingerprint
-        && server.open.inferences == client.open.inferences;
+        && server.open.inferences == client.open.inferences
+        && server.open.batch == client.open.batch;
     let permit = match shared.sessions.clone().try_acquire_owned() {
         _ if !agreed => Err(Refusal::Mismatch),
         Err(_) => Err(Refusal::Busy),
@@ -338,12 +342,7 @@ async fn admit_at_p2(
         _permit: permit,
         _slot: client.slot.take(),
     };
-    start_session(
-        shared,
-        [client.peer, server.peer],
-        client.open.inferences,
-        held,
-    )
+    start_session(shared, [client.peer, server.peer], client.open, held)
 }
 
 /// What an admitted session holds until it ends: its session slot and its client's slot.
@@ -374,13 +373,15 @@ async fn refuse(role: Role, peers: &mut [&mut Peer], why: Refusal) -> Result<(),
 }
 
 /// Runs an admitted session on its own thread: the keys and transport over the two
-/// connections, the model set up, `inferences` passes; then the slot is given back.
+/// connections, the model set up for the session's batch, its `inferences` passes; then the
+/// slot is given back.
 fn start_session(
     shared: &Arc<Shared>,
     peers: [Peer; 2],
-    inferences: u32,
+    open: Open,
     held: Held,
 ) -> Result<(), SessionError> {
+    let inferences = open.inferences;
     let shared = shared.clone();
     let role = shared.role;
     std::thread::Builder::new()
@@ -395,12 +396,16 @@ fn start_session(
                     let mut party = Party::new(keys, transport);
                     let served = &shared.served;
                     let passes = std::iter::repeat_n(None, inferences as usize);
+                    let settings = Settings {
+                        batch: open.batch as usize,
+                        ..served.settings
+                    };
                     run_each(
                         &mut party,
                         &served.model,
                         patchwork_core::held::Held::from_option(served.weights.as_deref()),
                         &served.spec,
-                        served.settings,
+                        settings,
                         inferences.into(),
                         passes,
                         |_| (),

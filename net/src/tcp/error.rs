@@ -258,7 +258,7 @@ pub enum Refusal {
     /// The other half of the session (P0's or P1's connection to P2) did not arrive in time.
     #[error("the session was not completed by the other party in time")]
     Unpaired,
-    /// P0 and P1 announced different sessions to P2 (client or inference count differ).
+    /// P0 and P1 announced different sessions to P2 (client, inference count or batch differ).
     #[error("P0 and P1 announced different sessions")]
     Mismatch,
     /// The session id is already in use.
@@ -270,6 +270,9 @@ pub enum Refusal {
     /// The client already has as many sessions as `max_sessions_per_client` allows.
     #[error("the client has as many sessions as the service allows one client")]
     ClientLimit,
+    /// The session's batch has no image or more than the service's `max_batch`.
+    #[error("the session asks for a batch of no image or of more than the service allows")]
+    BatchSize,
 }
 
 impl SessionError {
