@@ -8,8 +8,10 @@ use std::process::{Command, Output};
 use patchwork_core::infer::argmax;
 use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_model::data::fashion::bundled_test64;
-use patchwork_model::data::npy::{encode_npy, Npy, NpyData};
 use patchwork_model::reference::forward;
+
+mod support;
+use support::bundled_npy;
 
 const MODEL: &str = "models/fashion_resnet.onnx";
 
@@ -20,27 +22,6 @@ fn patchwork(args: &[&str], inputs: &[&Path]) -> Output {
         c.arg("--input").arg(i);
     }
     c.output().unwrap()
-}
-
-/// Bundled images `images` as one `N x 1 x 28 x 28` float `.npy`.
-fn array(dir: &Path, name: &str, images: &[usize]) -> PathBuf {
-    let data = images
-        .iter()
-        .flat_map(|&i| {
-            bundled_test64()
-                .input(i)
-                .iter()
-                .copied()
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let npy = Npy {
-        shape: vec![images.len(), 1, 28, 28],
-        data: NpyData::F32(data),
-    };
-    let path = dir.join(name);
-    std::fs::write(&path, encode_npy(&npy)).unwrap();
-    path
 }
 
 /// Bundled image `i` as a grey PNG (its values are bytes / 255, so the PNG holds it exactly).
@@ -63,7 +44,10 @@ fn json(o: &Output) -> serde_json::Value {
 #[test]
 fn files_arrays_and_images_run_as_one_batch_in_file_order() {
     let dir = tempfile::tempdir().unwrap();
-    let (three, four) = (array(dir.path(), "x3.npy", &[0, 1, 2]), png(dir.path(), 3));
+    let (three, four) = (
+        bundled_npy(dir.path(), "x3.npy", &[0, 1, 2]),
+        png(dir.path(), 3),
+    );
     let args = ["infer", "--model", MODEL, "--json"];
     let batch = json(&patchwork(&args, &[&three, &four]));
     let model = patchwork_model::onnx::load_model(Path::new(MODEL)).unwrap();
@@ -88,7 +72,7 @@ fn files_arrays_and_images_run_as_one_batch_in_file_order() {
 #[test]
 fn a_batch_flag_that_disagrees_and_an_oversized_batch_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let three = array(dir.path(), "x3.npy", &[0, 1, 2]);
+    let three = bundled_npy(dir.path(), "x3.npy", &[0, 1, 2]);
     let o = patchwork(&["infer", "--model", MODEL, "--batch", "2"], &[&three]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
@@ -96,8 +80,17 @@ fn a_batch_flag_that_disagrees_and_an_oversized_batch_are_refused() {
         err.contains("--batch 2 but the inputs hold 3 images"),
         "{err}"
     );
+    // A one-channel array may leave out its channel axis: N x H x W is N images.
+    let shipped = Path::new("data/fashion_test64_images.npy");
+    let o = patchwork(&["infer", "--model", MODEL, "--batch", "2"], &[shipped]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("--batch 2 but the inputs hold 64 images"),
+        "{err}"
+    );
     let many: Vec<usize> = (0..1025).map(|i| i % 64).collect();
-    let big = array(dir.path(), "x1025.npy", &many);
+    let big = bundled_npy(dir.path(), "x1025.npy", &many);
     let o = patchwork(&["infer", "--model", MODEL], &[&big]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());

@@ -6,6 +6,9 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+mod support;
+use support::bundled_npy;
+
 const MODEL: &str = "models/fashion_resnet.onnx";
 
 fn patchwork(args: &[&str]) -> Output {
@@ -24,18 +27,7 @@ fn text(o: &Output) -> (String, String) {
 
 /// One bundled test image as a `[1, 1, 28, 28]` float `.npy` file.
 fn image(dir: &std::path::Path) -> std::path::PathBuf {
-    let x: Vec<f32> = patchwork_model::data::fashion::bundled_test64()
-        .input(0)
-        .iter()
-        .copied()
-        .collect();
-    let npy = patchwork_model::data::npy::Npy {
-        shape: vec![1, 1, 28, 28],
-        data: patchwork_model::data::npy::NpyData::F32(x),
-    };
-    let path = dir.join("x.npy");
-    std::fs::write(&path, patchwork_model::data::npy::encode_npy(&npy)).unwrap();
-    path
+    bundled_npy(dir, "x.npy", &[0])
 }
 
 #[test]

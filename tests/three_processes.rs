@@ -12,8 +12,10 @@ use patchwork::cmd::party_result::{PartyResult, PartyRun};
 use patchwork_core::infer::argmax;
 use patchwork_core::model::spec_check::ResolvedSpec;
 use patchwork_model::data::fashion::bundled_test64;
-use patchwork_model::data::npy::{encode_npy, Npy, NpyData};
 use patchwork_model::reference::forward;
+
+mod support;
+use support::bundled_npy;
 
 const MODEL: &str = "models/fashion_resnet.onnx";
 const SPEC: &str = "models/fashion_resnet.example_spec.json";
@@ -32,22 +34,7 @@ fn three_parties(dir: &Path, images: &[usize], extra: &[&str]) -> [Output; 3] {
         .status()
         .unwrap();
     assert!(status.success());
-    let x: Vec<f32> = images
-        .iter()
-        .flat_map(|&i| {
-            bundled_test64()
-                .input(i)
-                .iter()
-                .copied()
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let input = dir.join("images.npy");
-    let npy = Npy {
-        shape: vec![images.len(), 1, 28, 28],
-        data: NpyData::F32(x),
-    };
-    std::fs::write(&input, encode_npy(&npy)).unwrap();
+    let input = bundled_npy(dir, "images.npy", images);
     let config = dir.join("session.toml");
     let architecture = dir.join("model.arch.json");
     let status = Command::new(bin())

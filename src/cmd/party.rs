@@ -145,7 +145,8 @@ fn run_role(args: &PartyArgs, role: Role) -> Result<(), Failure> {
     let (input, settings) = match (role, args.input.is_empty()) {
         (Role::P0, false) => {
             let shape = model.shape(model.input);
-            let (x, settings) = batch_input(&args.input, shape, &args.model.settings, &spec)?;
+            let requested = args.model.settings.batch;
+            let (x, settings) = batch_input(&args.input, shape, requested, settings)?;
             (Some(x), settings)
         }
         (Role::P0, true) => return Err(String::from("P0 needs --input").into()),

@@ -227,8 +227,9 @@ pub fn run_infer(args: &InferArgs) -> Result<(), String> {
         .model;
     let spec = load_spec_for(model.model(), args.spec.as_deref())?;
     commands::check_calibration(&model, &spec).map_err(|e| e.to_string())?;
+    let settings = args.protocol.settings(&spec)?;
     let shape = model.model().shape(model.model().input);
-    let (x, settings) = batch_input(&args.input, shape, &args.protocol.settings, &spec)?;
+    let (x, settings) = batch_input(&args.input, shape, args.protocol.settings.batch, settings)?;
     let reports = infer_local(args.protocol.network(), &model, &spec, settings, &[&x])?;
     let r = &reports[0];
     if args.json {
@@ -246,27 +247,27 @@ pub fn run_infer(args: &InferArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// P0's images from `paths` as one batch ([`load_batch`]), and the settings with that batch.
-/// A `--batch` that says otherwise is refused with both numbers.
+/// P0's images from `paths` as one batch ([`load_batch`]), and `settings` with that batch.
+/// A `--batch` (`requested`) that says otherwise is refused with both numbers.
 pub fn batch_input(
     paths: &[PathBuf],
     shape: &patchwork_core::model::Shape,
-    args: &SettingsArgs,
-    spec: &Spec,
+    requested: Option<usize>,
+    settings: Settings,
 ) -> Result<(Vec<f32>, Settings), String> {
     let paths: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
     let (images, x) = load_batch(&paths, shape, MAX_BATCH).map_err(|e| e.to_string())?;
-    if let Some(b) = args.batch.filter(|&b| b != images) {
+    if let Some(b) = requested.filter(|&b| b != images) {
         return Err(format!(
             "--batch {b} but the inputs hold {images} image{}",
             if images == 1 { "" } else { "s" }
         ));
     }
-    let settings = SettingsArgs {
-        batch: Some(images),
-        ..args.clone()
+    let settings = Settings {
+        batch: images,
+        ..settings
     };
-    Ok((x, settings.settings(spec)?))
+    Ok((x, settings))
 }
 
 /// A fresh seed for the in-process session keys (the TCP session agrees keys in its handshake).

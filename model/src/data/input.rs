@@ -70,9 +70,10 @@ pub fn load_input(path: &Path, expected: &Shape) -> Result<ArrayD<f32>, InputErr
 }
 
 /// Loads the images of every file of `paths` as one batch, one image after another in file
-/// order: an image file, or an `.npy` of one image or of `N x C x H x W` (`N` images of the
-/// model's `expected` `[1, C, H, W]`). Returns the number of images and their values. At most
-/// `max_images` images in all (each file is read up to twice their raw size).
+/// order: an image file, or an `.npy` of one image or of `N` images of the model's `expected`
+/// `[1, C, H, W]` (`N x C x H x W`, or `N x H x W` for one channel). Returns the number of
+/// images and their values. At most `max_images` images in all (each file is read up to twice
+/// their raw size).
 pub fn load_batch(
     paths: &[&Path],
     expected: &Shape,
@@ -85,10 +86,7 @@ pub fn load_batch(
         let (name, shape, data) = read_input(path, expected, left.max(1))?;
         let n = if strip(&shape) == strip(&expected.0) {
             1
-        } else if shape.len() == expected.0.len()
-            && shape.len() > 1
-            && shape[1..] == expected.0[1..]
-            && expected.0[0] == 1
+        } else if shape.len() > 1 && expected.0[0] == 1 && strip(&shape[1..]) == strip(&expected.0)
         {
             shape[0]
         } else {
