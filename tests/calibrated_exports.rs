@@ -38,6 +38,7 @@ const AUTO: Settings = Settings {
     trunc: Truncation::Assisted,
     calibrated: true,
     batch: 1,
+    preprocess: false,
 };
 
 /// The exported model `name` (None without the venv), loaded with `transforms`.

@@ -22,12 +22,44 @@ pub struct Cost {
     pub bytes: [[u64; 3]; 3],
     /// Rounds (the depth of the longest chain of dependent messages).
     pub rounds: u32,
+    /// The part of `bytes` that depends on no input: what preprocessing sends before the
+    /// input exists ([`crate::preprocess`]; all of it P2's dealt shares to P1).
+    pub offline: [[u64; 3]; 3],
 }
 
 impl Cost {
     fn send(mut self, from: Role, to: Role, bytes: usize) -> Cost {
         self.bytes[from.index()][to.index()] += bytes as u64;
         self
+    }
+
+    /// `bytes` that P2 deals to P1 from values that depend on no input.
+    fn dealt(mut self, bytes: usize) -> Cost {
+        self.offline[P2.index()][P1.index()] += bytes as u64;
+        self.send(P2, P1, bytes)
+    }
+
+    /// What runs online when the step is preprocessed: its bytes less the offline ones, its
+    /// rounds (the dealt messages were never on a step's longest chain).
+    pub fn online(&self) -> Cost {
+        let mut c = *self;
+        for (row, off) in c.bytes.iter_mut().zip(self.offline) {
+            for (b, o) in row.iter_mut().zip(off) {
+                *b -= o;
+            }
+        }
+        c.offline = [[0; 3]; 3];
+        c
+    }
+
+    /// What preprocessing sends: the offline bytes, in at most one round.
+    pub fn offline_part(&self) -> Cost {
+        let bytes = self.offline;
+        Cost {
+            bytes,
+            rounds: u32::from(bytes.iter().flatten().any(|&b| b > 0)),
+            offline: bytes,
+        }
     }
 
     fn rounds(mut self, r: u32) -> Cost {
@@ -41,6 +73,7 @@ impl Cost {
         for a in 0..3 {
             for b in 0..3 {
                 self.bytes[a][b] += next.bytes[a][b];
+                self.offline[a][b] += next.offline[a][b];
             }
         }
         self.rounds += next.rounds;
@@ -64,7 +97,7 @@ fn split(n: usize, m: u32) -> Cost {
     Cost::default()
         .send(P0, P1, packed_len(n, m))
         .send(P1, P0, packed_len(n, m))
-        .send(P2, P1, zp)
+        .dealt(zp)
         .send(P0, P2, zp)
         .send(P1, P2, zp)
 }
@@ -116,7 +149,7 @@ pub fn beaver(op: &impl Bilinear) -> Cost {
     Cost::default()
         .send(P0, P1, opened)
         .send(P1, P0, opened)
-        .send(P2, P1, 8 * op.out_len())
+        .dealt(8 * op.out_len())
         .rounds(1)
 }
 
@@ -131,9 +164,9 @@ pub fn program_check() -> Cost {
     c
 }
 
-/// One of P0's acknowledgements during set-up ([`crate::infer::SecureModel::setup`]): empty
-/// messages.
-pub fn setup_ack() -> Cost {
+/// An acknowledgement: empty messages from one party to others (P0's during set-up, P1's at
+/// the end of an offline walk; [`crate::infer::SecureModel`]).
+pub fn acknowledgement() -> Cost {
     Cost::default().rounds(1)
 }
 
@@ -146,7 +179,7 @@ pub fn private_operand_setup(len: usize) -> Cost {
 pub fn private_operand_product(op: &impl Bilinear) -> Cost {
     Cost::default()
         .send(P0, P1, 8 * op.lhs_len())
-        .send(P2, P1, 8 * op.out_len())
+        .dealt(8 * op.out_len())
         .rounds(1)
 }
 
@@ -158,7 +191,7 @@ pub fn truncate(n: usize, mode: Truncation) -> Cost {
         Truncation::Assisted => Cost::default()
             .send(P0, P1, 8 * n)
             .send(P1, P0, 8 * n)
-            .send(P2, P1, 16 * n)
+            .dealt(16 * n)
             .rounds(1),
     }
 }

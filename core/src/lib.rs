@@ -31,6 +31,7 @@ pub mod model;
 pub mod net;
 pub mod party;
 pub mod patch;
+pub mod preprocess;
 pub mod prg;
 pub mod program;
 pub mod protocol;

@@ -6,6 +6,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::bitpack;
+use crate::preprocess::{Material, Phase, Prepared};
 use crate::prg::{KeyRef, KeySet, Prg};
 use crate::role::Role;
 use crate::transport::{Tag, Transport, TransportError};
@@ -140,6 +141,14 @@ pub struct Party<T> {
     keys: KeySet,
     transport: T,
     seq: u64,
+    /// The highest step number taken so far (an online walk goes back to its offline walk's
+    /// numbers, then on from here).
+    high: u64,
+    phase: Phase,
+    /// Offline: the pieces kept so far; online: the pieces left.
+    prepared: Prepared,
+    /// Inside the offline part of a step (the only place the offline phase may send).
+    in_piece: bool,
 }
 
 /// A step in progress: its sequence number names its messages and its randomness streams.
@@ -172,6 +181,10 @@ impl<T: Transport> Party<T> {
             keys,
             transport,
             seq: 0,
+            high: 0,
+            phase: Phase::Joint,
+            prepared: Prepared::default(),
+            in_piece: false,
         }
     }
 
@@ -198,6 +211,10 @@ impl<T: Transport> Party<T> {
             keys: self.keys,
             transport: f(self.transport),
             seq: self.seq,
+            high: self.high,
+            phase: self.phase,
+            prepared: self.prepared,
+            in_piece: self.in_piece,
         }
     }
 
@@ -209,7 +226,121 @@ impl<T: Transport> Party<T> {
     /// Starts the next step of the schedule.
     pub fn begin_step(&mut self) -> Step {
         self.seq += 1;
+        self.high = self.high.max(self.seq);
         Step { seq: self.seq }
+    }
+
+    /// The phase this party is in ([`crate::preprocess`]).
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Whether the input-dependent parts of steps run (joint and online phases).
+    pub fn runs_online(&self) -> bool {
+        self.phase != Phase::Offline
+    }
+
+    /// Starts the offline walk of one inference: steps run only their [`Party::prepare`]
+    /// parts, which are kept. Every message of a walk is received within it, so the round
+    /// clock restarts here and at [`Party::begin_online`]: each phase counts its own rounds.
+    pub fn begin_offline(&mut self) -> Result<(), Error<T::Error>> {
+        self.expect_joint()?;
+        self.phase = Phase::Offline;
+        self.transport.restart_rounds();
+        self.prepared = Prepared {
+            first: self.seq,
+            ..Prepared::default()
+        };
+        Ok(())
+    }
+
+    /// Ends the offline walk and returns what it kept.
+    pub fn end_offline(&mut self) -> Result<Prepared, Error<T::Error>> {
+        if self.phase != Phase::Offline {
+            return Err(Error::Config("the offline phase ended without starting"));
+        }
+        self.phase = Phase::Joint;
+        let mut prepared = core::mem::take(&mut self.prepared);
+        prepared.end = self.seq;
+        Ok(prepared)
+    }
+
+    /// Starts the online walk of the inference `prepared` was kept for: the step numbers go
+    /// back to those of its offline walk, so the same streams are drawn.
+    pub fn begin_online(&mut self, prepared: Prepared) -> Result<(), Error<T::Error>> {
+        self.expect_joint()?;
+        self.phase = Phase::Online;
+        self.transport.restart_rounds();
+        self.seq = prepared.first;
+        self.prepared = prepared;
+        Ok(())
+    }
+
+    /// Ends the online walk: every kept piece must have been used, at the step numbers of the
+    /// offline walk. The step counter goes on after the highest number taken.
+    pub fn end_online(&mut self) -> Result<(), Error<T::Error>> {
+        if self.phase != Phase::Online {
+            return Err(Error::Config("the online phase ended without starting"));
+        }
+        self.phase = Phase::Joint;
+        let rest = core::mem::take(&mut self.prepared);
+        let fits = rest.pieces.is_empty() && self.seq == rest.end;
+        self.seq = self.high;
+        if fits {
+            Ok(())
+        } else {
+            Err(Error::Config(
+                "the online walk took other steps than its offline walk",
+            ))
+        }
+    }
+
+    fn expect_joint(&self) -> Result<(), Error<T::Error>> {
+        match self.phase {
+            Phase::Joint => Ok(()),
+            _ => Err(Error::Config("a phase started inside another")),
+        }
+    }
+
+    /// The input-independent part of `step` ([`crate::preprocess`]): run in place (joint
+    /// phase, `Some`), run and kept (offline, `None`: the step stops there and returns
+    /// zeros), or taken from what was kept (online, `Some`).
+    pub fn prepare<M: Material>(
+        &mut self,
+        step: Step,
+        part: impl FnOnce(&mut Self) -> Result<M, Error<T::Error>>,
+    ) -> Result<Option<M>, Error<T::Error>> {
+        match self.phase {
+            Phase::Joint => part(self).map(Some),
+            Phase::Offline => {
+                self.in_piece = true;
+                let kept = part(self);
+                self.in_piece = false;
+                self.prepared
+                    .pieces
+                    .push_back((step.seq, kept?.into_piece()));
+                Ok(None)
+            }
+            Phase::Online => match self.prepared.pieces.pop_front() {
+                Some((seq, piece)) if seq == step.seq => M::from_piece(piece)
+                    .map(Some)
+                    .ok_or(Error::Config("a preprocessed piece of another kind")),
+                _ => Err(Error::Config(
+                    "no preprocessed piece for this step (the online walk left the offline one)",
+                )),
+            },
+        }
+    }
+
+    /// The offline phase may only move what [`Party::prepare`] deals.
+    fn check_offline_message(&self) -> Result<(), Error<T::Error>> {
+        if self.phase == Phase::Offline && !self.in_piece {
+            Err(Error::Config(
+                "a message that depends on the input in the offline phase",
+            ))
+        } else {
+            Ok(())
+        }
     }
 
     /// The randomness stream this party shares with `other` for `step` and `purpose`.
@@ -238,6 +369,7 @@ impl<T: Transport> Party<T> {
         msg: u16,
         bytes: &[u8],
     ) -> Result<(), Error<T::Error>> {
+        self.check_offline_message()?;
         Ok(self.transport.send(to, step.tag(msg), bytes)?)
     }
 
@@ -249,6 +381,7 @@ impl<T: Transport> Party<T> {
         msg: u16,
         len: usize,
     ) -> Result<Vec<u8>, Error<T::Error>> {
+        self.check_offline_message()?;
         let mut buf = vec![0u8; len];
         self.transport.recv(from, step.tag(msg), &mut buf)?;
         Ok(buf)

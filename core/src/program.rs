@@ -112,6 +112,7 @@ impl Program {
         fact("calibrated windows", &settings.calibrated);
         fact("inferences", &inferences);
         fact("images per inference", &settings.batch);
+        fact("preprocessed", &settings.preprocess);
         fact("nodes", &model.nodes.len());
         fact("input shape", &model.shape(model.input));
         fact("output", &model.output);

@@ -61,7 +61,9 @@ fn drelu_recorded(p: &mut P<'_>, a: &[u64], cmp: Comparison) {
     } else {
         a.iter().map(|&s| cmp.reduce_share(s)).collect()
     };
-    let split = sign::split(p, step, &reduced, a.len(), cmp.width()).unwrap();
+    let split = sign::split(p, step, &reduced, a.len(), cmp.width())
+        .unwrap()
+        .expect("a joint step runs whole");
     p.transport().own(step.seq, 1, &split.bits);
     sign::bits_to_shares(p, step, &split).unwrap();
 }

@@ -47,6 +47,7 @@ const SETTINGS: Settings = Settings {
     trunc: patchwork_core::protocol::truncate::Truncation::Local,
     calibrated: false,
     batch: 1,
+    preprocess: false,
 };
 
 /// Runs set-up and one inference with each party's own program (P1 with the bundled
@@ -124,6 +125,17 @@ fn settings_version_count_and_architecture_mismatches_name_what_differs() {
         (model.clone(), spec.clone(), s, 1)
     });
     assert_all_refuse(&found, "images per inference differs from P1's: 4 vs 1");
+
+    // P1 would take its dealt shares before the input; the others run each inference whole.
+    let found = run(&weights, |r| {
+        let preprocess = r == Role::P1;
+        let s = Settings {
+            preprocess,
+            ..SETTINGS
+        };
+        (model.clone(), spec.clone(), s, 1)
+    });
+    assert_all_refuse(&found, "preprocessed differs from P1's: false vs true");
 
     let window = Settings {
         cmp: Comparison::Approx {

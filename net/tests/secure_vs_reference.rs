@@ -228,6 +228,7 @@ fn secure_matches_float_reference_on_every_operator() {
                 trunc: Truncation::Local,
                 calibrated: false,
                 batch: 1,
+                preprocess: false,
             },
             &x,
         );
@@ -248,6 +249,7 @@ fn secure_matches_float_reference_on_every_operator() {
                 trunc: Truncation::Assisted,
                 calibrated: false,
                 batch: 1,
+                preprocess: false,
             },
             &x,
         );
@@ -267,6 +269,7 @@ fn secure_matches_float_reference_on_every_operator() {
                 trunc: Truncation::Local,
                 calibrated: false,
                 batch: 1,
+                preprocess: false,
             },
             &x,
         );
@@ -295,6 +298,7 @@ fn per_layer_bytes_equal_the_cost_model() {
             trunc,
             calibrated: false,
             batch: 1,
+            preprocess: false,
         };
         let reports = infer_local(
             Network::Memory { seed: 3 },
@@ -359,6 +363,7 @@ fn a_final_softmax_is_applied_by_p0_to_the_revealed_scores() {
         trunc: Truncation::Local,
         calibrated: false,
         batch: 1,
+        preprocess: false,
     };
     let got = secure(&model, &spec, settings, &x);
     assert!((got.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{got:?}");
@@ -383,6 +388,7 @@ fn a_batch_is_each_image_alone_in_the_rounds_of_one() {
         trunc: Truncation::Assisted,
         calibrated: false,
         batch: 1,
+        preprocess: false,
     };
     let batched = Settings { batch: 3, ..single };
     let resolved = ResolvedSpec::new(model.model(), &spec).unwrap();
@@ -410,4 +416,116 @@ fn a_batch_is_each_image_alone_in_the_rounds_of_one() {
         assert_eq!(l.bytes.total, 3 * l1.bytes.total, "layer {}", l.name);
     }
     assert_eq!(b.bytes.total, 3 * one.bytes.total);
+}
+
+/// Preprocessing moves what depends on no input before the input: a preprocessed inference
+/// gives bit for bit the joint one's outputs (the same streams at the same step numbers), every
+/// layer's online and offline bytes are the cost model's and add up
+/// to the joint layer's, the offline phase is one round of P2's shares to P1 alone, and the
+/// online rounds are no more than the joint ones.
+#[test]
+fn a_preprocessed_inference_is_the_joint_one_with_its_dealt_shares_sent_first() {
+    use patchwork_net::secure::local::{infer_local, Network};
+    let model = every_operator_model();
+    let spec = spec_for(model.model());
+    let images: Vec<Vec<f32>> = (0..2).map(|k| Gen(30 + k).v(2 * 12 * 12, 1.0)).collect();
+    let inputs: Vec<&[f32]> = images.iter().map(|x| x.as_slice()).collect();
+    let exact = Settings {
+        fp: FixedPoint::new(20).unwrap(),
+        cmp: Comparison::Exact,
+        trunc: Truncation::Assisted,
+        calibrated: false,
+        batch: 1,
+        preprocess: false,
+    };
+    let approx = Settings {
+        fp: FixedPoint::new(12).unwrap(),
+        cmp: Comparison::PAPER,
+        trunc: Truncation::Local,
+        ..exact
+    };
+    for joint_settings in [exact, approx] {
+        let net = Network::Memory { seed: 11 };
+        let joint = infer_local(net, &model, &spec, joint_settings, &inputs).unwrap();
+        let prepared_settings = Settings {
+            preprocess: true,
+            ..joint_settings
+        };
+        let prepared = infer_local(net, &model, &spec, prepared_settings, &inputs).unwrap();
+        // The first inference draws the streams at the joint one's step numbers: the same
+        // shares, bit for bit. Later ones are numbered after the acknowledgements of the offline
+        // walks before them: other randomness, so only rounding differs.
+        assert_eq!(joint[0].output, prepared[0].output, "{joint_settings:?}");
+        for (j, p) in joint.iter().zip(&prepared) {
+            // Rounding at 2^-f, and near-zero signs of an approximate window.
+            let tolerance = match joint_settings.cmp {
+                Comparison::Exact => 1e-4,
+                _ => 5e-2,
+            };
+            let err = max_abs_diff(&j.output, &p.output);
+            assert!(err < tolerance, "{joint_settings:?}: {err}");
+            let offline = p.offline.as_ref().expect("an offline report");
+            assert!(j.offline.is_none());
+            assert_eq!(
+                offline.rounds, 2,
+                "the dealt shares, then P1's acknowledgement"
+            );
+            assert_eq!(offline.bytes, offline.predicted_bytes);
+            assert_eq!(offline.bytes.total, offline.bytes.p1_p2);
+            assert!(offline.bytes.total > 0 && offline.kept_bytes > 0);
+            for (lj, lp) in j.layers.iter().zip(&p.layers) {
+                let at = format!("layer {} ({}), {joint_settings:?}", lp.name, lp.op);
+                assert_eq!(lp.bytes, lp.predicted_bytes, "online, {at}");
+                assert_eq!(
+                    lp.offline_bytes, lp.predicted_offline_bytes,
+                    "offline, {at}"
+                );
+                assert_eq!(
+                    lp.bytes.total + lp.offline_bytes.total,
+                    lj.bytes.total,
+                    "{at}"
+                );
+                assert_eq!(lp.rounds, lj.rounds, "{at}");
+            }
+            assert_eq!(p.bytes, p.predicted_bytes);
+            assert_eq!(p.bytes.total + offline.bytes.total, j.bytes.total);
+            assert!(p.bytes.p1_p2 < j.bytes.p1_p2);
+            assert!(p.rounds <= j.rounds, "{} vs {}", p.rounds, j.rounds);
+        }
+    }
+}
+
+/// A session that would make a party keep more preprocessed material than
+/// `MAX_PREPROCESSED_BYTES` is refused by every party with the numbers, before any dealing.
+#[test]
+fn preprocessing_more_than_a_party_may_keep_is_refused_with_the_numbers() {
+    use patchwork_net::secure::run::run_each;
+    let model = every_operator_model();
+    let spec = spec_for(model.model());
+    let settings = Settings {
+        preprocess: true,
+        ..Settings::default()
+    };
+    let (results, _) = memory::run(4, |p| {
+        let weights = model.weights_for(p.role());
+        run_each(
+            p,
+            model.model(),
+            weights,
+            &spec,
+            settings,
+            1 << 40,
+            std::iter::empty(),
+            |_| {},
+        )
+        .map_err(|e| e.to_string())
+    });
+    for r in results {
+        let err = r.unwrap_err();
+        assert!(
+            err.contains("preprocessing 1099511627776 inferences keeps")
+                && err.contains("more than the 4294967296 a party may keep"),
+            "{err}"
+        );
+    }
 }

@@ -57,6 +57,7 @@ fn served() -> (TrainedModel, Served) {
             trunc: Truncation::Local,
             calibrated: false,
             batch: 1,
+            preprocess: false,
         },
     };
     (trained, served)

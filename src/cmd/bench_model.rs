@@ -175,6 +175,30 @@ struct Measured {
     /// The most bytes sent one way on one link.
     busiest: f64,
     total: f64,
+    /// With `--preprocess`, the first inference's offline phase (the rest is then online).
+    offline: Option<Offline>,
+}
+
+/// An offline phase, over the parties: the slowest party's seconds, all bytes, the most rounds.
+#[derive(serde::Serialize)]
+struct Offline {
+    seconds: f64,
+    bytes: f64,
+    rounds: u64,
+}
+
+impl Offline {
+    fn of(results: &[PartyRun]) -> Option<Offline> {
+        let phases: Vec<_> = results.iter().filter_map(|r| r.offline.as_ref()).collect();
+        (phases.len() == results.len() && !phases.is_empty()).then(|| Offline {
+            seconds: phases.iter().map(|o| o.seconds).fold(0.0, f64::max),
+            bytes: phases
+                .iter()
+                .map(|o| o.sent_to.iter().sum::<u64>() as f64)
+                .sum(),
+            rounds: phases.iter().map(|o| o.rounds).max().unwrap_or(0),
+        })
+    }
 }
 
 impl Measured {
@@ -194,6 +218,7 @@ impl Measured {
                 .map(|&(a, b)| sent(a, b))
                 .fold(0.0, f64::max),
             total: results.iter().map(|r| r.bytes_sent as f64).sum(),
+            offline: Offline::of(results),
         }
     }
 
@@ -280,14 +305,14 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
                 "repeat_seconds": m.repeats, "rounds": m.rounds,
                 "bytes": {"p0_p1": m.edges[0], "p0_p2": m.edges[1], "p1_p2": m.edges[2], "total": m.total, "busiest_direction": m.busiest},
                 "estimate_seconds": estimate, "floor_seconds": floor,
-                "images_per_sec": batch as f64 / m.typical()})
+                "images_per_sec": batch as f64 / m.typical(), "offline": m.offline})
         })
         .collect();
     if args.json {
         let summary = serde_json::json!({"model": args.model, "spec": spec_note, "approx": comparison_arg(&settings), "frac_bits": settings.fp.frac_bits(), "truncation": arg_name(&TruncationArg::from(settings.trunc)),
             "seconds": lan.seconds, "bytes": {"p0_p1": lan.edges[0], "p0_p2": lan.edges[1], "p1_p2": lan.edges[2], "total": lan.total},
             "rounds": lan.rounds, "repeat_seconds": lan.repeats, "steady_seconds": lan.steady, "batch": batch,
-            "images_per_sec": batch as f64 / lan.typical(), "parties": results, "links": link_rows});
+            "images_per_sec": batch as f64 / lan.typical(), "offline": lan.offline, "parties": results, "links": link_rows});
         outln!("{summary}");
         return Ok(());
     }
@@ -328,6 +353,14 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
         lan.edges[2] / 1e6,
         lan.rounds
     );
+    if let Some(o) = &lan.offline {
+        outln!(
+            "with --preprocess the inference above is the online phase; offline phase (before the input): {:.3} s, {:.3} MB, {} rounds",
+            o.seconds,
+            o.bytes / 1e6,
+            o.rounds
+        );
+    }
     if batch > 1 {
         outln!(
             "batch of {batch} images in the inference: {:.1} images/s ({:.4} s and {:.3} MB per image)",
@@ -368,7 +401,7 @@ fn print_links(lan: &Measured, links: &[(Link, Measured)], steady: bool, batch: 
         }
     );
     outln!(
-        "{:<24} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "{:<24} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10}",
         "link",
         "seconds",
         "rounds",
@@ -377,11 +410,16 @@ fn print_links(lan: &Measured, links: &[(Link, Measured)], steady: bool, batch: 
         "P1-P2 MB",
         "estimate",
         "floor",
-        "images/s"
+        "images/s",
+        "offline s"
     );
     let row = |name: &str, m: &Measured, est: &str, floor: &str| {
+        let offline = m
+            .offline
+            .as_ref()
+            .map_or("-".to_string(), |o| format!("{:.3}", o.seconds));
         outln!(
-            "{:<24} {:>9.3} {:>7} {:>9.3} {:>9.3} {:>9.3} {:>9} {:>9} {:>9.1}",
+            "{:<24} {:>9.3} {:>7} {:>9.3} {:>9.3} {:>9.3} {:>9} {:>9} {:>9.1} {:>10}",
             name,
             m.typical(),
             m.rounds,
@@ -390,7 +428,8 @@ fn print_links(lan: &Measured, links: &[(Link, Measured)], steady: bool, batch: 
             m.edges[2] / 1e6,
             est,
             floor,
-            batch as f64 / m.typical()
+            batch as f64 / m.typical(),
+            offline
         )
     };
     row("LAN (loopback)", lan, "-", "-");

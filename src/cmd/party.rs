@@ -19,7 +19,7 @@ use patchwork_net::service::ServiceLimits;
 use patchwork_net::service::{infer_remote, DEFAULT_MAX_SESSIONS};
 use patchwork_net::tcp::{connect, loopback_config, SessionConfig};
 
-use super::party_result::{PartyFailure, PartyResult, PartyRun};
+use super::party_result::{OfflinePhase, PartyFailure, PartyResult, PartyRun};
 use super::secure::{batch_input, load_spec_for, SettingsArgs};
 use super::values::RoleArg;
 
@@ -216,6 +216,14 @@ fn run_role(args: &PartyArgs, role: Role) -> Result<(), Failure> {
             rounds: u64::from(run.end.rounds - run.start.rounds),
             peak_rss_bytes: peak,
             repeat_seconds,
+            offline: run.offline.as_ref().map(|o| {
+                Box::new(OfflinePhase {
+                    seconds: o.end.seconds,
+                    sent_to: [0, 1, 2].map(|k| o.end.sent[k] - o.start.sent[k]),
+                    rounds: u64::from(o.end.rounds - o.start.rounds),
+                    kept_bytes: o.kept_bytes as u64,
+                })
+            }),
         });
         outln!("{result}");
     } else {
@@ -230,8 +238,15 @@ fn run_role(args: &PartyArgs, role: Role) -> Result<(), Failure> {
             ),
             _ => String::new(),
         };
+        let offline = run.offline.as_ref().map_or(String::new(), |o| {
+            let sent: u64 = o.end.sent.iter().sum::<u64>() - o.start.sent.iter().sum::<u64>();
+            format!(
+                " (online); offline phase {:.3} s, sent {sent} bytes, kept {} bytes",
+                o.end.seconds, o.kept_bytes
+            )
+        });
         outln!(
-            "{role}: {result}{:.3} s, sent {sent} bytes, peak memory {:.1} MB",
+            "{role}: {result}{:.3} s, sent {sent} bytes{offline}, peak memory {:.1} MB",
             run.end.seconds,
             peak.unwrap_or(0) as f64 / 1e6
         );

@@ -45,8 +45,26 @@ pub struct PartyRun {
     pub rounds: u64,
     /// Peak resident memory of the process (`VmHWM`), where the OS reports it.
     pub peak_rss_bytes: Option<u64>,
-    /// Seconds of every inference of the session (`--repeat`).
+    /// Seconds of every inference of the session (`--repeat`; online phases with
+    /// `--preprocess`).
     pub repeat_seconds: Vec<f64>,
+    /// With `--preprocess`, the first inference's offline phase (everything above but the
+    /// set-up is then its online phase).
+    pub offline: Option<Box<OfflinePhase>>,
+}
+
+/// One party's offline phase of an inference (`--preprocess`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfflinePhase {
+    /// Seconds of its offline walk.
+    pub seconds: f64,
+    /// Bytes this party sent in it, to P0, P1 and P2.
+    pub sent_to: [u64; 3],
+    /// Rounds of the offline walk as this party saw them.
+    pub rounds: u64,
+    /// Bytes this party kept for the online phase.
+    pub kept_bytes: u64,
 }
 
 /// A failure: the message, and the peer that caused it when one did.
@@ -104,6 +122,12 @@ mod tests {
             rounds: 7,
             peak_rss_bytes: None,
             repeat_seconds: vec![0.25],
+            offline: Some(Box::new(OfflinePhase {
+                seconds: 0.5,
+                sent_to: [0, 0, 0],
+                rounds: 2,
+                kept_bytes: 64,
+            })),
         });
         let failed = PartyResult::Failed(PartyFailure {
             role: RoleArg::P2,

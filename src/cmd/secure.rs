@@ -57,6 +57,12 @@ pub struct SettingsArgs {
     /// [default: 1; for P0, the number of images its inputs hold].
     #[arg(long, value_name = "N", value_parser = parse_batch)]
     pub batch: Option<usize>,
+    /// Preprocess: after set-up, every inference of the session runs its input-independent
+    /// part first (P2's product triples, truncation quotients and comparison-mask bits, sent to
+    /// P1 in one round), so the online phase, from P0's input to its result, carries only what
+    /// depends on the input; reports give both phases (all three parties must pass it).
+    #[arg(long)]
+    pub preprocess: bool,
 }
 
 /// A batch size: 1 to [`MAX_BATCH`].
@@ -126,6 +132,7 @@ impl SettingsArgs {
             trunc,
             calibrated,
             batch: self.batch.unwrap_or(1),
+            preprocess: self.preprocess,
         })
     }
 
@@ -151,6 +158,9 @@ impl SettingsArgs {
         }
         if let Some(n) = self.batch {
             flags.extend(["--batch".to_string(), n.to_string()]);
+        }
+        if self.preprocess {
+            flags.push("--preprocess".to_string());
         }
         flags
     }
@@ -299,6 +309,10 @@ pub struct DemoArgs {
     /// Images per inference (the rounds are paid once per batch).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_batch)]
     pub batch: usize,
+    /// Run each inference's input-independent part before the input (offline and online
+    /// phases reported apart).
+    #[arg(long)]
+    pub preprocess: bool,
     /// Print the results as one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -313,6 +327,7 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
             truncation: None,
             timeout: args.timeout,
             batch: Some(args.batch),
+            preprocess: args.preprocess,
         },
         network: args.network,
     };
@@ -361,12 +376,23 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
     let ms_per_image = reports.iter().map(|r| r.seconds).sum::<f64>() / n as f64 * 1e3;
     let batch = args.batch.min(n);
     let setup_bytes = reports[0].setup_bytes.total;
+    // With --preprocess: the offline phases, per image (the numbers above are then online).
+    let offline = reports
+        .iter()
+        .map(|r| {
+            r.offline
+                .as_ref()
+                .map(|o| (o.bytes.total as f64, o.seconds))
+        })
+        .try_fold((0.0, 0.0), |(b, s), o| o.map(|(ob, os)| (b + ob, s + os)))
+        .map(|(bytes, secs)| (bytes / n as f64, secs * 1e3 / n as f64));
     if args.json {
         let out = serde_json::json!({"model": DEMO.name, "spec": DEMO.spec_name(),
             "approx": comparison_arg(&settings), "frac_bits": settings.fp.frac_bits(),
             "truncation": arg_name(&TruncationArg::from(settings.trunc)), "images": rows,
             "secure_correct": right, "secure_equals_float": agree, "bytes_per_image": bytes_per_image,
             "rounds": rounds, "batch": batch, "ms_per_image": ms_per_image, "setup_bytes": setup_bytes,
+            "offline_bytes_per_image": offline.map(|o| o.0), "offline_ms_per_image": offline.map(|o| o.1),
             "wall_seconds": wall});
         outln!("{out}");
         return Ok(());
@@ -404,6 +430,12 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
         bytes_per_image / 1e6,
         setup_bytes as f64 / 1e6
     );
+    if let Some((bytes, ms)) = offline {
+        outln!(
+            "(--preprocess: the above is the online phase) offline phase per image, before its input: {:.3} MB (P2 to P1), {ms:.1} ms",
+            bytes / 1e6
+        );
+    }
     Ok(())
 }
 
@@ -556,6 +588,7 @@ mod tests {
                 truncation: Some(TruncationArg::Assisted),
                 timeout: Some(2.5),
                 batch: Some(8),
+                preprocess: true,
             },
             SettingsArgs {
                 approx: Some(ApproxArg::Fixed(Comparison::Exact)),

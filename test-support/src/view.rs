@@ -83,6 +83,10 @@ impl<T: Transport> Transport for Recording<'_, T> {
     fn accounting(&self) -> &Accounting {
         self.inner.accounting()
     }
+
+    fn accounting_mut(&mut self) -> &mut Accounting {
+        self.inner.accounting_mut()
+    }
 }
 
 /// Two-sample chi-square statistic and degrees of freedom over histograms with equal totals.

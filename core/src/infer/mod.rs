@@ -23,6 +23,7 @@ use crate::model::spec_check::{ResolvedSpec, SpecError};
 use crate::model::windows;
 use crate::model::{softmax, LayerWeights, Model, ModelError, Node, Op, Weights};
 use crate::party::{Error, Party};
+use crate::preprocess::{Phase, Prepared};
 use crate::program::{self, Program};
 use crate::protocol::bilinear::{Batched, Bilinear, Conv2d, MatMul};
 use crate::protocol::brelu::{BlockReluLayer, MapShape};
@@ -55,6 +56,9 @@ pub struct Settings {
     /// and every step of the pass runs on all of them at once, so the rounds of an inference
     /// are paid once per batch.
     pub batch: usize,
+    /// Whether each inference's input-independent part runs before its input exists
+    /// ([`crate::preprocess`]): [`SecureModel::preprocess`] then [`SecureModel::infer_prepared`].
+    pub preprocess: bool,
 }
 
 impl Settings {
@@ -66,6 +70,7 @@ impl Settings {
         trunc: Truncation::Local,
         calibrated: false,
         batch: 1,
+        preprocess: false,
     };
 }
 
@@ -78,6 +83,7 @@ impl Default for Settings {
             trunc: Truncation::Local,
             calibrated: false,
             batch: 1,
+            preprocess: false,
         }
     }
 }
@@ -114,6 +120,15 @@ pub enum InferError<E> {
     },
     /// A batch of no images, or of more than [`MAX_BATCH`] ([`Settings::batch`]).
     Batch(usize),
+    /// Preprocessing this many inferences would keep more material than a party may.
+    Preprocessing {
+        /// The session's inferences.
+        inferences: u64,
+        /// Bytes kept per inference (cost model).
+        per_inference: u64,
+        /// The most a party keeps.
+        limit: u64,
+    },
     /// A node the secure runner cannot evaluate.
     Unsupported {
         /// The node's name.
@@ -153,6 +168,14 @@ impl<E: core::fmt::Debug> core::fmt::Display for InferError<E> {
             InferError::Batch(n) => {
                 write!(f, "a batch has 1 to {MAX_BATCH} images, not {n}")
             }
+            InferError::Preprocessing {
+                inferences,
+                per_inference,
+                limit,
+            } => write!(
+                f,
+                "preprocessing {inferences} inferences keeps {per_inference} bytes each, more than the {limit} a party may keep: preprocess fewer inferences per session"
+            ),
             InferError::Unsupported { node, op, reason } => {
                 write!(f, "node '{node}' ({op}): {reason}")
             }
@@ -164,7 +187,7 @@ impl<E: core::fmt::Debug> core::error::Error for InferError<E> {}
 
 /// Message and purpose numbers of the runner's own steps.
 const REVEAL: u16 = 1;
-const SETUP_DONE: u16 = 1;
+const DONE: u16 = 1;
 const INPUT_MASK: u16 = 1;
 
 /// A model described for secure inference, the same for every party: the spec checked and
@@ -471,12 +494,12 @@ impl<'m> DescribedModel<'m> {
                     .map_err(protocol_err(node))?;
                 operands[i] = Some(op);
                 // P2, idle while P0 receives the masks, hears of each one.
-                acknowledge(p, &[Role::P2]).map_err(protocol_err(node))?;
+                acknowledge(p, Role::P0, &[Role::P2]).map_err(protocol_err(node))?;
             }
         }
         // P1's wait for this starts once its masks are on the wire (the host transport's send
         // queue is bounded), so the first inference's timeouts never include their transfer.
-        acknowledge(p, &[Role::P1]).map_err(at_setup)?;
+        acknowledge(p, Role::P0, &[Role::P1]).map_err(at_setup)?;
         Ok(SecureModel {
             described: self,
             operands,
@@ -527,9 +550,9 @@ impl<'m> DescribedModel<'m> {
     pub fn setup_cost(&self) -> Cost {
         let masks = self.products().fold(cost::program_check(), |c, prod| {
             c.then(cost::private_operand_setup(prod.rhs_len()))
-                .then(cost::setup_ack())
+                .then(cost::acknowledgement())
         });
-        masks.then(cost::setup_ack())
+        masks.then(cost::acknowledgement())
     }
 
     /// The cost model's prediction for node `index` (for the whole batch).
@@ -565,6 +588,16 @@ impl<'m> DescribedModel<'m> {
         }
     }
 
+    /// What the offline walk of one inference sends ([`SecureModel::preprocess`]): no dealt
+    /// message waits on another, so they are one round, and P1's acknowledgement a second.
+    pub fn offline_cost(&self) -> Cost {
+        let mut c = (0..self.model.nodes.len()).fold(Cost::default(), |c, i| {
+            c.then(self.node_cost(i).offline_part())
+        });
+        c.rounds = c.rounds.min(1);
+        c.then(cost::acknowledgement())
+    }
+
     /// What revealing the output (of every image of the batch) to P0 costs.
     pub fn reveal_cost(&self) -> Cost {
         let n = self.model.shape(self.model.output).numel() * self.settings.batch;
@@ -586,22 +619,93 @@ impl SecureModel<'_> {
         input: Held<'_, [f32]>,
         after_node: &mut dyn FnMut(usize, &Party<T>),
     ) -> Result<Option<Vec<f32>>, InferError<T::Error>> {
+        self.walk(p, input, after_node)
+    }
+
+    /// The offline walk of one inference ([`crate::preprocess`]), before its input exists:
+    /// every step runs its input-independent part only, and what it kept comes back, to be
+    /// given to [`SecureModel::infer_prepared`] (inferences in the order they were prepared).
+    /// Only P2's dealt shares to P1 travel, in one round, then P1's acknowledgement to P0 and
+    /// P2 (empty messages). `after_node` as for `infer`.
+    pub fn preprocess<T: Transport>(
+        &self,
+        p: &mut Party<T>,
+        after_node: &mut dyn FnMut(usize, &Party<T>),
+    ) -> Result<Prepared, InferError<T::Error>> {
+        self.expect_preprocessed(true)?;
+        p.begin_offline().map_err(phase_err)?;
+        self.walk(p, Held::NotMine, after_node)?;
+        let prepared = p.end_offline().map_err(phase_err)?;
+        // P1 has all of it: P0 and P2 wait for that, so no party runs ahead by more than one
+        // inference's offline walk (a party ahead would wait past its timeout online).
+        acknowledge(p, Role::P1, &[Role::P0, Role::P2]).map_err(phase_err)?;
+        Ok(prepared)
+    }
+
+    /// The online walk of an inference that [`SecureModel::preprocess`] prepared: as
+    /// [`SecureModel::infer`], with only what depends on the input moving.
+    pub fn infer_prepared<T: Transport>(
+        &self,
+        p: &mut Party<T>,
+        prepared: Prepared,
+        input: Held<'_, [f32]>,
+        after_node: &mut dyn FnMut(usize, &Party<T>),
+    ) -> Result<Option<Vec<f32>>, InferError<T::Error>> {
+        self.expect_preprocessed(true)?;
+        p.begin_online(prepared).map_err(phase_err)?;
+        let out = self.walk(p, input, after_node)?;
+        p.end_online().map_err(phase_err)?;
+        Ok(out)
+    }
+
+    /// The program says whether inferences are preprocessed; the calls must agree with it.
+    fn expect_preprocessed<E>(&self, prepared: bool) -> Result<(), InferError<E>> {
+        if self.described.settings.preprocess == prepared {
+            Ok(())
+        } else {
+            Err(InferError::Protocol {
+                node: String::from("<session>"),
+                error: Error::Config(if prepared {
+                    "preprocessing in a session whose program does not preprocess"
+                } else {
+                    "a joint inference in a session whose program preprocesses"
+                }),
+            })
+        }
+    }
+
+    /// One pass over the graph in the party's phase: the offline walk passes zeros and reveals
+    /// nothing.
+    fn walk<T: Transport>(
+        &self,
+        p: &mut Party<T>,
+        input: Held<'_, [f32]>,
+        after_node: &mut dyn FnMut(usize, &Party<T>),
+    ) -> Result<Option<Vec<f32>>, InferError<T::Error>> {
         let d = &self.described;
         let model = d.model;
         let (fp, role) = (d.settings.fp, p.role());
-        let input =
+        let online = p.runs_online();
+        if p.phase() == Phase::Joint {
+            self.expect_preprocessed(false)?;
+        }
+        let input = if online {
             input
                 .check(role, Role::P0, "the input")
                 .map_err(|error| InferError::Protocol {
                     node: String::from("<input>"),
                     error,
-                })?;
+                })?
+        } else {
+            None
+        };
         let batch = d.settings.batch;
         let n_in = model.shape(model.input).numel() * batch;
         // Input: P0 and P1 share the mask m; P0 holds x - m, P1 holds m. Nothing travels.
         let step = p.begin_step();
         let mut values: Vec<Option<Vec<u64>>> = vec![None; model.values.len()];
         values[model.input] = Some(match role {
+            _ if !online => vec![0; n_in],
             Role::P0 => {
                 let x = input.ok_or(InferError::InputLength {
                     expected: n_in,
@@ -649,6 +753,9 @@ impl SecureModel<'_> {
         })?;
         // Reveal to P0 only: P1 sends its share.
         let step = p.begin_step();
+        if !online {
+            return Ok(None);
+        }
         let fail = |error| InferError::Protocol {
             node: String::from("<output>"),
             error,
@@ -825,6 +932,13 @@ impl SecureModel<'_> {
     }
 }
 
+fn phase_err<E>(error: Error<E>) -> InferError<E> {
+    InferError::Protocol {
+        node: String::from("<session>"),
+        error,
+    }
+}
+
 fn to_pool(p: &crate::model::Pool2d) -> Pool {
     Pool {
         kernel: p.kernel,
@@ -844,13 +958,17 @@ fn at_setup<E>(error: Error<E>) -> InferError<E> {
 /// A step of set-up in which P0 tells `to` (empty messages) that it has received what came
 /// before; they wait for it. Waiting parties thus hear from P0 after every weight mask, and no
 /// wait of set-up covers more than one mask's transfer.
-fn acknowledge<T: Transport>(p: &mut Party<T>, to: &[Role]) -> Result<(), Error<T::Error>> {
+fn acknowledge<T: Transport>(
+    p: &mut Party<T>,
+    from: Role,
+    to: &[Role],
+) -> Result<(), Error<T::Error>> {
     let step = p.begin_step();
     match p.role() {
-        Role::P0 => to
+        me if me == from => to
             .iter()
-            .try_for_each(|&peer| p.send(peer, step, SETUP_DONE, &[])),
-        me if to.contains(&me) => p.recv(Role::P0, step, SETUP_DONE, 0).map(|_| ()),
+            .try_for_each(|&peer| p.send(peer, step, DONE, &[])),
+        me if to.contains(&me) => p.recv(from, step, DONE, 0).map(|_| ()),
         _ => Ok(()),
     }
 }

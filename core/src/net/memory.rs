@@ -101,6 +101,10 @@ impl Transport for MemoryTransport {
     fn accounting(&self) -> &Accounting {
         &self.accounting
     }
+
+    fn accounting_mut(&mut self) -> &mut Accounting {
+        &mut self.accounting
+    }
 }
 
 /// Builds the three ends of a fresh network whose receives time out after `timeout`.

@@ -186,7 +186,9 @@ impl BlockReluLayer {
                 values.push(v);
             }
         }
-        let split = drelu::split(p, step, &sums, cmp)?;
+        let Some(split) = drelu::split(p, step, &sums, cmp)? else {
+            return Ok(out);
+        };
         let decision: Vec<u32> = plan.pixels().map(|(_, k)| k as u32).collect();
         let product = sign::multiply(p, step, &split, &values, &decision)?;
         if holder {

@@ -140,7 +140,9 @@ pub fn drelu<T: Transport>(
         return Ok(Vec::new());
     }
     let step = p.begin_step();
-    let split = split(p, step, a, cmp)?;
+    let Some(split) = split(p, step, a, cmp)? else {
+        return Ok(vec![0; a.len()]);
+    };
     sign::bits_to_shares(p, step, &split)
 }
 
@@ -155,18 +157,20 @@ pub fn relu<T: Transport>(
         return Ok(Vec::new());
     }
     let step = p.begin_step();
-    let split = split(p, step, a, cmp)?;
+    let Some(split) = split(p, step, a, cmp)? else {
+        return Ok(vec![0; a.len()]);
+    };
     let identity: Vec<u32> = (0..a.len() as u32).collect();
     sign::multiply(p, step, &split, held(p.role(), a), &identity)
 }
 
-/// The comparison stage on the reduced shares.
+/// The comparison stage on the reduced shares (`None` in the offline phase).
 pub(crate) fn split<T: Transport>(
     p: &mut Party<T>,
     step: crate::party::Step,
     a: &[u64],
     cmp: Comparison,
-) -> Result<sign::SplitSign, Error<T::Error>> {
+) -> Result<Option<sign::SplitSign>, Error<T::Error>> {
     let reduced: Vec<u64> = if p.role() == Role::P2 {
         vec![]
     } else {

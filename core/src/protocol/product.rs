@@ -33,7 +33,8 @@ mod purpose {
     pub(super) const C: u16 = 3;
 }
 
-/// Shares of `op(X, Y)` for shared `X` and `Y` (P2 passes zeros of the right lengths). 1 round.
+/// Shares of `op(X, Y)` for shared `X` and `Y` (P2 passes zeros of the right lengths). 1 round;
+/// the triple is the preprocessed part.
 pub fn beaver<T: Transport, Op: Bilinear>(
     p: &mut Party<T>,
     op: &Op,
@@ -53,10 +54,12 @@ pub fn beaver<T: Transport, Op: Bilinear>(
                 (0..nr).map(|_| b.u64()).collect::<Vec<_>>(),
             )
         };
-        let (a0, b0) = draw(p, Role::P0);
-        let (a1, b1) = draw(p, Role::P1);
-        let c = op.apply(&crate::ring::add(&a0, &a1), &crate::ring::add(&b0, &b1));
-        deal_ring(p, step, msg::C, purpose::C, op.out_len(), Some(&c))?;
+        p.prepare(step, |p| {
+            let (a0, b0) = draw(p, Role::P0);
+            let (a1, b1) = draw(p, Role::P1);
+            let c = op.apply(&crate::ring::add(&a0, &a1), &crate::ring::add(&b0, &b1));
+            deal_ring(p, step, msg::C, purpose::C, op.out_len(), Some(&c))
+        })?;
         return Ok(vec![0; op.out_len()]);
     };
     let me = p.role();
@@ -66,9 +69,16 @@ pub fn beaver<T: Transport, Op: Bilinear>(
     let b: Vec<u64> = (0..nr).map(|_| gb.u64()).collect();
     let mut e = sub(x, &a);
     let mut f = sub(y, &b);
-    p.send_packed(other, step, msg::E, e.iter().copied(), nl, 64)?;
-    p.send_packed(other, step, msg::F, f.iter().copied(), nr, 64)?;
-    let c = deal_ring(p, step, msg::C, purpose::C, op.out_len(), None)?;
+    if p.runs_online() {
+        p.send_packed(other, step, msg::E, e.iter().copied(), nl, 64)?;
+        p.send_packed(other, step, msg::F, f.iter().copied(), nr, 64)?;
+    }
+    let triple = p.prepare(step, |p| {
+        deal_ring(p, step, msg::C, purpose::C, op.out_len(), None)
+    })?;
+    let Some(c) = triple else {
+        return Ok(vec![0; op.out_len()]);
+    };
     add_assign(&mut e, &p.recv_packed(other, step, msg::E, nl, 64)?);
     add_assign(&mut f, &p.recv_packed(other, step, msg::F, nr, 64)?);
     let mut z = c;
@@ -116,7 +126,9 @@ impl PrivateOperand {
         Ok(PrivateOperand { held })
     }
 
-    /// Shares of `op(X, W)` for shared `X` (P2 passes zeros). 1 round.
+    /// Shares of `op(X, W)` for shared `X` (P2 passes zeros). 1 round. Its triple (P2's
+    /// `op(A, B)`, P1's `C`, P0's `op(A, F) + C_0`) depends on no input and is the step's
+    /// preprocessed part ([`Party::prepare`]): online, P2 takes no part.
     pub fn product<T: Transport, Op: Bilinear>(
         &self,
         p: &mut Party<T>,
@@ -128,27 +140,39 @@ impl PrivateOperand {
         let step = p.begin_step();
         let nl = op.lhs_len();
         let out = op.out_len();
+        let draw_a = |p: &Party<T>, with: Role| -> Vec<u64> {
+            let mut ga = p.shared(with, step, purpose::A);
+            (0..nl).map(|_| ga.u64()).collect()
+        };
         match p.role() {
             Role::P0 => {
-                let mut ga = p.shared(Role::P2, step, purpose::A);
-                let a: Vec<u64> = (0..nl).map(|_| ga.u64()).collect();
-                p.send_packed(Role::P1, step, msg::E, sub(x, &a), nl, 64)?;
-                let mut z = deal_ring(p, step, msg::C, purpose::C, out, None)?;
-                op.accumulate(&a, &self.held, &mut z);
-                Ok(z)
+                // E first, so that P1 computes while P0 does.
+                if p.runs_online() {
+                    let a = draw_a(p, Role::P2);
+                    p.send_packed(Role::P1, step, msg::E, sub(x, &a), nl, 64)?;
+                }
+                let z = p.prepare(step, |p| {
+                    let mut z = deal_ring(p, step, msg::C, purpose::C, out, None)?;
+                    op.accumulate(&draw_a(p, Role::P2), &self.held, &mut z);
+                    Ok(z)
+                })?;
+                Ok(z.unwrap_or_else(|| vec![0; out]))
             }
             Role::P1 => {
-                let mut z = deal_ring(p, step, msg::C, purpose::C, out, None)?;
+                let c = p.prepare(step, |p| deal_ring(p, step, msg::C, purpose::C, out, None))?;
+                let Some(mut z) = c else {
+                    return Ok(vec![0; out]);
+                };
                 let mut masked = p.recv_packed(Role::P0, step, msg::E, nl, 64)?;
                 add_assign(&mut masked, x);
                 op.accumulate(&masked, &self.held, &mut z);
                 Ok(z)
             }
             Role::P2 => {
-                let mut ga = p.shared(Role::P0, step, purpose::A);
-                let a: Vec<u64> = (0..nl).map(|_| ga.u64()).collect();
-                let c = op.apply(&a, &self.held);
-                deal_ring(p, step, msg::C, purpose::C, out, Some(&c))?;
+                p.prepare(step, |p| {
+                    let c = op.apply(&draw_a(p, Role::P0), &self.held);
+                    deal_ring(p, step, msg::C, purpose::C, out, Some(&c))
+                })?;
                 Ok(vec![0; out])
             }
         }

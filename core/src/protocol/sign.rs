@@ -62,14 +62,15 @@ pub struct SplitSign {
 }
 
 /// Rounds 1-2: the comparison stage for `n` values given as shares over Z_2^m (`a` is empty for
-/// P2). `m` is 2..=64.
+/// P2). `m` is 2..=64. The bit shares of P2's mask `x` are the preprocessed part
+/// ([`crate::preprocess`]); `None` in the offline phase, where the step ends after them.
 pub fn split<T: Transport>(
     p: &mut Party<T>,
     step: Step,
     a: &[u64],
     n: usize,
     m: u32,
-) -> Result<SplitSign, Error<T::Error>> {
+) -> Result<Option<SplitSign>, Error<T::Error>> {
     if !(2..=64).contains(&m) {
         return Err(Error::Config("comparison ring width must be 2..=64 bits"));
     }
@@ -88,15 +89,20 @@ pub fn split<T: Transport>(
         let x: Vec<u64> = (0..n)
             .map(|_| (x0.u64().wrapping_add(x1.u64())) & ring)
             .collect();
-        let x_bits = compare::bit_decomposition(&x, bits);
-        deal_zp(
-            p,
-            step,
-            msg::X_BITS,
-            purpose::X_BITS,
-            n * bits,
-            Some(&x_bits),
-        )?;
+        let dealt = p.prepare(step, |p| {
+            let x_bits = compare::bit_decomposition(&x, bits);
+            deal_zp(
+                p,
+                step,
+                msg::X_BITS,
+                purpose::X_BITS,
+                n * bits,
+                Some(&x_bits),
+            )
+        })?;
+        if dealt.is_none() {
+            return Ok(None);
+        }
         let m0 = p.recv_zp(Role::P0, step, msg::COMPARE, n * bits)?;
         let m1 = p.recv_zp(Role::P1, step, msg::COMPARE, n * bits)?;
         #[cfg(feature = "leak-sign-to-p2")]
@@ -107,14 +113,21 @@ pub fn split<T: Transport>(
             .zip(beta_prime)
             .map(|(x, b)| ((x >> (m - 1)) as u8 & 1) ^ b)
             .collect();
-        return Ok(SplitSign { bits: gamma });
+        return Ok(Some(SplitSign { bits: gamma }));
     };
     crate::party::check_len("shares to compare", n, a.len())?;
     let me = p.role();
     let mut xs = p.shared(Role::P2, x_step, purpose::X);
     let c_mine: Vec<u64> = a.iter().map(|v| v.wrapping_add(xs.u64()) & ring).collect();
-    p.send_packed(other, step, msg::OPEN, c_mine.iter().copied(), n, m)?;
-    let x_bits = deal_zp(p, step, msg::X_BITS, purpose::X_BITS, n * bits, None)?;
+    if p.runs_online() {
+        p.send_packed(other, step, msg::OPEN, c_mine.iter().copied(), n, m)?;
+    }
+    let dealt = p.prepare(step, |p| {
+        deal_zp(p, step, msg::X_BITS, purpose::X_BITS, n * bits, None)
+    })?;
+    let Some(x_bits) = dealt else {
+        return Ok(None);
+    };
     let c_other = p.recv_packed(other, step, msg::OPEN, n, m)?;
     let c: Vec<u64> = c_mine
         .iter()
@@ -134,7 +147,7 @@ pub fn split<T: Transport>(
     if me == Role::P1 {
         p.send(Role::P2, step, msg::LEAKED_SIGN, &beta_tilde)?;
     }
-    Ok(SplitSign { bits: beta_tilde })
+    Ok(Some(SplitSign { bits: beta_tilde }))
 }
 
 /// Round 3 for a DReLU: P2 deals shares of `gamma` over Z_2^64 and the holders turn them into

@@ -17,6 +17,7 @@
 //!   `|x| < 2^62`. One round; `c` travels both ways between P0 and P1 (64 bits each) and P2
 //!   sends P1 two corrections (128 bits) per element. `c` is uniform to P0 and P1 (each misses
 //!   the other's half of `r`), and P1's corrections are uniform (P0's shares are unknown to it).
+//!   The dealt quotients are the step's preprocessed part ([`crate::preprocess`]).
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -91,25 +92,27 @@ fn assisted<T: Transport>(
     let wrap_unit = 1u64.checked_shl(64 - f).unwrap_or(0);
     match p.role().other_holder() {
         None => {
-            let mut r0 = p.shared(Role::P0, step, purpose::MASK);
-            let mut r1 = p.shared(Role::P1, step, purpose::MASK);
-            // Shares of `r >> f` where c has its MSB set (no wrap possible), then of
-            // `(r >> f) - MSB(r) * 2^(64-f)` where it has not.
-            let mut quotients = vec![0u64; 2 * n];
-            let (set, clear) = quotients.split_at_mut(n);
-            for (s, c) in set.iter_mut().zip(clear) {
-                let r = r0.u64().wrapping_add(r1.u64());
-                *s = r >> f;
-                *c = (r >> f).wrapping_sub((r >> 63) * wrap_unit);
-            }
-            deal_ring(
-                p,
-                step,
-                msg::QUOTIENTS,
-                purpose::QUOTIENTS,
-                2 * n,
-                Some(&quotients),
-            )?;
+            p.prepare(step, |p| {
+                let mut r0 = p.shared(Role::P0, step, purpose::MASK);
+                let mut r1 = p.shared(Role::P1, step, purpose::MASK);
+                // Shares of `r >> f` where c has its MSB set (no wrap possible), then of
+                // `(r >> f) - MSB(r) * 2^(64-f)` where it has not.
+                let mut quotients = vec![0u64; 2 * n];
+                let (set, clear) = quotients.split_at_mut(n);
+                for (s, c) in set.iter_mut().zip(clear) {
+                    let r = r0.u64().wrapping_add(r1.u64());
+                    *s = r >> f;
+                    *c = (r >> f).wrapping_sub((r >> 63) * wrap_unit);
+                }
+                deal_ring(
+                    p,
+                    step,
+                    msg::QUOTIENTS,
+                    purpose::QUOTIENTS,
+                    2 * n,
+                    Some(&quotients),
+                )
+            })?;
             Ok(vec![0; n])
         }
         Some(other) => {
@@ -121,8 +124,15 @@ fn assisted<T: Transport>(
                 .iter()
                 .map(|&s| s.wrapping_add(mask.u64()).wrapping_add(offset))
                 .collect();
-            p.send_packed(other, step, msg::MASKED, masked.iter().copied(), n, 64)?;
-            let quotients = deal_ring(p, step, msg::QUOTIENTS, purpose::QUOTIENTS, 2 * n, None)?;
+            if p.runs_online() {
+                p.send_packed(other, step, msg::MASKED, masked.iter().copied(), n, 64)?;
+            }
+            let dealt = p.prepare(step, |p| {
+                deal_ring(p, step, msg::QUOTIENTS, purpose::QUOTIENTS, 2 * n, None)
+            })?;
+            let Some(quotients) = dealt else {
+                return Ok(vec![0; n]);
+            };
             let theirs = p.recv_packed(other, step, msg::MASKED, n, 64)?;
             let unshift = if p0 { 1u64 << (62 - f) } else { 0 };
             Ok((0..n)

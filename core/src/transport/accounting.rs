@@ -68,6 +68,11 @@ impl Accounting {
         self.clock.rounds()
     }
 
+    /// See [`super::Transport::restart_rounds`].
+    pub fn restart_rounds(&mut self) {
+        self.clock.restart();
+    }
+
     /// See [`super::Transport::step_rounds`].
     pub fn step_rounds(&self) -> u64 {
         self.clock.step_rounds()

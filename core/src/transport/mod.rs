@@ -173,6 +173,15 @@ pub trait Transport {
     /// The round clock and byte counters of this party (see [`accounting`]).
     fn accounting(&self) -> &accounting::Accounting;
 
+    /// The same, to restart the round clock ([`Transport::restart_rounds`]).
+    fn accounting_mut(&mut self) -> &mut accounting::Accounting;
+
+    /// Counts rounds from zero again, at a point no message crosses (the start of a
+    /// preprocessing phase, [`crate::preprocess`]), so each phase's rounds are its own.
+    fn restart_rounds(&mut self) {
+        self.accounting_mut().restart_rounds();
+    }
+
     /// Rounds so far: the depth of the deepest message sent or received (see the module doc).
     fn rounds(&self) -> u32 {
         self.accounting().rounds()
@@ -251,6 +260,12 @@ impl RoundClock {
         self.received = self.received.max(stamp.depth);
         self.step_received = self.step_received.max(stamp.step_depth);
         self.step_max = self.step_max.max(stamp.step_depth);
+    }
+
+    /// Depths count from zero again (the steps' own rounds go on).
+    pub fn restart(&mut self) {
+        self.received = 0;
+        self.sent = 0;
     }
 
     /// Depth of the deepest message seen.

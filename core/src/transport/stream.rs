@@ -96,4 +96,8 @@ impl<S: Read + Write> Transport for StreamTransport<S> {
     fn accounting(&self) -> &Accounting {
         &self.accounting
     }
+
+    fn accounting_mut(&mut self) -> &mut Accounting {
+        &mut self.accounting
+    }
 }

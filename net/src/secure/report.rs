@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::run::{Mark, PartyRun};
+use super::run::{Mark, OfflineRun, PartyRun};
 
 /// Payload bytes per undirected edge.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -62,6 +62,26 @@ pub struct LayerRow {
     /// messages within each step, summed over the layer's steps. Consecutive layers overlap on
     /// the wire, so the inference's rounds (`Report::rounds`) can be below the sum.
     pub rounds: u32,
+    /// With preprocessing: the layer's bytes in the offline walk (then `bytes` are its online
+    /// bytes), measured and by the cost model; zero without.
+    pub offline_bytes: Edges,
+    /// The cost model's offline bytes of the layer (zero without preprocessing).
+    pub predicted_offline_bytes: Edges,
+}
+
+/// The offline phase of one preprocessed inference.
+#[derive(Clone, Debug, Serialize)]
+pub struct OfflineReport {
+    /// Wall seconds of its offline walk (the slowest party).
+    pub seconds: f64,
+    /// Bytes measured on the wire.
+    pub bytes: Edges,
+    /// Bytes the cost model predicts.
+    pub predicted_bytes: Edges,
+    /// Measured rounds (deepest message chain).
+    pub rounds: u32,
+    /// The most bytes one party keeps for the inference until its online phase.
+    pub kept_bytes: usize,
 }
 
 /// The whole report.
@@ -89,6 +109,9 @@ pub struct Report {
     pub setup_seconds: f64,
     /// One row per node.
     pub layers: Vec<LayerRow>,
+    /// With preprocessing, the inference's offline phase (and everything above but the
+    /// set-up is its online phase).
+    pub offline: Option<OfflineReport>,
 }
 
 fn directed(
@@ -106,15 +129,36 @@ fn directed(
     b
 }
 
+/// A mark of a party's offline walk (none without preprocessing).
+fn walk_mark(r: &PartyRun, at: impl Fn(&OfflineRun) -> Mark) -> Mark {
+    r.offline.as_ref().map(at).unwrap_or_default()
+}
+
 /// Combines the three parties' runs of one inference.
 pub fn combine(model: &Model, secure: &DescribedModel, runs: &[PartyRun; 3]) -> Report {
     let output = runs[0].output.clone().unwrap_or_default();
     let mut layers = Vec::with_capacity(model.nodes.len());
     let mut predicted = Cost::default();
+    let offline: Option<[&OfflineRun; 3]> = match runs.each_ref().map(|r| r.offline.as_ref()) {
+        [Some(a), Some(b), Some(c)] => Some([a, b, c]),
+        _ => None,
+    };
     for (i, node) in model.nodes.iter().enumerate() {
         let prev = |r: &PartyRun| if i == 0 { r.start } else { r.nodes[i - 1] };
         let bytes = Edges::from_directed(directed(runs, prev, |r| r.nodes[i]));
-        let cost = secure.node_cost(i);
+        let full = secure.node_cost(i);
+        let (cost, offline_bytes, predicted_offline_bytes) = match offline {
+            Some(_) => (
+                full.online(),
+                Edges::from_directed(directed(
+                    runs,
+                    |r| walk_mark(r, |w| if i == 0 { w.start } else { w.nodes[i - 1] }),
+                    |r| walk_mark(r, |w| w.nodes[i]),
+                )),
+                Edges::of_cost(&full.offline_part()),
+            ),
+            None => (full, Edges::default(), Edges::default()),
+        };
         predicted = predicted.then(cost);
         let step_rounds = runs
             .iter()
@@ -134,8 +178,24 @@ pub fn combine(model: &Model, secure: &DescribedModel, runs: &[PartyRun; 3]) -> 
             predicted_bytes: Edges::of_cost(&cost),
             predicted_rounds: cost.rounds,
             rounds: step_rounds as u32,
+            offline_bytes,
+            predicted_offline_bytes,
         });
     }
+    let offline = offline.map(|walks| {
+        let most = |f: &dyn Fn(&OfflineRun) -> u32| walks.iter().map(|w| f(w)).max().unwrap_or(0);
+        OfflineReport {
+            seconds: walks.iter().map(|w| w.end.seconds).fold(0.0, f64::max),
+            bytes: Edges::from_directed(directed(
+                runs,
+                |r| walk_mark(r, |w| w.start),
+                |r| walk_mark(r, |w| w.end),
+            )),
+            predicted_bytes: Edges::of_cost(&secure.offline_cost()),
+            rounds: most(&|w| w.end.rounds) - most(&|w| w.start.rounds),
+            kept_bytes: walks.iter().map(|w| w.kept_bytes).max().unwrap_or(0),
+        }
+    });
     predicted = predicted.then(secure.reveal_cost());
     let rounds = runs.iter().map(|r| r.end.rounds).max().unwrap_or(0)
         - runs.iter().map(|r| r.start.rounds).max().unwrap_or(0);
@@ -155,6 +215,7 @@ pub fn combine(model: &Model, secure: &DescribedModel, runs: &[PartyRun; 3]) -> 
         setup_bytes: Edges::from_directed(directed(runs, |_| Mark::default(), |r| r.setup)),
         setup_seconds: runs.iter().map(|r| r.setup_seconds).fold(0.0, f64::max),
         layers,
+        offline,
     }
 }
 
@@ -213,6 +274,17 @@ impl fmt::Display for Report {
         mb(report.setup_bytes.total),
         report.setup_seconds
     )?;
+        if let Some(o) = &report.offline {
+            writeln!(
+                f,
+                "(online phase above) offline phase: {:.3} s, {:.3} MB (P1-P2; model {:.3}), {} round, {:.3} MB kept per party at most",
+                o.seconds,
+                mb(o.bytes.total),
+                mb(o.predicted_bytes.total),
+                o.rounds,
+                mb(o.kept_bytes as u64)
+            )?;
+        }
         Ok(())
     }
 }

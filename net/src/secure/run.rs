@@ -1,6 +1,7 @@
 //! One party's secure inference with a mark after every layer: seconds, bytes it sent to each
 //! peer and its round clock.
 
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use patchwork_core::held::Held;
@@ -36,6 +37,24 @@ impl Mark {
     }
 }
 
+/// A party's marks over one offline walk ([`SecureModel::preprocess`]); seconds from its start.
+#[derive(Clone, Debug, Default)]
+pub struct OfflineRun {
+    /// Before the first layer.
+    pub start: Mark,
+    /// After each node, in model order.
+    pub nodes: Vec<Mark>,
+    /// After the last node.
+    pub end: Mark,
+    /// Bytes this party keeps for the inference until its online walk.
+    pub kept_bytes: usize,
+}
+
+/// The most bytes of preprocessed material a party may be asked to keep for a session's
+/// inferences (4 GiB): `--preprocess` with more inferences of a model than this holds is
+/// refused at set-up, naming both numbers.
+pub const MAX_PREPROCESSED_BYTES: u64 = 4 << 30;
+
 /// What one party observed.
 #[derive(Clone, Debug)]
 pub struct PartyRun {
@@ -53,6 +72,9 @@ pub struct PartyRun {
     pub end: Mark,
     /// Seconds the set-up took.
     pub setup_seconds: f64,
+    /// The inference's offline walk, when the session preprocesses (then `start` to `end`
+    /// is its online walk only).
+    pub offline: Option<OfflineRun>,
 }
 
 /// Sets up the model and runs one secure forward pass per input (P0 gives the inputs, P1 and
@@ -99,12 +121,43 @@ pub fn run_each<'x, T: Transport>(
     let secure = SecureModel::setup(p, model, weights, spec, settings, count)?;
     let setup_seconds = t0.elapsed().as_secs_f64();
     let setup = Mark::take(p, t0);
+    // Every inference's offline walk, before any input is read.
+    let mut offline = VecDeque::new();
+    if settings.preprocess {
+        check_preprocessed_size(&secure, count)?;
+        for _ in 0..count {
+            let t = Instant::now();
+            p.transport_mut().restart_rounds();
+            let start = Mark::take(p, t);
+            let mut nodes = Vec::with_capacity(model.nodes.len());
+            let prepared =
+                secure.preprocess(p, &mut |_, party| nodes.push(Mark::take(party, t)))?;
+            let run = OfflineRun {
+                start,
+                nodes,
+                end: Mark::take(p, t),
+                kept_bytes: prepared.bytes(),
+            };
+            offline.push_back((prepared, run));
+        }
+    }
     for input in inputs {
         let t = Instant::now();
+        if settings.preprocess {
+            // As the online walk will (its start mark then reads zero).
+            p.transport_mut().restart_rounds();
+        }
         let start = Mark::take(p, t);
         let mut nodes = Vec::with_capacity(model.nodes.len());
         let input = Held::from_option(input);
-        let output = secure.infer(p, input, &mut |_, party| nodes.push(Mark::take(party, t)))?;
+        let mut mark = |_: usize, party: &Party<T>| nodes.push(Mark::take(party, t));
+        let (output, offline) = match offline.pop_front() {
+            Some((prepared, run)) => (
+                secure.infer_prepared(p, prepared, input, &mut mark)?,
+                Some(run),
+            ),
+            None => (secure.infer(p, input, &mut mark)?, None),
+        };
         let end = Mark::take(p, t);
         each(PartyRun {
             role: p.role(),
@@ -114,7 +167,23 @@ pub fn run_each<'x, T: Transport>(
             nodes,
             end,
             setup_seconds,
+            offline,
         });
     }
     Ok(())
+}
+
+/// Refuses a session whose preprocessed material would exceed [`MAX_PREPROCESSED_BYTES`] (the
+/// same decision at every party: the cost model's offline bytes, a Z_p value kept in a byte).
+fn check_preprocessed_size<E>(secure: &SecureModel, count: u64) -> Result<(), InferError<E>> {
+    let per_inference = secure.described().offline_cost().total_bytes() * 8 / 7 + 1;
+    let need = per_inference.saturating_mul(count);
+    if need <= MAX_PREPROCESSED_BYTES {
+        return Ok(());
+    }
+    Err(InferError::Preprocessing {
+        inferences: count,
+        per_inference,
+        limit: MAX_PREPROCESSED_BYTES,
+    })
 }

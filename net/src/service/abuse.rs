@@ -103,6 +103,10 @@ impl Transport for Slow {
     fn accounting(&self) -> &Accounting {
         self.inner.accounting()
     }
+
+    fn accounting_mut(&mut self) -> &mut Accounting {
+        self.inner.accounting_mut()
+    }
 }
 
 /// Sends this client's program digest as the first step of a session, reading nothing.

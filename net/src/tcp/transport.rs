@@ -343,6 +343,10 @@ impl Transport for TcpTransport {
         &self.accounting
     }
 
+    fn accounting_mut(&mut self) -> &mut Accounting {
+        &mut self.accounting
+    }
+
     /// Lowers each link's frame bound to the largest message the program lets that peer send
     /// (never above the configured `max_frame`), and its read budget with it.
     fn limit_messages(&mut self, largest_from: [u64; 3]) {
