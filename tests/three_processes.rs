@@ -139,6 +139,43 @@ fn a_batch_runs_as_one_inference_in_the_rounds_of_one_image() {
     );
 }
 
+/// Three processes that all pass `--preprocess` run every inference of the session offline
+/// first: P0 gets the float class, its online rounds are those of one joint inference, and its
+/// result reports the offline phase (P0 sends nothing in it and keeps its shares).
+#[test]
+fn a_preprocessed_session_gives_the_float_class_with_both_phases_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let flags = [
+        "--spec",
+        SPEC,
+        "--approx",
+        "43,5",
+        "--preprocess",
+        "--repeat",
+        "2",
+    ];
+    let got = ran(&three_parties(dir.path(), &[5], &flags));
+    let spec = patchwork_model::spec_io::load_spec(Path::new(SPEC)).unwrap();
+    assert_eq!(got.class, Some(argmax(&float(5, Some(&spec)))));
+    assert_eq!(got.repeat_seconds.len(), 2);
+    let offline = got
+        .offline
+        .as_deref()
+        .expect("P0 reports its offline phase");
+    assert_eq!(offline.sent_to, [0, 0, 0], "P0 sends nothing offline");
+    assert_eq!(
+        offline.rounds, 2,
+        "P2's dealt shares, then P1's acknowledgement"
+    );
+    assert!(offline.kept_bytes > 0);
+    let joint = check(5, Some(SPEC), &["--approx", "43,5"], 0.5);
+    assert_eq!(got.rounds, joint.rounds);
+    assert_eq!(
+        got.sent_to, joint.sent_to,
+        "P0's own messages all depend on its input"
+    );
+}
+
 #[test]
 fn parties_given_different_batches_refuse_naming_it() {
     let dir = tempfile::tempdir().unwrap();
