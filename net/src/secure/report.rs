@@ -277,7 +277,7 @@ impl fmt::Display for Report {
         if let Some(o) = &report.offline {
             writeln!(
                 f,
-                "(online phase above) offline phase: {:.3} s, {:.3} MB (P1-P2; model {:.3}), {} round, {:.3} MB kept per party at most",
+                "(online phase above) offline phase: {:.3} s, {:.3} MB (P1-P2; model {:.3}), {} rounds, {:.3} MB kept per party at most",
                 o.seconds,
                 mb(o.bytes.total),
                 mb(o.predicted_bytes.total),
