@@ -268,6 +268,34 @@ fn a_session_announced_to_p1_only_holds_no_slot() {
 }
 
 #[test]
+fn a_client_that_hangs_up_before_admission_gets_its_slot_back_at_once() {
+    // Found: a session announced to one server kept the client's slot there (P1 waiting on
+    // P2's answer, P2 waiting for the other half) until the set-up deadline; a client refused
+    // by one server and retrying was then refused by the other, round after round.
+    for abuse in [Abuse::OpenAtP1Only, Abuse::OpenAtP2Only] {
+        let r = start_with(1, |l| l.max_sessions_per_client = 1);
+        let cfg = &r.clients[0];
+        let id = cfg.identity(Role::P0).unwrap();
+        let hold = Duration::from_millis(300);
+        let held = abuse_once(abuse, cfg, &id, &program(&r.served), hold).unwrap();
+        assert!(held.starts_with("held"), "{abuse:?} was not held: {held}");
+        let hung_up = Instant::now();
+        // The set-up deadline is 10 s; the slot must come back long before it.
+        let reopened = loop {
+            match open_session(cfg, &id, 1, 1) {
+                Err(_) if hung_up.elapsed() < Duration::from_secs(3) => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                other => break other,
+            }
+        };
+        if let Err(e) = reopened {
+            panic!("{abuse:?}: the client was not admitted within 3 s of hanging up: {e}");
+        }
+    }
+}
+
+#[test]
 fn absurd_inference_counts_and_a_clients_extra_sessions_are_refused() {
     let r = start_with(2, |l| {
         l.max_inferences = 100;

@@ -32,6 +32,8 @@ pub enum Abuse {
     HalfOpen,
     /// A session announced to P1 only, never to P2 (so P2 can never pair it).
     OpenAtP1Only,
+    /// A session announced to P2 only, never to P1 (so its half waits at P2 unpaired).
+    OpenAtP2Only,
     /// A session whose client sends its program digest and then never reads.
     StopReading,
     /// A session whose client sends each message just before the timeout.
@@ -46,9 +48,10 @@ pub enum Abuse {
 
 impl Abuse {
     /// Every kind, in the order the load test cycles through them.
-    pub const ALL: [Abuse; 7] = [
+    pub const ALL: [Abuse; 8] = [
         Abuse::HalfOpen,
         Abuse::OpenAtP1Only,
+        Abuse::OpenAtP2Only,
         Abuse::StopReading,
         Abuse::Trickle,
         Abuse::Oversized,
@@ -61,6 +64,7 @@ impl Abuse {
         match self {
             Abuse::HalfOpen => "half-open connections",
             Abuse::OpenAtP1Only => "session announced to P1 only",
+            Abuse::OpenAtP2Only => "session announced to P2 only",
             Abuse::StopReading => "client stops reading",
             Abuse::Trickle => "client trickles messages",
             Abuse::Oversized => "oversized frame",
@@ -152,45 +156,8 @@ pub fn abuse_once(
             }
             Ok(say(&"closed by the service"))
         }
-        Abuse::OpenAtP1Only => {
-            let rt = runtime().map_err(|e| e.to_string())?;
-            let entry = config.party(Role::P1);
-            let answer = rt.block_on(async {
-                let deadline = tokio::time::Instant::now() + hold;
-                let mut peer = dial(
-                    Role::P0,
-                    Role::P1,
-                    entry.address,
-                    entry.pin,
-                    identity,
-                    deadline,
-                )
-                .await?;
-                let open = Open {
-                    id: session_id()?,
-                    inferences: 1,
-                    batch: 1,
-                    client: [0; 32],
-                };
-                let hello = |error| SessionError::Hello {
-                    peer: Role::P1,
-                    error,
-                };
-                send_open(&mut peer.stream, Role::P0, Role::P1, &open)
-                    .await
-                    .map_err(hello)?;
-                let answer =
-                    tokio::time::timeout_at(deadline, read_admit(&mut peer.stream, Role::P1));
-                Ok::<_, SessionError>(answer.await.ok())
-            });
-            match answer {
-                Ok(Some(Ok(Err(why)))) => Ok(say(&why)),
-                Ok(Some(Ok(Ok(())))) => Err("a session P2 never saw was admitted".into()),
-                Ok(Some(Err(e))) => Ok(say(&e)),
-                Ok(None) => Ok(say(&"held, no answer")),
-                Err(e) => Ok(say(&e)),
-            }
-        }
+        Abuse::OpenAtP1Only => announce_at(Role::P1, config, identity, hold).map(|a| say(&a)),
+        Abuse::OpenAtP2Only => announce_at(Role::P2, config, identity, hold).map(|a| say(&a)),
         Abuse::AbsurdCount => match open_session(config, identity, u32::MAX, 1) {
             Ok(_) => Err("a session of u32::MAX inferences was admitted".into()),
             Err(e) => Ok(say(&e)),
@@ -242,5 +209,51 @@ pub fn abuse_once(
                 Err(e) => Ok(say(&e)),
             }
         }
+    }
+}
+
+/// Announces a session to `server` alone and waits at most `hold` for its answer, then hangs
+/// up; `Err` if the half-announced session was admitted.
+fn announce_at(
+    server: Role,
+    config: &SessionConfig,
+    identity: &Identity,
+    hold: Duration,
+) -> Result<String, String> {
+    let rt = runtime().map_err(|e| e.to_string())?;
+    let entry = config.party(server);
+    let answer = rt.block_on(async {
+        let deadline = tokio::time::Instant::now() + hold;
+        let mut peer = dial(
+            Role::P0,
+            server,
+            entry.address,
+            entry.pin,
+            identity,
+            deadline,
+        )
+        .await?;
+        let open = Open {
+            id: session_id()?,
+            inferences: 1,
+            batch: 1,
+            client: [0; 32],
+        };
+        let hello = |error| SessionError::Hello {
+            peer: server,
+            error,
+        };
+        send_open(&mut peer.stream, Role::P0, server, &open)
+            .await
+            .map_err(hello)?;
+        let answer = tokio::time::timeout_at(deadline, read_admit(&mut peer.stream, server));
+        Ok::<_, SessionError>(answer.await.ok())
+    });
+    match answer {
+        Ok(Some(Ok(Err(why)))) => Ok(why.to_string()),
+        Ok(Some(Ok(Ok(())))) => Err(format!("a session only {server} saw was admitted")),
+        Ok(Some(Err(e))) => Ok(e.to_string()),
+        Ok(None) => Ok("held, no answer".into()),
+        Err(e) => Ok(e.to_string()),
     }
 }

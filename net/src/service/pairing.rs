@@ -1,12 +1,13 @@
 //! P2's meeting point: a session reaches P2 as two connections, P0's and P1's, each opened with
-//! the session id. The first to arrive waits (until its deadline) for the other; the pair then
-//! belongs to the first one's task. Expired waits are removed, a third connection with an id
-//! in use is refused.
+//! the session id. The first to arrive waits (until its deadline, or until its peer hangs up)
+//! for the other; the pair then belongs to the first one's task. Expired and abandoned waits
+//! are removed, a third connection with an id in use is refused.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use patchwork_core::role::Role;
+use tokio::io::AsyncReadExt;
 use tokio::sync::oneshot;
 use tokio::time::{timeout_at, Instant};
 
@@ -21,6 +22,16 @@ pub(crate) struct Half {
     pub peer: Peer,
     pub open: Open,
     pub slot: Option<ClientSlot>,
+}
+
+impl Half {
+    /// Resolves when the peer closes its connection or sends anything: until it is admitted a
+    /// peer only waits, so either means it gave up (a client whose other server refused it
+    /// drops both connections). Watching for this frees the client's slot at once instead of
+    /// at the set-up deadline.
+    pub(super) async fn hung_up(&mut self) {
+        let _ = self.peer.stream.read(&mut [0u8; 1]).await;
+    }
 }
 
 /// The waiting halves by session id.
@@ -38,6 +49,8 @@ pub(crate) enum Meeting {
     Handed,
     /// The half cannot be paired; it comes back so its peer can be told why.
     Refused(Box<Half>, Refusal),
+    /// The waiting half's peer (this role) hung up before the other half came.
+    Abandoned(Role),
 }
 
 impl Pairing {
@@ -56,8 +69,8 @@ impl Pairing {
     }
 
     /// Brings `half` to the meeting of its session id and waits for the other half until
-    /// `deadline`.
-    pub(super) async fn meet(&self, half: Half, deadline: Instant) -> Meeting {
+    /// `deadline` or until `half`'s peer hangs up.
+    pub(super) async fn meet(&self, mut half: Half, deadline: Instant) -> Meeting {
         let id = half.open.id;
         let mut rx = {
             let mut waiting = self.lock();
@@ -83,15 +96,26 @@ impl Pairing {
                 }
             }
         };
-        let other = match timeout_at(deadline, &mut rx).await {
-            Ok(Ok(other)) => Some(other),
-            Ok(Err(_)) => None,
-            Err(_) => {
+        let waited = tokio::select! {
+            other = timeout_at(deadline, &mut rx) => Some(other),
+            () = half.hung_up() => None,
+        };
+        let other = match waited {
+            Some(Ok(Ok(other))) => Some(other),
+            Some(Ok(Err(_))) => None,
+            expired_or_abandoned => {
                 let mut waiting = self.lock();
                 match rx.try_recv() {
+                    // Handed over as this half's peer hung up: the other's peer is told.
+                    Ok(other) if expired_or_abandoned.is_none() => {
+                        return Meeting::Refused(Box::new(other), Refusal::Unpaired)
+                    }
                     Ok(other) => Some(other),
                     Err(_) => {
                         waiting.remove(&id);
+                        if expired_or_abandoned.is_none() {
+                            return Meeting::Abandoned(half.peer.role);
+                        }
                         None
                     }
                 }

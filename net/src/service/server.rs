@@ -288,8 +288,18 @@ async fn admit_at_p1(
     send_open(&mut helper.stream, Role::P1, Role::P2, &open)
         .await
         .map_err(helper_error)?;
-    let answer = timeout_at(deadline, read_admit(&mut helper.stream, Role::P2))
-        .await
+    // Waiting on P2 holds the client's slot, so a client that hangs up (say, refused by P2)
+    // ends the wait and dropping the link tells P2.
+    let answer = tokio::select! {
+        answer = timeout_at(deadline, read_admit(&mut helper.stream, Role::P2)) => answer,
+        () = client.hung_up() => {
+            return Err(SessionError::Handshake {
+                peer: Some(Role::P0),
+                reason: "the client hung up before P2 answered".into(),
+            })
+        }
+    };
+    let answer = answer
         .map_err(|_| SessionError::Handshake {
             peer: Some(Role::P2),
             reason: "no admission answer before the deadline".into(),
@@ -319,6 +329,12 @@ async fn admit_at_p2(
 ) -> Result<(), SessionError> {
     let (mut client, mut server) = match shared.pairing.meet(half, deadline).await {
         Meeting::Handed => return Ok(()),
+        Meeting::Abandoned(peer) => {
+            return Err(SessionError::Handshake {
+                peer: Some(peer),
+                reason: "the peer hung up before the session was paired".into(),
+            })
+        }
         Meeting::Refused(mut half, why) => {
             return refuse(Role::P2, &mut [&mut half.peer], why).await
         }
