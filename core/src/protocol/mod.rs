@@ -7,6 +7,7 @@
 pub mod bilinear;
 pub mod brelu;
 pub mod compare;
+pub mod dcf;
 pub mod deal;
 pub mod drelu;
 pub mod maxpool;
