@@ -39,6 +39,7 @@ const AUTO: Settings = Settings {
     calibrated: true,
     batch: 1,
     preprocess: false,
+    sign: patchwork_core::protocol::sign::SignProtocol::PrivateCompare,
 };
 
 /// The exported model `name` (None without the venv), loaded with `transforms`.

@@ -9,8 +9,10 @@ use crate::bitpack::packed_len;
 use crate::patch::PatchSize;
 use crate::protocol::bilinear::Bilinear;
 use crate::protocol::brelu::{MapShape, PatchPlan};
+use crate::protocol::dcf;
 use crate::protocol::drelu::Comparison;
 use crate::protocol::maxpool::Pool;
+use crate::protocol::sign::SignProtocol;
 use crate::protocol::truncate::Truncation;
 use crate::ring::P_BITS;
 use crate::role::Role::{self, P0, P1, P2};
@@ -23,7 +25,8 @@ pub struct Cost {
     /// Rounds (the depth of the longest chain of dependent messages).
     pub rounds: u32,
     /// The part of `bytes` that depends on no input: what preprocessing sends before the
-    /// input exists ([`crate::preprocess`]; all of it P2's dealt shares to P1).
+    /// input exists ([`crate::preprocess`]; all of it P2's: dealt shares to P1 and, with
+    /// [`SignProtocol::Fss`], comparison keys to P0 and P1).
     pub offline: [[u64; 3]; 3],
 }
 
@@ -34,9 +37,14 @@ impl Cost {
     }
 
     /// `bytes` that P2 deals to P1 from values that depend on no input.
-    fn dealt(mut self, bytes: usize) -> Cost {
-        self.offline[P2.index()][P1.index()] += bytes as u64;
-        self.send(P2, P1, bytes)
+    fn dealt(self, bytes: usize) -> Cost {
+        self.dealt_to(P1, bytes)
+    }
+
+    /// `bytes` that P2 sends `to` from values that depend on no input.
+    fn dealt_to(mut self, to: Role, bytes: usize) -> Cost {
+        self.offline[P2.index()][to.index()] += bytes as u64;
+        self.send(P2, to, bytes)
     }
 
     /// What runs online when the step is preprocessed: its bytes less the offline ones, its
@@ -110,37 +118,70 @@ fn multiply(len: usize, n: usize) -> Cost {
         .send(P2, P1, 8 * (n + len))
 }
 
+/// The FSS comparison stage of `n` values on an `m`-bit ring ([`crate::protocol::fss_sign`]):
+/// the opening online; each holder's DCF correction words and P1's shares of `r_hi` dealt.
+fn fss_split(n: usize, m: u32) -> Cost {
+    let keys = 8 * n * dcf::words(m - 1);
+    Cost::default()
+        .send(P0, P1, packed_len(n, m))
+        .send(P1, P0, packed_len(n, m))
+        .dealt_to(P0, keys)
+        .dealt_to(P1, keys + 8 * n)
+}
+
+/// The FSS step's Beaver multiplication of `len` values by `n` decisions.
+fn fss_multiply(len: usize, n: usize) -> Cost {
+    Cost::default()
+        .send(P0, P1, 8 * (len + n))
+        .send(P1, P0, 8 * (len + n))
+        .dealt(8 * len)
+}
+
+/// The comparison stage then, with `len > 0`, the multiplication of `len` values by the `n`
+/// decisions, in `sign`'s protocol.
+fn sign_step(n: usize, m: u32, len: usize, sign: SignProtocol) -> Cost {
+    match (sign, len) {
+        (SignProtocol::PrivateCompare, 0) => split(n, m).send(P2, P1, 8 * n).rounds(3),
+        (SignProtocol::PrivateCompare, _) => split(n, m).then(multiply(len, n)).rounds(3),
+        (SignProtocol::Fss, 0) => fss_split(n, m).rounds(1),
+        (SignProtocol::Fss, _) => fss_split(n, m).then(fss_multiply(len, n)).rounds(2),
+    }
+}
+
 /// [`crate::protocol::drelu::drelu`] of `n` values.
-pub fn drelu(n: usize, cmp: Comparison) -> Cost {
+pub fn drelu(n: usize, cmp: Comparison, sign: SignProtocol) -> Cost {
     if n == 0 {
         return Cost::default();
     }
-    split(n, cmp.width()).send(P2, P1, 8 * n).rounds(3)
+    sign_step(n, cmp.width(), 0, sign)
 }
 
 /// [`crate::protocol::drelu::relu`] of `n` values.
-pub fn relu(n: usize, cmp: Comparison) -> Cost {
+pub fn relu(n: usize, cmp: Comparison, sign: SignProtocol) -> Cost {
     if n == 0 {
         return Cost::default();
     }
-    split(n, cmp.width()).then(multiply(n, n)).rounds(3)
+    sign_step(n, cmp.width(), n, sign)
 }
 
 /// [`crate::protocol::brelu::block_relu`] of a layer (`cmp` the pixel's setting).
-pub fn block_relu(shape: MapShape, sizes: &[PatchSize], cmp: Comparison) -> Cost {
+pub fn block_relu(
+    shape: MapShape,
+    sizes: &[PatchSize],
+    cmp: Comparison,
+    sign: SignProtocol,
+) -> Cost {
     let plan = PatchPlan::new(shape, sizes);
-    block_relu_plan(&plan, cmp.for_patch(plan.max_area()))
+    block_relu_plan(&plan, cmp.for_patch(plan.max_area()), sign)
 }
 
 /// [`crate::protocol::brelu::BlockReluLayer::apply`] of a layer with this plan, its patch
 /// sums compared with `cmp`.
-pub fn block_relu_plan(plan: &PatchPlan, cmp: Comparison) -> Cost {
+pub fn block_relu_plan(plan: &PatchPlan, cmp: Comparison, sign: SignProtocol) -> Cost {
     if plan.patches == 0 {
         return Cost::default();
     }
-    split(plan.patches, cmp.width())
-        .then(multiply(plan.pixel_count(), plan.patches))
-        .rounds(3)
+    sign_step(plan.patches, cmp.width(), plan.pixel_count(), sign)
 }
 
 /// [`crate::protocol::product::beaver`].
@@ -202,12 +243,12 @@ pub fn select_share(n: usize) -> Cost {
 }
 
 /// [`crate::protocol::maxpool::max_pool`].
-pub fn max_pool(shape: MapShape, pool: Pool, cmp: Comparison) -> Cost {
+pub fn max_pool(shape: MapShape, pool: Pool, cmp: Comparison, sign: SignProtocol) -> Cost {
     let mut sizes: alloc::vec::Vec<usize> = pool.windows(shape).iter().map(|w| w.len()).collect();
     let mut cost = Cost::default();
     while sizes.iter().any(|&s| s > 1) {
         let pairs: usize = sizes.iter().map(|s| s / 2).sum();
-        cost = cost.then(relu(pairs, cmp));
+        cost = cost.then(relu(pairs, cmp, sign));
         sizes.iter_mut().for_each(|s| *s = s.div_ceil(2));
     }
     cost

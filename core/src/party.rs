@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use crate::bitpack;
 use crate::preprocess::{Material, Phase, Prepared};
 use crate::prg::{KeyRef, KeySet, Prg};
+use crate::protocol::sign::SignProtocol;
 use crate::role::Role;
 use crate::transport::{Tag, Transport, TransportError};
 
@@ -149,6 +150,8 @@ pub struct Party<T> {
     prepared: Prepared,
     /// Inside the offline part of a step (the only place the offline phase may send).
     in_piece: bool,
+    /// How the sign steps decide ([`crate::protocol::sign`]).
+    sign: SignProtocol,
 }
 
 /// A step in progress: its sequence number names its messages and its randomness streams.
@@ -185,7 +188,19 @@ impl<T: Transport> Party<T> {
             phase: Phase::Joint,
             prepared: Prepared::default(),
             in_piece: false,
+            sign: SignProtocol::default(),
         }
+    }
+
+    /// How the sign steps (DReLU, ReLU, Block-ReLU, MaxPool) decide from now on; every party
+    /// must choose the same (the program says which, [`crate::program`]).
+    pub fn set_sign_protocol(&mut self, sign: SignProtocol) {
+        self.sign = sign;
+    }
+
+    /// See [`Party::set_sign_protocol`].
+    pub fn sign_protocol(&self) -> SignProtocol {
+        self.sign
     }
 
     /// This party's role.
@@ -215,6 +230,7 @@ impl<T: Transport> Party<T> {
             phase: self.phase,
             prepared: self.prepared,
             in_piece: self.in_piece,
+            sign: self.sign,
         }
     }
 

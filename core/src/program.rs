@@ -113,6 +113,7 @@ impl Program {
         fact("inferences", &inferences);
         fact("images per inference", &settings.batch);
         fact("preprocessed", &settings.preprocess);
+        fact("sign decisions", &settings.sign);
         fact("nodes", &model.nodes.len());
         fact("input shape", &model.shape(model.input));
         fact("output", &model.output);

@@ -3,6 +3,7 @@
 //! the sharing (values away from 0 and from the l*-bit range edges).
 
 use patchwork_core::protocol::drelu::{drelu, relu, Comparison};
+use patchwork_core::protocol::sign::SignProtocol;
 use patchwork_test_support::shares::{run_shared, share};
 use proptest::prelude::*;
 
@@ -42,12 +43,13 @@ fn edges(cmp: Comparison) -> Vec<u64> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
     #[test]
-    fn approx_drelu_matches_its_plaintext(cmp in settings(), xs in proptest::collection::vec(any::<i64>().prop_map(|v| v >> 20), 1..30), seed in any::<u64>()) {
+    fn approx_drelu_matches_its_plaintext(cmp in settings(), xs in proptest::collection::vec(any::<i64>().prop_map(|v| v >> 20), 1..30), seed in any::<u64>(), fss in any::<bool>()) {
+        let sign = if fss { SignProtocol::Fss } else { SignProtocol::PrivateCompare };
         let mut secret: Vec<u64> = xs.iter().map(|&v| v as u64).collect();
         secret.extend(edges(cmp));
         let shares = share(&secret, seed);
-        let (d, _) = run_shared(&secret, seed, |p, a| drelu(p, a, cmp).unwrap());
-        let (r, _) = run_shared(&secret, seed, |p, a| relu(p, a, cmp).unwrap());
+        let (d, _) = run_shared(&secret, seed, |p, a| { p.set_sign_protocol(sign); drelu(p, a, cmp).unwrap() });
+        let (r, _) = run_shared(&secret, seed, |p, a| { p.set_sign_protocol(sign); relu(p, a, cmp).unwrap() });
         for (i, &x) in secret.iter().enumerate() {
             let outcome = cmp.outcome(shares[0][i], shares[1][i]);
             prop_assert_eq!(d[i], outcome as u64, "x = {}", x as i64);

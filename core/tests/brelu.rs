@@ -5,6 +5,7 @@ use patchwork_core::party::Error;
 use patchwork_core::patch::{block_relu_in_place, PatchSize};
 use patchwork_core::protocol::brelu::{block_relu, MapShape, PatchPlan};
 use patchwork_core::protocol::drelu::Comparison;
+use patchwork_core::protocol::sign::SignProtocol;
 use patchwork_test_support::shares::run_shared;
 use proptest::prelude::*;
 
@@ -34,15 +35,17 @@ fn case() -> impl Strategy<Value = (MapShape, Vec<PatchSize>, Vec<i64>)> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
     #[test]
-    fn secure_block_relu_matches_plaintext((shape, sizes, x) in case(), seed in any::<u64>()) {
+    fn secure_block_relu_matches_plaintext((shape, sizes, x) in case(), seed in any::<u64>(), fss in any::<bool>()) {
+        let sign = if fss { SignProtocol::Fss } else { SignProtocol::PrivateCompare };
         let secret: Vec<u64> = x.iter().map(|&v| v as u64).collect();
-        let (out, traffic) = run_shared(&secret, seed, |p, a| block_relu(p, a, shape, &sizes, Comparison::Exact).unwrap());
+        let (out, traffic) = run_shared(&secret, seed, |p, a| { p.set_sign_protocol(sign); block_relu(p, a, shape, &sizes, Comparison::Exact).unwrap() });
         let mut expected = x.clone();
         block_relu_in_place(&mut expected, shape.height, shape.width, &sizes, |s| s >= 0);
         let expected: Vec<u64> = expected.iter().map(|&v| v as u64).collect();
         prop_assert_eq!(out, expected);
         let any_block = sizes.iter().any(|s| matches!(s, PatchSize::Block { .. }));
-        prop_assert_eq!(traffic.rounds, if any_block { 3 } else { 0 });
+        let rounds = if !any_block { 0 } else if fss { 2 } else { 3 };
+        prop_assert_eq!(traffic.rounds, rounds);
     }
 }
 
@@ -97,7 +100,8 @@ fn signed_patch_case() -> impl Strategy<Value = (MapShape, Vec<PatchSize>, Vec<i
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
     #[test]
-    fn approximate_block_relu_decides_large_patch_sums_exactly((shape, sizes, x) in signed_patch_case(), seed in any::<u64>()) {
+    fn approximate_block_relu_decides_large_patch_sums_exactly((shape, sizes, x) in signed_patch_case(), seed in any::<u64>(), fss in any::<bool>()) {
+        let sign = if fss { SignProtocol::Fss } else { SignProtocol::PrivateCompare };
         // Make every patch's pixels share a sign so that no sum is near zero.
         let mut x = x;
         let hw = shape.height * shape.width;
@@ -111,7 +115,7 @@ proptest! {
             }
         }
         let secret: Vec<u64> = x.iter().map(|&v| v as u64).collect();
-        let (out, _) = run_shared(&secret, seed, |p, a| block_relu(p, a, shape, &sizes, Comparison::PAPER).unwrap());
+        let (out, _) = run_shared(&secret, seed, |p, a| { p.set_sign_protocol(sign); block_relu(p, a, shape, &sizes, Comparison::PAPER).unwrap() });
         let mut expected = x.clone();
         block_relu_in_place(&mut expected, shape.height, shape.width, &sizes, |s| s >= 0);
         let expected: Vec<u64> = expected.iter().map(|&v| v as u64).collect();

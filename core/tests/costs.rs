@@ -11,6 +11,7 @@ use patchwork_core::protocol::drelu::{drelu, relu, Comparison};
 use patchwork_core::protocol::maxpool::{max_pool, Pool};
 use patchwork_core::protocol::product::{beaver, PrivateOperand};
 use patchwork_core::protocol::select::select_share;
+use patchwork_core::protocol::sign::SignProtocol;
 use patchwork_core::protocol::truncate::{truncate, Truncation};
 use patchwork_core::role::Role;
 use patchwork_test_support::shares::run_shared;
@@ -29,15 +30,23 @@ const CMPS: [Comparison; 3] = [
     },
 ];
 
+const SIGNS: [SignProtocol; 2] = [SignProtocol::PrivateCompare, SignProtocol::Fss];
+
 #[test]
 fn drelu_and_relu() {
-    for cmp in CMPS {
+    for (cmp, sign) in CMPS.into_iter().flat_map(|c| SIGNS.map(|s| (c, s))) {
         for n in [1usize, 7, 100] {
             let x: Vec<u64> = (0..n as u64).collect();
-            let (_, t) = run_shared(&x, 1, |p, a| drelu(p, a, cmp).unwrap());
-            check(t, cost::drelu(n, cmp), "drelu");
-            let (_, t) = run_shared(&x, 2, |p, a| relu(p, a, cmp).unwrap());
-            check(t, cost::relu(n, cmp), "relu");
+            let (_, t) = run_shared(&x, 1, |p, a| {
+                p.set_sign_protocol(sign);
+                drelu(p, a, cmp).unwrap()
+            });
+            check(t, cost::drelu(n, cmp, sign), "drelu");
+            let (_, t) = run_shared(&x, 2, |p, a| {
+                p.set_sign_protocol(sign);
+                relu(p, a, cmp).unwrap()
+            });
+            check(t, cost::relu(n, cmp, sign), "relu");
         }
     }
 }
@@ -65,10 +74,13 @@ fn block_relu_layers() {
         ],
     ];
     for sizes in layers {
-        for cmp in CMPS {
+        for (cmp, sign) in CMPS.into_iter().flat_map(|c| SIGNS.map(|s| (c, s))) {
             let x = vec![5u64; shape.len()];
-            let (_, t) = run_shared(&x, 3, |p, a| block_relu(p, a, shape, &sizes, cmp).unwrap());
-            check(t, cost::block_relu(shape, &sizes, cmp), "block_relu");
+            let (_, t) = run_shared(&x, 3, |p, a| {
+                p.set_sign_protocol(sign);
+                block_relu(p, a, shape, &sizes, cmp).unwrap()
+            });
+            check(t, cost::block_relu(shape, &sizes, cmp, sign), "block_relu");
         }
     }
 }
@@ -129,15 +141,15 @@ fn max_pool_levels() {
             pad: [1, 1, 1, 1],
         },
     ] {
-        let x = vec![3u64; shape.len()];
-        let (_, t) = run_shared(&x, 7, |p, a| {
-            max_pool(p, a, shape, pool, Comparison::Exact).unwrap()
-        });
-        check(
-            t,
-            cost::max_pool(shape, pool, Comparison::Exact),
-            "max_pool",
-        );
+        for sign in SIGNS {
+            let x = vec![3u64; shape.len()];
+            let (_, t) = run_shared(&x, 7, |p, a| {
+                p.set_sign_protocol(sign);
+                max_pool(p, a, shape, pool, Comparison::Exact).unwrap()
+            });
+            let model = cost::max_pool(shape, pool, Comparison::Exact, sign);
+            check(t, model, "max_pool");
+        }
     }
 }
 
@@ -146,8 +158,26 @@ fn per_element_costs_are_below_the_seed_paper() {
     // Table 2 of the seed paper: r = 3,968 bits per exact DReLU, r* = 1,664 approximate.
     let n = 1000;
     let bits = |c: Cost| c.total_bytes() as f64 * 8.0 / n as f64;
-    assert!(bits(cost::drelu(n, Comparison::Exact)) <= 3968.0);
-    assert!(bits(cost::drelu(n, Comparison::PAPER)) <= 1664.0);
+    assert!(
+        bits(cost::drelu(
+            n,
+            Comparison::Exact,
+            SignProtocol::PrivateCompare
+        )) <= 3968.0
+    );
+    assert!(
+        bits(cost::drelu(
+            n,
+            Comparison::PAPER,
+            SignProtocol::PrivateCompare
+        )) <= 1664.0
+    );
     // ReLU after DReLU: 5 l = 320 bits per element in the paper.
-    assert!(bits(cost::relu(n, Comparison::Exact)) <= 3968.0 + 320.0);
+    assert!(
+        bits(cost::relu(
+            n,
+            Comparison::Exact,
+            SignProtocol::PrivateCompare
+        )) <= 3968.0 + 320.0
+    );
 }

@@ -64,7 +64,10 @@ fn drelu_recorded(p: &mut P<'_>, a: &[u64], cmp: Comparison) {
     let split = sign::split(p, step, &reduced, a.len(), cmp.width())
         .unwrap()
         .expect("a joint step runs whole");
-    p.transport().own(step.seq, 1, &split.bits);
+    let sign::SplitSign::Bits(bits) = &split else {
+        panic!("PrivateCompare decides in bits");
+    };
+    p.transport().own(step.seq, 1, bits);
     sign::bits_to_shares(p, step, &split).unwrap();
 }
 
@@ -117,6 +120,47 @@ fn drelu_and_relu_joint_views_do_not_depend_on_the_input() {
             })
         };
         compare_views(name, &run(&a), &run(&b), cmp.width() as usize - 1);
+    }
+}
+
+#[test]
+fn fss_sign_views_do_not_depend_on_the_input() {
+    use patchwork_core::patch::PatchSize;
+    use patchwork_core::protocol::brelu::{block_relu, MapShape};
+    use patchwork_core::protocol::drelu::drelu;
+    use patchwork_core::protocol::sign::SignProtocol;
+    let a: Vec<u64> = (0..N as u64).map(|i| 1000 + i).collect();
+    let b: Vec<u64> = (0..N as i64).map(|i| (-5 - i * 77) as u64).collect();
+    let shape = MapShape {
+        channels: 4,
+        height: 4,
+        width: 4,
+    };
+    let sizes = [
+        PatchSize::Block { h: 2, w: 2 },
+        PatchSize::RELU,
+        PatchSize::Block { h: 3, w: 4 },
+        PatchSize::Identity,
+    ];
+    for (name, cmp) in [
+        ("fss exact", Comparison::Exact),
+        ("fss approx", Comparison::PAPER),
+    ] {
+        let run = |x: &[u64]| {
+            views(x, SESSIONS, |p, s| {
+                p.set_sign_protocol(SignProtocol::Fss);
+                // Each holder's DReLU shares (of the session's first step) go into its view.
+                let d = drelu(p, s, cmp).unwrap();
+                let bytes: Vec<u8> = d.iter().flat_map(|v| v.to_le_bytes()).collect();
+                p.transport().own(1, 99, &bytes);
+                relu(p, s, cmp).unwrap();
+                // A mask reused across steps would open the difference of the two.
+                let doubled: Vec<u64> = s.iter().map(|v| v.wrapping_mul(2)).collect();
+                relu(p, &doubled, cmp).unwrap();
+                block_relu(p, s, shape, &sizes, cmp).unwrap();
+            })
+        };
+        assert_same_views(name, &run(&a), &run(&b), &Role::ALL);
     }
 }
 

@@ -48,6 +48,7 @@ const SETTINGS: Settings = Settings {
     calibrated: false,
     batch: 1,
     preprocess: false,
+    sign: patchwork_core::protocol::sign::SignProtocol::PrivateCompare,
 };
 
 /// Runs set-up and one inference with each party's own program (P1 with the bundled
@@ -136,6 +137,25 @@ fn settings_version_count_and_architecture_mismatches_name_what_differs() {
         (model.clone(), spec.clone(), s, 1)
     });
     assert_all_refuse(&found, "preprocessed differs from P1's: false vs true");
+
+    // P1 would wait for comparison keys while the others run PrivateCompare.
+    let found = run(&weights, |r| {
+        let sign = if r == Role::P1 {
+            patchwork_core::protocol::sign::SignProtocol::Fss
+        } else {
+            SETTINGS.sign
+        };
+        (
+            model.clone(),
+            spec.clone(),
+            Settings { sign, ..SETTINGS },
+            1,
+        )
+    });
+    assert_all_refuse(
+        &found,
+        "sign decisions differs from P1's: PrivateCompare vs FSS comparison",
+    );
 
     let window = Settings {
         cmp: Comparison::Approx {

@@ -14,6 +14,7 @@ use patchwork_core::model::{
 use patchwork_core::net::memory;
 use patchwork_core::patch::PatchSize;
 use patchwork_core::protocol::drelu::Comparison;
+use patchwork_core::protocol::sign::SignProtocol;
 use patchwork_core::protocol::truncate::Truncation;
 use patchwork_core::role::Role;
 use patchwork_core::spec::{LayerSpec, Spec};
@@ -86,6 +87,9 @@ impl Builder {
 }
 
 /// A convolution `[in, out, kernel, stride, pad, dilation, groups]` with random weights.
+/// Both ways of deciding signs.
+const SIGNS: [SignProtocol; 2] = [SignProtocol::PrivateCompare, SignProtocol::Fss];
+
 fn conv(g: &mut Gen, [i, o, k, stride, pad, dil, groups]: [usize; 7]) -> (Op, LayerWeights) {
     let n = o * (i / groups) * k * k;
     let scale = 1.5 / ((i / groups) * k * k) as f32;
@@ -211,7 +215,8 @@ fn secure_matches_float_reference_on_every_operator() {
     let x = Gen(7).v(2 * 12 * 12, 1.0);
     let input = ArrayD::from_shape_vec(IxDyn(&[1, 2, 12, 12]), x.clone()).unwrap();
     let fp = FixedPoint::new(16).unwrap();
-    for spec in [Spec::default(), spec_for(model.model())] {
+    let specs = [Spec::default(), spec_for(model.model())];
+    for (spec, sign) in specs.iter().flat_map(|s| SIGNS.map(|g| (s.clone(), g))) {
         let reference = forward(
             &model,
             &input,
@@ -229,13 +234,14 @@ fn secure_matches_float_reference_on_every_operator() {
                 calibrated: false,
                 batch: 1,
                 preprocess: false,
+                sign,
             },
             &x,
         );
         let err = max_abs_diff(&got, &reference);
         assert!(
             err < 2e-3,
-            "spec with {} layers: max abs error {err}: {got:?} vs {reference:?}",
+            "{sign}, spec with {} layers: max abs error {err}: {got:?} vs {reference:?}",
             spec.layers.len()
         );
         // Truncation assisted by P2 at 24 fractional bits (products carry 48: local truncation
@@ -250,11 +256,15 @@ fn secure_matches_float_reference_on_every_operator() {
                 calibrated: false,
                 batch: 1,
                 preprocess: false,
+                sign,
             },
             &x,
         );
         let err = max_abs_diff(&assisted, &reference);
-        assert!(err < 2e-5, "assisted truncation: max abs error {err}");
+        assert!(
+            err < 2e-5,
+            "{sign}, assisted truncation: max abs error {err}"
+        );
         // Approximate DReLU (k_msb = 40, k_lsb = 4 at f = 16 leaves |x| < 2^3 exact): the same
         // network, a few sign decisions may flip near 0, so the tolerance is looser.
         let approx = secure(
@@ -270,12 +280,13 @@ fn secure_matches_float_reference_on_every_operator() {
                 calibrated: false,
                 batch: 1,
                 preprocess: false,
+                sign,
             },
             &x,
         );
         assert!(
             max_abs_diff(&approx, &reference) < 5e-2,
-            "approx: {approx:?} vs {reference:?}"
+            "{sign}, approx: {approx:?} vs {reference:?}"
         );
     }
 }
@@ -291,7 +302,7 @@ fn per_layer_bytes_equal_the_cost_model() {
         (Comparison::PAPER, Truncation::Local),
         (Comparison::Exact, Truncation::Assisted),
     ];
-    for (cmp, trunc) in modes {
+    for ((cmp, trunc), sign) in modes.into_iter().flat_map(|m| SIGNS.map(|g| (m, g))) {
         let settings = Settings {
             fp: FixedPoint::new(14).unwrap(),
             cmp,
@@ -299,6 +310,7 @@ fn per_layer_bytes_equal_the_cost_model() {
             calibrated: false,
             batch: 1,
             preprocess: false,
+            sign,
         };
         let reports = infer_local(
             Network::Memory { seed: 3 },
@@ -364,6 +376,7 @@ fn a_final_softmax_is_applied_by_p0_to_the_revealed_scores() {
         calibrated: false,
         batch: 1,
         preprocess: false,
+        sign: Default::default(),
     };
     let got = secure(&model, &spec, settings, &x);
     assert!((got.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{got:?}");
@@ -389,6 +402,7 @@ fn a_batch_is_each_image_alone_in_the_rounds_of_one() {
         calibrated: false,
         batch: 1,
         preprocess: false,
+        sign: Default::default(),
     };
     let batched = Settings { batch: 3, ..single };
     let resolved = ResolvedSpec::new(model.model(), &spec).unwrap();
@@ -437,6 +451,7 @@ fn a_preprocessed_inference_is_the_joint_one_with_its_dealt_shares_sent_first() 
         calibrated: false,
         batch: 1,
         preprocess: false,
+        sign: Default::default(),
     };
     let approx = Settings {
         fp: FixedPoint::new(12).unwrap(),
@@ -444,7 +459,11 @@ fn a_preprocessed_inference_is_the_joint_one_with_its_dealt_shares_sent_first() 
         trunc: Truncation::Local,
         ..exact
     };
-    for joint_settings in [exact, approx] {
+    let fss = |s: Settings| Settings {
+        sign: SignProtocol::Fss,
+        ..s
+    };
+    for joint_settings in [exact, approx, fss(exact), fss(approx)] {
         let net = Network::Memory { seed: 11 };
         let joint = infer_local(net, &model, &spec, joint_settings, &inputs).unwrap();
         let prepared_settings = Settings {
@@ -471,7 +490,12 @@ fn a_preprocessed_inference_is_the_joint_one_with_its_dealt_shares_sent_first() 
                 "the dealt shares, then P1's acknowledgement"
             );
             assert_eq!(offline.bytes, offline.predicted_bytes);
-            assert_eq!(offline.bytes.total, offline.bytes.p1_p2);
+            // P2's shares to P1, and with FSS comparisons its keys to P0 and P1.
+            let from_p2 = match joint_settings.sign {
+                SignProtocol::PrivateCompare => offline.bytes.p1_p2,
+                SignProtocol::Fss => offline.bytes.p1_p2 + offline.bytes.p0_p2,
+            };
+            assert_eq!(offline.bytes.total, from_p2);
             assert!(offline.bytes.total > 0 && offline.kept_bytes > 0);
             for (lj, lp) in j.layers.iter().zip(&p.layers) {
                 let at = format!("layer {} ({}), {joint_settings:?}", lp.name, lp.op);

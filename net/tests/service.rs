@@ -58,6 +58,7 @@ fn served() -> (TrainedModel, Served) {
             calibrated: false,
             batch: 1,
             preprocess: false,
+            sign: Default::default(),
         },
     };
     (trained, served)

@@ -12,6 +12,7 @@ use patchwork_core::protocol::brelu::{block_relu, MapShape};
 use patchwork_core::protocol::drelu::{drelu, relu, Comparison};
 use patchwork_core::protocol::product::PrivateOperand;
 use patchwork_core::protocol::securenn;
+use patchwork_core::protocol::sign::SignProtocol;
 use patchwork_core::role::Role;
 use serde::Serialize;
 
@@ -69,17 +70,31 @@ fn time<R: Send>(
 /// Runs the benchmark with `n` elements per step and returns the named rows; `only` (when not
 /// empty) keeps the steps it names.
 /// The steps `bench protocols` measures, by name (`--only` takes these).
-pub const STEPS: [&str; 10] = [
+pub const STEPS: [&str; 18] = [
     "drelu",
     "drelu_approx",
+    "drelu_fss",
+    "drelu_approx_fss",
     "drelu_securenn",
     "relu",
     "relu_approx",
+    "relu_fss",
+    "relu_approx_fss",
     "brelu_2x2",
     "brelu_4x4",
     "brelu_2x2_approx",
     "brelu_4x4_approx",
+    "brelu_2x2_fss",
+    "brelu_4x4_fss",
+    "brelu_2x2_approx_fss",
+    "brelu_4x4_approx_fss",
     "conv",
+];
+
+/// The sign protocols, by the suffix of their rows.
+const SIGNS: [(&str, SignProtocol); 2] = [
+    ("", SignProtocol::PrivateCompare),
+    ("_fss", SignProtocol::Fss),
 ];
 
 /// Measures the steps named in `only` (all when empty) on `n` elements, best of `reps`.
@@ -87,15 +102,21 @@ pub fn protocols(n: usize, reps: usize, only: &[String]) -> Vec<(String, Row)> {
     let x = values(n);
     let mut rows = Vec::new();
     let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
-    for (name, cmp) in [
-        ("drelu", Comparison::Exact),
-        ("drelu_approx", Comparison::PAPER),
-    ] {
-        if !wanted(name) {
-            continue;
+    for (suffix, sign) in SIGNS {
+        for (name, cmp) in [
+            ("drelu", Comparison::Exact),
+            ("drelu_approx", Comparison::PAPER),
+        ] {
+            let name = format!("{name}{suffix}");
+            if !wanted(&name) {
+                continue;
+            }
+            let (t, s) = time(reps, |p| {
+                p.set_sign_protocol(sign);
+                drelu(p, &x, cmp).unwrap()
+            });
+            rows.push((name, row(n, &t, cost::drelu(n, cmp, sign), s)));
         }
-        let (t, s) = time(reps, |p| drelu(p, &x, cmp).unwrap());
-        rows.push((name.to_string(), row(n, &t, cost::drelu(n, cmp), s)));
     }
     if wanted("drelu_securenn") {
         let (t, s) = time(reps, |p| securenn::drelu(p, &x).unwrap());
@@ -104,15 +125,21 @@ pub fn protocols(n: usize, reps: usize, only: &[String]) -> Vec<(String, Row)> {
             row(n, &t, cost::securenn_drelu(n), s),
         ));
     }
-    for (name, cmp) in [
-        ("relu", Comparison::Exact),
-        ("relu_approx", Comparison::PAPER),
-    ] {
-        if !wanted(name) {
-            continue;
+    for (suffix, sign) in SIGNS {
+        for (name, cmp) in [
+            ("relu", Comparison::Exact),
+            ("relu_approx", Comparison::PAPER),
+        ] {
+            let name = format!("{name}{suffix}");
+            if !wanted(&name) {
+                continue;
+            }
+            let (t, s) = time(reps, |p| {
+                p.set_sign_protocol(sign);
+                relu(p, &x, cmp).unwrap()
+            });
+            rows.push((name, row(n, &t, cost::relu(n, cmp, sign), s)));
         }
-        let (t, s) = time(reps, |p| relu(p, &x, cmp).unwrap());
-        rows.push((name.to_string(), row(n, &t, cost::relu(n, cmp), s)));
     }
     let side = 32;
     let shape = MapShape {
@@ -121,21 +148,25 @@ pub fn protocols(n: usize, reps: usize, only: &[String]) -> Vec<(String, Row)> {
         width: side,
     };
     let xb = &x[..shape.len()];
-    for (name, k, cmp) in [
-        ("brelu_2x2", 2, Comparison::Exact),
-        ("brelu_4x4", 4, Comparison::Exact),
-        ("brelu_2x2_approx", 2, Comparison::PAPER),
-        ("brelu_4x4_approx", 4, Comparison::PAPER),
-    ] {
-        if !wanted(name) {
-            continue;
+    for (suffix, sign) in SIGNS {
+        for (name, k, cmp) in [
+            ("brelu_2x2", 2, Comparison::Exact),
+            ("brelu_4x4", 4, Comparison::Exact),
+            ("brelu_2x2_approx", 2, Comparison::PAPER),
+            ("brelu_4x4_approx", 4, Comparison::PAPER),
+        ] {
+            let name = format!("{name}{suffix}");
+            if !wanted(&name) {
+                continue;
+            }
+            let sizes = vec![PatchSize::Block { h: k, w: k }; shape.channels];
+            let (t, s) = time(reps, |p| {
+                p.set_sign_protocol(sign);
+                block_relu(p, xb, shape, &sizes, cmp).unwrap()
+            });
+            let model = cost::block_relu(shape, &sizes, cmp, sign);
+            rows.push((name, row(shape.len(), &t, model, s)));
         }
-        let sizes = vec![PatchSize::Block { h: k, w: k }; shape.channels];
-        let (t, s) = time(reps, |p| block_relu(p, xb, shape, &sizes, cmp).unwrap());
-        rows.push((
-            name.to_string(),
-            row(shape.len(), &t, cost::block_relu(shape, &sizes, cmp), s),
-        ));
     }
     if !wanted("conv") {
         return rows;

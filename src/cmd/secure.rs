@@ -23,7 +23,7 @@ use patchwork_net::secure::report::Report;
 use super::bundled::DEMO;
 use super::values::{
     approx_choice, arg_name, comparison_arg, comparison_text, parse_approx, ApproxArg, NetworkArg,
-    TruncationArg,
+    SignArg, TruncationArg,
 };
 
 /// How the comparisons, fixed point and truncation are set (all three parties must agree).
@@ -63,6 +63,11 @@ pub struct SettingsArgs {
     /// depends on the input; reports give both phases (all three parties must pass it).
     #[arg(long)]
     pub preprocess: bool,
+    /// How the sign steps decide: `private-compare` (SecureNN, 3 rounds per ReLU) or `fss`
+    /// (keys P2 deals, 2 rounds per ReLU; all three parties must pass the same)
+    /// [default: private-compare].
+    #[arg(long, value_enum)]
+    pub sign: Option<SignArg>,
 }
 
 /// A batch size: 1 to [`MAX_BATCH`].
@@ -133,6 +138,7 @@ impl SettingsArgs {
             calibrated,
             batch: self.batch.unwrap_or(1),
             preprocess: self.preprocess,
+            sign: self.sign.unwrap_or_default().into(),
         })
     }
 
@@ -161,6 +167,9 @@ impl SettingsArgs {
         }
         if self.preprocess {
             flags.push("--preprocess".to_string());
+        }
+        if let Some(s) = &self.sign {
+            flags.extend(["--sign".to_string(), arg_name(s)]);
         }
         flags
     }
@@ -313,6 +322,9 @@ pub struct DemoArgs {
     /// phases reported apart).
     #[arg(long)]
     pub preprocess: bool,
+    /// How the sign steps decide (`fss`: 2 rounds per ReLU instead of 3).
+    #[arg(long, value_enum, default_value_t)]
+    pub sign: SignArg,
     /// Print the results as one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -328,6 +340,7 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
             timeout: args.timeout,
             batch: Some(args.batch),
             preprocess: args.preprocess,
+            sign: Some(args.sign),
         },
         network: args.network,
     };
@@ -589,6 +602,7 @@ mod tests {
                 timeout: Some(2.5),
                 batch: Some(8),
                 preprocess: true,
+                sign: Some(SignArg::Fss),
             },
             SettingsArgs {
                 approx: Some(ApproxArg::Fixed(Comparison::Exact)),

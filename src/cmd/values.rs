@@ -4,6 +4,7 @@
 use clap::ValueEnum;
 use patchwork_core::infer::Settings;
 use patchwork_core::protocol::drelu::Comparison;
+use patchwork_core::protocol::sign::SignProtocol;
 use patchwork_core::protocol::truncate::Truncation;
 use patchwork_core::role::Role;
 use patchwork_model::data::DataSource;
@@ -67,6 +68,26 @@ pub enum NetworkArg {
     Tcp,
     /// Queues between threads.
     Memory,
+}
+
+/// How the sign steps (ReLU, Block-ReLU, MaxPool) decide.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum SignArg {
+    /// SecureNN's PrivateCompare, P2 in the loop: 3 rounds per ReLU.
+    #[default]
+    PrivateCompare,
+    /// Function secret sharing with keys P2 deals: 2 rounds per ReLU, more (input-
+    /// independent) bytes from P2 to P0 and P1.
+    Fss,
+}
+
+impl From<SignArg> for SignProtocol {
+    fn from(s: SignArg) -> SignProtocol {
+        match s {
+            SignArg::PrivateCompare => SignProtocol::PrivateCompare,
+            SignArg::Fss => SignProtocol::Fss,
+        }
+    }
 }
 
 /// How products are truncated back to `f` fractional bits.

@@ -30,6 +30,7 @@ use crate::protocol::brelu::{BlockReluLayer, MapShape};
 use crate::protocol::drelu::{relu, Comparison};
 use crate::protocol::maxpool::{max_pool, Pool};
 use crate::protocol::product::PrivateOperand;
+use crate::protocol::sign::SignProtocol;
 use crate::protocol::truncate::{truncate, Truncation};
 use crate::role::Role;
 use crate::spec::Spec;
@@ -59,6 +60,9 @@ pub struct Settings {
     /// Whether each inference's input-independent part runs before its input exists
     /// ([`crate::preprocess`]): [`SecureModel::preprocess`] then [`SecureModel::infer_prepared`].
     pub preprocess: bool,
+    /// How the sign steps decide: SecureNN's PrivateCompare (3 rounds per ReLU) or the FSS
+    /// comparison with keys P2 deals (2 rounds; [`crate::protocol::fss_sign`]).
+    pub sign: SignProtocol,
 }
 
 impl Settings {
@@ -71,6 +75,7 @@ impl Settings {
         calibrated: false,
         batch: 1,
         preprocess: false,
+        sign: SignProtocol::PrivateCompare,
     };
 }
 
@@ -84,6 +89,7 @@ impl Default for Settings {
             calibrated: false,
             batch: 1,
             preprocess: false,
+            sign: SignProtocol::PrivateCompare,
         }
     }
 }
@@ -574,15 +580,16 @@ impl<'m> DescribedModel<'m> {
         match (&self.nodes[index], &node.op) {
             (NodePlan::Product(prod), _) => prod.cost().then(truncation),
             (NodePlan::BlockRelu(layer), _) => {
-                cost::block_relu_plan(layer.plan(), self.comparison_of(index))
+                cost::block_relu_plan(layer.plan(), self.comparison_of(index), self.settings.sign)
             }
             (_, Op::AvgPool(_) | Op::GlobalAvgPool) => truncation,
             (_, Op::Resize(r)) if !r.is_nearest() => truncation,
-            (_, Op::Relu6) => cost::relu(2 * n, self.comparison_of(index)),
+            (_, Op::Relu6) => cost::relu(2 * n, self.comparison_of(index), self.settings.sign),
             (_, Op::MaxPool(pool)) => cost::max_pool(
                 map(self.model.shape(node.inputs[0])),
                 to_pool(pool),
                 self.comparison_of(index),
+                self.settings.sign,
             ),
             _ => Cost::default(),
         }
@@ -685,6 +692,7 @@ impl SecureModel<'_> {
         let d = &self.described;
         let model = d.model;
         let (fp, role) = (d.settings.fp, p.role());
+        p.set_sign_protocol(d.settings.sign);
         let online = p.runs_online();
         if p.phase() == Phase::Joint {
             self.expect_preprocessed(false)?;

@@ -54,10 +54,7 @@ impl Prg {
 
     /// `G` of every seed, in one batch of blocks.
     fn expand(&self, seeds: &[u128]) -> Vec<Children> {
-        let inputs: Vec<u128> = seeds
-            .iter()
-            .flat_map(|&s| [s, s ^ 1, s ^ 2])
-            .collect();
+        let inputs: Vec<u128> = seeds.iter().flat_map(|&s| [s, s ^ 1, s ^ 2]).collect();
         let mut blocks: Vec<Block> = inputs.iter().map(|x| x.to_le_bytes().into()).collect();
         self.0.encrypt_blocks(&mut blocks);
         let out: Vec<u128> = blocks
@@ -110,9 +107,7 @@ pub fn generate(alpha: &[u64], beta: &[u64], bits: u32, roots: [&[u128]; 2]) -> 
             let s_cw = e0.s[lose] ^ e1.s[lose];
             let mut v_cw = signed(
                 t[1][k],
-                e1.v[lose]
-                    .wrapping_sub(e0.v[lose])
-                    .wrapping_sub(v_alpha[k]),
+                e1.v[lose].wrapping_sub(e0.v[lose]).wrapping_sub(v_alpha[k]),
             );
             if lose == 0 {
                 // Every x that leaves alpha's path to the left is below alpha.
@@ -122,10 +117,7 @@ pub fn generate(alpha: &[u64], beta: &[u64], bits: u32, roots: [&[u128]; 2]) -> 
                 .wrapping_sub(e1.v[keep])
                 .wrapping_add(e0.v[keep])
                 .wrapping_add(signed(t[1][k], v_cw));
-            let t_cw = [
-                e0.t[0] ^ e1.t[0] ^ a as u8 ^ 1,
-                e0.t[1] ^ e1.t[1] ^ a as u8,
-            ];
+            let t_cw = [e0.t[0] ^ e1.t[0] ^ a as u8 ^ 1, e0.t[1] ^ e1.t[1] ^ a as u8];
             let at = k * per + 3 * level as usize;
             let packed = s_cw | t_cw[0] as u128 | (t_cw[1] as u128) << 1;
             cw[at] = packed as u64;
@@ -168,7 +160,10 @@ pub fn evaluate(b: u8, roots: &[u128], cw: &[u64], x: &[u64], bits: u32) -> Opti
         for k in 0..n {
             let at = k * per + 3 * level as usize;
             let packed = (cw[at + 1] as u128) << 64 | cw[at] as u128;
-            let (s_cw, t_cw) = (packed & SEED_MASK, [packed as u8 & 1, (packed >> 1) as u8 & 1]);
+            let (s_cw, t_cw) = (
+                packed & SEED_MASK,
+                [packed as u8 & 1, (packed >> 1) as u8 & 1],
+            );
             let go = ((x[k] >> bit) & 1) as usize;
             let on = t[k];
             let mut value = e[k].v[go];
@@ -210,14 +205,21 @@ mod tests {
             for alpha in 0..domain {
                 let xs: Vec<u64> = (0..domain).collect();
                 let n = xs.len();
-                let (a, b) = (vec![alpha; n], vec![0xdead_beef_u64.wrapping_mul(alpha + 3); n]);
+                let (a, b) = (
+                    vec![alpha; n],
+                    vec![0xdead_beef_u64.wrapping_mul(alpha + 3); n],
+                );
                 let (r0, r1) = (roots(n, alpha), roots(n, !alpha));
                 let cw = generate(&a, &b, bits, [&r0, &r1]);
                 let y0 = evaluate(0, &r0, &cw, &xs, bits).unwrap();
                 let y1 = evaluate(1, &r1, &cw, &xs, bits).unwrap();
                 for (k, &x) in xs.iter().enumerate() {
                     let want = if x < alpha { b[k] } else { 0 };
-                    assert_eq!(y0[k].wrapping_add(y1[k]), want, "bits {bits} alpha {alpha} x {x}");
+                    assert_eq!(
+                        y0[k].wrapping_add(y1[k]),
+                        want,
+                        "bits {bits} alpha {alpha} x {x}"
+                    );
                 }
             }
         }
@@ -247,7 +249,13 @@ mod tests {
         let y1 = evaluate(1, &r1, &cw, &x, bits).unwrap();
         for k in 0..n {
             let want = if x[k] < alpha[k] { beta[k] } else { 0 };
-            assert_eq!(y0[k].wrapping_add(y1[k]), want, "alpha {} x {}", alpha[k], x[k]);
+            assert_eq!(
+                y0[k].wrapping_add(y1[k]),
+                want,
+                "alpha {} x {}",
+                alpha[k],
+                x[k]
+            );
         }
         assert!(evaluate(0, &r0, &cw[1..], &x, bits).is_none());
     }

@@ -10,6 +10,7 @@ pub mod compare;
 pub mod dcf;
 pub mod deal;
 pub mod drelu;
+pub mod fss_sign;
 pub mod maxpool;
 pub mod product;
 pub mod securenn;

@@ -20,12 +20,16 @@
 //! `v` hidden by a common mask `T` (in round 2, beside the comparison), P2 deals shares of
 //! `gamma * (v + T)` and of `gamma` (round 3), and `v * gamma = gamma*(v+T) - T*gamma` is local;
 //! `v * DReLU = v - v*gamma` when `beta~ = 1`. A whole ReLU is therefore 3 rounds.
+//!
+//! [`SignProtocol::Fss`] decides instead with keys P2 deals ([`super::fss_sign`]): one online
+//! opening for the comparison and one for the multiplication, 2 rounds for a ReLU.
 
 use alloc::vec;
 use alloc::vec::Vec;
 
 use super::compare;
 use super::deal::{deal_ring, deal_zp};
+use super::fss_sign;
 use crate::party::{Error, Party, Step};
 use crate::ring::mask;
 use crate::role::Role;
@@ -54,16 +58,54 @@ mod purpose {
     pub(super) const PRODUCT: u16 = 6;
 }
 
-/// The outcome of the comparison stage: for P0 and P1 the bit `beta~` of each value, for P2
-/// the bit `gamma`; `DReLU = beta~ XOR gamma`.
-pub struct SplitSign {
-    /// This party's share of each sign bit (P2: its `gamma` bits).
-    pub bits: Vec<u8>,
+/// How the sign steps compute their decisions (a setting every party must share).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SignProtocol {
+    /// SecureNN's PrivateCompare with P2 in the loop (above): 3 rounds per ReLU.
+    #[default]
+    PrivateCompare,
+    /// A comparison by function secret sharing, keys dealt by P2 ([`super::fss_sign`]): 2
+    /// rounds per ReLU, more bytes from P2 (all of them input-independent).
+    Fss,
+}
+
+impl core::fmt::Display for SignProtocol {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            SignProtocol::PrivateCompare => "PrivateCompare",
+            SignProtocol::Fss => "FSS comparison",
+        })
+    }
+}
+
+/// The outcome of the comparison stage.
+pub enum SplitSign {
+    /// PrivateCompare's: for P0 and P1 the bit `beta~` of each value, for P2 the bit
+    /// `gamma`; `DReLU = beta~ XOR gamma`.
+    Bits(Vec<u8>),
+    /// The FSS comparison's: P0's and P1's shares of each DReLU over Z_2^64 (P2: none).
+    Shares(Vec<u64>),
+}
+
+impl SplitSign {
+    /// How many values were compared.
+    pub fn len(&self) -> usize {
+        match self {
+            SplitSign::Bits(b) => b.len(),
+            SplitSign::Shares(s) => s.len(),
+        }
+    }
+
+    /// Whether no value was compared.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Rounds 1-2: the comparison stage for `n` values given as shares over Z_2^m (`a` is empty for
 /// P2). `m` is 2..=64. The bit shares of P2's mask `x` are the preprocessed part
-/// ([`crate::preprocess`]); `None` in the offline phase, where the step ends after them.
+/// ([`crate::preprocess`]); `None` in the offline phase, where the step ends after them (with
+/// [`SignProtocol::Fss`], zeros: the multiplication's triple comes after).
 pub fn split<T: Transport>(
     p: &mut Party<T>,
     step: Step,
@@ -73,6 +115,9 @@ pub fn split<T: Transport>(
 ) -> Result<Option<SplitSign>, Error<T::Error>> {
     if !(2..=64).contains(&m) {
         return Err(Error::Config("comparison ring width must be 2..=64 bits"));
+    }
+    if p.sign_protocol() == SignProtocol::Fss {
+        return fss_sign::split(p, step, a, n, m).map(Some);
     }
     let bits = (m - 1) as usize;
     let ring = mask(m);
@@ -113,7 +158,7 @@ pub fn split<T: Transport>(
             .zip(beta_prime)
             .map(|(x, b)| ((x >> (m - 1)) as u8 & 1) ^ b)
             .collect();
-        return Ok(Some(SplitSign { bits: gamma }));
+        return Ok(Some(SplitSign::Bits(gamma)));
     };
     crate::party::check_len("shares to compare", n, a.len())?;
     let me = p.role();
@@ -147,7 +192,7 @@ pub fn split<T: Transport>(
     if me == Role::P1 {
         p.send(Role::P2, step, msg::LEAKED_SIGN, &beta_tilde)?;
     }
-    Ok(Some(SplitSign { bits: beta_tilde }))
+    Ok(Some(SplitSign::Bits(beta_tilde)))
 }
 
 /// Round 3 for a DReLU: P2 deals shares of `gamma` over Z_2^64 and the holders turn them into
@@ -157,16 +202,21 @@ pub fn bits_to_shares<T: Transport>(
     step: Step,
     split: &SplitSign,
 ) -> Result<Vec<u64>, Error<T::Error>> {
-    let n = split.bits.len();
+    let bits = match split {
+        SplitSign::Bits(bits) => bits,
+        SplitSign::Shares(shares) if p.role() == Role::P2 => return Ok(vec![0; shares.len()]),
+        SplitSign::Shares(shares) => return Ok(shares.clone()),
+    };
+    let n = bits.len();
     if p.role() == Role::P2 {
-        let gamma: Vec<u64> = split.bits.iter().map(|&b| b as u64).collect();
+        let gamma: Vec<u64> = bits.iter().map(|&b| b as u64).collect();
         deal_ring(p, step, msg::GAMMA, purpose::GAMMA, n, Some(&gamma))?;
         return Ok(vec![0; n]);
     }
     let j = p.role().j();
     let g = deal_ring(p, step, msg::GAMMA, purpose::GAMMA, n, None)?;
     Ok(g.iter()
-        .zip(&split.bits)
+        .zip(bits)
         .map(|(g, &bt)| if bt == 1 { j.wrapping_sub(*g) } else { *g })
         .collect())
 }
@@ -182,14 +232,18 @@ pub fn multiply<T: Transport>(
     decision: &[u32],
 ) -> Result<Vec<u64>, Error<T::Error>> {
     let len = decision.len();
-    let n = split.bits.len();
-    if decision.iter().any(|&d| d as usize >= n) {
+    if decision.iter().any(|&d| d as usize >= split.len()) {
         return Err(Error::Config("decision index out of range"));
     }
+    let bits = match split {
+        SplitSign::Bits(bits) => bits,
+        SplitSign::Shares(shares) => return fss_sign::multiply(p, step, shares, v, decision),
+    };
+    let n = bits.len();
     let Some(other) = p.role().other_holder() else {
         let y0 = p.recv_packed(Role::P0, step, msg::MASKED_V, len, 64)?;
         let y1 = p.recv_packed(Role::P1, step, msg::MASKED_V, len, 64)?;
-        let gamma: Vec<u64> = split.bits.iter().map(|&b| b as u64).collect();
+        let gamma: Vec<u64> = bits.iter().map(|&b| b as u64).collect();
         let z: Vec<u64> = (0..len)
             .map(|k| gamma[decision[k] as usize].wrapping_mul(y0[k].wrapping_add(y1[k])))
             .collect();
@@ -221,7 +275,7 @@ pub fn multiply<T: Transport>(
         .map(|k| {
             let d = decision[k] as usize;
             let q = z[k].wrapping_sub(t[k].wrapping_mul(g[d]));
-            if split.bits[d] == 1 {
+            if bits[d] == 1 {
                 v[k].wrapping_sub(q)
             } else {
                 q
