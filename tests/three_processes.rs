@@ -176,6 +176,26 @@ fn a_preprocessed_session_gives_the_float_class_with_both_phases_reported() {
     );
 }
 
+/// Three processes that all pass `--sign fss` decide signs with the keys P2 deals: P0 gets the
+/// float class in fewer rounds than with PrivateCompare (2 per Block-ReLU layer instead of 3).
+#[test]
+fn fss_sign_decisions_give_the_float_class_in_fewer_rounds() {
+    let approx = ["--approx", "43,5"];
+    let compare = check(6, Some(SPEC), &approx, 0.5);
+    let fss = check(
+        6,
+        Some(SPEC),
+        &[&approx[..], &["--sign", "fss"]].concat(),
+        0.5,
+    );
+    assert!(
+        fss.rounds + 6 <= compare.rounds,
+        "{} rounds with FSS vs {} with PrivateCompare",
+        fss.rounds,
+        compare.rounds
+    );
+}
+
 #[test]
 fn parties_given_different_batches_refuse_naming_it() {
     let dir = tempfile::tempdir().unwrap();

@@ -13,8 +13,9 @@
 //!
 //! An inference's online walk reuses the step numbers of its offline walk, so both draw the
 //! same randomness streams and a preprocessed inference gives bit-identical shares to a joint
-//! one. All offline traffic is P2's correction shares to P1, none of it waits on another
-//! message: the offline phase of any number of inferences is one round.
+//! one. All offline traffic is P2's (correction shares to P1 and, with the FSS sign protocol,
+//! comparison keys to P0 and P1), none of it waits on another message: the offline phase of
+//! any number of inferences is one round.
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;

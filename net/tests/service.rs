@@ -81,13 +81,21 @@ fn start(clients: usize) -> Running {
 
 /// As [`start`], with the service's limits changed by `limits`.
 fn start_with(clients: usize, limits: impl FnOnce(&mut ServiceLimits)) -> Running {
+    start_serving(clients, limits, served())
+}
+
+/// As [`start_with`], serving `served`.
+fn start_serving(
+    clients: usize,
+    limits: impl FnOnce(&mut ServiceLimits),
+    (trained, served): (TrainedModel, Served),
+) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let files = loopback_service(dir.path(), clients, &ServiceLimits::default()).unwrap();
     let mut config = ServiceConfig::load(&files.service).unwrap();
     config.timeout = Duration::from_secs(5);
     config.connect_timeout = Duration::from_secs(10);
     limits(&mut config.limits);
-    let (trained, served) = served();
     let [p1, p2] = [Role::P1, Role::P2].map(|role| {
         let identity = config.identity(role).unwrap();
         let mut served = served.clone();
@@ -149,6 +157,15 @@ fn eventually(mut done: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(50));
     }
     true
+}
+
+#[test]
+fn a_service_deciding_signs_by_fss_serves_its_clients() {
+    let (trained, mut served) = served();
+    served.settings.sign = patchwork_core::protocol::sign::SignProtocol::Fss;
+    let r = start_serving(1, |_| {}, (trained, served));
+    let want: Vec<usize> = [1, 2].iter().map(|&i| float_class(&r, i)).collect();
+    assert_eq!(classify(&r, 0, &[1, 2]), want);
 }
 
 #[test]

@@ -309,7 +309,7 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
         })
         .collect();
     if args.json {
-        let summary = serde_json::json!({"model": args.model, "spec": spec_note, "approx": comparison_arg(&settings), "frac_bits": settings.fp.frac_bits(), "truncation": arg_name(&TruncationArg::from(settings.trunc)),
+        let summary = serde_json::json!({"model": args.model, "spec": spec_note, "approx": comparison_arg(&settings), "frac_bits": settings.fp.frac_bits(), "truncation": arg_name(&TruncationArg::from(settings.trunc)), "sign": settings.sign.to_string(),
             "seconds": lan.seconds, "bytes": {"p0_p1": lan.edges[0], "p0_p2": lan.edges[1], "p1_p2": lan.edges[2], "total": lan.total},
             "rounds": lan.rounds, "repeat_seconds": lan.repeats, "steady_seconds": lan.steady, "batch": batch,
             "images_per_sec": batch as f64 / lan.typical(), "offline": lan.offline, "parties": results, "links": link_rows});
@@ -317,11 +317,12 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
         return Ok(());
     }
     outln!(
-        "{} — {spec_note}, {}, {} fractional bits, {}",
+        "{} — {spec_note}, {}, {} fractional bits, {}, signs by {}",
         display(&args.model),
         comparison_text(&settings),
         settings.fp.frac_bits(),
-        settings.trunc
+        settings.trunc,
+        settings.sign
     );
     outln!(
         "{:<6} {:>10} {:>14} {:>14} {:>16}",

@@ -58,8 +58,8 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "N", value_parser = parse_batch)]
     pub batch: Option<usize>,
     /// Preprocess: after set-up, every inference of the session runs its input-independent
-    /// part first (P2's product triples, truncation quotients and comparison-mask bits, sent to
-    /// P1 in one round), so the online phase, from P0's input to its result, carries only what
+    /// part first (P2's product triples, truncation quotients and comparison-mask bits or
+    /// keys, sent in one round), so the online phase, from P0's input to its result, carries only what
     /// depends on the input; reports give both phases (all three parties must pass it).
     #[arg(long)]
     pub preprocess: bool,
@@ -357,12 +357,13 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
     let refs: Vec<&[f32]> = inputs.iter().map(|v| v.as_slice()).collect();
     if !args.json {
         outln!(
-            "Patchwork demo: {} with Block-ReLU spec {}, {}, {} fractional bits, {}",
+            "Patchwork demo: {} with Block-ReLU spec {}, {}, {} fractional bits, {}, signs by {}",
             DEMO.name,
             DEMO.spec_name().unwrap_or("none"),
             comparison_text(&settings),
             settings.fp.frac_bits(),
-            settings.trunc
+            settings.trunc,
+            settings.sign
         );
         outln!("P0 holds each image, P1 the model, P2 helps; only P0 learns the class.\n");
     }
@@ -445,7 +446,7 @@ pub fn run_demo(args: &DemoArgs) -> Result<(), String> {
     );
     if let Some((bytes, ms)) = offline {
         outln!(
-            "(--preprocess: the above is the online phase) offline phase per image, before its input: {:.3} MB (P2 to P1), {ms:.1} ms",
+            "(--preprocess: the above is the online phase) offline phase per image, before its input: {:.3} MB (all from P2), {ms:.1} ms",
             bytes / 1e6
         );
     }

@@ -632,8 +632,8 @@ impl SecureModel<'_> {
     /// The offline walk of one inference ([`crate::preprocess`]), before its input exists:
     /// every step runs its input-independent part only, and what it kept comes back, to be
     /// given to [`SecureModel::infer_prepared`] (inferences in the order they were prepared).
-    /// Only P2's dealt shares to P1 travel, in one round, then P1's acknowledgement to P0 and
-    /// P2 (empty messages). `after_node` as for `infer`.
+    /// Only P2's dealt material travels (shares to P1, with FSS signs keys to P0 and P1 too),
+    /// in one round, then P1's acknowledgement to P0 and P2 (empty messages). `after_node` as for `infer`.
     pub fn preprocess<T: Transport>(
         &self,
         p: &mut Party<T>,
