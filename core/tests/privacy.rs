@@ -19,6 +19,8 @@ use std::sync::Mutex;
 use patchwork_core::held::Held;
 use patchwork_core::net::memory::{self, MemoryTransport};
 use patchwork_core::party::Party;
+use patchwork_core::patch::PatchSize;
+use patchwork_core::protocol::brelu::MapShape;
 use patchwork_core::protocol::drelu::{relu, Comparison};
 use patchwork_core::protocol::sign;
 use patchwork_core::role::Role;
@@ -123,14 +125,8 @@ fn drelu_and_relu_joint_views_do_not_depend_on_the_input() {
     }
 }
 
-#[test]
-fn fss_sign_views_do_not_depend_on_the_input() {
-    use patchwork_core::patch::PatchSize;
-    use patchwork_core::protocol::brelu::{block_relu, MapShape};
-    use patchwork_core::protocol::drelu::drelu;
-    use patchwork_core::protocol::sign::SignProtocol;
-    let a: Vec<u64> = (0..N as u64).map(|i| 1000 + i).collect();
-    let b: Vec<u64> = (0..N as i64).map(|i| (-5 - i * 77) as u64).collect();
+/// A Block-ReLU layer of 64 values with patches of every kind.
+fn block_layer() -> (MapShape, [PatchSize; 4]) {
     let shape = MapShape {
         channels: 4,
         height: 4,
@@ -142,6 +138,17 @@ fn fss_sign_views_do_not_depend_on_the_input() {
         PatchSize::Block { h: 3, w: 4 },
         PatchSize::Identity,
     ];
+    (shape, sizes)
+}
+
+#[test]
+fn fss_sign_views_do_not_depend_on_the_input() {
+    use patchwork_core::protocol::brelu::block_relu;
+    use patchwork_core::protocol::drelu::drelu;
+    use patchwork_core::protocol::sign::SignProtocol;
+    let a: Vec<u64> = (0..N as u64).map(|i| 1000 + i).collect();
+    let b: Vec<u64> = (0..N as i64).map(|i| (-5 - i * 77) as u64).collect();
+    let (shape, sizes) = block_layer();
     for (name, cmp) in [
         ("fss exact", Comparison::Exact),
         ("fss approx", Comparison::PAPER),
@@ -166,22 +173,11 @@ fn fss_sign_views_do_not_depend_on_the_input() {
 
 #[test]
 fn block_relu_product_and_truncation_views_do_not_depend_on_the_inputs() {
-    use patchwork_core::patch::PatchSize;
     use patchwork_core::protocol::bilinear::Conv2d;
-    use patchwork_core::protocol::brelu::{block_relu, MapShape};
+    use patchwork_core::protocol::brelu::block_relu;
     use patchwork_core::protocol::product::PrivateOperand;
     use patchwork_core::protocol::truncate::{truncate, Truncation};
-    let shape = MapShape {
-        channels: 4,
-        height: 4,
-        width: 4,
-    };
-    let sizes = [
-        PatchSize::Block { h: 2, w: 2 },
-        PatchSize::RELU,
-        PatchSize::Block { h: 3, w: 4 },
-        PatchSize::Identity,
-    ];
+    let (shape, sizes) = block_layer();
     let conv = Conv2d {
         in_c: 4,
         in_h: 4,

@@ -169,6 +169,33 @@ fn a_service_deciding_signs_by_fss_serves_its_clients() {
 }
 
 #[test]
+fn a_client_may_preprocess_within_the_services_limit() {
+    // 1 MB: the bundled model's 0.55 MB per inference fits once, not three times.
+    let r = start_with(1, |l| l.max_preprocessed_mb = 1);
+    let cfg = &r.clients[0];
+    let id = cfg.identity(Role::P0).unwrap();
+    let s = &r.served;
+    let settings = Settings {
+        preprocess: true,
+        ..s.settings
+    };
+    let x = image(4);
+    let runs = infer_remote(cfg, &id, &s.model, &s.spec, settings, &[&x]).unwrap();
+    assert_eq!(
+        argmax(runs[0].output.as_deref().unwrap()),
+        float_class(&r, 4)
+    );
+    let offline = runs[0].offline.as_ref().expect("an offline phase");
+    assert!(offline.kept_bytes > 0);
+    assert_eq!(
+        refusal(open_session(cfg, &id, 3, 1, true)),
+        Refusal::Preprocessing
+    );
+    // Without preprocessing the same session is admitted.
+    assert!(open_session(cfg, &id, 3, 1, false).is_ok());
+}
+
+#[test]
 fn concurrent_clients_match_the_float_reference() {
     let r = start(3);
     let got: Vec<Vec<usize>> = std::thread::scope(|s| {
@@ -205,7 +232,7 @@ fn concurrent_clients_match_the_float_reference() {
 fn unknown_client_is_refused_and_others_are_served() {
     let r = start(1);
     let rogue = generate_named_identity(&r.dir, "rogue").unwrap();
-    match open_session(&r.clients[0], &rogue, 1, 1) {
+    match open_session(&r.clients[0], &rogue, 1, 1, false) {
         Err(SessionError::Handshake { .. }) => {}
         Err(e) => panic!("unexpected error: {e}"),
         Ok(_) => panic!("an unknown client was admitted"),
@@ -220,7 +247,7 @@ fn a_client_leaving_mid_session_ends_only_its_session() {
     std::thread::scope(|s| {
         let leaver = s.spawn(|| {
             let cfg = &r.clients[0];
-            let mut p0 = open_session(cfg, &cfg.identity(Role::P0).unwrap(), 3, 1).unwrap();
+            let mut p0 = open_session(cfg, &cfg.identity(Role::P0).unwrap(), 3, 1, false).unwrap();
             let sv = &r.served;
             let secure =
                 SecureModel::setup(&mut p0, &sv.model, Held::NotMine, &sv.spec, sv.settings, 3)
@@ -300,7 +327,7 @@ fn a_client_that_hangs_up_before_admission_gets_its_slot_back_at_once() {
         let hung_up = Instant::now();
         // The set-up deadline is 10 s; the slot must come back long before it.
         let reopened = loop {
-            match open_session(cfg, &id, 1, 1) {
+            match open_session(cfg, &id, 1, 1, false) {
                 Err(_) if hung_up.elapsed() < Duration::from_secs(3) => {
                     std::thread::sleep(Duration::from_millis(50));
                 }
@@ -322,19 +349,22 @@ fn absurd_inference_counts_and_a_clients_extra_sessions_are_refused() {
     let cfg = &r.clients[0];
     let id = cfg.identity(Role::P0).unwrap();
     assert_eq!(
-        refusal(open_session(cfg, &id, u32::MAX, 1)),
+        refusal(open_session(cfg, &id, u32::MAX, 1, false)),
         Refusal::TooManyInferences
     );
     assert_eq!(
-        refusal(open_session(cfg, &id, 101, 1)),
+        refusal(open_session(cfg, &id, 101, 1, false)),
         Refusal::TooManyInferences
     );
-    let held = open_session(cfg, &id, 1, 1).unwrap();
-    assert_eq!(refusal(open_session(cfg, &id, 1, 1)), Refusal::ClientLimit);
+    let held = open_session(cfg, &id, 1, 1, false).unwrap();
+    assert_eq!(
+        refusal(open_session(cfg, &id, 1, 1, false)),
+        Refusal::ClientLimit
+    );
     // Another client is served meanwhile; once the first session ends, client 0 is again.
     assert_eq!(classify(&r, 1, &[5]), vec![float_class(&r, 5)]);
     drop(held);
-    assert!(eventually(|| open_session(cfg, &id, 1, 1).is_ok()));
+    assert!(eventually(|| open_session(cfg, &id, 1, 1, false).is_ok()));
 }
 
 #[test]
@@ -418,7 +448,7 @@ fn a_client_chooses_its_batch_up_to_the_services_max_batch() {
     assert_eq!(classes, float);
     for too_many in [0, 9] {
         assert_eq!(
-            refusal(open_session(cfg, &id, 1, too_many)),
+            refusal(open_session(cfg, &id, 1, too_many, false)),
             Refusal::BatchSize,
             "a batch of {too_many}"
         );

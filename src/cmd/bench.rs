@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use patchwork_core::cost::{self, Cost};
 use patchwork_core::held::Held;
-use patchwork_core::net::memory::{self, Traffic};
+use patchwork_core::net::memory::{self, MemoryTransport, Traffic};
+use patchwork_core::party::Party;
 use patchwork_core::patch::PatchSize;
 use patchwork_core::protocol::bilinear::Conv2d;
 use patchwork_core::protocol::brelu::{block_relu, MapShape};
@@ -54,7 +55,7 @@ fn values(n: usize) -> Vec<u64> {
 /// Times `f` on the in-memory network; the best of `reps` runs.
 fn time<R: Send>(
     reps: usize,
-    f: impl Fn(&mut patchwork_core::party::Party<memory::MemoryTransport>) -> R + Sync,
+    f: impl Fn(&mut Party<MemoryTransport>) -> R + Sync,
 ) -> (Traffic, f64) {
     let mut best = f64::INFINITY;
     let mut traffic = Traffic::default();
@@ -102,20 +103,25 @@ pub fn protocols(n: usize, reps: usize, only: &[String]) -> Vec<(String, Row)> {
     let x = values(n);
     let mut rows = Vec::new();
     let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
-    for (suffix, sign) in SIGNS {
-        for (name, cmp) in [
-            ("drelu", Comparison::Exact),
-            ("drelu_approx", Comparison::PAPER),
-        ] {
-            let name = format!("{name}{suffix}");
-            if !wanted(&name) {
-                continue;
+    // DReLU and ReLU, exact and approximate, with each sign protocol.
+    type Step = fn(&mut Party<MemoryTransport>, &[u64], Comparison) -> Result<Vec<u64>, StepError>;
+    type StepError = patchwork_core::party::Error<memory::Never>;
+    type Model = fn(usize, Comparison, SignProtocol) -> Cost;
+    let elementwise: [(&str, Step, Model); 2] =
+        [("drelu", drelu, cost::drelu), ("relu", relu, cost::relu)];
+    for (stem, step, model) in elementwise {
+        for (suffix, sign) in SIGNS {
+            for (variant, cmp) in [("", Comparison::Exact), ("_approx", Comparison::PAPER)] {
+                let name = format!("{stem}{variant}{suffix}");
+                if !wanted(&name) {
+                    continue;
+                }
+                let (t, s) = time(reps, |p| {
+                    p.set_sign_protocol(sign);
+                    step(p, &x, cmp).unwrap()
+                });
+                rows.push((name, row(n, &t, model(n, cmp, sign), s)));
             }
-            let (t, s) = time(reps, |p| {
-                p.set_sign_protocol(sign);
-                drelu(p, &x, cmp).unwrap()
-            });
-            rows.push((name, row(n, &t, cost::drelu(n, cmp, sign), s)));
         }
     }
     if wanted("drelu_securenn") {
@@ -124,22 +130,6 @@ pub fn protocols(n: usize, reps: usize, only: &[String]) -> Vec<(String, Row)> {
             "drelu_securenn".to_string(),
             row(n, &t, cost::securenn_drelu(n), s),
         ));
-    }
-    for (suffix, sign) in SIGNS {
-        for (name, cmp) in [
-            ("relu", Comparison::Exact),
-            ("relu_approx", Comparison::PAPER),
-        ] {
-            let name = format!("{name}{suffix}");
-            if !wanted(&name) {
-                continue;
-            }
-            let (t, s) = time(reps, |p| {
-                p.set_sign_protocol(sign);
-                relu(p, &x, cmp).unwrap()
-            });
-            rows.push((name, row(n, &t, cost::relu(n, cmp, sign), s)));
-        }
     }
     let side = 32;
     let shape = MapShape {

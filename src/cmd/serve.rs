@@ -36,6 +36,13 @@ pub fn run_serve(args: &ServeArgs) -> Result<(), String> {
              session, up to the service file's max_batch"
         ));
     }
+    if args.model.settings.preprocess {
+        return Err(
+            "serve takes no --preprocess: each client asks for it when it opens a \
+                    session, up to the service file's max_preprocessed_mb"
+                .into(),
+        );
+    }
     let mut config = ServiceConfig::load(&args.config).map_err(|e| e.to_string())?;
     if let Some(t) = args.model.settings.timeout() {
         config.timeout = t;

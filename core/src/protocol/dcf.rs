@@ -44,31 +44,41 @@ struct Children {
     v: [u64; 2],
 }
 
-/// The tree's PRG.
-struct Prg(Aes128);
+/// The tree's PRG, with a buffer for one level's blocks.
+struct Prg {
+    aes: Aes128,
+    blocks: Vec<Block>,
+}
 
 impl Prg {
     fn new() -> Prg {
-        Prg(Aes128::new(&PRG_KEY.into()))
+        Prg {
+            aes: Aes128::new(&PRG_KEY.into()),
+            blocks: Vec::new(),
+        }
     }
 
-    /// `G` of every seed, in one batch of blocks.
-    fn expand(&self, seeds: &[u128]) -> Vec<Children> {
-        let inputs: Vec<u128> = seeds.iter().flat_map(|&s| [s, s ^ 1, s ^ 2]).collect();
-        let mut blocks: Vec<Block> = inputs.iter().map(|x| x.to_le_bytes().into()).collect();
-        self.0.encrypt_blocks(&mut blocks);
-        let out: Vec<u128> = blocks
-            .iter()
-            .zip(&inputs)
-            .map(|(b, x)| u128::from_le_bytes((*b).into()) ^ x)
-            .collect();
-        out.chunks_exact(3)
-            .map(|c| Children {
-                s: [c[0] & SEED_MASK, c[1] & SEED_MASK],
-                t: [(c[0] & 1) as u8, (c[1] & 1) as u8],
-                v: [c[2] as u64, (c[2] >> 64) as u64],
-            })
-            .collect()
+    /// `G` of every seed, in one batch of blocks; [`Prg::children`] reads the result.
+    fn expand(&mut self, seeds: &[u128]) {
+        self.blocks.clear();
+        self.blocks.extend(
+            seeds
+                .iter()
+                .flat_map(|&s| [s, s ^ 1, s ^ 2])
+                .map(|x| Block::from(x.to_le_bytes())),
+        );
+        self.aes.encrypt_blocks(&mut self.blocks);
+    }
+
+    /// `G(seed)` of the `k`-th seed of the last [`Prg::expand`].
+    fn children(&self, k: usize, seed: u128) -> Children {
+        let out = |i: usize| u128::from_le_bytes(self.blocks[3 * k + i].into()) ^ seed ^ i as u128;
+        let (l, r, v) = (out(0), out(1), out(2));
+        Children {
+            s: [l & SEED_MASK, r & SEED_MASK],
+            t: [(l & 1) as u8, (r & 1) as u8],
+            v: [v as u64, (v >> 64) as u64],
+        }
     }
 }
 
@@ -92,18 +102,20 @@ fn convert(s: u128) -> u64 {
 pub fn generate(alpha: &[u64], beta: &[u64], bits: u32, roots: [&[u128]; 2]) -> Vec<u64> {
     let n = alpha.len();
     let per = words(bits);
-    let prg = Prg::new();
+    let mut prg = [Prg::new(), Prg::new()];
     let mut cw = vec![0u64; n * per];
     let mut s = [roots[0].to_vec(), roots[1].to_vec()];
     let mut t = [vec![0u8; n], vec![1u8; n]];
     let mut v_alpha = vec![0u64; n];
     for level in 0..bits {
         let bit = bits - 1 - level;
-        let e = [prg.expand(&s[0]), prg.expand(&s[1])];
+        prg[0].expand(&s[0]);
+        prg[1].expand(&s[1]);
         for k in 0..n {
             let a = ((alpha[k] >> bit) & 1) as usize;
             let (keep, lose) = (a, 1 - a);
-            let (e0, e1) = (e[0][k], e[1][k]);
+            let e = [prg[0].children(k, s[0][k]), prg[1].children(k, s[1][k])];
+            let (e0, e1) = (e[0], e[1]);
             let s_cw = e0.s[lose] ^ e1.s[lose];
             let mut v_cw = signed(
                 t[1][k],
@@ -124,7 +136,7 @@ pub fn generate(alpha: &[u64], beta: &[u64], bits: u32, roots: [&[u128]; 2]) -> 
             cw[at + 1] = (packed >> 64) as u64;
             cw[at + 2] = v_cw;
             for b in 0..2 {
-                let ek = e[b][k];
+                let ek = e[b];
                 let on = t[b][k];
                 s[b][k] = ek.s[keep] ^ if on == 1 { s_cw } else { 0 };
                 t[b][k] = ek.t[keep] ^ (on & t_cw[keep]);
@@ -150,14 +162,15 @@ pub fn evaluate(b: u8, roots: &[u128], cw: &[u64], x: &[u64], bits: u32) -> Opti
     if roots.len() != n || cw.len() != n * per {
         return None;
     }
-    let prg = Prg::new();
+    let mut prg = Prg::new();
     let mut s = roots.to_vec();
     let mut t = vec![b & 1; n];
     let mut out = vec![0u64; n];
     for level in 0..bits {
         let bit = bits - 1 - level;
-        let e = prg.expand(&s);
+        prg.expand(&s);
         for k in 0..n {
+            let e = prg.children(k, s[k]);
             let at = k * per + 3 * level as usize;
             let packed = (cw[at + 1] as u128) << 64 | cw[at] as u128;
             let (s_cw, t_cw) = (
@@ -166,13 +179,13 @@ pub fn evaluate(b: u8, roots: &[u128], cw: &[u64], x: &[u64], bits: u32) -> Opti
             );
             let go = ((x[k] >> bit) & 1) as usize;
             let on = t[k];
-            let mut value = e[k].v[go];
+            let mut value = e.v[go];
             if on == 1 {
                 value = value.wrapping_add(cw[at + 2]);
             }
             out[k] = out[k].wrapping_add(signed(b, value));
-            s[k] = e[k].s[go] ^ if on == 1 { s_cw } else { 0 };
-            t[k] = e[k].t[go] ^ (on & t_cw[go]);
+            s[k] = e.s[go] ^ if on == 1 { s_cw } else { 0 };
+            t[k] = e.t[go] ^ (on & t_cw[go]);
         }
     }
     for k in 0..n {

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use patchwork_core::held::Held;
-use patchwork_core::infer::{InferError, SecureModel, Settings};
+use patchwork_core::infer::{DescribedModel, InferError, SecureModel, Settings};
 use patchwork_core::model::{Model, Weights};
 use patchwork_core::party::Party;
 use patchwork_core::role::Role;
@@ -173,10 +173,16 @@ pub fn run_each<'x, T: Transport>(
     Ok(())
 }
 
+/// The most bytes of preprocessed material a party keeps for one inference of `described`:
+/// the cost model's offline bytes, a Z_p value kept in a byte.
+pub fn preprocessed_bytes(described: &DescribedModel) -> u64 {
+    described.offline_cost().total_bytes() * 8 / 7 + 1
+}
+
 /// Refuses a session whose preprocessed material would exceed [`MAX_PREPROCESSED_BYTES`] (the
-/// same decision at every party: the cost model's offline bytes, a Z_p value kept in a byte).
+/// same decision at every party).
 fn check_preprocessed_size<E>(secure: &SecureModel, count: u64) -> Result<(), InferError<E>> {
-    let per_inference = secure.described().offline_cost().total_bytes() * 8 / 7 + 1;
+    let per_inference = preprocessed_bytes(secure.described());
     let need = per_inference.saturating_mul(count);
     if need <= MAX_PREPROCESSED_BYTES {
         return Ok(());

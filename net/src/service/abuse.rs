@@ -18,10 +18,9 @@ use patchwork_core::spec::Spec;
 use patchwork_core::transport::accounting::Accounting;
 use patchwork_core::transport::{Tag, Transport, TransportError};
 
-use super::client::{open_session, session_id};
+use super::client::{dial_server, open_session, session_id};
 use super::frames::{read_admit, send_open, Open};
 use crate::secure::run::run_party;
-use crate::tcp::session::dial;
 use crate::tcp::transport::runtime;
 use crate::tcp::{Identity, NetError, SessionConfig, SessionError, TcpTransport};
 
@@ -158,13 +157,13 @@ pub fn abuse_once(
         }
         Abuse::OpenAtP1Only => announce_at(Role::P1, config, identity, hold).map(|a| say(&a)),
         Abuse::OpenAtP2Only => announce_at(Role::P2, config, identity, hold).map(|a| say(&a)),
-        Abuse::AbsurdCount => match open_session(config, identity, u32::MAX, 1) {
+        Abuse::AbsurdCount => match open_session(config, identity, u32::MAX, 1, false) {
             Ok(_) => Err("a session of u32::MAX inferences was admitted".into()),
             Err(e) => Ok(say(&e)),
         },
         Abuse::StopReading | Abuse::Oversized | Abuse::Mislabelled => {
             // A refusal (e.g. the client's limit of sessions) lets nothing through.
-            let mut p = match open_session(config, identity, 1, 1) {
+            let mut p = match open_session(config, identity, 1, 1, false) {
                 Ok(p) => p,
                 Err(e) => return Ok(say(&e)),
             };
@@ -190,7 +189,7 @@ pub fn abuse_once(
         }
         Abuse::Trickle => {
             let delay = config.limits().timeout.mul_f64(0.8);
-            let p = match open_session(config, identity, 1, 1) {
+            let p = match open_session(config, identity, 1, 1, false) {
                 Ok(p) => p,
                 Err(e) => return Ok(say(&e)),
             };
@@ -221,22 +220,14 @@ fn announce_at(
     hold: Duration,
 ) -> Result<String, String> {
     let rt = runtime().map_err(|e| e.to_string())?;
-    let entry = config.party(server);
     let answer = rt.block_on(async {
         let deadline = tokio::time::Instant::now() + hold;
-        let mut peer = dial(
-            Role::P0,
-            server,
-            entry.address,
-            entry.pin,
-            identity,
-            deadline,
-        )
-        .await?;
+        let mut peer = dial_server(config, server, identity, deadline).await?;
         let open = Open {
             id: session_id()?,
             inferences: 1,
             batch: 1,
+            preprocess: false,
             client: [0; 32],
         };
         let hello = |error| SessionError::Hello {

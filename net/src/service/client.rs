@@ -36,14 +36,15 @@ impl ClientError {
     }
 }
 
-/// Opens a session of `inferences` inferences of `batch` images each with the service whose
-/// P1 and P2 are in `config` (this client's identity is `identity`; the P0 entry's address is
-/// not used). Returns P0's party once both P1 and P2 have admitted it.
+/// Opens a session of `inferences` inferences of `batch` images each, `preprocess`ed or not,
+/// with the service whose P1 and P2 are in `config` (this client's identity is `identity`; the
+/// P0 entry's address is not used). Returns P0's party once both P1 and P2 have admitted it.
 pub fn open_session(
     config: &SessionConfig,
     identity: &Identity,
     inferences: u32,
     batch: u32,
+    preprocess: bool,
 ) -> Result<Party<TcpTransport>, SessionError> {
     let rt = runtime()?;
     let deadline = Instant::now() + config.connect_timeout;
@@ -51,19 +52,11 @@ pub fn open_session(
         id: session_id()?,
         inferences,
         batch,
+        preprocess,
         client: [0; 32],
     };
     let join = |server: Role| async move {
-        let entry = config.party(server);
-        let mut peer = dial(
-            Role::P0,
-            server,
-            entry.address,
-            entry.pin,
-            identity,
-            deadline,
-        )
-        .await?;
+        let mut peer = dial_server(config, server, identity, deadline).await?;
         admitted(&mut peer, &open, deadline).await?;
         Ok::<Peer, SessionError>(peer)
     };
@@ -77,6 +70,25 @@ pub fn open_session(
         config.limits(),
     )?;
     Ok(Party::new(keys, transport))
+}
+
+/// P0's authenticated connection to `server` of the service in `config`.
+pub(super) async fn dial_server(
+    config: &SessionConfig,
+    server: Role,
+    identity: &Identity,
+    deadline: tokio::time::Instant,
+) -> Result<Peer, SessionError> {
+    let entry = config.party(server);
+    dial(
+        Role::P0,
+        server,
+        entry.address,
+        entry.pin,
+        identity,
+        deadline,
+    )
+    .await
 }
 
 /// A fresh random session id.
@@ -122,7 +134,7 @@ pub fn infer_remote(
         ),
     })?;
     let batch = u32::try_from(settings.batch).unwrap_or(u32::MAX);
-    let mut party = open_session(config, identity, count, batch)?;
+    let mut party = open_session(config, identity, count, batch, settings.preprocess)?;
     let mine: Vec<Option<&[f32]>> = inputs.iter().map(|x| Some(*x)).collect();
     Ok(run_party(
         &mut party,

@@ -14,6 +14,8 @@
 //! max_inferences = 1000      # inferences one session may announce; more is refused
 //! max_batch = 128            # images per inference a session may ask for; more is refused
 //! max_session_secs = 600     # a session still running after this is ended
+//! max_preprocessed_mb = 1024 # preprocessed material one session may make a party keep
+//!                            # (`--preprocess`; more is refused, 0 refuses preprocessing)
 //!
 //! [parties.p1]
 //! address = "127.0.0.1:7001"
@@ -61,6 +63,8 @@ pub struct ServiceLimits {
     pub max_batch: u32,
     /// How long a session may run.
     pub max_session: Duration,
+    /// Megabytes of preprocessed material one session may make a party keep (0: none).
+    pub max_preprocessed_mb: u64,
 }
 
 impl Default for ServiceLimits {
@@ -73,6 +77,7 @@ impl Default for ServiceLimits {
             max_inferences: 1000,
             max_batch: 128,
             max_session: Duration::from_secs(600),
+            max_preprocessed_mb: 1024,
         }
     }
 }
@@ -127,6 +132,7 @@ pub(crate) struct RawService {
     pub(crate) max_inferences: Option<u32>,
     pub(crate) max_batch: Option<u32>,
     pub(crate) max_session_secs: Option<f64>,
+    pub(crate) max_preprocessed_mb: Option<u64>,
 }
 
 impl RawService {
@@ -140,6 +146,7 @@ impl RawService {
             max_inferences: Some(limits.max_inferences),
             max_batch: Some(limits.max_batch),
             max_session_secs: Some(limits.max_session.as_secs_f64()),
+            max_preprocessed_mb: Some(limits.max_preprocessed_mb),
         }
     }
 }
@@ -186,6 +193,7 @@ impl RawService {
             max_inferences,
             max_batch,
             max_session: secs(self.max_session_secs, d.max_session, "max_session_secs")?,
+            max_preprocessed_mb: self.max_preprocessed_mb.unwrap_or(d.max_preprocessed_mb),
         })
     }
 }

@@ -23,10 +23,10 @@ const ADMIT: Tag = Tag {
 /// Random session id chosen by P0.
 pub(super) type SessionId = [u8; 16];
 
-const OPEN_LEN: usize = 16 + 4 + 4 + 32;
+const OPEN_LEN: usize = 16 + 4 + 4 + 1 + 32;
 
-/// What a session is: its id, how many inferences P0 will run and how many images each one
-/// takes, and (from P1 to P2) the fingerprint of the client P1 authenticated, so P2 can check
+/// What a session is: its id, how many inferences P0 will run, how many images each one
+/// takes and whether they are preprocessed, and (from P1 to P2) the fingerprint of the client P1 authenticated, so P2 can check
 /// it pairs the same client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Open {
@@ -34,6 +34,8 @@ pub(super) struct Open {
     pub inferences: u32,
     /// Images per inference (the session's batch).
     pub batch: u32,
+    /// Whether every inference's input-independent part runs first (`--preprocess`).
+    pub preprocess: bool,
     /// Zeros from P0; the client's certificate fingerprint from P1.
     pub client: Fingerprint,
 }
@@ -44,16 +46,23 @@ impl Open {
         out[..16].copy_from_slice(&self.id);
         out[16..20].copy_from_slice(&self.inferences.to_le_bytes());
         out[20..24].copy_from_slice(&self.batch.to_le_bytes());
-        out[24..].copy_from_slice(&self.client);
+        out[24] = self.preprocess.into();
+        out[25..].copy_from_slice(&self.client);
         out
     }
 
+    /// `None` for a short frame or a preprocessing flag other than 0 or 1.
     fn decode(bytes: &[u8]) -> Option<Open> {
         Some(Open {
             id: bytes.get(..16)?.try_into().ok()?,
             inferences: u32::from_le_bytes(bytes.get(16..20)?.try_into().ok()?),
             batch: u32::from_le_bytes(bytes.get(20..24)?.try_into().ok()?),
-            client: bytes.get(24..OPEN_LEN)?.try_into().ok()?,
+            preprocess: match bytes.get(24)? {
+                0 => false,
+                1 => true,
+                _ => return None,
+            },
+            client: bytes.get(25..OPEN_LEN)?.try_into().ok()?,
         })
     }
 }
@@ -76,7 +85,7 @@ pub(super) async fn read_open<S: AsyncRead + Unpin>(
     let bytes = read_expected(s, peer, OPEN, OPEN_LEN).await?;
     Open::decode(&bytes).ok_or(TransportError::BadFrame {
         peer,
-        reason: "short open frame",
+        reason: "malformed open frame",
     })
 }
 
@@ -90,6 +99,7 @@ fn code(answer: Result<(), Refusal>) -> u8 {
         Err(Refusal::TooManyInferences) => 5,
         Err(Refusal::ClientLimit) => 6,
         Err(Refusal::BatchSize) => 7,
+        Err(Refusal::Preprocessing) => 8,
     }
 }
 
@@ -103,6 +113,7 @@ fn answer(code: u8) -> Option<Result<(), Refusal>> {
         5 => Err(Refusal::TooManyInferences),
         6 => Err(Refusal::ClientLimit),
         7 => Err(Refusal::BatchSize),
+        8 => Err(Refusal::Preprocessing),
         _ => return None,
     })
 }
@@ -137,16 +148,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn open_roundtrip_and_short_frames() {
-        let open = Open {
-            id: [7; 16],
-            inferences: 123_456,
-            batch: 77,
-            client: [9; 32],
-        };
-        let bytes = open.encode();
-        assert_eq!(Open::decode(&bytes), Some(open));
-        assert_eq!(Open::decode(&bytes[..OPEN_LEN - 1]), None);
+    fn open_roundtrip_and_malformed_frames() {
+        for preprocess in [false, true] {
+            let open = Open {
+                id: [7; 16],
+                inferences: 123_456,
+                batch: 77,
+                preprocess,
+                client: [9; 32],
+            };
+            let mut bytes = open.encode();
+            assert_eq!(Open::decode(&bytes), Some(open));
+            assert_eq!(Open::decode(&bytes[..OPEN_LEN - 1]), None);
+            bytes[24] = 2;
+            assert_eq!(Open::decode(&bytes), None, "a flag other than 0 or 1");
+        }
     }
 
     #[test]
@@ -160,9 +176,10 @@ mod tests {
             Err(Refusal::TooManyInferences),
             Err(Refusal::ClientLimit),
             Err(Refusal::BatchSize),
+            Err(Refusal::Preprocessing),
         ] {
             assert_eq!(answer(code(a)), Some(a));
         }
-        assert_eq!(answer(8), None);
+        assert_eq!(answer(9), None);
     }
 }

@@ -7,7 +7,9 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use patchwork_core::infer::Settings;
+use std::convert::Infallible;
+
+use patchwork_core::infer::{DescribedModel, Settings};
 use patchwork_core::model::{Model, Weights};
 use patchwork_core::party::Party;
 use patchwork_core::role::Role;
@@ -22,7 +24,7 @@ use super::client_slots::{ClientSlot, ClientSlots};
 use super::config::ServiceConfig;
 use super::frames::{read_admit, read_open, send_admit, send_open, Open};
 use super::pairing::{Half, Meeting, Pairing};
-use crate::secure::run::run_each;
+use crate::secure::run::{preprocessed_bytes, run_each};
 use crate::tcp::pin::Pins;
 use crate::tcp::session::{assemble, bind, dial, handshake, Peer};
 use crate::tcp::tls::server_config;
@@ -103,6 +105,36 @@ pub struct Service {
     accepting: tokio::task::JoinHandle<()>,
     sessions: Arc<Semaphore>,
     max_sessions: u32,
+}
+
+impl Shared {
+    /// The settings of a session: the served ones at the session's batch, preprocessed if it
+    /// asked.
+    fn settings_of(&self, open: &Open) -> Settings {
+        Settings {
+            batch: open.batch as usize,
+            preprocess: open.preprocess,
+            ..self.served.settings
+        }
+    }
+
+    /// Whether the material `open`'s inferences would make this party keep fits
+    /// `max_preprocessed_mb` (the cost model's offline bytes, as `run_each` bounds it).
+    fn may_preprocess(&self, open: &Open) -> bool {
+        let served = &self.served;
+        let settings = self.settings_of(open);
+        let Ok(described) =
+            DescribedModel::new::<Infallible>(&served.model, &served.spec, settings)
+        else {
+            return false;
+        };
+        let need = preprocessed_bytes(&described).saturating_mul(open.inferences.into());
+        need <= self
+            .config
+            .limits
+            .max_preprocessed_mb
+            .saturating_mul(1_000_000)
+    }
 }
 
 impl Service {
@@ -246,6 +278,9 @@ async fn admit(shared: &Arc<Shared>, tcp: tokio::net::TcpStream) -> Result<(), S
     if half.open.batch == 0 || half.open.batch > limits.max_batch {
         return refuse(role, &mut [&mut half.peer], Refusal::BatchSize).await;
     }
+    if half.open.preprocess && !shared.may_preprocess(&half.open) {
+        return refuse(role, &mut [&mut half.peer], Refusal::Preprocessing).await;
+    }
     // A client's sessions are counted on its own connections (P1's half at P2 names it too).
     if half.peer.role == Role::P0 {
         let client = half.peer.fingerprint;
@@ -342,7 +377,8 @@ async fn admit_at_p2(
     };
     let agreed = server.open.client == client.peer.fingerprint
         && server.open.inferences == client.open.inferences
-        && server.open.batch == client.open.batch;
+        && server.open.batch == client.open.batch
+        && server.open.preprocess == client.open.preprocess;
     let permit = match shared.sessions.clone().try_acquire_owned() {
         _ if !agreed => Err(Refusal::Mismatch),
         Err(_) => Err(Refusal::Busy),
@@ -412,10 +448,7 @@ fn start_session(
                     let mut party = Party::new(keys, transport);
                     let served = &shared.served;
                     let passes = std::iter::repeat_n(None, inferences as usize);
-                    let settings = Settings {
-                        batch: open.batch as usize,
-                        ..served.settings
-                    };
+                    let settings = shared.settings_of(&open);
                     run_each(
                         &mut party,
                         &served.model,

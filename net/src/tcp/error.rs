@@ -273,6 +273,9 @@ pub enum Refusal {
     /// The session's batch has no image or more than the service's `max_batch`.
     #[error("the session asks for a batch of no image or of more than the service allows")]
     BatchSize,
+    /// The session's preprocessed material would exceed the service's `max_preprocessed_mb`.
+    #[error("the session asks to preprocess more than the service keeps for one session")]
+    Preprocessing,
 }
 
 impl SessionError {
