@@ -79,6 +79,7 @@ pub(super) fn split<T: Transport>(
     let ring = mask(m);
     let bits = m - 1;
     let per = dcf::words(bits);
+    // The test-only leak `leak-reused-mask` draws every step's opening mask from step 1's.
     #[cfg(feature = "leak-reused-mask")]
     let r_step = Step { seq: 1 };
     #[cfg(not(feature = "leak-reused-mask"))]
@@ -106,7 +107,6 @@ pub(super) fn split<T: Transport>(
     };
     crate::party::check_len("shares to compare", n, a.len())?;
     let j = p.role().j();
-    // The test-only leak `leak-reused-mask` draws every step's opening mask from step 1's.
     let r = words(p, Role::P2, r_step, purpose::R, n);
     let c_mine: Vec<u64> = a
         .iter()
