@@ -3,11 +3,10 @@
 //! up to the configured bound, and runs each admitted session on its own thread over the
 //! shared runtime. A session's failure ends that session only.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-
-use std::convert::Infallible;
 
 use patchwork_core::infer::{DescribedModel, Settings};
 use patchwork_core::model::{Model, Weights};
