@@ -114,7 +114,7 @@ class GraphNet(nn.Module):
                 load = lambda kind: torch.from_numpy(np.load(os.path.join(bundle, f"{name}.{kind}{i}.npy")))
                 self.weights[str(i)] = nn.Parameter(load("w"))
                 self.biases[str(i)] = nn.Parameter(load("b"))
-            elif op == "Relu":
+            elif op in ("Relu", "Relu6"):
                 self.brelus[str(i)] = BlockReLU(node["patches"], decision_grad)
             elif op == "AvgPool":
                 oh, ow = node["shape"][2], node["shape"][3]
@@ -139,7 +139,8 @@ class GraphNet(nn.Module):
         if op == "Relu":
             return self.brelus[str(i)](x)
         if op == "Relu6":
-            return x.clamp(0.0, 6.0)
+            # The Block-ReLU, then the clamp at 6 (plain 1x1 patches: clamp(x, 0, 6)).
+            return self.brelus[str(i)](x).clamp_max(6.0)
         if op == "Add":
             return x + ins[1]
         if op == "AvgPool":

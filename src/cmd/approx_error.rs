@@ -58,7 +58,6 @@ pub struct Args {
 
 /// The DReLU inputs of `model` (with `spec`) on the first `images` images of `data`.
 fn real_activations(args: &Args) -> Result<Vec<(f32, usize)>, String> {
-    use patchwork_core::model::Op;
     use patchwork_core::protocol::brelu::{MapShape, PatchPlan};
     let Some(path) = &args.model else {
         return Ok(Vec::new());
@@ -83,7 +82,7 @@ fn real_activations(args: &Args) -> Result<Vec<(f32, usize)>, String> {
             .nodes
             .iter()
             .enumerate()
-            .filter(|(_, n)| matches!(n.op, Op::Relu))
+            .filter(|(_, n)| n.op.takes_patches())
         {
             let x = values[node.inputs[0]].as_deref().unwrap_or(&[]);
             let Some((sizes, (c, h, w))) = resolved.layer(k) else {

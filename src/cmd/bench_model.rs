@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 
 use clap::Args;
 use patchwork_core::model::spec_check::relu_layer_patches;
-use patchwork_core::model::{Model, Op};
+use patchwork_core::model::Model;
 use patchwork_core::role::Role;
 use patchwork_core::spec::Spec;
 use patchwork_model::data::npy::{encode_npy, Npy, NpyData};
@@ -65,7 +65,7 @@ pub struct BenchModelArgs {
 fn budget_spec(model: &Model, ratio: f64) -> Result<(Spec, u64, u64), String> {
     let mut shapes = Vec::new();
     for (i, node) in model.nodes.iter().enumerate() {
-        if matches!(node.op, Op::Relu) {
+        if node.op.takes_patches() {
             let (_, (channels, height, width)) =
                 relu_layer_patches(model, i, &Spec::default()).map_err(|e| e.to_string())?;
             shapes.push(synth::Shape {

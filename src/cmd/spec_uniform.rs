@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use patchwork_core::model::spec_check::{drelu_summary, relu_layer_patches, SpecError};
-use patchwork_core::model::{Model, Op};
+use patchwork_core::model::Model;
 use patchwork_core::patch::PatchSize;
 use patchwork_core::spec::{LayerSpec, Spec};
 use patchwork_model::commands;
@@ -41,12 +41,12 @@ fn parse_patch(s: &str) -> Result<PatchSize, String> {
         .ok_or_else(|| format!("'{s}': expected a patch HxW with both sides at least 1, e.g. 4x4"))
 }
 
-/// The spec with `patch` for every channel of every ReLU layer of `model`, cut to maps
+/// The spec with `patch` for every channel of every ReLU and ReLU6 layer of `model`, cut to maps
 /// smaller than it.
 pub fn uniform_spec(model: &Model, patch: PatchSize) -> Result<Spec, SpecError> {
     let mut layers = Vec::new();
     for (i, node) in model.nodes.iter().enumerate() {
-        if !matches!(node.op, Op::Relu) {
+        if !node.op.takes_patches() {
             continue;
         }
         let (_, (c, h, w)) = relu_layer_patches(model, i, &Spec::default())?;

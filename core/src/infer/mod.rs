@@ -19,9 +19,9 @@ use alloc::vec::Vec;
 use crate::cost::{self, Cost};
 use crate::fixed_point::FixedPoint;
 use crate::held::Held;
-use crate::model::spec_check::{ResolvedSpec, SpecError};
+use crate::model::spec_check::{plain_relu6, ResolvedSpec, SpecError};
 use crate::model::windows;
-use crate::model::{softmax, LayerWeights, Model, ModelError, Node, Op, Weights};
+use crate::model::{softmax, LayerWeights, Model, ModelError, Node, Op, Weights, RELU6_CAP};
 use crate::party::{Error, Party};
 use crate::preprocess::{Phase, Prepared};
 use crate::program::{self, Program};
@@ -222,7 +222,8 @@ pub struct SecureModel<'m> {
 enum NodePlan {
     /// A Conv or Linear layer: the shape of its product with P1's weights.
     Product(Product),
-    /// A ReLU: its Block-ReLU layer.
+    /// A ReLU, or a ReLU6 with patches other than 1x1 (the Block-ReLU, then the clamp at 6 as
+    /// a second step): its Block-ReLU layer.
     BlockRelu(BlockReluLayer),
     /// Any other node, evaluated from the model alone.
     Other,
@@ -315,6 +316,8 @@ impl NodePlan {
             return Ok(NodePlan::Product(prod));
         }
         Ok(match spec.layer(index) {
+            // A plain ReLU6 is one step, ReLU(x) - ReLU(x - 6), not a Block-ReLU and a clamp.
+            Some((sizes, _)) if plain_relu6(&node.op, sizes) => NodePlan::Other,
             Some((sizes, (channels, height, width))) => {
                 let shape = MapShape {
                     channels: *channels * batch,
@@ -579,8 +582,13 @@ impl<'m> DescribedModel<'m> {
         let truncation = cost::truncate(out, self.settings.trunc);
         match (&self.nodes[index], &node.op) {
             (NodePlan::Product(prod), _) => prod.cost().then(truncation),
-            (NodePlan::BlockRelu(layer), _) => {
-                cost::block_relu_plan(layer.plan(), self.comparison_of(index), self.settings.sign)
+            (NodePlan::BlockRelu(layer), op) => {
+                let (cmp, sign) = (self.comparison_of(index), self.settings.sign);
+                let block = cost::block_relu_plan(layer.plan(), cmp, sign);
+                match op.cap() {
+                    Some(_) => block.then(cost::relu(n, cmp, sign)),
+                    None => block,
+                }
             }
             (_, Op::AvgPool(_) | Op::GlobalAvgPool) => truncation,
             (_, Op::Resize(r)) if !r.is_nearest() => truncation,
@@ -843,18 +851,22 @@ impl SecureModel<'_> {
                 add_bias(&self.biases[index], batch, &mut y);
                 y
             }
-            (NodePlan::BlockRelu(layer), _) => layer.apply(p, x, cmp).map_err(err)?,
+            (NodePlan::BlockRelu(layer), op) => {
+                let y = layer.apply(p, x, cmp).map_err(err)?;
+                match op.cap() {
+                    // min(BlockReLU(x), 6) = y - ReLU(y - 6), a second step.
+                    Some(cap) => {
+                        let six = cap_share(fp, role, node, cap)?;
+                        let over: Vec<u64> = y.iter().map(|v| v.wrapping_sub(six)).collect();
+                        let r = relu(p, &over, cmp).map_err(protocol_err(node))?;
+                        y.iter().zip(&r).map(|(y, r)| y.wrapping_sub(*r)).collect()
+                    }
+                    None => y,
+                }
+            }
             (_, Op::Relu6) => {
                 // min(max(x, 0), 6) = ReLU(x) - ReLU(x - 6), both in one step.
-                let six = if role == Role::P0 {
-                    fp.encode(6.0).map_err(|_| InferError::Encode {
-                        node: node.name.clone(),
-                        what: "ReLU6 bound",
-                        value: 6.0,
-                    })?
-                } else {
-                    0
-                };
+                let six = cap_share(fp, role, node, RELU6_CAP)?;
                 let mut both = x.to_vec();
                 both.extend(x.iter().map(|v| v.wrapping_sub(six)));
                 let r = relu(p, &both, cmp).map_err(err)?;
@@ -938,6 +950,18 @@ impl SecureModel<'_> {
             }
         })
     }
+}
+
+/// A party's share of the public bound `cap` (P0 holds it, the others 0), encoded at `fp`.
+fn cap_share<E>(fp: FixedPoint, role: Role, node: &Node, cap: f32) -> Result<u64, InferError<E>> {
+    if role != Role::P0 {
+        return Ok(0);
+    }
+    fp.encode(cap).map_err(|_| InferError::Encode {
+        node: node.name.clone(),
+        what: "ReLU6 bound",
+        value: cap,
+    })
 }
 
 fn phase_err<E>(error: Error<E>) -> InferError<E> {

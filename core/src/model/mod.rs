@@ -35,6 +35,7 @@ pub mod windows;
 
 pub use op::{
     softmax, Conv2d, CoordinateTransform, Linear, NearestRounding, Op, Pool2d, Resize, ResizeMode,
+    RELU6_CAP,
 };
 pub use shape::{check_shape, infer_shape, Shape, ShapeError};
 pub use trained::TrainedModel;
@@ -250,11 +251,6 @@ impl Model {
     /// Finds a node by name.
     pub fn node(&self, name: &str) -> Option<&Node> {
         self.nodes.iter().find(|n| n.name == name)
-    }
-
-    /// The ReLU nodes in evaluation order.
-    pub fn relu_nodes(&self) -> impl Iterator<Item = &Node> {
-        self.nodes.iter().filter(|n| matches!(n.op, Op::Relu))
     }
 
     /// Checks ids, topological order, single assignment, shapes, and that the dimensions call

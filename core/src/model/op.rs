@@ -80,7 +80,26 @@ impl Op {
     pub fn compares(&self) -> bool {
         matches!(self, Op::Relu | Op::Relu6 | Op::MaxPool(_))
     }
+
+    /// Whether a Block-ReLU spec may give it patch sizes (the layers the planner measures): a
+    /// ReLU, and a ReLU6, whose Block-ReLU form is the Block-ReLU followed by the clamp at
+    /// [`RELU6_CAP`] ([`Op::cap`]).
+    pub fn takes_patches(&self) -> bool {
+        matches!(self, Op::Relu | Op::Relu6)
+    }
+
+    /// The bound a Block-ReLU layer of this operator clamps its output to from above: 6 for a
+    /// ReLU6, none for a ReLU. `min(BlockReLU(x), 6)` is `clamp(x, 0, 6)` with 1x1 patches.
+    pub fn cap(&self) -> Option<f32> {
+        match self {
+            Op::Relu6 => Some(RELU6_CAP),
+            _ => None,
+        }
+    }
 }
+
+/// The upper bound of a ReLU6 (ONNX `Clip(0, 6)`).
+pub const RELU6_CAP: f32 = 6.0;
 
 /// A 2-D convolution; its weight ([`super::LayerWeights`]) has shape
 /// `[out_channels, in_channels / groups, kh, kw]` and its bias `out_channels` values.

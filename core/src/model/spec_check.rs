@@ -1,15 +1,17 @@
 //! Checking a Block-ReLU [`Spec`] against a [`Model`], and counting its DReLUs.
 //!
-//! A spec names ReLU nodes; each named layer must give exactly one patch size per channel. A
+//! A spec names ReLU and ReLU6 nodes ([`super::Op::takes_patches`]; a ReLU6 layer is the Block-ReLU
+//! followed by the clamp at 6); each named layer must give exactly one patch size per channel. A
 //! `Block { h, w }` larger than the layer's `H x W` map (a spec planned at another image size)
 //! is clamped to the map ([`clamped_patches`] lists where, for a note). A rank-2 ReLU input
-//! `[1, F]` counts as `F` channels of size 1x1. Layers the spec does not name keep plain ReLU.
+//! `[1, F]` counts as `F` channels of size 1x1. Layers the spec does not name keep plain ReLU
+//! (ReLU6).
 
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use super::{Model, Op};
+use super::Model;
 use crate::patch::PatchSize;
 use crate::protocol::drelu::Comparison;
 use crate::spec::{Calibration, Spec};
@@ -22,7 +24,7 @@ pub enum SpecError {
         /// The layer's name.
         layer: String,
     },
-    /// The spec names a node that is not a ReLU.
+    /// The spec names a node that is not a ReLU or ReLU6.
     NotRelu {
         /// The layer's name.
         layer: String,
@@ -88,7 +90,10 @@ impl fmt::Display for SpecError {
                 write!(f, "spec layer '{layer}': no node of that name in the model")
             }
             SpecError::NotRelu { layer, op } => {
-                write!(f, "spec layer '{layer}': node is a {op}, expected Relu")
+                write!(
+                    f,
+                    "spec layer '{layer}': node is a {op}, expected Relu or Relu6"
+                )
             }
             SpecError::DuplicateLayer { layer } => {
                 write!(f, "spec layer '{layer}': named more than once")
@@ -147,7 +152,7 @@ impl fmt::Display for SpecError {
 
 impl core::error::Error for SpecError {}
 
-/// DReLU counts of one ReLU layer.
+/// DReLU counts of one ReLU or ReLU6 layer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerDrelus {
     /// The ReLU node name.
@@ -156,7 +161,7 @@ pub struct LayerDrelus {
     pub channels: usize,
     /// `[H, W]` of the map.
     pub map: [usize; 2],
-    /// DReLUs of plain ReLU: `C * H * W`.
+    /// DReLUs of plain ReLU: `C * H * W` (ReLU6: twice that, for the clamp at 6).
     pub plain: usize,
     /// DReLUs under the spec.
     pub with_spec: usize,
@@ -180,7 +185,7 @@ impl LayerDrelus {
 /// Per-layer and total DReLU counts of a model under a spec.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DreluSummary {
-    /// Every ReLU layer, in model order.
+    /// Every ReLU and ReLU6 layer, in model order.
     pub layers: Vec<LayerDrelus>,
 }
 
@@ -209,7 +214,7 @@ impl DreluSummary {
 /// Patch sizes per channel, with the layer's `(C, H, W)`.
 pub type LayerPatches = (Vec<PatchSize>, (usize, usize, usize));
 
-/// The patch sizes of every channel of a ReLU node under `spec` (plain ReLU if unnamed), with
+/// The patch sizes of every channel of a ReLU or ReLU6 node under `spec` (1x1 if unnamed), with
 /// `(C, H, W)`. Fails if the node's input shape has an unsupported rank.
 pub fn relu_layer_patches(
     model: &Model,
@@ -227,6 +232,13 @@ pub fn relu_layer_patches(
         None => alloc::vec![PatchSize::RELU; c],
     };
     Ok((patches, (c, h, w)))
+}
+
+/// Whether a layer of `op` with these patches is a plain ReLU6, which the secure runner
+/// evaluates in one step as `ReLU(x) - ReLU(x - 6)` (comparing `x` and `x - 6`) rather than as a
+/// Block-ReLU and then the clamp at 6 (comparing patch sums, then `BlockReLU(x) - 6`).
+pub fn plain_relu6(op: &super::Op, patches: &[PatchSize]) -> bool {
+    op.cap().is_some() && patches.iter().all(|&p| p == PatchSize::RELU)
 }
 
 /// A patch cut to an `h x w` map: one patch covers at most the whole map.
@@ -284,7 +296,7 @@ pub fn clamped_patches(model: &Model, spec: &Spec) -> Vec<Clamped> {
     out
 }
 
-/// Checks every layer of `spec` against `model`: the name exists and is a ReLU, it appears
+/// Checks every layer of `spec` against `model`: the name exists and is a ReLU or ReLU6, it appears
 /// once, and it has one patch size per channel (patches larger than the map are clamped).
 pub fn validate_spec(model: &Model, spec: &Spec) -> Result<(), SpecError> {
     for (i, layer) in spec.layers.iter().enumerate() {
@@ -299,7 +311,7 @@ pub fn validate_spec(model: &Model, spec: &Spec) -> Result<(), SpecError> {
             });
         };
         let node = &model.nodes[index];
-        if !matches!(node.op, Op::Relu) {
+        if !node.op.takes_patches() {
             return Err(SpecError::NotRelu {
                 layer: layer.name.clone(),
                 op: node.op.kind(),
@@ -361,7 +373,7 @@ fn validate_windows(model: &Model, calibration: &Calibration) -> Result<(), Spec
 }
 
 /// A spec checked against a model once ([`validate_spec`]) and resolved for every node: the
-/// patch size of each channel of each ReLU (plain ReLU where the spec is silent) with its map.
+/// patch size of each channel of each ReLU and ReLU6 (1x1 where the spec is silent) with its map.
 /// The float reference and the secure runner take this, so neither checks a spec per image.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResolvedSpec {
@@ -370,13 +382,16 @@ pub struct ResolvedSpec {
 }
 
 impl ResolvedSpec {
-    /// Checks `spec` against `model` and resolves every ReLU node.
+    /// Checks `spec` against `model` and resolves every ReLU and ReLU6 node.
     pub fn new(model: &Model, spec: &Spec) -> Result<ResolvedSpec, SpecError> {
         validate_spec(model, spec)?;
         let layers = (0..model.nodes.len())
-            .map(|i| match model.nodes[i].op {
-                Op::Relu => relu_layer_patches(model, i, spec).map(Some),
-                _ => Ok(None),
+            .map(|i| {
+                if model.nodes[i].op.takes_patches() {
+                    relu_layer_patches(model, i, spec).map(Some)
+                } else {
+                    Ok(None)
+                }
             })
             .collect::<Result<_, _>>()?;
         Ok(ResolvedSpec {
@@ -403,12 +418,12 @@ impl ResolvedSpec {
         }
     }
 
-    /// The patch sizes and `(C, H, W)` of node `index`, if it is a ReLU.
+    /// The patch sizes and `(C, H, W)` of node `index`, if it is a ReLU or ReLU6.
     pub fn layer(&self, index: usize) -> Option<&LayerPatches> {
         self.layers.get(index).and_then(Option::as_ref)
     }
 
-    /// The patch sizes of every node (`None` for nodes that are not ReLUs), for the program.
+    /// The patch sizes of every node (`None` for nodes that take none), for the program.
     pub fn patches(&self) -> impl Iterator<Item = Option<&[PatchSize]>> {
         self.layers
             .iter()
@@ -416,21 +431,27 @@ impl ResolvedSpec {
     }
 }
 
-/// Validates `spec` and counts DReLUs of every ReLU layer with and without it.
+/// Validates `spec` and counts DReLUs of every ReLU and ReLU6 layer with and without it. A
+/// ReLU6 layer also counts its clamp at 6, one DReLU per element whatever its patches.
 pub fn drelu_summary(model: &Model, spec: &Spec) -> Result<DreluSummary, SpecError> {
     validate_spec(model, spec)?;
     let mut layers = Vec::new();
     for (index, node) in model.nodes.iter().enumerate() {
-        if !matches!(node.op, Op::Relu) {
+        if !node.op.takes_patches() {
             continue;
         }
         let (patches, (c, h, w)) = relu_layer_patches(model, index, spec)?;
+        let cap = if node.op.cap().is_some() {
+            c * h * w
+        } else {
+            0
+        };
         layers.push(LayerDrelus {
             name: node.name.clone(),
             channels: c,
             map: [h, w],
-            plain: c * h * w,
-            with_spec: patches.iter().map(|p| p.drelu_count(h, w)).sum(),
+            plain: c * h * w + cap,
+            with_spec: patches.iter().map(|p| p.drelu_count(h, w)).sum::<usize>() + cap,
             identity_channels: patches
                 .iter()
                 .filter(|p| **p == PatchSize::Identity)

@@ -4,7 +4,8 @@
 //! from them ([`range::Range::window`]).
 //!
 //! What a node compares: a ReLU or Block-ReLU the sums of its patches (a plain channel's
-//! patch is one pixel; identity and zero channels compare nothing), a ReLU6 `x` and `x - 6`, a
+//! patch is one pixel; identity and zero channels compare nothing), a plain ReLU6 `x` and
+//! `x - 6`, a Block-ReLU6 its patch sums and then `BlockReLU(x) - 6`, a
 //! MaxPool the differences of its tournament of pairs, level by level as the protocol pairs
 //! them.
 
@@ -12,13 +13,13 @@ pub mod range;
 
 use ndarray::ArrayD;
 use patchwork_core::fixed_point::FixedPoint;
-use patchwork_core::model::spec_check::ResolvedSpec;
-use patchwork_core::model::{Op, Pool2d, TrainedModel};
+use patchwork_core::model::spec_check::{plain_relu6, ResolvedSpec};
+use patchwork_core::model::{Op, Pool2d, TrainedModel, RELU6_CAP};
 use patchwork_core::protocol::brelu::{MapShape, PatchPlan};
 use patchwork_core::protocol::drelu::Comparison;
 use patchwork_core::protocol::maxpool::Pool;
 use patchwork_core::spec::{Calibration, LayerWindow};
-use patchwork_model::reference::{forward_all, ForwardError};
+use patchwork_model::reference::{block_relu_layer, forward_all, ForwardError};
 
 use range::Range;
 
@@ -106,10 +107,19 @@ impl<'a> Calibrator<'a> {
                     })
             };
             match &node.op {
-                Op::Relu => {
+                Op::Relu | Op::Relu6 => {
                     let Some((sizes, (c, h, w))) = self.spec.layer(index) else {
                         continue;
                     };
+                    if plain_relu6(&node.op, sizes) {
+                        let six = enc(RELU6_CAP)?;
+                        for &v in x {
+                            let e = enc(v)?;
+                            range.add(e);
+                            range.add(e - six);
+                        }
+                        continue;
+                    }
                     let shape = MapShape {
                         channels: *c,
                         height: *h,
@@ -121,13 +131,14 @@ impl<'a> Calibrator<'a> {
                         sums[p] = sums[p].wrapping_add(enc(x[pix])?);
                     }
                     sums.into_iter().for_each(|s| range.add(s));
-                }
-                Op::Relu6 => {
-                    let six = enc(6.0)?;
-                    for &v in x {
-                        let e = enc(v)?;
-                        range.add(e);
-                        range.add(e - six);
+                    // A Block-ReLU6's clamp compares `BlockReLU(x) - 6`.
+                    if let Some(cap) = node.op.cap() {
+                        let six = enc(cap)?;
+                        let mut y = x.to_vec();
+                        block_relu_layer(&mut y, *h, *w, sizes, None);
+                        for v in y {
+                            range.add(enc(v)? - six);
+                        }
                     }
                 }
                 Op::MaxPool(pool) => {

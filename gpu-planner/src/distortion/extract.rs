@@ -1,7 +1,9 @@
 //! The per-layer driver of eq. 4 (seed paper, "Knapsack Optimization"): for each calibration
 //! image the unmodified forward pass runs once (`forward_all`); then, for every hypothesis
 //! "channel `c` of this ReLU as a Block-ReLU of patch size `p`", the ReLU output is rebuilt
-//! with that one channel changed and only the suffix runs, `batch` hypotheses at a time.
+//! with that one channel changed and only the suffix runs, `batch` hypotheses at a time. A ReLU6
+//! layer is planned the same way, its hypotheses being the Block-ReLU followed by the clamp at 6
+//! (`min(BlockReLU(x), 6)`, what the secure runner computes for it).
 //! Images and batches are spread over rayon's threads.
 //!
 //! With a base spec (`Options::base`) the network measured is the model with that spec's
@@ -11,7 +13,7 @@
 
 use ndarray::ArrayD;
 use patchwork_core::model::spec_check::ResolvedSpec;
-use patchwork_core::model::{Model, Op, TrainedModel};
+use patchwork_core::model::{Model, TrainedModel};
 use patchwork_core::patch::PatchSize;
 use patchwork_core::spec::Spec;
 use patchwork_model::reference::{block_relu_channel, forward_all, ForwardError};
@@ -53,22 +55,24 @@ impl Default for Options<'_> {
     }
 }
 
-/// A ReLU layer of the model.
+/// A layer of the model the planner measures: a ReLU or a ReLU6 ([`patchwork_core::model::Op::takes_patches`]).
 #[derive(Clone, Debug)]
 pub struct ReluLayer {
     /// Index in `model.nodes`.
     pub node: usize,
-    /// The ReLU node's name.
+    /// The node's name.
     pub name: String,
     /// `(C, H, W)` of its output.
     pub chw: (usize, usize, usize),
+    /// The clamp from above after the Block-ReLU (a ReLU6's 6, [`patchwork_core::model::Op::cap`]).
+    pub cap: Option<f32>,
 }
 
-/// The model's ReLU layers in evaluation order.
+/// The model's ReLU and ReLU6 layers in evaluation order.
 pub fn relu_layers(model: &Model) -> Result<Vec<ReluLayer>, DistortionError> {
     let mut out = Vec::new();
     for (node, n) in model.nodes.iter().enumerate() {
-        if !matches!(n.op, Op::Relu) {
+        if !n.op.takes_patches() {
             continue;
         }
         let chw =
@@ -82,15 +86,11 @@ pub fn relu_layers(model: &Model) -> Result<Vec<ReluLayer>, DistortionError> {
             node,
             name: n.name.clone(),
             chw,
+            cap: n.op.cap(),
         });
     }
     if out.is_empty() {
-        let relu6 = model
-            .nodes
-            .iter()
-            .filter(|n| matches!(n.op, Op::Relu6))
-            .count();
-        return Err(DistortionError::NoRelu { relu6 });
+        return Err(DistortionError::NoRelu);
     }
     Ok(out)
 }
@@ -186,7 +186,7 @@ fn image_sums(
                 start.extend_from_slice(post);
                 let dst = &mut start[at..at + hw];
                 dst.copy_from_slice(&pre[ch * hw..(ch + 1) * hw]);
-                block_relu_channel(dst, h, w, p);
+                block_relu_channel(dst, h, w, p, layer.cap);
             }
             let outs = plan.run(trained, prefix, start, chunk.len());
             let d = reducer.squared_distances(&outs, &base)?;

@@ -27,12 +27,9 @@ use patchwork_model::reference::ForwardError;
 pub enum DistortionError {
     /// No calibration images were given.
     NoImages,
-    /// The model has no ReLU layer.
-    NoRelu {
-        /// ReLU6 layers of the model (planned once they are ReLUs: `--relu6-to-relu`).
-        relu6: usize,
-    },
-    /// A ReLU's output is not an NCHW map or `[1, F]` vector.
+    /// The model has no ReLU or ReLU6 layer.
+    NoRelu,
+    /// A ReLU's or ReLU6's output is not an NCHW map or `[1, F]` vector.
     ReluShape {
         /// The layer's name.
         layer: String,
@@ -56,23 +53,18 @@ impl fmt::Display for DistortionError {
             DistortionError::NoImages => {
                 write!(f, "no calibration images (give --samples 1 or more)")
             }
-            DistortionError::NoRelu { relu6: 0 } => {
-                write!(f, "the model has no ReLU layer to plan")
+            DistortionError::NoRelu => {
+                write!(f, "the model has no ReLU or ReLU6 layer to plan")
             }
-            DistortionError::NoRelu { relu6 } => write!(
-                f,
-                "the model has no ReLU layer to plan, but {relu6} ReLU6 layers: plan them as \
-                 ReLUs with --relu6-to-relu (and run the model with the same flag)"
-            ),
             DistortionError::ReluShape { layer } => {
                 write!(
                     f,
-                    "ReLU '{layer}': output is neither [1, C, H, W] nor [1, F]"
+                    "layer '{layer}': output is neither [1, C, H, W] nor [1, F]"
                 )
             }
             DistortionError::UnsupportedOp { node, op } => write!(
                 f,
-                "node '{node}' ({op}) after a ReLU is not supported by the batched suffix evaluator"
+                "node '{node}' ({op}) after a planned layer is not supported by the batched suffix evaluator"
             ),
             DistortionError::Forward(e) => write!(f, "reference forward pass failed: {e}"),
             DistortionError::Gpu(e) => write!(f, "CUDA reduction failed: {e}"),

@@ -5,12 +5,13 @@
 //! once per image (`patchwork_model::reference::forward_all`) and only the nodes that depend on
 //! the ReLU's output ("tainted" nodes) are evaluated again, for all hypotheses of a batch at
 //! once. Values not tainted (a shortcut branch computed before the ReLU) are read, shared, from
-//! the prefix. Later ReLUs are what the base spec makes them: plain ReLUs, or its Block-ReLUs.
+//! the prefix. Later ReLUs (ReLU6s) are what the base spec makes them: plain, or its Block-ReLUs
+//! (followed by the clamp at 6).
 
 use patchwork_core::model::spec_check::{relu_layer_patches, LayerPatches};
 use patchwork_core::model::{softmax, Model, Op, TrainedModel, ValueId};
-use patchwork_core::patch::block_relu_in_place;
 use patchwork_core::spec::Spec;
+use patchwork_model::reference::block_relu_layer;
 
 use super::ops::{self, Chw, Val};
 use super::DistortionError;
@@ -50,7 +51,7 @@ impl SuffixPlan {
             }
             tainted[node.output] = true;
             nodes.push(index);
-            if matches!(node.op, Op::Relu) && base.layer(&node.name).is_some() {
+            if node.op.takes_patches() && base.layer(&node.name).is_some() {
                 let patches = relu_layer_patches(model, index, base)
                     .map_err(|e| DistortionError::Forward(e.into()))?;
                 blocks.push((index, patches));
@@ -101,17 +102,19 @@ impl SuffixPlan {
             let out = match &node.op {
                 Op::Conv(c) => ops::conv(c, weights(), x, batch, chw(in_shape), chw(out_shape)),
                 Op::Linear(l) => ops::linear(l, weights(), x, batch),
-                Op::Relu => match self.blocks.iter().find(|(i, _)| *i == index) {
+                Op::Relu | Op::Relu6 => match self.blocks.iter().find(|(i, _)| *i == index) {
                     Some((_, (patches, (_, h, w)))) => {
                         let mut y = ops::map(x, batch, size, |v| v);
                         for item in y.chunks_mut(size) {
-                            block_relu_in_place(item, *h, *w, patches, |sum| sum >= 0.0);
+                            block_relu_layer(item, *h, *w, patches, node.op.cap());
                         }
                         y
                     }
-                    None => ops::map(x, batch, size, |v| v.max(0.0)),
+                    None => match node.op.cap() {
+                        Some(cap) => ops::map(x, batch, size, |v| v.clamp(0.0, cap)),
+                        None => ops::map(x, batch, size, |v| v.max(0.0)),
+                    },
                 },
-                Op::Relu6 => ops::map(x, batch, size, |v| v.clamp(0.0, 6.0)),
                 Op::Reshape | Op::Identity => ops::map(x, batch, size, |v| v),
                 Op::Softmax | Op::LogSoftmax => {
                     let mut y = ops::map(x, batch, size, |v| v);

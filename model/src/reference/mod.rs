@@ -14,7 +14,7 @@ use ndarray::{ArrayD, IxDyn};
 use patchwork_core::model::spec_check::{ResolvedSpec, SpecError};
 use patchwork_core::model::{softmax, Op, Shape, TrainedModel};
 
-pub use block_relu::block_relu_channel;
+pub use block_relu::{block_relu_channel, block_relu_layer};
 pub use resize::resize;
 
 /// Why a forward pass could not run.
@@ -111,18 +111,14 @@ pub fn forward_all(
         let out = match &node.op {
             Op::Conv(c) => conv::conv2d(c, weights()?, ins[0], in_shape, out_shape),
             Op::Linear(l) => conv::linear(l, weights()?, ins[0]),
-            Op::Relu => {
-                let (patches, (c, h, w)) = spec.layer(index).ok_or(ForwardError::Unresolved {
+            Op::Relu | Op::Relu6 => {
+                let (patches, (_, h, w)) = spec.layer(index).ok_or(ForwardError::Unresolved {
                     node: node.name.clone(),
                 })?;
-                let (c, h, w) = (*c, *h, *w);
                 let mut out = ins[0].to_vec();
-                for (ch, p) in patches.iter().enumerate().take(c) {
-                    block_relu_channel(&mut out[ch * h * w..(ch + 1) * h * w], h, w, *p);
-                }
+                block_relu_layer(&mut out, *h, *w, patches, node.op.cap());
                 out
             }
-            Op::Relu6 => ins[0].iter().map(|&x| x.clamp(0.0, 6.0)).collect(),
             Op::Add => ins[0].iter().zip(ins[1]).map(|(a, b)| a + b).collect(),
             Op::AvgPool(p) => pool::avg_pool(p, ins[0], in_shape, out_shape),
             Op::MaxPool(p) => pool::max_pool(p, ins[0], in_shape, out_shape),

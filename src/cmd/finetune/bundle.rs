@@ -1,6 +1,6 @@
 //! What `patchwork finetune` hands the PyTorch trainer, and reads back: a directory holding a
 //! model's graph as Patchwork imported it (BatchNorms and constant operands folded, each
-//! operator with its parameters, each ReLU with its Block-ReLU patch per channel, each pooling
+//! operator with its parameters, each ReLU and ReLU6 with its Block-ReLU patch per channel, each pooling
 //! and resize with the windows, divisors and taps of the core's shared geometry), its weights as
 //! `.npy` files, and data sets as `.npy` arrays already scaled and normalised by the data source.
 //! The trainer builds its module from this graph alone, so it computes what `patchwork
@@ -54,7 +54,7 @@ pub fn write_model(
                 node["dilation"] = json!(c.dilation);
                 node["groups"] = json!(c.groups);
             }
-            Op::Relu => {
+            Op::Relu | Op::Relu6 => {
                 let (patches, _) = spec.layer(i).ok_or_else(|| {
                     format!("node '{}': the spec was not resolved for it", n.name)
                 })?;
