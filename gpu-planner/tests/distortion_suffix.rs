@@ -1,8 +1,9 @@
 //! The batched suffix evaluator against the host's reference forward: `D(i, j)` of eq. 4
 //! measured by `extract_layer` must equal the one obtained by running the whole network with a
 //! one-channel Block-ReLU spec (`patchwork_model::reference::forward`), on the plain model and
-//! with a base spec's Block-ReLUs in place; and on ResNet18, MobileNetV2 and a DeepLabV3-style
-//! net exported with today's default PyTorch exporter.
+//! with a base spec's Block-ReLUs in place; and on ResNet18, MobileNetV2 (its ReLU6s planned as
+//! Block-ReLUs followed by the clamp at 6) and a DeepLabV3-style net exported with today's
+//! default PyTorch exporter.
 
 use std::path::PathBuf;
 
@@ -15,7 +16,7 @@ use patchwork_model::commands::{load, LoadOptions};
 use patchwork_model::data::fashion::bundled_test64;
 use patchwork_model::data::npy::read_npy;
 use patchwork_model::onnx::load_model;
-use patchwork_model::reference::forward;
+use patchwork_model::reference::{forward, forward_all};
 use patchwork_model::spec_io::load_spec;
 use patchwork_model::transform::Transforms;
 use patchwork_planner::distortion::candidates::CandidateSides;
@@ -158,6 +159,19 @@ fn check_layers(
 /// image), which agree to a few 1e-5 relative (4.5e-5 at worst on ResNet18 here); the
 /// tolerance is 1e-4, as on the bundled model.
 fn check_exported(name: &str, transforms: Transforms) {
+    check_exported_on(name, transforms, 1.0, |_| Spec::default());
+}
+
+/// [`check_exported`] on the export's input times `scale`, with the Block-ReLUs of
+/// `base(model)` in place. Of a ReLU6 layer the channel whose input rises highest is picked, and
+/// one of them must rise above the cap of 6 (with random weights the deeper layers stay below
+/// it), so that the clamp after the Block-ReLU is measured, not only the patch decisions.
+fn check_exported_on(
+    name: &str,
+    transforms: Transforms,
+    scale: f32,
+    base: impl Fn(&TrainedModel) -> Spec,
+) {
     let Some(dir) = export(name) else { return };
     let options = LoadOptions {
         transforms,
@@ -166,22 +180,48 @@ fn check_exported(name: &str, transforms: Transforms) {
     let loaded = load(&dir.path().join(format!("{name}.onnx")), &options).expect("loads");
     let model = loaded.model;
     let input = read_npy(&dir.path().join(format!("{name}.input.npy"))).expect("input");
-    let x = ArrayD::from_shape_vec(IxDyn(&input.shape), input.to_f32()).expect("shape");
+    let x = ArrayD::from_shape_vec(IxDyn(&input.shape), input.to_f32()).expect("shape") * scale;
     let layers = relu_layers(model.model()).expect("relu layers");
     let n = layers.len();
-    let picks = [0, n / 2, n - 1]
+    let base_spec = base(&model);
+    let resolved = ResolvedSpec::new(model.model(), &base_spec).expect("base spec fits");
+    let values = forward_all(&model, &x, &resolved).expect("forward");
+    // The largest input of each channel of a layer.
+    let peaks = |layer: &ReluLayer| -> Vec<f32> {
+        let (_, h, w) = layer.chw;
+        let node = &model.model().nodes[layer.node];
+        let pre = values[node.inputs[0]].as_deref().expect("computed");
+        let peak = |c: &[f32]| c.iter().copied().fold(f32::MIN, f32::max);
+        pre.chunks(h * w).map(peak).collect()
+    };
+    let mut capped = false;
+    let picks: Vec<(ReluLayer, usize)> = [0, n / 2, n - 1]
         .into_iter()
         .map(|k| {
             let layer = layers[k].clone();
-            let ch = (k * 7919 + 13) % layer.chw.0;
+            let ch = match layer.cap {
+                // The channel reaching furthest above the cap.
+                Some(cap) => {
+                    let top = peaks(&layer);
+                    let ch = (0..top.len()).fold(0, |b, c| if top[c] > top[b] { c } else { b });
+                    capped |= top[ch] > cap;
+                    ch
+                }
+                None => (k * 7919 + 13) % layer.chw.0,
+            };
             (layer, ch)
         })
         .collect();
+    let relu6 = picks.iter().any(|(l, _)| l.cap.is_some());
+    assert!(
+        capped || !relu6,
+        "{name}: no picked ReLU6 channel reaches its cap"
+    );
     let sides = CandidateSides {
         max_side: 2,
         coarse_blocks: 1,
     };
-    check_layers(&model, &Spec::default(), &[x], picks, sides, 1e-4);
+    check_layers(&model, &base_spec, &[x], picks, sides, 1e-4);
 }
 
 #[test]
@@ -189,13 +229,42 @@ fn suffix_matches_full_forward_on_resnet18_cifar() {
     check_exported("resnet18_cifar_dynamo", Transforms::default());
 }
 
+/// MobileNetV2 keeps its ReLU6s: each hypothesis is a Block-ReLU followed by the clamp at 6,
+/// and every other ReLU6 layer is a Block-ReLU6 of 2x2 patches in the network measured (the
+/// base spec), so the suffix evaluates them too.
 #[test]
-fn suffix_matches_full_forward_on_mobilenet_v2_with_relu6_as_relu() {
-    let relu6_to_relu = Transforms {
-        relu6_to_relu: true,
-        ..Transforms::default()
-    };
-    check_exported("mobilenet_v2_dynamo", relu6_to_relu);
+fn suffix_matches_full_forward_on_mobilenet_v2_with_block_relu6() {
+    check_exported_on("mobilenet_v2_dynamo", Transforms::default(), 8.0, |model| {
+        let layers = relu_layers(model.model()).expect("relu6 layers");
+        assert!(
+            layers.iter().all(|l| l.cap == Some(6.0)),
+            "MobileNetV2's are ReLU6s"
+        );
+        two_by_two(model)
+    });
+}
+
+/// A ReLU, then a ReLU6, then a ReLU (the small operator mix), all Block-ReLUs of 2x2 patches in
+/// the network measured, on an input large enough that the ReLU6 clamps: the hypotheses of the
+/// first ReLU run through the Block-ReLU6 of the base spec in the suffix.
+#[test]
+fn suffix_matches_full_forward_through_a_block_relu6_of_the_base() {
+    check_exported_on("ops_mix_dynamo", Transforms::default(), 20.0, two_by_two);
+}
+
+/// Every ReLU and ReLU6 layer of `model` as a Block-ReLU of 2x2 patches.
+fn two_by_two(model: &TrainedModel) -> Spec {
+    let layers = relu_layers(model.model()).expect("relu layers");
+    Spec {
+        layers: layers
+            .iter()
+            .map(|l| LayerSpec {
+                name: l.name.clone(),
+                patch_sizes: vec![PatchSize::Block { h: 2, w: 2 }; l.chw.0],
+            })
+            .collect(),
+        calibration: None,
+    }
 }
 
 #[test]
