@@ -225,6 +225,14 @@ pub fn format_summary(s: &DreluSummary) -> String {
         s.with_spec(),
         s.ratio()
     );
+    let clamp: usize = s.layers.iter().map(|l| l.clamp).sum();
+    if clamp > 0 {
+        let _ = writeln!(
+            out,
+            "ReLU6 layers count their clamp at 6, one DReLU per element ({clamp} in all), which \
+             no patch size removes"
+        );
+    }
     out
 }
 

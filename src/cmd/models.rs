@@ -313,7 +313,7 @@ pub fn run_spec_stats(args: &SpecStatsArgs) -> Result<(), CommandError> {
             .iter()
             .map(|l| {
                 serde_json::json!({"name": l.name, "channels": l.channels, "map": l.map, "relu_drelus": l.plain,
-                    "spec_drelus": l.with_spec, "ratio": l.ratio(), "identity_channels": l.identity_channels,
+                    "spec_drelus": l.with_spec, "clamp_drelus": l.clamp, "ratio": l.ratio(), "identity_channels": l.identity_channels,
                     "zero_channels": l.zero_channels})
             })
             .collect();

@@ -273,8 +273,14 @@ pub(super) fn distortion(
         path: out_path.to_path_buf(),
         source: e,
     };
+    let relu6 = layers.iter().filter(|l| l.cap.is_some()).count();
+    let relu6 = match relu6 {
+        0 => String::new(),
+        n => format!(" ({n} of them ReLU6: the Block-ReLU, then the clamp at 6)"),
+    };
     let opening = format!(
-        "{} ReLU layers ({} already done), {} images, backend {}, {} hypothesis-image pairs to go",
+        "{} ReLU layers{relu6} ({} already done), {} images, backend {}, {} hypothesis-image \
+         pairs to go",
         layers.len(),
         state.layers.len(),
         images.len(),

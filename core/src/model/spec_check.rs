@@ -165,6 +165,9 @@ pub struct LayerDrelus {
     pub plain: usize,
     /// DReLUs under the spec.
     pub with_spec: usize,
+    /// DReLUs of a ReLU6's clamp at 6 (one per element, whatever the patches; 0 for a ReLU),
+    /// counted in `plain` and `with_spec`.
+    pub clamp: usize,
     /// Channels set to identity / zero.
     pub identity_channels: usize,
     /// Channels the spec sets to zero.
@@ -441,7 +444,7 @@ pub fn drelu_summary(model: &Model, spec: &Spec) -> Result<DreluSummary, SpecErr
             continue;
         }
         let (patches, (c, h, w)) = relu_layer_patches(model, index, spec)?;
-        let cap = if node.op.cap().is_some() {
+        let clamp = if node.op.cap().is_some() {
             c * h * w
         } else {
             0
@@ -450,8 +453,9 @@ pub fn drelu_summary(model: &Model, spec: &Spec) -> Result<DreluSummary, SpecErr
             name: node.name.clone(),
             channels: c,
             map: [h, w],
-            plain: c * h * w + cap,
-            with_spec: patches.iter().map(|p| p.drelu_count(h, w)).sum::<usize>() + cap,
+            plain: c * h * w + clamp,
+            with_spec: patches.iter().map(|p| p.drelu_count(h, w)).sum::<usize>() + clamp,
+            clamp,
             identity_channels: patches
                 .iter()
                 .filter(|p| **p == PatchSize::Identity)
