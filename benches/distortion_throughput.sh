@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Distortion extraction throughput (seed paper eq. 4) on the paper's networks, as a user runs
-# it: `patchwork plan distortion` on ResNet18-CIFAR (32x32), MobileNetV2 (224x224, planned with
-# --relu6-to-relu) and the DeepLabV3-style net (64x64), exported with the default
+# it: `patchwork plan distortion` on ResNet18-CIFAR (32x32), MobileNetV2 (224x224, its ReLU6s
+# planned as Block-ReLU6s, and as ReLUs with --relu6-to-relu) and the DeepLabV3-style net
+# (64x64), exported with the default
 # torch.onnx.export and random weights, on random calibration images. Prints, per network, the
 # hypothesis-image pairs of one image for the whole table, the pairs measured in a shard and
 # their rate (pairs per second, all of this machine's cores), and the projected time of a whole
 # table for 64 calibration images (pairs x 64 / rate).
 #
-# Usage: benches/distortion_throughput.sh [SAMPLES]   (SAMPLES calibration images, default 2)
+# Usage: benches/distortion_throughput.sh [SAMPLES] [NETWORKS]
+#   SAMPLES calibration images (default 2); NETWORKS an extended regular expression the rows'
+#   network names must match (default: every row), e.g. 'MobileNetV2'.
 # Needs the Python venv of the tests ($PATCHWORK_VENV) and a release build (built here).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VENV="${PATCHWORK_VENV:-/root/.cache/patchwork-venv}"
 SAMPLES="${1:-2}"
+NETWORKS="${2:-.}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 (cd "$ROOT" && cargo build --release -q)
@@ -29,6 +33,7 @@ printf "| network | flags | pairs per image (whole table) | shard | pairs measur
 printf "| --- | --- | --- | --- | --- | --- | --- | --- |\n"
 # name, model, data, shard, extra flags
 while read -r label model data shard flags; do
+    [[ "$label" =~ $NETWORKS ]] || continue
     common=(plan distortion --model "$WORK/$model.onnx" --data "$WORK/$data.npy" $flags)
     # The whole table's pairs for one image: the opening line of an unsharded run.
     # (stopped after 5 s: only its first line is needed)
@@ -50,6 +55,7 @@ print(f"| {label} | {flags or 'default'} | {int(whole):,} | {shard} | {int(pairs
 PY
 done <<'LIST'
 ResNet18-CIFAR resnet18_cifar_dynamo r18 0/64
+MobileNetV2-224 mobilenet_v2_dynamo mb 0/32
 MobileNetV2-224 mobilenet_v2_dynamo mb 0/32 --relu6-to-relu
 DeepLabV3-small-64 deeplab_small_dynamo dl 0/1
 LIST

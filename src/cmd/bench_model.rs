@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use clap::Args;
-use patchwork_core::model::spec_check::relu_layer_patches;
+use patchwork_core::model::spec_check::{drelu_summary, relu_layer_patches};
 use patchwork_core::model::Model;
 use patchwork_core::role::Role;
 use patchwork_core::spec::Spec;
@@ -61,7 +61,8 @@ pub struct BenchModelArgs {
     pub json: bool,
 }
 
-/// A spec for `ratio` of the model's ReLUs from a synthetic distortion table.
+/// A spec for `ratio` of the model's ReLUs and ReLU6s from a synthetic distortion table (the
+/// budget counts patch decisions; a ReLU6's clamp at 6 comes on top).
 fn budget_spec(model: &Model, ratio: f64) -> Result<(Spec, u64, u64), String> {
     let mut shapes = Vec::new();
     for (i, node) in model.nodes.iter().enumerate() {
@@ -249,9 +250,19 @@ pub fn run(args: &BenchModelArgs) -> Result<(), String> {
         std::fs::write(&path, json).map_err(|e| e.to_string())?;
         party_args.extend(["--spec".into(), path.display().to_string()]);
         spec_note = format!(
-            "Block-ReLU spec at {:.1}% ({drelus} of {relus} DReLUs)",
+            "Block-ReLU spec at {:.1}% ({drelus} of {relus} DReLUs",
             100.0 * drelus as f64 / relus as f64
         );
+        let clamp: usize = drelu_summary(&model, &spec)
+            .map_err(|e| e.to_string())?
+            .layers
+            .iter()
+            .map(|l| l.clamp)
+            .sum();
+        if clamp > 0 {
+            spec_note.push_str(&format!(", plus {clamp} of the ReLU6 clamps at 6"));
+        }
+        spec_note.push(')');
     }
     party_args.extend(args.settings.to_flags());
     party_args.extend(["--repeat".into(), args.repeat.to_string()]);
