@@ -7,7 +7,8 @@
 //! times the weight matrix, which is what makes batching hypotheses pay. The host's reference
 //! forward is the oracle they are tested against (`tests/distortion_suffix.rs`).
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use patchwork_core::model::geometry::pool_windows;
 use patchwork_core::model::{Conv2d, LayerWeights, Linear, Pool2d, Resize, Shape};
 
@@ -33,9 +34,30 @@ impl<'a> Val<'a> {
 /// `(channels, height, width)` of an NCHW value.
 pub type Chw = (usize, usize, usize);
 
-/// Convolution of `batch` maps: im2col into one `K x (batch * OH * OW)` matrix per group, then
-/// one matrix product with the `C_out/g x K` weights.
+/// Convolution of `batch` maps. A depthwise one (one input channel per group) adds up its taps'
+/// shifted planes directly ([`depthwise`]), a 1x1 one of stride 1 without padding multiplies
+/// each map in place ([`pointwise`]); any other runs im2col into one `K x (batch * OH * OW)`
+/// matrix per group, then one matrix product with the `C_out/g x K` weights.
 pub fn conv(
+    c: &Conv2d,
+    wb: &LayerWeights,
+    x: Val,
+    batch: usize,
+    input: Chw,
+    output: Chw,
+) -> Vec<f32> {
+    let groups = c.groups.max(1);
+    if groups == input.0 {
+        return depthwise(c, wb, x, batch, input, output);
+    }
+    if groups == 1 && c.kernel == [1, 1] && c.stride == [1, 1] && c.padding == [0; 4] {
+        return pointwise(wb, x, batch, input, output.0);
+    }
+    im2col(c, wb, x, batch, input, output)
+}
+
+/// Any convolution as im2col and one matrix product per group.
+fn im2col(
     c: &Conv2d,
     wb: &LayerWeights,
     x: Val,
@@ -87,6 +109,62 @@ pub fn conv(
     out
 }
 
+/// A convolution with one input channel per group (depthwise, any channel multiplier): each
+/// output plane is its bias plus, tap by tap, the input plane under the tap times its weight.
+/// An im2col matrix per group would be one row of products over a `K x (batch * OH * OW)`
+/// buffer allocated per channel.
+fn depthwise(
+    c: &Conv2d,
+    wb: &LayerWeights,
+    x: Val,
+    batch: usize,
+    (cin, h, w): Chw,
+    (cout, oh, ow): Chw,
+) -> Vec<f32> {
+    let per_input = cout / cin.max(1);
+    let [kh, kw] = c.kernel;
+    let ohw = oh * ow;
+    let mut out = vec![0.0f32; batch * cout * ohw];
+    let mut tap = vec![0.0f32; ohw];
+    for (b, image) in out.chunks_mut(cout * ohw).enumerate() {
+        let xb = x.get(b, cin * h * w);
+        for (oc, dst) in image.chunks_mut(ohw).enumerate() {
+            let ic = oc / per_input.max(1);
+            let plane = &xb[ic * h * w..(ic + 1) * h * w];
+            dst.fill(wb.bias[oc]);
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    let weight = wb.weight[(oc * kh + ky) * kw + kx];
+                    tap.fill(0.0);
+                    fill_row(&mut tap, plane, (h, w), (oh, ow), (ky, kx), c);
+                    dst.iter_mut().zip(&tap).for_each(|(d, t)| *d += weight * t);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A 1x1 convolution of stride 1 without padding: each map, a `C_in x HW` matrix as it lies,
+/// times the `C_out x C_in` weights, written into the output (no im2col copy).
+fn pointwise(wb: &LayerWeights, x: Val, batch: usize, (cin, h, w): Chw, cout: usize) -> Vec<f32> {
+    let hw = h * w;
+    let wv = ArrayView2::from_shape((cout, cin), &wb.weight)
+        .unwrap_or_else(|_| unreachable!("checked model: weight length"));
+    let mut out = vec![0.0f32; batch * cout * hw];
+    for (b, dst) in out.chunks_mut(cout * hw).enumerate() {
+        let xb = ArrayView2::from_shape((cin, hw), x.get(b, cin * hw))
+            .unwrap_or_else(|_| unreachable!("a map of C_in x H x W values"));
+        let mut y = ArrayViewMut2::from_shape((cout, hw), dst)
+            .unwrap_or_else(|_| unreachable!("an output of C_out x H x W values"));
+        general_mat_mul(1.0, &wv, &xb, 0.0, &mut y);
+        for (mut row, bias) in y.rows_mut().into_iter().zip(&wb.bias) {
+            row += *bias;
+        }
+    }
+    out
+}
+
 /// One im2col row: the input pixel under kernel tap `(ky, kx)` for every output pixel.
 fn fill_row(
     dst: &mut [f32],
@@ -96,17 +174,35 @@ fn fill_row(
     (ky, kx): (usize, usize),
     c: &Conv2d,
 ) {
+    // Output column `ox` reads input column `ox * sx + off`; those inside the map are `lo..hi`.
+    let sx = c.stride[1].max(1);
+    let off = (kx * c.dilation[1]) as isize - c.padding[1] as isize;
+    let lo = if off >= 0 {
+        0
+    } else {
+        (off.unsigned_abs()).div_ceil(sx)
+    };
+    let last = w as isize - 1 - off;
+    let hi = if last < 0 {
+        0
+    } else {
+        (last as usize / sx + 1).min(ow)
+    };
     for oy in 0..oh {
         let iy = (oy * c.stride[0] + ky * c.dilation[0]) as isize - c.padding[0] as isize;
-        if iy < 0 || iy as usize >= h {
+        if iy < 0 || iy as usize >= h || lo >= hi {
             continue;
         }
         let src = &plane[iy as usize * w..(iy as usize + 1) * w];
-        for ox in 0..ow {
-            let ix = (ox * c.stride[1] + kx * c.dilation[1]) as isize - c.padding[1] as isize;
-            if ix >= 0 && (ix as usize) < w {
-                dst[oy * ow + ox] = src[ix as usize];
-            }
+        let first = (lo * sx) as isize + off;
+        let src = &src[first as usize..];
+        let row = &mut dst[oy * ow + lo..oy * ow + hi];
+        if sx == 1 {
+            row.copy_from_slice(&src[..hi - lo]);
+        } else {
+            row.iter_mut()
+                .zip(src.iter().step_by(sx))
+                .for_each(|(d, s)| *d = *s);
         }
     }
 }
@@ -175,9 +271,11 @@ pub fn resize(r: &Resize, x: Val, batch: usize, input: &Shape, output: &Shape) -
 
 /// Element-wise map of `batch` buffers.
 pub fn map(x: Val, batch: usize, size: usize, f: impl Fn(f32) -> f32) -> Vec<f32> {
-    (0..batch)
-        .flat_map(|b| x.get(b, size).iter().map(|&v| f(v)))
-        .collect()
+    let mut out = Vec::with_capacity(batch * size);
+    for b in 0..batch {
+        out.extend(x.get(b, size).iter().map(|&v| f(v)));
+    }
+    out
 }
 
 /// Element-wise sum of two values of `size` elements each.
@@ -204,4 +302,61 @@ pub fn concat(ins: &[(Val, usize)], batch: usize) -> Vec<f32> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic values in `[-1, 1)`.
+    fn values(n: usize, seed: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| ((i * 7919 + seed * 104_729) % 2001) as f32 / 1000.5 - 1.0)
+            .collect()
+    }
+
+    /// The depthwise and pointwise paths give what im2col gives, on two hypotheses (one of them
+    /// shared), with strides, dilations, asymmetric padding and a channel multiplier.
+    #[test]
+    fn the_direct_paths_equal_im2col() {
+        let cases = [
+            // [cin, cout, groups, k, stride, dilation], padding
+            ([6, 6, 6, 3, 1, 1], [1, 1, 1, 1]),
+            ([4, 8, 4, 3, 2, 1], [1, 0, 2, 1]),
+            ([5, 5, 5, 3, 1, 2], [2, 2, 2, 2]),
+            ([1, 3, 1, 3, 1, 1], [1, 1, 1, 1]),
+            ([6, 4, 1, 1, 1, 1], [0, 0, 0, 0]),
+        ];
+        for (n, ([cin, cout, groups, k, stride, dil], padding)) in cases.into_iter().enumerate() {
+            let c = Conv2d {
+                out_channels: cout,
+                in_channels: cin,
+                kernel: [k, k],
+                stride: [stride; 2],
+                padding,
+                dilation: [dil; 2],
+                groups,
+            };
+            let (h, w) = (7, 9);
+            let oh = (h + padding[0] + padding[2] - dil * (k - 1) - 1) / stride + 1;
+            let ow = (w + padding[1] + padding[3] - dil * (k - 1) - 1) / stride + 1;
+            let wb = LayerWeights {
+                weight: values(cout * cin / groups * k * k, n),
+                bias: values(cout, n + 7),
+            };
+            let x = values(2 * cin * h * w, n + 3);
+            for val in [Val::Batched(&x), Val::Shared(&x)] {
+                let (input, output) = ((cin, h, w), (cout, oh, ow));
+                let want = im2col(&c, &wb, val, 2, input, output);
+                let got = conv(&c, &wb, val, 2, input, output);
+                assert_eq!(got.len(), want.len());
+                for (i, (g, e)) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        (g - e).abs() <= 1e-5 * (1.0 + e.abs()),
+                        "case {n} [{i}]: {g} vs {e}"
+                    );
+                }
+            }
+        }
+    }
 }
