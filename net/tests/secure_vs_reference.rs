@@ -174,6 +174,19 @@ fn secure(model: &TrainedModel, spec: &Spec, settings: Settings, x: &[f32]) -> V
     out[0].clone().unwrap()
 }
 
+/// Exact DReLU, local truncation, 16 fractional bits, one image, signs by `sign`.
+fn exact_local(sign: SignProtocol) -> Settings {
+    Settings {
+        fp: FixedPoint::new(16).unwrap(),
+        cmp: Comparison::Exact,
+        trunc: Truncation::Local,
+        calibrated: false,
+        batch: 1,
+        preprocess: false,
+        sign,
+    }
+}
+
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     a.iter()
         .zip(b)
@@ -380,16 +393,7 @@ fn a_final_softmax_is_applied_by_p0_to_the_revealed_scores() {
         &ResolvedSpec::new(model.model(), &spec).unwrap(),
     );
     let reference: Vec<f32> = reference.unwrap().iter().copied().collect();
-    let settings = Settings {
-        fp: FixedPoint::new(16).unwrap(),
-        cmp: Comparison::Exact,
-        trunc: Truncation::Local,
-        calibrated: false,
-        batch: 1,
-        preprocess: false,
-        sign: Default::default(),
-    };
-    let got = secure(&model, &spec, settings, &x);
+    let got = secure(&model, &spec, exact_local(Default::default()), &x);
     assert!((got.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{got:?}");
     assert!(
         max_abs_diff(&got, &reference) < 1e-3,
@@ -629,16 +633,7 @@ fn a_block_relu6_is_the_block_relu_then_the_clamp_at_6() {
         .collect();
     assert_eq!(reference, want, "the float reference");
     for sign in SIGNS {
-        let settings = Settings {
-            fp: FixedPoint::new(16).unwrap(),
-            cmp: Comparison::Exact,
-            trunc: Truncation::Local,
-            calibrated: false,
-            batch: 1,
-            preprocess: false,
-            sign,
-        };
-        let got = secure(&model, &spec, settings, &x);
+        let got = secure(&model, &spec, exact_local(sign), &x);
         let err = max_abs_diff(&got, &want);
         assert!(
             err < 1e-3,
