@@ -15,7 +15,8 @@ ops_mix_dynamo (and small_rgb_dynamo, a small 3-channel CNN) with what a plain `
 exporter, its default opset, weights in an external `NAME.onnx.data` file beside the model);
 deeplab_small_dynamic and small_rgb_dynamic likewise with symbolic H and W, their input and
 output at another size (DYNAMIC_RUN_HW) than the example the export traced.
-BatchNorm statistics are randomised so that folding BatchNorm into Conv is really exercised.
+BatchNorm statistics are randomised so that folding BatchNorm into Conv is really exercised
+(MobileNetV2's are measured on random inputs instead, see calibrate_bn).
 """
 
 import os
@@ -39,6 +40,22 @@ def randomize_bn(model):
             m.running_var.copy_(torch.rand(c, generator=g) + 0.5)
             m.weight.data.copy_(torch.rand(c, generator=g) + 0.5)
             m.bias.data.copy_(torch.randn(c, generator=g) * 0.1)
+    return model
+
+
+def calibrate_bn(model, shape):
+    """BatchNorm running statistics measured on a batch of random inputs (the affine parameters
+    stay random). A deep network without skips around its activations, like MobileNetV2, needs
+    it: with random statistics its ReLU6s saturate block after block, and a change of an early
+    layer reaches the output at 1e-14 of its energy, too little for any test to see."""
+    g = torch.Generator().manual_seed(2)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.reset_running_stats()
+            m.momentum = None
+    model.train()
+    with torch.no_grad():
+        model(torch.randn(8, *shape[1:], generator=g))
     return model
 
 
@@ -176,6 +193,9 @@ MODELS = {
     "small_rgb_dynamic": (small_rgb, "dynamic", True),
 }
 
+# Builders whose BatchNorm statistics are measured (calibrate_bn) rather than random.
+CALIBRATED_BN = {mobilenet_v2}
+
 # Models exported with symbolic H and W ("dynamic") are run, and their reference output
 # computed, at this other size: the Rust side loads them with --input-shape.
 DYNAMIC_RUN_HW = (48, 80)
@@ -185,7 +205,10 @@ def export(name, out_dir):
     torch.manual_seed(0)
     build, opset, folding = MODELS[name]
     model, shape = build()
-    model = randomize_bn(model).eval()
+    model = randomize_bn(model)
+    if build in CALIBRATED_BN:
+        model = calibrate_bn(model, shape)
+    model = model.eval()
     x = torch.randn(*shape)
     path = os.path.join(out_dir, f"{name}.onnx")
     names = dict(input_names=["input"], output_names=["output"])
