@@ -173,23 +173,27 @@ fn image_sums(
     let node = &trained.model().nodes[layer.node];
     let pre = prefix[node.inputs[0]].as_deref().unwrap_or(&[]);
     let post = prefix[node.output].as_deref().unwrap_or(&[]);
-    // The unmodified output through the same suffix code, so that `[1, 1]` measures exactly 0.
-    let base = plan.run(trained, prefix, post.to_vec(), 1);
+    // The output's change is measured directly: eq. 4's squared distance is its squared norm.
+    let zero = vec![0.0f32; trained.model().shape(trained.model().output).numel()];
     let (_, h, w) = layer.chw;
     let hw = h * w;
     let chunks: Vec<Vec<f64>> = hyps
         .par_chunks(batch)
         .map(|chunk| {
-            let mut start = Vec::with_capacity(chunk.len() * post.len());
-            for &(ch, p) in chunk {
-                let at = start.len() + ch * hw;
-                start.extend_from_slice(post);
+            // Per hypothesis the change of the ReLU's output: 0 but in channel `ch`, where it
+            // is the Block-ReLU of patch `p` minus the unmodified output.
+            let mut start = vec![0.0f32; chunk.len() * post.len()];
+            for (k, &(ch, p)) in chunk.iter().enumerate() {
+                let at = k * post.len() + ch * hw;
                 let dst = &mut start[at..at + hw];
                 dst.copy_from_slice(&pre[ch * hw..(ch + 1) * hw]);
                 block_relu_channel(dst, h, w, p, layer.cap);
+                dst.iter_mut()
+                    .zip(&post[ch * hw..(ch + 1) * hw])
+                    .for_each(|(y, b)| *y -= b);
             }
             let outs = plan.run(trained, prefix, start, chunk.len());
-            let d = reducer.squared_distances(&outs, &base)?;
+            let d = reducer.squared_distances(&outs, &zero)?;
             progress(chunk.len() as u64);
             Ok(d)
         })

@@ -1,66 +1,54 @@
-//! Batched operators of the suffix evaluator ([`super::suffix`]): every value holds `batch`
-//! images (one per patch-size hypothesis) back to back, or is shared by all of them (a value
-//! computed before the switched ReLU, such as a residual shortcut).
+//! Batched operators of the suffix evaluator ([`super::suffix`]) on *perturbations*: every
+//! buffer holds, for `batch` hypotheses back to back, the difference between a value of the
+//! network with the hypothesis' Block-ReLU and the same value of the unmodified network (its
+//! prefix forward pass). A value the switched ReLU does not reach has no perturbation.
 //!
-//! These are the plain float operators the model graph defines (see
-//! `patchwork_core::model::Op`); the convolution runs as one im2col matrix for the whole batch
-//! times the weight matrix, which is what makes batching hypotheses pay. The host's reference
-//! forward is the oracle they are tested against (`tests/distortion_suffix.rs`).
+//! Linear operators (convolution and linear layer without their bias, average pooling, resize,
+//! concatenation, addition) map perturbations to perturbations; the others (the rectifiers, max
+//! pooling, softmax) read the unmodified value beside the perturbation and return the change
+//! of their output, computed so that its rounding error is relative to the change itself, not
+//! to the activation. Eq. 4's `||F^{i,j}(X) - F(X)||^2` is then the squared norm of the output
+//! perturbation, free of the cancellation of subtracting two nearly equal `f32` outputs.
+//! The convolution runs as one im2col matrix for the whole batch times the weight matrix, which
+//! is what makes batching hypotheses pay. The host's reference forward is the oracle they are
+//! tested against (`tests/distortion_suffix.rs`, and in `f64` `tests/distortion_f64.rs`).
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use patchwork_core::model::geometry::pool_windows;
-use patchwork_core::model::{Conv2d, LayerWeights, Linear, Pool2d, Resize, Shape};
-
-/// An operator input: one buffer per hypothesis, or one buffer shared by all.
-#[derive(Clone, Copy, Debug)]
-pub enum Val<'a> {
-    /// `batch * size` values, hypothesis-major.
-    Batched(&'a [f32]),
-    /// `size` values used by every hypothesis.
-    Shared(&'a [f32]),
-}
-
-impl<'a> Val<'a> {
-    /// The buffer of hypothesis `b`, `size` values long.
-    pub fn get(self, b: usize, size: usize) -> &'a [f32] {
-        match self {
-            Val::Batched(x) => &x[b * size..(b + 1) * size],
-            Val::Shared(x) => &x[..size],
-        }
-    }
-}
+use patchwork_core::model::{Conv2d, Linear, Pool2d, Resize, Shape};
 
 /// `(channels, height, width)` of an NCHW value.
 pub type Chw = (usize, usize, usize);
 
-/// Convolution of `batch` maps. A depthwise one (one input channel per group) adds up its taps'
-/// shifted planes directly ([`depthwise`]), a 1x1 one of stride 1 without padding multiplies
-/// each map in place ([`pointwise`]); any other runs im2col into one `K x (batch * OH * OW)`
-/// matrix per group, then one matrix product with the `C_out/g x K` weights.
+/// Convolution without its bias (the bias cancels in a perturbation) of `batch` maps. A
+/// depthwise one (one input channel per group) adds up its taps' shifted planes directly
+/// ([`depthwise`]), a 1x1 one of stride 1 without padding multiplies each map in place
+/// ([`pointwise`]); any other runs im2col into one `K x (batch * OH * OW)` matrix per group,
+/// then one matrix product with the `C_out/g x K` weights.
 pub fn conv(
     c: &Conv2d,
-    wb: &LayerWeights,
-    x: Val,
+    weight: &[f32],
+    x: &[f32],
     batch: usize,
     input: Chw,
     output: Chw,
 ) -> Vec<f32> {
     let groups = c.groups.max(1);
     if groups == input.0 {
-        return depthwise(c, wb, x, batch, input, output);
+        return depthwise(c, weight, x, batch, input, output);
     }
     if groups == 1 && c.kernel == [1, 1] && c.stride == [1, 1] && c.padding == [0; 4] {
-        return pointwise(wb, x, batch, input, output.0);
+        return pointwise(weight, x, batch, input, output.0);
     }
-    im2col(c, wb, x, batch, input, output)
+    im2col(c, weight, x, batch, input, output)
 }
 
 /// Any convolution as im2col and one matrix product per group.
 fn im2col(
     c: &Conv2d,
-    wb: &LayerWeights,
-    x: Val,
+    weight: &[f32],
+    x: &[f32],
     batch: usize,
     input: Chw,
     output: Chw,
@@ -75,8 +63,7 @@ fn im2col(
     let mut out = vec![0.0f32; batch * cout * ohw];
     for g in 0..groups {
         let mut cols = vec![0.0f32; k * batch * ohw];
-        for b in 0..batch {
-            let xb = x.get(b, cin * h * w);
+        for (b, xb) in x.chunks(cin * h * w).take(batch).enumerate() {
             for ci in 0..cin_g {
                 let plane = &xb[(g * cin_g + ci) * h * w..(g * cin_g + ci + 1) * h * w];
                 for ky in 0..kh {
@@ -90,19 +77,20 @@ fn im2col(
         }
         let cols = Array2::from_shape_vec((k, batch * ohw), cols)
             .unwrap_or_else(|_| unreachable!("im2col buffer has k * batch * ohw values"));
-        let wg = &wb.weight[g * cout_g * k..(g + 1) * cout_g * k];
+        let wg = &weight[g * cout_g * k..(g + 1) * cout_g * k];
         let wg = ArrayView2::from_shape((cout_g, k), wg)
             .unwrap_or_else(|_| unreachable!("checked model: weight length"));
         let prod = wg.dot(&cols);
         for b in 0..batch {
             for o in 0..cout_g {
-                let oc = g * cout_g + o;
-                let bias = wb.bias[oc];
-                let dst = &mut out[(b * cout + oc) * ohw..][..ohw];
-                let src = prod.row(o);
-                for (p, d) in dst.iter_mut().enumerate() {
-                    *d = src[b * ohw + p] + bias;
-                }
+                let dst = &mut out[(b * cout + g * cout_g + o) * ohw..][..ohw];
+                dst.copy_from_slice(
+                    &prod
+                        .row(o)
+                        .as_slice()
+                        .unwrap_or_else(|| unreachable!("a row of a standard-layout product"))
+                        [b * ohw..(b + 1) * ohw],
+                );
             }
         }
     }
@@ -110,13 +98,13 @@ fn im2col(
 }
 
 /// A convolution with one input channel per group (depthwise, any channel multiplier): each
-/// output plane is its bias plus, tap by tap, the input plane under the tap times its weight.
-/// An im2col matrix per group would be one row of products over a `K x (batch * OH * OW)`
-/// buffer allocated per channel.
+/// output plane is, tap by tap, the input plane under the tap times its weight. An im2col
+/// matrix per group would be one row of products over a `K x (batch * OH * OW)` buffer
+/// allocated per channel.
 fn depthwise(
     c: &Conv2d,
-    wb: &LayerWeights,
-    x: Val,
+    weight: &[f32],
+    x: &[f32],
     batch: usize,
     (cin, h, w): Chw,
     (cout, oh, ow): Chw,
@@ -126,15 +114,13 @@ fn depthwise(
     let ohw = oh * ow;
     let mut out = vec![0.0f32; batch * cout * ohw];
     let mut tap = vec![0.0f32; ohw];
-    for (b, image) in out.chunks_mut(cout * ohw).enumerate() {
-        let xb = x.get(b, cin * h * w);
+    for (image, xb) in out.chunks_mut(cout * ohw).zip(x.chunks(cin * h * w)) {
         for (oc, dst) in image.chunks_mut(ohw).enumerate() {
             let ic = oc / per_input.max(1);
             let plane = &xb[ic * h * w..(ic + 1) * h * w];
-            dst.fill(wb.bias[oc]);
             for ky in 0..kh {
                 for kx in 0..kw {
-                    let weight = wb.weight[(oc * kh + ky) * kw + kx];
+                    let weight = weight[(oc * kh + ky) * kw + kx];
                     tap.fill(0.0);
                     fill_row(&mut tap, plane, (h, w), (oh, ow), (ky, kx), c);
                     dst.iter_mut().zip(&tap).for_each(|(d, t)| *d += weight * t);
@@ -147,20 +133,17 @@ fn depthwise(
 
 /// A 1x1 convolution of stride 1 without padding: each map, a `C_in x HW` matrix as it lies,
 /// times the `C_out x C_in` weights, written into the output (no im2col copy).
-fn pointwise(wb: &LayerWeights, x: Val, batch: usize, (cin, h, w): Chw, cout: usize) -> Vec<f32> {
+fn pointwise(weight: &[f32], x: &[f32], batch: usize, (cin, h, w): Chw, cout: usize) -> Vec<f32> {
     let hw = h * w;
-    let wv = ArrayView2::from_shape((cout, cin), &wb.weight)
+    let wv = ArrayView2::from_shape((cout, cin), weight)
         .unwrap_or_else(|_| unreachable!("checked model: weight length"));
     let mut out = vec![0.0f32; batch * cout * hw];
-    for (b, dst) in out.chunks_mut(cout * hw).enumerate() {
-        let xb = ArrayView2::from_shape((cin, hw), x.get(b, cin * hw))
+    for (dst, xb) in out.chunks_mut(cout * hw).zip(x.chunks(cin * hw)) {
+        let xb = ArrayView2::from_shape((cin, hw), xb)
             .unwrap_or_else(|_| unreachable!("a map of C_in x H x W values"));
         let mut y = ArrayViewMut2::from_shape((cout, hw), dst)
             .unwrap_or_else(|_| unreachable!("an output of C_out x H x W values"));
         general_mat_mul(1.0, &wv, &xb, 0.0, &mut y);
-        for (mut row, bias) in y.rows_mut().into_iter().zip(&wb.bias) {
-            row += *bias;
-        }
     }
     out
 }
@@ -207,98 +190,155 @@ fn fill_row(
     }
 }
 
-/// Fully connected layer on `batch` rows: `Y = X W^T + b`.
-pub fn linear(l: &Linear, wb: &LayerWeights, x: Val, batch: usize) -> Vec<f32> {
-    let mut xs = Vec::with_capacity(batch * l.in_features);
-    for b in 0..batch {
-        xs.extend_from_slice(x.get(b, l.in_features));
-    }
-    let xs = Array2::from_shape_vec((batch, l.in_features), xs)
+/// Fully connected layer without its bias on `batch` rows: `Y = X W^T`.
+pub fn linear(l: &Linear, weight: &[f32], x: &[f32], batch: usize) -> Vec<f32> {
+    let xs = ArrayView2::from_shape((batch, l.in_features), &x[..batch * l.in_features])
         .unwrap_or_else(|_| unreachable!("batch * in_features values"));
-    let wv = ArrayView2::from_shape((l.out_features, l.in_features), &wb.weight)
+    let wv = ArrayView2::from_shape((l.out_features, l.in_features), weight)
         .unwrap_or_else(|_| unreachable!("checked model: weight length"));
-    let y = xs.dot(&wv.t());
-    let mut out = Vec::with_capacity(batch * l.out_features);
-    for row in y.rows() {
-        out.extend(row.iter().zip(&wb.bias).map(|(v, b)| v + b));
-    }
-    out
+    xs.dot(&wv.t()).into_iter().collect()
 }
 
-/// Average (`max = false`) or max pooling of `batch` maps, over the windows the core geometry
-/// defines (shared with the reference and the secure runner).
-pub fn pool(p: &Pool2d, x: Val, batch: usize, input: Chw, output: Chw, max: bool) -> Vec<f32> {
+/// Average pooling of `batch` maps, over the windows the core geometry defines (shared with
+/// the reference and the secure runner).
+pub fn avg_pool(p: &Pool2d, x: &[f32], batch: usize, input: Chw, output: Chw) -> Vec<f32> {
     let (c, h, w) = input;
     let (_, oh, ow) = output;
     let windows = pool_windows(p, h, w, oh, ow);
     let mut out = Vec::with_capacity(batch * c * oh * ow);
-    for b in 0..batch {
-        let xb = x.get(b, c * h * w);
-        for plane in xb.chunks(h * w) {
-            for (idx, count) in &windows {
-                let v = if max {
-                    idx.iter()
-                        .map(|&i| plane[i])
-                        .fold(f32::NEG_INFINITY, f32::max)
-                } else {
-                    idx.iter().map(|&i| plane[i]).sum::<f32>() / (*count).max(1) as f32
-                };
-                out.push(v);
+    for plane in x.chunks(h * w).take(batch * c) {
+        for (idx, count) in &windows {
+            out.push(idx.iter().map(|&i| plane[i]).sum::<f32>() / (*count).max(1) as f32);
+        }
+    }
+    out
+}
+
+/// The change of a max pooling's output: per window, the perturbed winner `j` (the first
+/// largest `base + d`) gives `(base[j] - max) + d[j]`, where `max` is the unmodified output
+/// (`base_out`); when the winner stays, that is `d[j]` exactly.
+pub fn max_pool(
+    p: &Pool2d,
+    d: &[f32],
+    (base, base_out): (&[f32], &[f32]),
+    batch: usize,
+    input: Chw,
+    output: Chw,
+) -> Vec<f32> {
+    let (c, h, w) = input;
+    let (_, oh, ow) = output;
+    let windows = pool_windows(p, h, w, oh, ow);
+    let mut out = Vec::with_capacity(batch * c * oh * ow);
+    for (k, plane) in d.chunks(h * w).take(batch * c).enumerate() {
+        let ch = k % c;
+        let xb = &base[ch * h * w..(ch + 1) * h * w];
+        let yb = &base_out[ch * oh * ow..(ch + 1) * oh * ow];
+        for ((idx, _), &max) in windows.iter().zip(yb) {
+            let mut best: Option<(usize, f32)> = None;
+            for &i in idx {
+                let v = xb[i] + plane[i];
+                if best.is_none_or(|(_, b)| v > b) {
+                    best = Some((i, v));
+                }
             }
+            out.push(best.map_or(0.0, |(j, _)| (xb[j] - max) + plane[j]));
         }
     }
     out
 }
 
 /// Mean of every channel of `batch` maps.
-pub fn global_avg_pool(x: Val, batch: usize, input: Chw) -> Vec<f32> {
+pub fn global_avg_pool(x: &[f32], batch: usize, input: Chw) -> Vec<f32> {
     let (c, h, w) = input;
-    let mut out = Vec::with_capacity(batch * c);
-    for b in 0..batch {
-        for plane in x.get(b, c * h * w).chunks(h * w) {
-            out.push(plane.iter().sum::<f32>() / (h * w) as f32);
-        }
-    }
-    out
-}
-
-/// Resize of `batch` maps, each as the reference resizes one (the shared resize taps).
-pub fn resize(r: &Resize, x: Val, batch: usize, input: &Shape, output: &Shape) -> Vec<f32> {
-    (0..batch)
-        .flat_map(|b| patchwork_model::reference::resize(r, x.get(b, input.numel()), input, output))
+    x.chunks(h * w)
+        .take(batch * c)
+        .map(|plane| plane.iter().sum::<f32>() / (h * w) as f32)
         .collect()
 }
 
-/// Element-wise map of `batch` buffers.
-pub fn map(x: Val, batch: usize, size: usize, f: impl Fn(f32) -> f32) -> Vec<f32> {
-    let mut out = Vec::with_capacity(batch * size);
-    for b in 0..batch {
-        out.extend(x.get(b, size).iter().map(|&v| f(v)));
+/// Resize of `batch` maps, each as the reference resizes one (the shared resize taps).
+pub fn resize(r: &Resize, x: &[f32], batch: usize, input: &Shape, output: &Shape) -> Vec<f32> {
+    x.chunks(input.numel())
+        .take(batch)
+        .flat_map(|xb| patchwork_model::reference::resize(r, xb, input, output))
+        .collect()
+}
+
+/// The change of a rectifier's output (ReLU, Block-ReLU, ReLU6 or Block-ReLU6) per element:
+/// `base` is its unmodified input and `d` the perturbation of it; `base_raw` and `pert_raw` are
+/// the rectifier's outputs before the clamp at `cap` on `base` and on `base + d` (each element
+/// either its input, kept, or 0). Where both keep the element below the cap the change is `d`
+/// exactly; elsewhere it is the difference of the clamped outputs, which is then no larger
+/// than the perturbation (or one of the outputs is 0), so its rounding stays relative to it.
+pub fn rectifier_change(
+    (base, base_raw): (&[f32], &[f32]),
+    (d, pert_raw): (&[f32], &[f32]),
+    cap: Option<f32>,
+) -> Vec<f32> {
+    let clamp = |v: f32| cap.map_or(v, |c| v.min(c));
+    let below = |v: f32| cap.is_none_or(|c| v < c);
+    let size = base.len();
+    d.iter()
+        .zip(pert_raw)
+        .enumerate()
+        .map(|(k, (&dk, &pk))| {
+            let (xb, yb) = (base[k % size], base_raw[k % size]);
+            let xp = xb + dk;
+            if yb == xb && pk == xp && below(xb) && below(xp) {
+                dk
+            } else {
+                clamp(pk) - clamp(yb)
+            }
+        })
+        .collect()
+}
+
+/// The change of a (log-)softmax over each row of `size` scores: with `p` the unmodified
+/// probabilities (of `base`, the unmodified scores, in `f64`) and `d` the change of the
+/// scores, `S = sum_j p_j e^{d_j}` gives `softmax` changes `p_k (e^{d_k} - S) / S` and
+/// `log_softmax` changes `d_k - ln S`, with `e^d - 1` and `ln(1 + .)` taken directly so that
+/// small changes keep their digits.
+pub fn softmax_change(base: &[f32], d: &[f32], log: bool) -> Vec<f32> {
+    let size = base.len();
+    let max = base.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let e: Vec<f64> = base.iter().map(|&z| f64::from(z - max).exp()).collect();
+    let total: f64 = e.iter().sum();
+    let p: Vec<f64> = e.iter().map(|v| v / total).collect();
+    let mut out = Vec::with_capacity(d.len());
+    for row in d.chunks(size.max(1)) {
+        let m1: Vec<f64> = row.iter().map(|&v| f64::from(v).exp_m1()).collect();
+        let s_m1: f64 = p.iter().zip(&m1).map(|(p, m)| p * m).sum();
+        out.extend(row.iter().zip(&m1).zip(&p).map(|((&dk, &mk), &pk)| {
+            if log {
+                (f64::from(dk) - s_m1.ln_1p()) as f32
+            } else {
+                (pk * (mk - s_m1) / (1.0 + s_m1)) as f32
+            }
+        }));
     }
     out
 }
 
-/// Element-wise sum of two values of `size` elements each.
-pub fn add(a: Val, b: Val, batch: usize, size: usize) -> Vec<f32> {
-    let mut out = Vec::with_capacity(batch * size);
-    for i in 0..batch {
-        out.extend(
-            a.get(i, size)
-                .iter()
-                .zip(b.get(i, size))
-                .map(|(x, y)| x + y),
-        );
+/// Element-wise sum of two perturbations of `batch * size` elements; `None` is no perturbation.
+pub fn add(a: Option<&[f32]>, b: Option<&[f32]>, len: usize) -> Vec<f32> {
+    match (a, b) {
+        (Some(a), Some(b)) => a.iter().zip(b).map(|(x, y)| x + y).collect(),
+        (Some(x), None) | (None, Some(x)) => x.to_vec(),
+        (None, None) => vec![0.0; len],
     }
-    out
 }
 
-/// Channel concatenation: per hypothesis, the inputs back to back.
-pub fn concat(ins: &[(Val, usize)], batch: usize) -> Vec<f32> {
+/// Channel concatenation: per hypothesis, the inputs' perturbations back to back (zeros for an
+/// input without one).
+pub fn concat(ins: &[(Option<&[f32]>, usize)], batch: usize) -> Vec<f32> {
     let total: usize = ins.iter().map(|(_, s)| s).sum();
     let mut out = Vec::with_capacity(batch * total);
     for b in 0..batch {
         for (v, size) in ins {
-            out.extend_from_slice(v.get(b, *size));
+            match v {
+                Some(x) => out.extend_from_slice(&x[b * size..(b + 1) * size]),
+                None => out.resize(out.len() + size, 0.0),
+            }
         }
     }
     out
@@ -315,8 +355,8 @@ mod tests {
             .collect()
     }
 
-    /// The depthwise and pointwise paths give what im2col gives, on two hypotheses (one of them
-    /// shared), with strides, dilations, asymmetric padding and a channel multiplier.
+    /// The depthwise and pointwise paths give what im2col gives, on two hypotheses, with
+    /// strides, dilations, asymmetric padding and a channel multiplier.
     #[test]
     fn the_direct_paths_equal_im2col() {
         let cases = [
@@ -340,23 +380,68 @@ mod tests {
             let (h, w) = (7, 9);
             let oh = (h + padding[0] + padding[2] - dil * (k - 1) - 1) / stride + 1;
             let ow = (w + padding[1] + padding[3] - dil * (k - 1) - 1) / stride + 1;
-            let wb = LayerWeights {
-                weight: values(cout * cin / groups * k * k, n),
-                bias: values(cout, n + 7),
-            };
+            let weight = values(cout * cin / groups * k * k, n);
             let x = values(2 * cin * h * w, n + 3);
-            for val in [Val::Batched(&x), Val::Shared(&x)] {
-                let (input, output) = ((cin, h, w), (cout, oh, ow));
-                let want = im2col(&c, &wb, val, 2, input, output);
-                let got = conv(&c, &wb, val, 2, input, output);
-                assert_eq!(got.len(), want.len());
-                for (i, (g, e)) in got.iter().zip(&want).enumerate() {
-                    assert!(
-                        (g - e).abs() <= 1e-5 * (1.0 + e.abs()),
-                        "case {n} [{i}]: {g} vs {e}"
-                    );
-                }
+            let (input, output) = ((cin, h, w), (cout, oh, ow));
+            let want = im2col(&c, &weight, &x, 2, input, output);
+            let got = conv(&c, &weight, &x, 2, input, output);
+            assert_eq!(got.len(), want.len());
+            for (i, (g, e)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    (g - e).abs() <= 1e-5 * (1.0 + e.abs()),
+                    "case {n} [{i}]: {g} vs {e}"
+                );
             }
+        }
+    }
+
+    /// The nonlinear changes equal the difference of the outputs where that difference is
+    /// exact, and are the perturbation itself where the element stays kept.
+    #[test]
+    fn nonlinear_changes_are_output_differences() {
+        // ReLU6: kept and below the cap; crossing 0 both ways; crossing the cap; both clamped.
+        let base = [1.0f32, 0.5, -1.0, 5.5, 7.0, -2.0];
+        let d = [0.25f32, -1.0, 3.0, 1.0, 1.0, 0.5];
+        let raw = |x: &[f32]| x.iter().map(|v| v.max(0.0)).collect::<Vec<f32>>();
+        let pert: Vec<f32> = base.iter().zip(&d).map(|(b, d)| b + d).collect();
+        let got = rectifier_change((&base, &raw(&base)), (&d, &raw(&pert)), Some(6.0));
+        assert_eq!(got, vec![0.25, -0.5, 2.0, 0.5, 0.0, 0.0]);
+        // Max pooling: the winner changes from 3 to 2 + 2 in one window of two.
+        let p = Pool2d {
+            kernel: [1, 2],
+            stride: [1, 2],
+            padding: [0; 4],
+            count_include_pad: false,
+        };
+        let x = [3.0f32, 2.0, 1.0, 0.0];
+        let got = max_pool(
+            &p,
+            &[0.0, 2.0, 0.5, 0.0],
+            (&x, &[3.0, 1.0]),
+            1,
+            (1, 1, 4),
+            (1, 1, 2),
+        );
+        assert_eq!(got, vec![1.0, 0.5]);
+        // Softmax: the change equals the difference of the two softmaxes.
+        let z = [0.5f32, -1.0, 2.0];
+        let dz = [0.1f32, 0.0, -0.2];
+        let sm = |v: &[f32]| {
+            let e: Vec<f64> = v.iter().map(|&x| f64::from(x).exp()).collect();
+            let s: f64 = e.iter().sum();
+            e.into_iter().map(|x| x / s).collect::<Vec<f64>>()
+        };
+        let moved: Vec<f32> = z.iter().zip(&dz).map(|(a, b)| a + b).collect();
+        let (a, b) = (sm(&z), sm(&moved));
+        for (k, g) in softmax_change(&z, &dz, false).iter().enumerate() {
+            assert!(
+                (f64::from(*g) - (b[k] - a[k])).abs() < 1e-6,
+                "softmax [{k}]"
+            );
+        }
+        for (k, g) in softmax_change(&z, &dz, true).iter().enumerate() {
+            let want = b[k].ln() - a[k].ln();
+            assert!((f64::from(*g) - want).abs() < 1e-6, "log_softmax [{k}]");
         }
     }
 }

@@ -4,16 +4,17 @@
 //! Block-ReLU. Everything before that ReLU is the same as in `F(X)`, so the prefix is computed
 //! once per image (`patchwork_model::reference::forward_all`) and only the nodes that depend on
 //! the ReLU's output ("tainted" nodes) are evaluated again, for all hypotheses of a batch at
-//! once. Values not tainted (a shortcut branch computed before the ReLU) are read, shared, from
-//! the prefix. Later ReLUs (ReLU6s) are what the base spec makes them: plain, or its Block-ReLUs
-//! (followed by the clamp at 6).
+//! once, as changes of the prefix's values ([`ops`]): a value not tainted (a shortcut branch
+//! computed before the ReLU) has none, and the output's change is `F^{i,j}(X) - F(X)` itself,
+//! without subtracting two `f32` outputs. Later ReLUs (ReLU6s) are what the base spec makes
+//! them: plain, or its Block-ReLUs (followed by the clamp at 6).
 
 use patchwork_core::model::spec_check::{relu_layer_patches, LayerPatches};
-use patchwork_core::model::{softmax, Model, Op, TrainedModel, ValueId};
+use patchwork_core::model::{Model, Op, TrainedModel, ValueId};
 use patchwork_core::spec::Spec;
 use patchwork_model::reference::block_relu_layer;
 
-use super::ops::{self, Chw, Val};
+use super::ops::{self, Chw};
 use super::DistortionError;
 
 /// Which nodes to re-evaluate after the ReLU at node index `relu`.
@@ -65,9 +66,10 @@ impl SuffixPlan {
         })
     }
 
-    /// Runs the suffix for `batch` hypotheses. `prefix` holds every value of the unmodified
-    /// forward pass of the image; `start` holds `batch` versions of the ReLU's output, back to
-    /// back. Returns `batch` versions of the model output, back to back.
+    /// Runs the suffix for `batch` hypotheses on perturbations (see [`ops`]). `prefix` holds
+    /// every value of the unmodified forward pass of the image; `start` holds `batch` changes
+    /// of the ReLU's output, back to back. Returns `batch` changes of the model output, back to
+    /// back: `F^{i,j}(X) - F(X)` of eq. 4 for each hypothesis.
     pub fn run(
         &self,
         trained: &TrainedModel,
@@ -78,63 +80,78 @@ impl SuffixPlan {
         let model = trained.model();
         let out_size = model.shape(model.output).numel();
         if !self.reaches_output {
-            let base = prefix[model.output].as_deref().unwrap_or(&[]);
-            return (0..batch).flat_map(|_| base.iter().copied()).collect();
+            return vec![0.0; batch * out_size];
         }
         let mut vals: Vec<Option<Vec<f32>>> = vec![None; model.values.len()];
         vals[self.start] = Some(start);
         for &index in &self.nodes {
             let node = &model.nodes[index];
-            let get = |v: ValueId| match &vals[v] {
-                Some(x) => Val::Batched(x),
-                None => Val::Shared(prefix[v].as_deref().unwrap_or(&[])),
-            };
+            let change = |v: ValueId| vals[v].as_deref();
+            let unmodified = |v: ValueId| prefix[v].as_deref().unwrap_or(&[]);
             let in_shape = model.shape(node.inputs[0]);
             let out_shape = model.shape(node.output);
             let size = in_shape.numel();
             let chw = |s: &patchwork_core::model::Shape| -> Chw { s.chw().unwrap_or((0, 0, 0)) };
-            let x = get(node.inputs[0]);
-            let weights = || {
-                (trained.weights().layer(index)).unwrap_or_else(|| {
+            let d = change(node.inputs[0]).unwrap_or(&[]);
+            let weight = || {
+                let layer = trained.weights().layer(index);
+                let layer = layer.unwrap_or_else(|| {
                     unreachable!("a trained model's Conv and Linear have weights")
-                })
+                });
+                layer.weight.as_slice()
             };
             let out = match &node.op {
-                Op::Conv(c) => ops::conv(c, weights(), x, batch, chw(in_shape), chw(out_shape)),
-                Op::Linear(l) => ops::linear(l, weights(), x, batch),
-                Op::Relu | Op::Relu6 => match self.blocks.iter().find(|(i, _)| *i == index) {
-                    Some((_, (patches, (_, h, w)))) => {
-                        let mut y = ops::map(x, batch, size, |v| v);
-                        for item in y.chunks_mut(size) {
-                            block_relu_layer(item, *h, *w, patches, node.op.cap());
+                Op::Conv(c) => ops::conv(c, weight(), d, batch, chw(in_shape), chw(out_shape)),
+                Op::Linear(l) => ops::linear(l, weight(), d, batch),
+                Op::Relu | Op::Relu6 => {
+                    let patches = self.blocks.iter().find(|(i, _)| *i == index);
+                    let rectify = |x: &[f32]| -> Vec<f32> {
+                        let mut y = x.to_vec();
+                        match patches {
+                            Some((_, (patches, (_, h, w)))) => {
+                                for item in y.chunks_mut(size) {
+                                    block_relu_layer(item, *h, *w, patches, None);
+                                }
+                            }
+                            None => y.iter_mut().for_each(|v| *v = v.max(0.0)),
                         }
                         y
-                    }
-                    None => match node.op.cap() {
-                        Some(cap) => ops::map(x, batch, size, |v| v.clamp(0.0, cap)),
-                        None => ops::map(x, batch, size, |v| v.max(0.0)),
-                    },
-                },
-                Op::Reshape | Op::Identity => ops::map(x, batch, size, |v| v),
-                Op::Softmax | Op::LogSoftmax => {
-                    let mut y = ops::map(x, batch, size, |v| v);
-                    let log = matches!(node.op, Op::LogSoftmax);
-                    y.chunks_mut(size).for_each(|item| softmax(item, log));
-                    y
+                    };
+                    let base = unmodified(node.inputs[0]);
+                    let moved: Vec<f32> = d
+                        .iter()
+                        .enumerate()
+                        .map(|(k, dk)| base[k % size] + dk)
+                        .collect();
+                    let (base_raw, moved_raw) = (rectify(base), rectify(&moved));
+                    ops::rectifier_change((base, &base_raw), (d, &moved_raw), node.op.cap())
                 }
-                Op::Add => ops::add(x, get(node.inputs[1]), batch, size),
-                Op::AvgPool(p) => ops::pool(p, x, batch, chw(in_shape), chw(out_shape), false),
-                Op::MaxPool(p) => ops::pool(p, x, batch, chw(in_shape), chw(out_shape), true),
-                Op::GlobalAvgPool => ops::global_avg_pool(x, batch, chw(in_shape)),
+                Op::Reshape | Op::Identity => d.to_vec(),
+                Op::Softmax | Op::LogSoftmax => ops::softmax_change(
+                    unmodified(node.inputs[0]),
+                    d,
+                    matches!(node.op, Op::LogSoftmax),
+                ),
+                Op::Add => ops::add(change(node.inputs[0]), change(node.inputs[1]), batch * size),
+                Op::AvgPool(p) => ops::avg_pool(p, d, batch, chw(in_shape), chw(out_shape)),
+                Op::MaxPool(p) => ops::max_pool(
+                    p,
+                    d,
+                    (unmodified(node.inputs[0]), unmodified(node.output)),
+                    batch,
+                    chw(in_shape),
+                    chw(out_shape),
+                ),
+                Op::GlobalAvgPool => ops::global_avg_pool(d, batch, chw(in_shape)),
                 Op::Concat => {
-                    let ins: Vec<(Val, usize)> = node
+                    let ins: Vec<(Option<&[f32]>, usize)> = node
                         .inputs
                         .iter()
-                        .map(|&v| (get(v), model.shape(v).numel()))
+                        .map(|&v| (change(v), model.shape(v).numel()))
                         .collect();
                     ops::concat(&ins, batch)
                 }
-                Op::Resize(r) => ops::resize(r, x, batch, in_shape, out_shape),
+                Op::Resize(r) => ops::resize(r, d, batch, in_shape, out_shape),
             };
             vals[node.output] = Some(out);
         }

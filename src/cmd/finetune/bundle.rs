@@ -107,7 +107,7 @@ pub fn write_model(
 }
 
 /// The trainer's form of a patch size: `[h, w]`, `"identity"` or `"zero"`.
-fn patch_json(p: PatchSize) -> Value {
+pub fn patch_json(p: PatchSize) -> Value {
     match p {
         PatchSize::Block { h, w } => json!([h, w]),
         PatchSize::Identity => json!("identity"),
