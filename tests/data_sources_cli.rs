@@ -1,7 +1,8 @@
 //! A user's own 3-channel network end to end through the CLI, as the README documents it:
 //! exported with today's default `torch.onnx.export` (external weights), then
-//! `plan distortion` on a folder of PNG images and on an `.npy` array, `plan knapsack`, `eval` on
-//! the folder, and `infer --spec --approx` on an RGB PNG. Needs the Python venv
+//! `plan distortion` on a folder of PNG images and on an `.npy` array, `plan knapsack` of each
+//! table, `eval` on the folder, and `infer --spec --approx` on an RGB PNG with the folder's spec
+//! and on an array with the array's. Needs the Python venv
 //! (`patchwork_test_support::python`); without it the test prints why and passes.
 
 use std::process::Command;
@@ -79,18 +80,21 @@ fn a_three_channel_network_plans_on_image_folders_and_arrays_then_runs_securely(
         assert!(ok, "plan distortion on {}: {out}{err}", source.display());
         assert!(out.contains("2 ReLU layers"), "{out}");
     }
-    let spec = dir.join("spec.json");
-    let (ok, out, err) = patchwork(&[
-        "plan",
-        "knapsack",
-        "--table",
-        table_dir.to_str().unwrap(),
-        "--budget-ratio",
-        "0.3",
-        "--out",
-        spec.to_str().unwrap(),
-    ]);
-    assert!(ok, "plan knapsack: {out}{err}");
+    // Each table through the knapsack: the folder's spec runs on a PNG, the array's on an array.
+    let (spec, spec_npy) = (dir.join("spec.json"), dir.join("spec_npy.json"));
+    for (table, out_spec) in [(&table_dir, &spec), (&table_npy, &spec_npy)] {
+        let (ok, out, err) = patchwork(&[
+            "plan",
+            "knapsack",
+            "--table",
+            table.to_str().unwrap(),
+            "--budget-ratio",
+            "0.3",
+            "--out",
+            out_spec.to_str().unwrap(),
+        ]);
+        assert!(ok, "plan knapsack of {}: {out}{err}", table.display());
+    }
     let (ok, out, err) = patchwork(&[
         "eval",
         "--model",
@@ -121,6 +125,27 @@ fn a_three_channel_network_plans_on_image_folders_and_arrays_then_runs_securely(
         "--json",
     ]);
     assert!(ok, "infer: {out}{err}");
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(report["output"].as_array().map(Vec::len), Some(4), "{out}");
+    let one = dir.join("one.npy");
+    let first = Npy {
+        shape: vec![1, 3, 16, 16],
+        data: NpyData::F32(array.to_f32()[..3 * 16 * 16].to_vec()),
+    };
+    std::fs::write(&one, encode_npy(&first)).unwrap();
+    let (ok, out, err) = patchwork(&[
+        "infer",
+        "--model",
+        m,
+        "--spec",
+        spec_npy.to_str().unwrap(),
+        "--input",
+        one.to_str().unwrap(),
+        "--approx",
+        "43,5",
+        "--json",
+    ]);
+    assert!(ok, "infer with the array's spec: {out}{err}");
     let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(report["output"].as_array().map(Vec::len), Some(4), "{out}");
     // A source that does not fit the model says which dimension differs.
