@@ -265,32 +265,43 @@ pub fn resize(r: &Resize, x: &[f32], batch: usize, input: &Shape, output: &Shape
 }
 
 /// The change of a rectifier's output (ReLU, Block-ReLU, ReLU6 or Block-ReLU6) per element:
-/// `base` is its unmodified input and `d` the perturbation of it; `base_raw` and `pert_raw` are
-/// the rectifier's outputs before the clamp at `cap` on `base` and on `base + d` (each element
-/// either its input, kept, or 0). Where both keep the element below the cap the change is `d`
-/// exactly; elsewhere it is the difference of the clamped outputs, which is then no larger
-/// than the perturbation (or one of the outputs is 0), so its rounding stays relative to it.
+/// `base` is its unmodified input and `d` the perturbation of it; `raw`, for a Block-ReLU, holds
+/// its outputs before the clamp at `cap` on `base` and on `base + d` (each element either its
+/// input, kept, or 0; without it an element is kept when it is not negative, a plain ReLU).
+/// Where both keep the element below the cap the change is `d` exactly; elsewhere it is the
+/// difference of the clamped outputs, which is then no larger than the perturbation (or one of
+/// the outputs is 0), so its rounding stays relative to it.
 pub fn rectifier_change(
-    (base, base_raw): (&[f32], &[f32]),
-    (d, pert_raw): (&[f32], &[f32]),
+    base: &[f32],
+    d: &[f32],
+    raw: Option<(&[f32], &[f32])>,
     cap: Option<f32>,
 ) -> Vec<f32> {
     let clamp = |v: f32| cap.map_or(v, |c| v.min(c));
     let below = |v: f32| cap.is_none_or(|c| v < c);
-    let size = base.len();
-    d.iter()
-        .zip(pert_raw)
-        .enumerate()
-        .map(|(k, (&dk, &pk))| {
-            let (xb, yb) = (base[k % size], base_raw[k % size]);
-            let xp = xb + dk;
-            if yb == xb && pk == xp && below(xb) && below(xp) {
-                dk
-            } else {
-                clamp(pk) - clamp(yb)
+    let change = |xb: f32, dk: f32, yb: f32, yp: f32| {
+        if yb == xb && yp == xb + dk && below(xb) && below(xb + dk) {
+            dk
+        } else {
+            clamp(yp) - clamp(yb)
+        }
+    };
+    let mut out = Vec::with_capacity(d.len());
+    match raw {
+        Some((base_raw, moved_raw)) => {
+            for (dh, mh) in d.chunks(base.len()).zip(moved_raw.chunks(base.len())) {
+                let items = base.iter().zip(base_raw).zip(dh.iter().zip(mh));
+                out.extend(items.map(|((&xb, &yb), (&dk, &yp))| change(xb, dk, yb, yp)));
             }
-        })
-        .collect()
+        }
+        None => {
+            for dh in d.chunks(base.len()) {
+                let items = base.iter().zip(dh);
+                out.extend(items.map(|(&xb, &dk)| change(xb, dk, xb.max(0.0), (xb + dk).max(0.0))));
+            }
+        }
+    }
+    out
 }
 
 /// The change of a (log-)softmax over each row of `size` scores: with `p` the unmodified
@@ -404,8 +415,11 @@ mod tests {
         let d = [0.25f32, -1.0, 3.0, 1.0, 1.0, 0.5];
         let raw = |x: &[f32]| x.iter().map(|v| v.max(0.0)).collect::<Vec<f32>>();
         let pert: Vec<f32> = base.iter().zip(&d).map(|(b, d)| b + d).collect();
-        let got = rectifier_change((&base, &raw(&base)), (&d, &raw(&pert)), Some(6.0));
-        assert_eq!(got, vec![0.25, -0.5, 2.0, 0.5, 0.0, 0.0]);
+        let want = vec![0.25, -0.5, 2.0, 0.5, 0.0, 0.0];
+        let raws = (raw(&base), raw(&pert));
+        let got = rectifier_change(&base, &d, Some((&raws.0, &raws.1)), Some(6.0));
+        assert_eq!(got, want);
+        assert_eq!(rectifier_change(&base, &d, None, Some(6.0)), want);
         // Max pooling: the winner changes from 3 to 2 + 2 in one window of two.
         let p = Pool2d {
             kernel: [1, 2],

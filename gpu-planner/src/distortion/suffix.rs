@@ -104,27 +104,26 @@ impl SuffixPlan {
                 Op::Conv(c) => ops::conv(c, weight(), d, batch, chw(in_shape), chw(out_shape)),
                 Op::Linear(l) => ops::linear(l, weight(), d, batch),
                 Op::Relu | Op::Relu6 => {
-                    let patches = self.blocks.iter().find(|(i, _)| *i == index);
-                    let rectify = |x: &[f32]| -> Vec<f32> {
-                        let mut y = x.to_vec();
-                        match patches {
-                            Some((_, (patches, (_, h, w)))) => {
+                    let base = unmodified(node.inputs[0]);
+                    let cap = node.op.cap();
+                    match self.blocks.iter().find(|(i, _)| *i == index) {
+                        Some((_, (patches, (_, h, w)))) => {
+                            let rectify = |x: &[f32]| -> Vec<f32> {
+                                let mut y = x.to_vec();
                                 for item in y.chunks_mut(size) {
                                     block_relu_layer(item, *h, *w, patches, None);
                                 }
-                            }
-                            None => y.iter_mut().for_each(|v| *v = v.max(0.0)),
+                                y
+                            };
+                            let moved: Vec<f32> = d
+                                .chunks(size)
+                                .flat_map(|dh| base.iter().zip(dh).map(|(b, dk)| b + dk))
+                                .collect();
+                            let raw = (rectify(base), rectify(&moved));
+                            ops::rectifier_change(base, d, Some((&raw.0, &raw.1)), cap)
                         }
-                        y
-                    };
-                    let base = unmodified(node.inputs[0]);
-                    let moved: Vec<f32> = d
-                        .iter()
-                        .enumerate()
-                        .map(|(k, dk)| base[k % size] + dk)
-                        .collect();
-                    let (base_raw, moved_raw) = (rectify(base), rectify(&moved));
-                    ops::rectifier_change((base, &base_raw), (d, &moved_raw), node.op.cap())
+                        None => ops::rectifier_change(base, d, None, cap),
+                    }
                 }
                 Op::Reshape | Op::Identity => d.to_vec(),
                 Op::Softmax | Op::LogSoftmax => ops::softmax_change(
