@@ -112,42 +112,30 @@ fn a_three_channel_network_plans_on_image_folders_and_arrays_then_runs_securely(
     image::RgbImage::from_fn(16, 16, |x, y| image::Rgb([x as u8 * 16, y as u8 * 16, 128]))
         .save(&png)
         .unwrap();
-    let (ok, out, err) = patchwork(&[
-        "infer",
-        "--model",
-        m,
-        "--spec",
-        spec.to_str().unwrap(),
-        "--input",
-        png.to_str().unwrap(),
-        "--approx",
-        "43,5",
-        "--json",
-    ]);
-    assert!(ok, "infer: {out}{err}");
-    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!(report["output"].as_array().map(Vec::len), Some(4), "{out}");
     let one = dir.join("one.npy");
     let first = Npy {
         shape: vec![1, 3, 16, 16],
         data: NpyData::F32(array.to_f32()[..3 * 16 * 16].to_vec()),
     };
     std::fs::write(&one, encode_npy(&first)).unwrap();
-    let (ok, out, err) = patchwork(&[
-        "infer",
-        "--model",
-        m,
-        "--spec",
-        spec_npy.to_str().unwrap(),
-        "--input",
-        one.to_str().unwrap(),
-        "--approx",
-        "43,5",
-        "--json",
-    ]);
-    assert!(ok, "infer with the array's spec: {out}{err}");
-    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!(report["output"].as_array().map(Vec::len), Some(4), "{out}");
+    // The folder's spec on a PNG, the array's on an array.
+    for (spec, input) in [(&spec, &png), (&spec_npy, &one)] {
+        let (ok, out, err) = patchwork(&[
+            "infer",
+            "--model",
+            m,
+            "--spec",
+            spec.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--approx",
+            "43,5",
+            "--json",
+        ]);
+        assert!(ok, "infer with {}: {out}{err}", spec.display());
+        let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(report["output"].as_array().map(Vec::len), Some(4), "{out}");
+    }
     // A source that does not fit the model says which dimension differs.
     let (ok, _, err) = patchwork(&["eval", "--model", m, "--data", "fashion-mnist-64"]);
     assert!(!ok && err.contains("channels 1 vs 3"), "{err}");
