@@ -266,8 +266,9 @@ pub fn resize(r: &Resize, x: &[f32], batch: usize, input: &Shape, output: &Shape
 
 /// The change of a rectifier's output (ReLU, Block-ReLU, ReLU6 or Block-ReLU6) per element:
 /// `base` is its unmodified input and `d` the perturbation of it; `raw`, for a Block-ReLU, holds
-/// its outputs before the clamp at `cap` on `base` and on `base + d` (each element either its
-/// input, kept, or 0; without it an element is kept when it is not negative, a plain ReLU).
+/// its unmodified output (before or after the clamp at `cap`: both give the same change) and
+/// its output before the clamp on `base + d` (each element either its input, kept, or 0;
+/// without `raw` an element is kept when it is not negative, a plain ReLU).
 /// Where both keep the element below the cap the change is `d` exactly; elsewhere it is the
 /// difference of the clamped outputs, which is then no larger than the perturbation (or one of
 /// the outputs is 0), so its rounding stays relative to it.
@@ -288,9 +289,9 @@ pub fn rectifier_change(
     };
     let mut out = Vec::with_capacity(d.len());
     match raw {
-        Some((base_raw, moved_raw)) => {
+        Some((base_out, moved_raw)) => {
             for (dh, mh) in d.chunks(base.len()).zip(moved_raw.chunks(base.len())) {
-                let items = base.iter().zip(base_raw).zip(dh.iter().zip(mh));
+                let items = base.iter().zip(base_out).zip(dh.iter().zip(mh));
                 out.extend(items.map(|((&xb, &yb), (&dk, &yp))| change(xb, dk, yb, yp)));
             }
         }

@@ -108,19 +108,17 @@ impl SuffixPlan {
                     let cap = node.op.cap();
                     match self.blocks.iter().find(|(i, _)| *i == index) {
                         Some((_, (patches, (_, h, w)))) => {
-                            let rectify = |x: &[f32]| -> Vec<f32> {
-                                let mut y = x.to_vec();
-                                for item in y.chunks_mut(size) {
-                                    block_relu_layer(item, *h, *w, patches, None);
-                                }
-                                y
-                            };
-                            let moved: Vec<f32> = d
+                            // The unmodified output is the prefix's (the same Block-ReLU,
+                            // clamped); only the moved inputs are rectified here.
+                            let mut moved: Vec<f32> = d
                                 .chunks(size)
                                 .flat_map(|dh| base.iter().zip(dh).map(|(b, dk)| b + dk))
                                 .collect();
-                            let raw = (rectify(base), rectify(&moved));
-                            ops::rectifier_change(base, d, Some((&raw.0, &raw.1)), cap)
+                            for item in moved.chunks_mut(size) {
+                                block_relu_layer(item, *h, *w, patches, None);
+                            }
+                            let outs = (unmodified(node.output), moved.as_slice());
+                            ops::rectifier_change(base, d, Some(outs), cap)
                         }
                         None => ops::rectifier_change(base, d, None, cap),
                     }
