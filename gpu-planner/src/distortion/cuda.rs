@@ -1,6 +1,6 @@
 //! The eq. 4 reduction on a GPU through cudarc (feature `cuda`): for each hypothesis of a
-//! batch, `sum_k (out[b][k] - base[k])^2` in `f64`, one CUDA thread per hypothesis (the output
-//! is the logits vector, tens of values). The kernel is compiled at start-up with NVRTC.
+//! batch, `sum_k change[b][k]^2` in `f64`, one CUDA thread per hypothesis (the change is that
+//! of the logits vector, tens of values). The kernel is compiled at start-up with NVRTC.
 //!
 //! Only the reduction runs on the GPU; the suffix forward stays on the CPU, so this backend is
 //! a correctness path, not a speed-up. `CudaContext::new` panics when no driver is installed,
@@ -17,13 +17,12 @@ use super::reduce::Reducer;
 use super::DistortionError;
 
 const KERNEL: &str = r#"
-extern "C" __global__ void sq_dist(const float* outs, const float* base, double* sums,
-                                   int batch, int size) {
+extern "C" __global__ void sq_norm(const float* changes, double* sums, int batch, int size) {
     int b = blockIdx.x * blockDim.x + threadIdx.x;
     if (b >= batch) return;
     double s = 0.0;
     for (int k = 0; k < size; ++k) {
-        double d = (double)outs[b * size + k] - (double)base[k];
+        double d = (double)changes[b * size + k];
         s += d * d;
     }
     sums[b] = s;
@@ -55,7 +54,7 @@ impl CudaReducer {
             .load_module(ptx)
             .map_err(|e| format!("load module: {e}"))?;
         let func = module
-            .load_function("sq_dist")
+            .load_function("sq_norm")
             .map_err(|e| format!("load function: {e}"))?;
         Ok(CudaReducer {
             stream: ctx.default_stream(),
@@ -64,34 +63,28 @@ impl CudaReducer {
         })
     }
 
-    fn run(&self, outs: &[f32], base: &[f32]) -> Result<Vec<f64>, String> {
-        if base.is_empty() {
+    fn run(&self, changes: &[f32], size: usize) -> Result<Vec<f64>, String> {
+        if size == 0 {
             return Ok(Vec::new());
         }
-        let batch = outs.len() / base.len();
+        let batch = changes.len() / size;
         let (b32, s32) = (
             i32::try_from(batch).map_err(|_| "batch too large")?,
-            i32::try_from(base.len()).map_err(|_| "output too large")?,
+            i32::try_from(size).map_err(|_| "output too large")?,
         );
         let _guard = self.lock.lock().map_err(|_| "CUDA lock poisoned")?;
         let s = &self.stream;
-        let d_outs = s
-            .clone_htod(&outs[..batch * base.len()])
+        let d_changes = s
+            .clone_htod(&changes[..batch * size])
             .map_err(|e| e.to_string())?;
-        let d_base = s.clone_htod(base).map_err(|e| e.to_string())?;
         let mut d_sums = s
             .alloc_zeros::<f64>(batch.max(1))
             .map_err(|e| e.to_string())?;
         let cfg = LaunchConfig::for_num_elems(batch.max(1) as u32);
         let mut launch = s.launch_builder(&self.func);
-        launch
-            .arg(&d_outs)
-            .arg(&d_base)
-            .arg(&mut d_sums)
-            .arg(&b32)
-            .arg(&s32);
-        // SAFETY: the kernel reads batch * size floats of `d_outs`, size of `d_base`, and writes
-        // batch doubles of `d_sums`, all allocated above with those lengths.
+        launch.arg(&d_changes).arg(&mut d_sums).arg(&b32).arg(&s32);
+        // SAFETY: the kernel reads batch * size floats of `d_changes` and writes batch doubles
+        // of `d_sums`, both allocated above with those lengths.
         unsafe { launch.launch(cfg) }.map_err(|e| e.to_string())?;
         let mut sums = s.clone_dtoh(&d_sums).map_err(|e| e.to_string())?;
         sums.truncate(batch);
@@ -100,8 +93,8 @@ impl CudaReducer {
 }
 
 impl Reducer for CudaReducer {
-    fn squared_distances(&self, outs: &[f32], base: &[f32]) -> Result<Vec<f64>, DistortionError> {
-        self.run(outs, base).map_err(DistortionError::Gpu)
+    fn squared_norms(&self, changes: &[f32], size: usize) -> Result<Vec<f64>, DistortionError> {
+        self.run(changes, size).map_err(DistortionError::Gpu)
     }
 
     fn name(&self) -> &'static str {

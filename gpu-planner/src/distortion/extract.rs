@@ -174,7 +174,7 @@ fn image_sums(
     let pre = prefix[node.inputs[0]].as_deref().unwrap_or(&[]);
     let post = prefix[node.output].as_deref().unwrap_or(&[]);
     // The output's change is measured directly: eq. 4's squared distance is its squared norm.
-    let zero = vec![0.0f32; trained.model().shape(trained.model().output).numel()];
+    let out_size = trained.model().shape(trained.model().output).numel();
     let (_, h, w) = layer.chw;
     let hw = h * w;
     let chunks: Vec<Vec<f64>> = hyps
@@ -193,7 +193,7 @@ fn image_sums(
                     .for_each(|(y, b)| *y -= b);
             }
             let outs = plan.run(trained, prefix, start, chunk.len());
-            let d = reducer.squared_distances(&outs, &zero)?;
+            let d = reducer.squared_norms(&outs, out_size)?;
             progress(chunk.len() as u64);
             Ok(d)
         })

@@ -1,14 +1,15 @@
 //! The reduction of eq. 4: for each hypothesis of a batch, `||F^{i,j}(X) - F(X)||^2`, summed in
-//! `f64`. [`CpuReducer`] is the default; `super::cuda::CudaReducer` (feature `cuda`) does the
+//! `f64`. The suffix hands over the output changes `F^{i,j}(X) - F(X)` themselves, so this is a
+//! squared norm per change. [`CpuReducer`] is the default; `super::cuda::CudaReducer` (feature `cuda`) does the
 //! same on a GPU.
 
 use super::DistortionError;
 
-/// Squared L2 distances between `batch` outputs and the unmodified output.
+/// Squared L2 norms of `batch` output changes.
 pub trait Reducer: Sync {
-    /// `outs` holds `outs.len() / base.len()` outputs back to back; returns one squared
-    /// distance per output.
-    fn squared_distances(&self, outs: &[f32], base: &[f32]) -> Result<Vec<f64>, DistortionError>;
+    /// `changes` holds `changes.len() / size` changes of `size` values back to back (a ragged
+    /// tail is ignored); returns one squared norm per change.
+    fn squared_norms(&self, changes: &[f32], size: usize) -> Result<Vec<f64>, DistortionError>;
 
     /// A short name for messages (`cpu`, `cuda`).
     fn name(&self) -> &'static str;
@@ -19,8 +20,8 @@ pub trait Reducer: Sync {
 pub struct CpuReducer;
 
 impl Reducer for CpuReducer {
-    fn squared_distances(&self, outs: &[f32], base: &[f32]) -> Result<Vec<f64>, DistortionError> {
-        Ok(squared_distances(outs, base))
+    fn squared_norms(&self, changes: &[f32], size: usize) -> Result<Vec<f64>, DistortionError> {
+        Ok(squared_norms(changes, size))
     }
 
     fn name(&self) -> &'static str {
@@ -28,21 +29,14 @@ impl Reducer for CpuReducer {
     }
 }
 
-/// `sum_k (outs[b][k] - base[k])^2` for every `b`, in `f64`.
-pub fn squared_distances(outs: &[f32], base: &[f32]) -> Vec<f64> {
-    if base.is_empty() {
+/// `sum_k changes[b][k]^2` for every whole change `b` of `size` values, in `f64`.
+pub fn squared_norms(changes: &[f32], size: usize) -> Vec<f64> {
+    if size == 0 {
         return Vec::new();
     }
-    outs.chunks(base.len())
-        .map(|o| {
-            o.iter()
-                .zip(base)
-                .map(|(&a, &b)| {
-                    let d = f64::from(a) - f64::from(b);
-                    d * d
-                })
-                .sum()
-        })
+    changes
+        .chunks_exact(size)
+        .map(|c| c.iter().map(|&v| f64::from(v) * f64::from(v)).sum())
         .collect()
 }
 
