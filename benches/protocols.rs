@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the protocol steps over the in-memory three-party network (all three
 //! parties in this process, one thread each): exact and approximate DReLU (seed paper's
-//! (43, 5)), Block-ReLU with 2x2 and 4x4 patches, and a 3x3 convolution with P1's weights.
+//! (43, 5)), Block-ReLU with 2x2 and 4x4 patches, a 3x3 convolution with P1's weights, and the
+//! DCF of `--sign fss` (key generation, P2's; evaluation, P0's and P1's) on 16-bit inputs.
 //! `cargo bench --bench protocols`; `patchwork bench protocols` prints bits and rounds beside.
 // `criterion_group!` defines a public function it cannot document.
 #![allow(missing_docs)]
@@ -11,6 +12,7 @@ use patchwork_core::net::memory;
 use patchwork_core::patch::PatchSize;
 use patchwork_core::protocol::bilinear::Conv2d;
 use patchwork_core::protocol::brelu::{block_relu, MapShape};
+use patchwork_core::protocol::dcf;
 use patchwork_core::protocol::drelu::{drelu, Comparison};
 use patchwork_core::protocol::product::PrivateOperand;
 use patchwork_core::role::Role;
@@ -83,9 +85,33 @@ fn private_conv(c: &mut Criterion) {
     group.finish();
 }
 
+fn dcfs(c: &mut Criterion) {
+    // The approximate window's comparisons: 16-bit inputs (l* = 16), N of them in one call.
+    let bits = 16;
+    let low = |seed| -> Vec<u64> { values(N, seed).iter().map(|v| v & 0xffff).collect() };
+    let (alpha, x, beta) = (low(5), low(6), values(N, 7));
+    let roots = |salt: u64| -> Vec<u128> {
+        let mut g = SplitMix64(salt);
+        (0..N)
+            .map(|_| dcf::seed(g.next_u64(), g.next_u64()))
+            .collect()
+    };
+    let (r0, r1) = (roots(8), roots(9));
+    let cw = dcf::generate(&alpha, &beta, bits, [&r0, &r1]);
+    let mut group = c.benchmark_group("dcf_16bit");
+    group.throughput(Throughput::Elements(N as u64));
+    group.bench_function("generate", |b| {
+        b.iter(|| dcf::generate(&alpha, &beta, bits, [&r0, &r1]))
+    });
+    group.bench_function("evaluate", |b| {
+        b.iter(|| dcf::evaluate(1, &r1, &cw, &x, bits).unwrap())
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = protocols;
     config = Criterion::default().sample_size(10);
-    targets = drelus, block_relus, private_conv
+    targets = drelus, block_relus, private_conv, dcfs
 }
 criterion_main!(protocols);
