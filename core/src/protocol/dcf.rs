@@ -31,6 +31,19 @@ pub fn words(bits: u32) -> usize {
     3 * bits as usize + 1
 }
 
+/// Where the three words of `level`'s correction for comparison `k` of `n` start: the words
+/// are level-major (every comparison's level 0, then level 1, ...), so that evaluating one
+/// level of a batch reads them in order, and the last words are the leaves' corrections.
+fn level_at(n: usize, level: u32, k: usize) -> usize {
+    3 * (level as usize * n + k)
+}
+
+/// Where comparison `k`'s leaf correction lies among the `n` comparisons' words on
+/// `bits`-bit inputs.
+fn leaf_at(n: usize, bits: u32, k: usize) -> usize {
+    3 * bits as usize * n + k
+}
+
 /// A root seed from two stream words (its low bits cleared).
 pub fn seed(lo: u64, hi: u64) -> u128 {
     ((hi as u128) << 64 | lo as u128) & SEED_MASK
@@ -70,6 +83,26 @@ impl Prg {
         self.aes.encrypt_blocks(&mut self.blocks);
     }
 
+    /// For an evaluator at tree depth `bit`'s level: per seed, the block of the child on
+    /// `x`'s side (`G`'s block `x_bit`) and the values' block (2), in that order; [`Prg::block`]
+    /// reads them.
+    fn expand_along(&mut self, seeds: &[u128], x: &[u64], bit: u32) {
+        self.blocks.clear();
+        self.blocks.extend(
+            seeds
+                .iter()
+                .zip(x)
+                .flat_map(|(&s, &x)| [s ^ ((x >> bit) & 1) as u128, s ^ 2])
+                .map(|x| Block::from(x.to_le_bytes())),
+        );
+        self.aes.encrypt_blocks(&mut self.blocks);
+    }
+
+    /// The `i`-th encrypted block of the last expansion.
+    fn block(&self, i: usize) -> u128 {
+        u128::from_le_bytes(self.blocks[i].into())
+    }
+
     /// `G(seed)` of the `k`-th seed of the last [`Prg::expand`].
     fn children(&self, k: usize, seed: u128) -> Children {
         let out = |i: usize| u128::from_le_bytes(self.blocks[3 * k + i].into()) ^ seed ^ i as u128;
@@ -98,7 +131,7 @@ fn convert(s: u128) -> u64 {
 
 /// The correction words of the comparisons `x -> beta[k] * [x < alpha[k]]` on `bits`-bit
 /// inputs (1..=64), for the evaluators' root seeds `roots[0][k]` and `roots[1][k]`: [`words`]
-/// per comparison, one after another.
+/// per comparison, laid out level by level ([`level_at`], [`leaf_at`]).
 pub fn generate(alpha: &[u64], beta: &[u64], bits: u32, roots: [&[u128]; 2]) -> Vec<u64> {
     let n = alpha.len();
     let per = words(bits);
@@ -130,7 +163,7 @@ pub fn generate(alpha: &[u64], beta: &[u64], bits: u32, roots: [&[u128]; 2]) -> 
                 .wrapping_add(e0.v[keep])
                 .wrapping_add(signed(t[1][k], v_cw));
             let t_cw = [e0.t[0] ^ e1.t[0] ^ a as u8 ^ 1, e0.t[1] ^ e1.t[1] ^ a as u8];
-            let at = k * per + 3 * level as usize;
+            let at = level_at(n, level, k);
             let packed = s_cw | t_cw[0] as u128 | (t_cw[1] as u128) << 1;
             cw[at] = packed as u64;
             cw[at + 1] = (packed >> 64) as u64;
@@ -144,7 +177,7 @@ pub fn generate(alpha: &[u64], beta: &[u64], bits: u32, roots: [&[u128]; 2]) -> 
         }
     }
     for k in 0..n {
-        cw[k * per + per - 1] = signed(
+        cw[leaf_at(n, bits, k)] = signed(
             t[1][k],
             convert(s[1][k])
                 .wrapping_sub(convert(s[0][k]))
@@ -156,46 +189,48 @@ pub fn generate(alpha: &[u64], beta: &[u64], bits: u32, roots: [&[u128]; 2]) -> 
 
 /// Evaluator `b`'s (0 for P0, 1 for P1) shares of `beta[k] * [x[k] < alpha[k]]`, from its
 /// root seeds and the correction words of [`generate`]. `None` when `cw` has the wrong length.
+///
+/// An evaluator walks one path of each tree, so per level it needs only two of `G`'s three
+/// blocks (the child on `x`'s side and the values, [`Prg::expand_along`]), and its steps
+/// are free of branches on the secret-dependent control bits.
 pub fn evaluate(b: u8, roots: &[u128], cw: &[u64], x: &[u64], bits: u32) -> Option<Vec<u64>> {
     let n = x.len();
-    let per = words(bits);
-    if roots.len() != n || cw.len() != n * per {
+    if roots.len() != n || cw.len() != n * words(bits) {
         return None;
     }
     let mut prg = Prg::new();
     let mut s = roots.to_vec();
     let mut t = vec![b & 1; n];
-    let mut out = vec![0u64; n];
+    // Sums of the values met on the path; evaluator 1's share is their negation.
+    let mut sum = vec![0u64; n];
     for level in 0..bits {
         let bit = bits - 1 - level;
-        prg.expand(&s);
+        prg.expand_along(&s, x, bit);
+        let words = &cw[level_at(n, level, 0)..level_at(n, level + 1, 0)];
         for k in 0..n {
-            let e = prg.children(k, s[k]);
-            let at = k * per + 3 * level as usize;
-            let packed = (cw[at + 1] as u128) << 64 | cw[at] as u128;
-            let (s_cw, t_cw) = (
-                packed & SEED_MASK,
-                [packed as u8 & 1, (packed >> 1) as u8 & 1],
-            );
-            let go = ((x[k] >> bit) & 1) as usize;
-            let on = t[k];
-            let mut value = e.v[go];
-            if on == 1 {
-                value = value.wrapping_add(cw[at + 2]);
-            }
-            out[k] = out[k].wrapping_add(signed(b, value));
-            s[k] = e.s[go] ^ if on == 1 { s_cw } else { 0 };
-            t[k] = e.t[go] ^ (on & t_cw[go]);
+            let go = ((x[k] >> bit) & 1) as u32;
+            let child = prg.block(2 * k) ^ s[k] ^ go as u128;
+            let values = prg.block(2 * k + 1) ^ s[k] ^ 2;
+            let on = (t[k] as u64).wrapping_neg();
+            let c = &words[3 * k..3 * k + 3];
+            sum[k] = sum[k]
+                .wrapping_add((values >> (64 * go)) as u64)
+                .wrapping_add(c[2] & on);
+            let packed = (c[1] as u128) << 64 | c[0] as u128;
+            let next = child ^ (packed & (on as u128 | (on as u128) << 64));
+            s[k] = next & SEED_MASK;
+            t[k] = (child as u8 & 1) ^ ((packed >> go) as u8 & t[k] & 1);
         }
     }
-    for k in 0..n {
-        let mut value = convert(s[k]);
-        if t[k] == 1 {
-            value = value.wrapping_add(cw[k * per + per - 1]);
-        }
-        out[k] = out[k].wrapping_add(signed(b, value));
-    }
-    Some(out)
+    Some(
+        (0..n)
+            .map(|k| {
+                let on = (t[k] as u64).wrapping_neg();
+                let leaf = convert(s[k]).wrapping_add(cw[leaf_at(n, bits, k)] & on);
+                signed(b, sum[k].wrapping_add(leaf))
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]
