@@ -67,12 +67,6 @@ impl PatchSize {
     }
 }
 
-/// Index of the patch that holds pixel `(y, x)` of a channel cut with `h x w` patches, in
-/// row-major patch order.
-pub fn patch_index(y: usize, x: usize, width: usize, h: usize, w: usize) -> usize {
-    (y / h) * width.div_ceil(w) + x / w
-}
-
 /// Plaintext Block-ReLU of one image, in place: `x` is `C x height x width` (channel-major) and
 /// `patches` has one entry per channel. For each patch, the sign of the patch sum decides
 /// whether the whole patch passes (sum >= 0) or becomes zero; identity channels pass, zero
@@ -130,7 +124,6 @@ mod tests {
         assert_eq!(PatchSize::from_pair(0, 1), Some(PatchSize::Identity));
         assert_eq!(PatchSize::from_pair(1, 0), Some(PatchSize::Zero));
         assert_eq!(PatchSize::from_pair(0, 0), None);
-        assert_eq!(patch_index(4, 6, 7, 2, 3), 2 * 3 + 2);
     }
 
     #[test]

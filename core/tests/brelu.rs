@@ -163,7 +163,8 @@ proptest! {
         let expected: Vec<usize> = (0..shape.len())
             .filter(|&pix| matches!(sizes[pix / hw], PatchSize::Block { .. }))
             .collect();
-        let pixels: Vec<(usize, usize)> = plan.pixels().collect();
+        let mut pixels: Vec<(usize, usize)> = Vec::new();
+        plan.for_each_pixel(|pix, k| pixels.push((pix, k)));
         prop_assert_eq!(pixels.iter().map(|&(pix, _)| pix).collect::<Vec<_>>(), expected);
         prop_assert_eq!(plan.pixel_count(), pixels.len());
         let mut cell = vec![None; plan.patches];

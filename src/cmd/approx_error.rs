@@ -97,7 +97,7 @@ fn real_activations(args: &Args) -> Result<Vec<(f32, usize)>, String> {
                 sizes,
             );
             let mut sums = vec![0f32; plan.patches];
-            plan.pixels().for_each(|(pix, p)| sums[p] += x[pix]);
+            plan.for_each_pixel(|pix, p| sums[p] += x[pix]);
             // The protocol compares a layer's patch sums in the window of its largest patch.
             let area = plan.max_area();
             acts.extend(sums.into_iter().map(|s| (s, area)));

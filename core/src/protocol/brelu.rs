@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use super::drelu::{self, Comparison};
 use super::sign;
 use crate::party::{check_len, Error, Party};
-use crate::patch::{patch_index, PatchSize};
+use crate::patch::PatchSize;
 use crate::role::Role;
 use crate::transport::Transport;
 
@@ -78,16 +78,23 @@ impl PatchPlan {
         self.blocks.len() * self.height * self.width
     }
 
-    /// `(pixel index in the map, patch index)` for every pixel of a block channel, channel by
-    /// channel, row by row.
-    pub fn pixels(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+    /// Calls `f(pixel index in the map, patch index)` for every pixel of a block channel,
+    /// channel by channel, row by row; patches are numbered row-major within a channel. Walked
+    /// patch column by patch column in plain loops, so no pixel costs a division.
+    pub fn for_each_pixel(&self, mut f: impl FnMut(usize, usize)) {
         let (hgt, wid) = (self.height, self.width);
-        self.blocks.iter().flat_map(move |&(c, h, w, first)| {
-            (0..hgt * wid).map(move |i| {
-                let (y, x) = (i / wid, i % wid);
-                (c * hgt * wid + i, first + patch_index(y, x, wid, h, w))
-            })
-        })
+        for &(c, h, w, first) in &self.blocks {
+            let across = wid.div_ceil(w);
+            for y in 0..hgt {
+                let (row, patch) = ((c * hgt + y) * wid, first + y / h * across);
+                for j in 0..across {
+                    let x0 = j * w;
+                    for pix in row + x0..row + (x0 + w).min(wid) {
+                        f(pix, patch + j);
+                    }
+                }
+            }
+        }
     }
 
     /// The largest patch of the layer, in pixels (1 when it has none): a channel's first patch
@@ -179,22 +186,24 @@ impl BlockReluLayer {
         let holder = p.role() != Role::P2;
         let mut sums = vec![0u64; plan.patches];
         let mut values = Vec::with_capacity(if holder { plan.pixel_count() } else { 0 });
-        if holder {
-            for (pix, k) in plan.pixels() {
-                let v = x[pix];
-                sums[k] = sums[k].wrapping_add(v);
-                values.push(v);
+        let mut decision = Vec::with_capacity(plan.pixel_count());
+        plan.for_each_pixel(|pix, k| {
+            decision.push(k as u32);
+            if holder {
+                sums[k] = sums[k].wrapping_add(x[pix]);
+                values.push(x[pix]);
             }
-        }
+        });
         let Some(split) = drelu::split(p, step, &sums, cmp)? else {
             return Ok(out);
         };
-        let decision: Vec<u32> = plan.pixels().map(|(_, k)| k as u32).collect();
         let product = sign::multiply(p, step, &split, &values, &decision)?;
         if holder {
-            for ((pix, _), v) in plan.pixels().zip(product) {
-                out[pix] = v;
-            }
+            let mut next = 0;
+            plan.for_each_pixel(|pix, _| {
+                out[pix] = product[next];
+                next += 1;
+            });
         }
         Ok(out)
     }

@@ -127,9 +127,13 @@ impl<'a> Calibrator<'a> {
                     };
                     let plan = PatchPlan::new(shape, sizes);
                     let mut sums = vec![0i64; plan.patches];
-                    for (pix, p) in plan.pixels() {
-                        sums[p] = sums[p].wrapping_add(enc(x[pix])?);
-                    }
+                    let mut encoded = Ok(());
+                    plan.for_each_pixel(|pix, p| match enc(x[pix]) {
+                        Ok(e) => sums[p] = sums[p].wrapping_add(e),
+                        Err(e) if encoded.is_ok() => encoded = Err(e),
+                        Err(_) => {}
+                    });
+                    encoded?;
                     sums.into_iter().for_each(|s| range.add(s));
                     // A Block-ReLU6's clamp compares `BlockReLU(x) - 6`.
                     if let Some(cap) = node.op.cap() {
