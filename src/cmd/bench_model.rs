@@ -23,8 +23,8 @@ use patchwork_planner::synth;
 
 use patchwork_net::tcp::session_reaching_via;
 
-use super::launch::party_command;
-use super::party_result::{PartyResult, PartyRun};
+use super::launch::{first_failure, party_command, PartyExit};
+use super::party_result::PartyRun;
 use super::secure::SettingsArgs;
 use super::values::{arg_name, comparison_arg, comparison_text, TruncationArg};
 use super::wan_link::{parse_link, Link, Relay};
@@ -142,23 +142,18 @@ impl Setup {
             .map_err(|e| e.to_string())
         };
         let children = [spawn(Role::P0)?, spawn(Role::P1)?, spawn(Role::P2)?];
-        let mut results = Vec::new();
-        for (k, child) in children.into_iter().enumerate() {
-            let out = child.wait_with_output().map_err(|e| e.to_string())?;
-            if !out.status.success() {
-                return Err(format!(
-                    "P{k} failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                ));
-            }
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            results.push(
-                PartyResult::parse(&stdout)
-                    .and_then(PartyResult::ran)
-                    .map_err(|e| format!("P{k}: {e}"))?,
-            );
+        let mut exits = Vec::new();
+        for child in children {
+            exits.push(PartyExit::wait(child)?);
         }
-        Ok(results)
+        if let Some(failure) = first_failure(&exits) {
+            return Err(failure);
+        }
+        exits
+            .iter()
+            .enumerate()
+            .map(|(k, exit)| exit.ran().map_err(|e| format!("P{k}: {e}")))
+            .collect()
     }
 }
 
