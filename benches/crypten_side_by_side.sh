@@ -15,8 +15,8 @@
 #
 # Usage: benches/crypten_side_by_side.sh [RUNS] [REPEAT]   (defaults 3 and 3)
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-venv="${PATCHWORK_VENV:-/root/.cache/patchwork-venv}"
+# shellcheck source=benches/common.sh
+source "$(dirname "$0")/common.sh"
 cvenv="${CRYPTEN_VENV:-$HOME/.cache/patchwork-crypten-venv}"
 runs="${1:-3}"
 repeat="${2:-3}"
@@ -27,14 +27,9 @@ if ! [ -x "$cvenv/bin/python" ]; then
   "$cvenv/bin/pip" install -q "torch==1.13.1" "numpy<2" "onnx==1.13.1" "protobuf==3.20.3" omegaconf pyyaml
   "$cvenv/bin/pip" install -q --no-deps "crypten==0.4.1"
 fi
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-(cd "$root" && cargo build --release -q)
-bin="$root/target/release/patchwork"
 "$venv/bin/python" "$root/python/export_test_models.py" "$work" resnet18_cifar >/dev/null 2>&1
 model="$work/resnet18_cifar.onnx"
-echo "$(date -u '+%F %H:%M') UTC, $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores;" \
-  "ResNet18-CIFAR exact, seconds per inference (median of inferences 2-$repeat of a session)"
+machine_line "ResNet18-CIFAR exact, seconds per inference (median of inferences 2-$repeat of a session)"
 echo
 echo "| run | system | seconds | rounds | MB | top-1 = PyTorch's |"
 echo "| ---: | --- | ---: | ---: | ---: | --- |"

@@ -13,17 +13,13 @@
 #   network names must match (default: every row), e.g. 'MobileNetV2'.
 # Needs the Python venv of the tests ($PATCHWORK_VENV) and a release build (built here).
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-VENV="${PATCHWORK_VENV:-/root/.cache/patchwork-venv}"
 SAMPLES="${1:-2}"
 NETWORKS="${2:-.}"
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
-(cd "$ROOT" && cargo build --release -q)
-BIN="$ROOT/target/release/patchwork"
-"$VENV/bin/python" "$ROOT/python/export_test_models.py" "$WORK" \
+# shellcheck source=benches/common.sh
+source "$(dirname "$0")/common.sh"
+"$venv/bin/python" "$root/python/export_test_models.py" "$work" \
     resnet18_cifar_dynamo mobilenet_v2_dynamo deeplab_small_dynamo > /dev/null 2>&1
-"$VENV/bin/python" - "$WORK" "$SAMPLES" <<'PY'
+"$venv/bin/python" - "$work" "$SAMPLES" <<'PY'
 import sys, numpy as np
 work, n = sys.argv[1], int(sys.argv[2])
 for name, hw in [("r18", 32), ("mb", 224), ("dl", 64)]:
@@ -34,13 +30,13 @@ printf "| --- | --- | --- | --- | --- | --- | --- | --- |\n"
 # name, model, data, shard, extra flags
 while read -r label model data shard flags; do
     [[ "$label" =~ $NETWORKS ]] || continue
-    common=(plan distortion --model "$WORK/$model.onnx" --data "$WORK/$data.npy" $flags)
+    common=(plan distortion --model "$work/$model.onnx" --data "$work/$data.npy" $flags)
     # The whole table's pairs for one image: the opening line of an unsharded run.
     # (stopped after 5 s: only its first line is needed)
-    whole=$( (timeout 5 "$BIN" "${common[@]}" --samples 1 --out "$WORK/whole.json" \
+    whole=$( (timeout 5 "$bin" "${common[@]}" --samples 1 --out "$work/whole.json" \
         < /dev/null 2>/dev/null || true) | head -1 | sed -E 's/.* ([0-9]+) hypothesis-image pairs.*/\1/')
     start=$(date +%s.%N)
-    line=$("$BIN" "${common[@]}" --samples "$SAMPLES" --shard "$shard" --out "$WORK/part.json" \
+    line=$("$bin" "${common[@]}" --samples "$SAMPLES" --shard "$shard" --out "$work/part.json" \
         < /dev/null 2>/dev/null)
     line=${line%%$'\n'*}
     end=$(date +%s.%N)

@@ -21,13 +21,10 @@
 #
 # Usage: benches/planner_cluster.sh [SAMPLES]   (default 16; root, slurm-wlm, munge, the venv)
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-venv="${PATCHWORK_VENV:-/root/.cache/patchwork-venv}"
 samples="${1:-16}"
-work="$(mktemp -d /tmp/patchwork-planner-cluster.XXXXXX)"
+# shellcheck source=benches/common.sh
+source "$(dirname "$0")/common.sh"
 trap '"$root/deploy/slurm/cluster.sh" down "$work/cluster" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-(cd "$root" && cargo build --release -q)
-bin="$root/target/release/patchwork"
 fashion="$root/models/fashion_resnet.onnx"
 if [ "${PW_SKIP_CLUSTER:-0}" != 1 ]; then
 eval "$("$root/deploy/slurm/cluster.sh" up "$work/cluster" | grep '^SLURM_CONF=')"

@@ -10,16 +10,12 @@
 # Usage: benches/preprocess.sh [REPEAT] [SIGNS]   (default 3 and "private-compare fss"; needs
 # the venv for the ResNet18 export)
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-venv="${PATCHWORK_VENV:-/root/.cache/patchwork-venv}"
 repeat="${1:-3}"
 signs="${2:-private-compare fss}"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-(cd "$root" && cargo build --release -q)
-bin="$root/target/release/patchwork"
+# shellcheck source=benches/common.sh
+source "$(dirname "$0")/common.sh"
 "$venv/bin/python" "$root/python/export_test_models.py" "$work" resnet18_cifar_dynamo >/dev/null 2>&1
-echo "$(date -u '+%F %H:%M') UTC, $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; median of inferences 2-$repeat"
+machine_line "median of inferences 2-$repeat"
 echo
 echo "| model | sign | phases | rounds | MB online | MB offline | LAN s | 50 ms, 1 Gbit/s s | floor s | offline s (LAN) |"
 echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
@@ -32,7 +28,7 @@ while read -r label model flags; do
     if ! "$bin" bench model --model "$model" $flags "${extra[@]}" --repeat "$repeat" \
       --link rtt=50ms,rate=1gbit --json >"$work/r.json" 2>"$work/err"; then
       # A refusal (e.g. more preprocessed material than a party may keep) is a result too.
-      echo "| $label | $sign | $mode | refused: $(grep -m1 -o 'error: P.*' "$work/err" | tail -c 200) |"
+      echo "| $label | $sign | $mode | refused: $(refusal "$work/err") |"
       continue
     fi
     python3 - "$label" "$sign" "$mode" "$work/r.json" <<'PY'

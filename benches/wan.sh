@@ -9,16 +9,12 @@
 #
 # Usage: benches/wan.sh [REPEAT]   (default 5; needs the venv for the ResNet18 export)
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-venv="${PATCHWORK_VENV:-/root/.cache/patchwork-venv}"
 repeat="${1:-5}"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-(cd "$root" && cargo build --release -q)
-bin="$root/target/release/patchwork"
+# shellcheck source=benches/common.sh
+source "$(dirname "$0")/common.sh"
 "$venv/bin/python" "$root/python/export_test_models.py" "$work" resnet18_cifar_dynamo >/dev/null 2>&1
 links=(--link rtt=50ms,rate=1gbit --link rtt=50ms,rate=100mbit --link rtt=100ms,rate=100mbit)
-echo "$(date -u '+%F %H:%M') UTC, $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; median of inferences 2-$repeat"
+machine_line "median of inferences 2-$repeat"
 echo
 echo "| model | rounds | MB | LAN | 50 ms, 1 Gbit/s | 50 ms, 100 Mbit/s | 100 ms, 100 Mbit/s |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
