@@ -1,6 +1,7 @@
 //! Criterion benchmark of the wrapping 64-bit matrix product behind every convolution and
-//! linear layer (`patchwork_core::gemm`, AVX-512 where the processor has it): square products
-//! and the im2col shape of a 3x3, 64-channel convolution on a 32x32 map. `cargo bench --bench gemm`.
+//! linear layer (`patchwork_core::gemm`, AVX-512 where the processor has it): square products,
+//! the im2col shape of a 3x3, 64-channel convolution on a 32x32 map, and two narrow ones (few
+//! output columns: convolutions on small maps). `cargo bench --bench gemm`.
 // `criterion_group!` defines a public function it cannot document.
 #![allow(missing_docs)]
 
@@ -19,6 +20,10 @@ fn gemm(c: &mut Criterion) {
         ("128x128x128", (128, 128, 128)),
         ("256x256x256", (256, 256, 256)),
         ("conv3x3_64_on_32x32", (1024, 576, 64)),
+        // Falcon's AlexNet for CIFAR-10: 5x5 from 96 to 256 channels on a 3x3 map, and 3x3
+        // from 256 to 384 on a 1x1 map (one output column: a matrix-vector product).
+        ("conv5x5_96_to_256_on_3x3", (256, 2400, 9)),
+        ("conv3x3_256_to_384_on_1x1", (384, 2304, 1)),
     ] {
         let (a, b) = (random(m * k, 1), random(k * n, 2));
         let mut out = vec![0u64; m * n];
