@@ -17,11 +17,29 @@ pub trait Bilinear {
     /// `out += op(lhs, rhs)`, wrapping.
     fn accumulate(&self, lhs: &[u64], rhs: &[u64], out: &mut [u64]);
 
+    /// `out += op(lhs_i, rhs)` for each of the `lhs_len()`-element left operands `lhs_i` laid
+    /// one after another in `lhs` (and outputs in `out`): a batch through the same right
+    /// operand. By default one [`Bilinear::accumulate`] per image.
+    fn accumulate_each(&self, lhs: &[u64], rhs: &[u64], out: &mut [u64]) {
+        one_by_one(self, lhs, rhs, out);
+    }
+
     /// `op(lhs, rhs)`.
     fn apply(&self, lhs: &[u64], rhs: &[u64]) -> Vec<u64> {
         let mut out = vec![0; self.out_len()];
         self.accumulate(lhs, rhs, &mut out);
         out
+    }
+}
+
+/// `op` through each left operand of `lhs` (and output of `out`) in turn.
+fn one_by_one<Op: Bilinear + ?Sized>(op: &Op, lhs: &[u64], rhs: &[u64], out: &mut [u64]) {
+    let (l, o) = (op.lhs_len(), op.out_len());
+    for (x, y) in lhs
+        .chunks_exact(l.max(1))
+        .zip(out.chunks_exact_mut(o.max(1)))
+    {
+        op.accumulate(x, rhs, y);
     }
 }
 
@@ -143,17 +161,23 @@ impl Conv2d {
         )
     }
 
-    /// The im2col matrix of one group: `(cg * kh * kw) x (oh * ow)`.
-    fn im2col(&self, x: &[u64], g: usize) -> Vec<u64> {
+    /// Rows of the im2col matrix of one group (`cg * kh * kw`).
+    fn kdim(&self) -> usize {
+        (self.in_c / self.groups) * self.kh * self.kw
+    }
+
+    /// Writes the im2col matrix of image `x`, group `g` (`kdim x (oh * ow)`) into the columns
+    /// `at..at + oh * ow` of `cols`, a row-major matrix `width` columns wide (zeros already in
+    /// place where the kernel reads padding).
+    fn im2col_into(&self, x: &[u64], g: usize, cols: &mut [u64], width: usize, at: usize) {
         let cg = self.in_c / self.groups;
         let (oh, ow) = self.out_hw();
-        let mut cols = vec![0u64; cg * self.kh * self.kw * oh * ow];
         let mut row = 0;
         for c in g * cg..(g + 1) * cg {
             let plane = &x[c * self.in_h * self.in_w..(c + 1) * self.in_h * self.in_w];
             for ky in 0..self.kh {
                 for kx in 0..self.kw {
-                    let dst = &mut cols[row * oh * ow..(row + 1) * oh * ow];
+                    let dst = &mut cols[row * width + at..row * width + at + oh * ow];
                     for oy in 0..oh {
                         let iy = (oy * self.stride[0] + ky * self.dilation[0]) as isize
                             - self.pad[0] as isize;
@@ -172,9 +196,13 @@ impl Conv2d {
                 }
             }
         }
-        cols
     }
 }
+
+/// Output columns that one product of [`Conv2d::accumulate_each`] aims for: on maps smaller
+/// than this, images are put side by side so that the product runs in full register tiles
+/// (a 3x3 map alone is nine columns; 28 of them are 252).
+const BATCH_COLUMNS: usize = 256;
 
 impl Bilinear for Conv2d {
     fn lhs_len(&self) -> usize {
@@ -189,10 +217,11 @@ impl Bilinear for Conv2d {
     }
     fn accumulate(&self, lhs: &[u64], rhs: &[u64], out: &mut [u64]) {
         let (oh, ow) = self.out_hw();
-        let og = self.out_c / self.groups;
-        let kdim = (self.in_c / self.groups) * self.kh * self.kw;
+        let (og, kdim) = (self.out_c / self.groups, self.kdim());
+        // Every group writes the same places of `cols`; those read as padding stay zero.
+        let mut cols = vec![0u64; kdim * oh * ow];
         for g in 0..self.groups {
-            let cols = self.im2col(lhs, g);
+            self.im2col_into(lhs, g, &mut cols, oh * ow, 0);
             let w = &rhs[g * og * kdim..(g + 1) * og * kdim];
             gemm_acc(
                 og,
@@ -202,6 +231,42 @@ impl Bilinear for Conv2d {
                 &cols,
                 &mut out[g * og * oh * ow..(g + 1) * og * oh * ow],
             );
+        }
+    }
+
+    /// On a small map, up to [`BATCH_COLUMNS`] / `(oh * ow)` images per product, their im2col
+    /// matrices side by side, each image's outputs added back to its own place; on a large map
+    /// one product per image, as [`Conv2d::accumulate`] does.
+    fn accumulate_each(&self, lhs: &[u64], rhs: &[u64], out: &mut [u64]) {
+        let (oh, ow) = self.out_hw();
+        let ohw = oh * ow;
+        let (l, o) = (self.lhs_len(), self.out_len());
+        let per = BATCH_COLUMNS / ohw.max(1);
+        if per <= 1 || l == 0 || o == 0 {
+            return one_by_one(self, lhs, rhs, out);
+        }
+        let (og, kdim) = (self.out_c / self.groups, self.kdim());
+        for (xs, ys) in lhs.chunks(per * l).zip(out.chunks_mut(per * o)) {
+            let width = xs.len() / l * ohw;
+            let mut cols = vec![0u64; kdim * width];
+            let mut prod = vec![0u64; og * width];
+            for g in 0..self.groups {
+                prod.fill(0);
+                for (i, x) in xs.chunks_exact(l).enumerate() {
+                    self.im2col_into(x, g, &mut cols, width, i * ohw);
+                }
+                let w = &rhs[g * og * kdim..(g + 1) * og * kdim];
+                gemm_acc(og, kdim, width, w, &cols, &mut prod);
+                for (i, y) in ys.chunks_exact_mut(o).enumerate() {
+                    for oc in 0..og {
+                        let dst = &mut y[(g * og + oc) * ohw..(g * og + oc + 1) * ohw];
+                        let src = &prod[oc * width + i * ohw..oc * width + (i + 1) * ohw];
+                        for (d, v) in dst.iter_mut().zip(src) {
+                            *d = d.wrapping_add(*v);
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -228,13 +293,7 @@ impl<Op: Bilinear> Bilinear for Batched<Op> {
         self.n * self.op.out_len()
     }
     fn accumulate(&self, lhs: &[u64], rhs: &[u64], out: &mut [u64]) {
-        let (l, o) = (self.op.lhs_len(), self.op.out_len());
-        for (x, y) in lhs
-            .chunks_exact(l.max(1))
-            .zip(out.chunks_exact_mut(o.max(1)))
-        {
-            self.op.accumulate(x, rhs, y);
-        }
+        self.op.accumulate_each(lhs, rhs, out);
     }
 }
 
@@ -281,9 +340,17 @@ mod tests {
         out
     }
 
-    #[test]
-    fn im2col_conv_matches_direct_convolution() {
-        let shapes = [
+    /// Convolutions of every kind: same-size, strided and dilated depthwise, grouped with
+    /// uneven padding, and maps of 1x1 and 3x3 outputs (as on the last layers of a network).
+    fn shapes() -> Vec<Conv2d> {
+        vec![
+            Conv2d::same_3x3(3, 4, 7, 6),
+            Conv2d::same_3x3(5, 3, 1, 1),
+            Conv2d {
+                kh: 5,
+                kw: 5,
+                ..Conv2d::same_3x3(4, 6, 5, 5)
+            },
             Conv2d::same_3x3(3, 4, 7, 6),
             Conv2d {
                 in_c: 4,
@@ -309,8 +376,12 @@ mod tests {
                 dilation: [1, 1],
                 groups: 2,
             },
-        ];
-        for c in shapes {
+        ]
+    }
+
+    #[test]
+    fn im2col_conv_matches_direct_convolution() {
+        for c in shapes() {
             let x: Vec<u64> = (0..c.lhs_len() as u64)
                 .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
                 .collect();
@@ -321,16 +392,22 @@ mod tests {
         }
     }
 
+    /// Batches of 1, 3 and 40 images: on small maps several images share one product of
+    /// [`BATCH_COLUMNS`] columns (28 images of a 3x3 map, so 40 of them take two products, the
+    /// second one ragged).
     #[test]
     fn a_batch_is_each_image_through_the_same_weights() {
-        let c = Conv2d::same_3x3(2, 3, 5, 4);
-        let b = Batched { op: c, n: 3 };
-        let x: Vec<u64> = (0..b.lhs_len() as u64).map(|i| i * i + 1).collect();
-        let w: Vec<u64> = (0..c.rhs_len() as u64).map(|i| i.wrapping_neg()).collect();
-        let each: Vec<u64> = x
-            .chunks(c.lhs_len())
-            .flat_map(|img| direct(&c, img, &w))
-            .collect();
-        assert_eq!(b.apply(&x, &w), each);
+        for c in shapes() {
+            for n in [1, 3, 40] {
+                let b = Batched { op: c, n };
+                let x: Vec<u64> = (0..b.lhs_len() as u64).map(|i| i * i + 1).collect();
+                let w: Vec<u64> = (0..c.rhs_len() as u64).map(|i| i.wrapping_neg()).collect();
+                let each: Vec<u64> = x
+                    .chunks(c.lhs_len())
+                    .flat_map(|img| direct(&c, img, &w))
+                    .collect();
+                assert_eq!(b.apply(&x, &w), each, "{c:?}, {n} images");
+            }
+        }
     }
 }
