@@ -15,6 +15,7 @@ ops_mix_dynamo (and small_rgb_dynamo, a small 3-channel CNN) with what a plain `
 exporter, its default opset, weights in an external `NAME.onnx.data` file beside the model);
 deeplab_small_dynamic and small_rgb_dynamic likewise with symbolic H and W, their input and
 output at another size (DYNAMIC_RUN_HW) than the example the export traced.
+falcon_lenet, falcon_alexnet_cifar and falcon_vgg16_cifar: Falcon's networks, for its side by side.
 BatchNorm statistics are randomised so that folding BatchNorm into Conv is really exercised
 (MobileNetV2's are measured on random inputs instead, see calibrate_bn).
 """
@@ -171,6 +172,46 @@ def normalized():
     return Normalized(), (1, 3, 16, 16)
 
 
+# Falcon's networks (github.com/snwagh/falcon-public, src/secondary.cpp, selectNetwork), layer
+# for layer, for benches/falcon_side_by_side.sh: as there, max pooling comes before the ReLU it
+# is paired with, the logits pass a last ReLU, and AlexNet-for-CIFAR has no BatchNorm (the
+# script removes Falcon's two, as its NUM_LAYERS = 18 comment has it).
+def conv_relu(cin, cout, pool=False):
+    layers = [nn.Conv2d(cin, cout, 3, padding=1)]
+    return layers + [nn.MaxPool2d(2), nn.ReLU()] if pool else layers + [nn.ReLU()]
+
+
+def falcon_lenet():
+    return nn.Sequential(
+        nn.Conv2d(1, 20, 5), nn.MaxPool2d(2), nn.ReLU(),
+        nn.Conv2d(20, 50, 5), nn.MaxPool2d(2), nn.ReLU(), nn.Flatten(),
+        nn.Linear(800, 500), nn.ReLU(), nn.Linear(500, 10), nn.ReLU(),
+    ), (1, 1, 28, 28)
+
+
+def falcon_alexnet_cifar():
+    return nn.Sequential(
+        nn.Conv2d(3, 96, 11, stride=4, padding=9), nn.MaxPool2d(3, 2), nn.ReLU(),
+        nn.Conv2d(96, 256, 5, padding=1), nn.MaxPool2d(3, 2), nn.ReLU(),
+        nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 384, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(), nn.Flatten(),
+        nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+        nn.Linear(256, 10), nn.ReLU(),
+    ), (1, 3, 33, 33)
+
+
+def falcon_vgg16_cifar():
+    widths = [(3, 64), (64, 64, True), (64, 128), (128, 128, True), (128, 256), (256, 256),
+              (256, 256, True), (256, 512), (512, 512), (512, 512, True), (512, 512),
+              (512, 512), (512, 512, True)]
+    layers = [m for w in widths for m in conv_relu(*w)]
+    return nn.Sequential(
+        *layers, nn.Flatten(), nn.Linear(512, 4096), nn.ReLU(),
+        nn.Linear(4096, 4096), nn.ReLU(), nn.Linear(4096, 1000), nn.ReLU(),
+    ), (1, 3, 32, 32)
+
+
 # name -> (builder, opset, constant folding) for the TorchScript exporter; opset None means the
 # default exporter with its defaults. Without constant folding the export keeps
 # BatchNormalization nodes (folded by Patchwork) and torch's Shape/Gather/Concat plumbing.
@@ -191,6 +232,9 @@ MODELS = {
     "normalized": (normalized, 13, True),
     "normalized_dynamo": (normalized, None, True),
     "small_rgb_dynamic": (small_rgb, "dynamic", True),
+    "falcon_lenet": (falcon_lenet, 13, True),
+    "falcon_alexnet_cifar": (falcon_alexnet_cifar, 13, True),
+    "falcon_vgg16_cifar": (falcon_vgg16_cifar, 13, True),
 }
 
 # Builders whose BatchNorm statistics are measured (calibrate_bn) rather than random.
