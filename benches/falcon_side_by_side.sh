@@ -5,24 +5,26 @@
 # - Falcon (semi-honest 3PC over a 32-bit ring): a copy of the falcon-public checkout FALCON_DIR
 #   (github.com/snwagh/falcon-public; this script does not download it), changed in the copy
 #   only: inference (`test`) instead of training in src/main.cpp, the batch size, and AlexNet's
-#   two BatchNorm layers removed; built with make (g++, libssl-dev) twice, with its default
-#   triple-loop matrix product and with Eigen's, and each run takes the faster (at batch 1 the
-#   triple loop is, batched Eigen is). Its offline phase is a stub of zeros, so its seconds are
+#   two BatchNorm layers removed; built with make (g++, libssl-dev) with its default triple-loop
+#   matrix product at batch 1 and with Eigen's batched, the faster of the two on each of its
+#   networks (BENCHMARKS.md; FALCON_BOTH=1 builds and runs both and takes the faster per run).
+#   Its offline phase is a stub of zeros, so its seconds are
 #   an online phase's. Its parties run with an unlimited stack (its FCLayer::initialize puts
 #   the weights of a layer on the stack: VGG16's 4096 x 4096 need 64 MB).
 # - Patchwork: `patchwork bench model --batch N --approx exact` on the same layers
 #   (python/export_test_models.py falcon_*), in one phase (joint) and, with `--sign fss
 #   --preprocess`, its online phase.
-# Each run is one Falcon forward pass and one Patchwork session of REPEAT inferences (its figure
-# is the median of inferences 2..REPEAT). Prints seconds per image for each run, then the ratio
-# Falcon / Patchwork of the medians over the runs (above 1: Patchwork faster).
+# Each run is one Falcon process of REPEAT forward passes (its figure: their mean, the only
+# figure it prints) and one Patchwork session of REPEAT inferences (its figure: the median of
+# inferences 2..REPEAT; the first pays the warm-up). Prints seconds per image for each run, then
+# the ratio Falcon / Patchwork of the medians over the runs (above 1: Patchwork faster).
 #
 # Usage: benches/falcon_side_by_side.sh FALCON_DIR [RUNS] [REPEAT] [NETWORKS]
-#   (defaults 3, 3 and "LeNet AlexNet VGG16"; needs the venv for the exports)
+#   (defaults 3, 6 and "LeNet AlexNet VGG16"; needs the venv for the exports)
 set -euo pipefail
 falcon_src="${1:?usage: benches/falcon_side_by_side.sh FALCON_DIR [RUNS] [REPEAT] [NETWORKS]}"
 runs="${2:-3}"
-repeat="${3:-3}"
+repeat="${3:-6}"
 networks="${4:-LeNet AlexNet VGG16}"
 [ -f "$falcon_src/src/secondary.cpp" ] || { echo "$falcon_src is not a falcon-public checkout" >&2; exit 1; }
 # shellcheck source=benches/common.sh
@@ -37,9 +39,9 @@ build_falcon() {
   [ -x "$dir/Falcon.out" ] && return
   mkdir -p "$dir"
   (cd "$falcon_src" && tar cf - --exclude=./files/preload --exclude='*.o' --exclude=Falcon.out .) | tar xf - -C "$dir"
-  python3 - "$dir" "$1" "$2" <<'PY'
+  python3 - "$dir" "$1" "$2" "$repeat" <<'PY'
 import re, sys
-d, log, eigen = sys.argv[1:4]
+d, log, eigen, passes = sys.argv[1:5]
 def edit(path, old, new, count=1):
     text = open(f"{d}/{path}").read()
     if text.count(old) != count:
@@ -50,6 +52,7 @@ edit("src/main.cpp", '\t// network += " test";\n\t// test(PRELOADING, network, n
      '\tnetwork += " test";\n\ttest(PRELOADING, network, net);')
 edit("src/globals.h", "#define USING_EIGEN false", f"#define USING_EIGEN {eigen}")
 edit("src/globals.h", "#define LOG_MINI_BATCH 7", f"#define LOG_MINI_BATCH {log}")
+edit("src/globals.h", "#define NUM_ITERATIONS 1\n", f"#define NUM_ITERATIONS {passes}\n")
 # AlexNet for CIFAR-10 without its BatchNorm layers (l3 and l7).
 text = open(f"{d}/src/secondary.cpp").read()
 start = text.index("CNNConfig(33,33,3,96")
@@ -65,8 +68,8 @@ PY
     || { tail -20 "$dir/build.log" >&2; exit 1; }
 }
 
-# Falcon's P0 seconds for one forward pass of network $1 at batch 2^$2 with matrix product $3,
-# and its MB and rounds.
+# Falcon's P0 seconds per forward pass of network $1 at batch 2^$2 with matrix product $3 (the
+# mean of REPEAT passes), and its MB and rounds per pass.
 run_falcon() {
   local dir="$work/falcon.$2.$3" dataset=CIFAR10 out
   [ "$1" = LeNet ] && dataset=MNIST
@@ -75,15 +78,16 @@ run_falcon() {
     ./Falcon.out 1 files/IP_localhost files/keyB files/keyBC files/keyAB "$1" "$dataset" Semi-honest >/dev/null &
     timeout 600 ./Falcon.out 0 files/IP_localhost files/keyA files/keyAB files/keyAC "$1" "$dataset" Semi-honest
     wait; })"
-  python3 - "$out" <<'PY'
+  python3 - "$out" "$repeat" <<'PY'
 import re, sys
-out = sys.argv[1]
+out, passes = sys.argv[1], int(sys.argv[2])
 secs = re.search(r"Wall Clock time for .* test: ([0-9.e+-]+) sec", out)
 mb = re.search(r"Total communication: ([0-9.e+-]+)MB \(sent\)", out)
 rounds = re.search(r"Rounds, .* test, P0: (\d+)\(sends\)", out)
 if not secs:
     sys.exit("Falcon printed no wall-clock time:\n" + out[-2000:])
-print(secs.group(1), mb.group(1) if mb else "nan", rounds.group(1) if rounds else "nan")
+per = lambda m: f"{float(m.group(1)) / passes:.6g}" if m else "nan"
+print(per(secs), per(mb), per(rounds))
 PY
 }
 
@@ -105,9 +109,9 @@ print(r["steady_seconds"] or r["seconds"], r["bytes"]["total"] / 1e6, r["rounds"
 PY
 }
 
-machine_line "seconds per image; Falcon: one forward pass; Patchwork: median of inferences 2-$repeat of a session"
+machine_line "seconds per image; Falcon: mean of $repeat forward passes; Patchwork: median of inferences 2-$repeat of a session"
 echo
-echo "| network | batch | run | Falcon s/image (triple loop, Eigen) | Falcon MB, rounds | Patchwork joint s/image | MB, rounds | Patchwork fss online s/image | MB, rounds |"
+echo "| network | batch | run | Falcon s/image (its product: s per pass) | Falcon MB, rounds | Patchwork joint s/image | MB, rounds | Patchwork fss online s/image | MB, rounds |"
 echo "| --- | ---: | ---: | ---: | --- | ---: | --- | ---: | --- |"
 summary=""
 for net in $networks; do
@@ -119,17 +123,22 @@ for net in $networks; do
   esac
   for log in 0 "$big"; do
     batch=$((1 << log))
-    build_falcon "$log" false
-    build_falcon "$log" true
+    products=false
+    [ "$log" = 0 ] || products=true
+    [ "${FALCON_BOTH:-0}" = 1 ] && products="false true"
+    for p in $products; do build_falcon "$log" "$p"; done
     f_all="" j_all="" o_all=""
     for run in $(seq 1 "$runs"); do
-      read -r ls fmb fr < <(run_falcon "$net" "$log" false)
-      read -r es _ _ < <(run_falcon "$net" "$log" true)
-      fs="$(python3 -c "print(min($ls, $es))")"
+      each=()
+      for p in $products; do
+        read -r s fmb fr < <(run_falcon "$net" "$log" "$p")
+        each+=("$s")
+      done
+      fs="$(python3 -c "print(min([${each[*]/%/,}]))")"
       read -r js jmb jr < <(run_patchwork "$model" "$batch")
       read -r os omb or < <(run_patchwork "$model" "$batch" --sign fss --preprocess)
       per() { python3 -c "print(f'{$1 / $batch:.4f}')" 2>/dev/null || echo "$1"; }
-      echo "| $net | $batch | $run | $(per "$fs") ($(per "$ls"), $(per "$es")) | $fmb, $fr | $(per "$js") | $jmb, $jr | $(per "$os") | $omb, $or |"
+      echo "| $net | $batch | $run | $(per "$fs") (Eigen $products: ${each[*]} s per pass) | $fmb, $fr | $(per "$js") | $jmb, $jr | $(per "$os") | $omb, $or |"
       f_all+="$fs " j_all+="$js " o_all+="$os "
     done
     summary+="$(python3 - "$net" "$batch" "$f_all" "$j_all" "$o_all" <<'PY'
@@ -150,6 +159,6 @@ done
 echo
 echo "Medians over the runs (ratio = Falcon / Patchwork seconds; above 1: Patchwork faster)"
 echo
-echo "| network | batch | Falcon s/image (the faster product) | Patchwork joint s/image | ratio | Patchwork fss online s/image | ratio |"
+echo "| network | batch | Falcon s/image | Patchwork joint s/image | ratio | Patchwork fss online s/image | ratio |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 printf '%s' "$summary"
