@@ -178,9 +178,19 @@ impl<E: core::fmt::Debug> core::fmt::Display for InferError<E> {
                 inferences,
                 per_inference,
                 limit,
+            } if per_inference > limit => write!(
+                f,
+                "one preprocessed inference keeps {per_inference} bytes ({inferences} asked for), more than the {limit} a party may keep: use a smaller batch, or no --preprocess"
+            ),
+            InferError::Preprocessing {
+                inferences,
+                per_inference,
+                limit,
             } => write!(
                 f,
-                "preprocessing {inferences} inferences keeps {per_inference} bytes each, more than the {limit} a party may keep: preprocess fewer inferences per session"
+                "preprocessing {inferences} inferences keeps {per_inference} bytes each, {} in all, more than the {limit} a party may keep: preprocess at most {} inferences per session",
+                inferences.saturating_mul(*per_inference),
+                limit / per_inference.max(&1)
             ),
             InferError::Unsupported { node, op, reason } => {
                 write!(f, "node '{node}' ({op}): {reason}")
@@ -1046,4 +1056,34 @@ fn last_uses(model: &Model) -> Vec<usize> {
         }
     }
     last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::InferError;
+
+    /// The refusal says how many inferences fit, or that not even one does.
+    #[test]
+    fn a_refused_preprocessing_says_what_would_fit() {
+        let refusal = |inferences, per_inference| {
+            InferError::<()>::Preprocessing {
+                inferences,
+                per_inference,
+                limit: 4_000,
+            }
+            .to_string()
+        };
+        let many = refusal(6, 1_000);
+        assert!(
+            many.contains("keeps 1000 bytes each, 6000 in all, more than the 4000")
+                && many.contains("preprocess at most 4 inferences per session"),
+            "{many}"
+        );
+        let one = refusal(3, 5_000);
+        assert!(
+            one.starts_with("one preprocessed inference keeps 5000 bytes (3 asked for)")
+                && one.contains("use a smaller batch"),
+            "{one}"
+        );
+    }
 }
