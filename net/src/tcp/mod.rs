@@ -22,6 +22,7 @@ pub(crate) mod identity;
 mod loopback;
 pub(crate) mod pin;
 pub(crate) mod session;
+mod socket;
 pub(crate) mod tls;
 pub(crate) mod transport;
 pub(crate) mod wire;

@@ -162,7 +162,7 @@ pub(crate) async fn dial(
             Err(_) => return Err(late("connection attempt timed out".into())),
         }
     };
-    let _ = tcp.set_nodelay(true);
+    super::socket::tune(&tcp);
     let connector = TlsConnector::from(client_config(peer, pin, identity)?);
     let name = ServerName::try_from(format!("patchwork-{}", role_key(peer))).map_err(|e| {
         SessionError::Setup {
@@ -262,7 +262,7 @@ pub(crate) async fn handshake(
     tcp: TcpStream,
     deadline: Instant,
 ) -> Result<Option<Peer>, SessionError> {
-    let _ = tcp.set_nodelay(true);
+    super::socket::tune(&tcp);
     let stream = match timeout_at(deadline, acceptor.accept(tcp)).await {
         Err(_) => return Ok(None),
         Ok(Err(e)) => return Err(server_refusal(role, pins, e)),
