@@ -216,54 +216,62 @@ impl Bilinear for Conv2d {
         self.out_c * oh * ow
     }
     fn accumulate(&self, lhs: &[u64], rhs: &[u64], out: &mut [u64]) {
-        let (oh, ow) = self.out_hw();
-        let (og, kdim) = (self.out_c / self.groups, self.kdim());
-        // Every group writes the same places of `cols`; those read as padding stay zero.
-        let mut cols = vec![0u64; kdim * oh * ow];
-        for g in 0..self.groups {
-            self.im2col_into(lhs, g, &mut cols, oh * ow, 0);
-            let w = &rhs[g * og * kdim..(g + 1) * og * kdim];
-            gemm_acc(
-                og,
-                kdim,
-                oh * ow,
-                w,
-                &cols,
-                &mut out[g * og * oh * ow..(g + 1) * og * oh * ow],
-            );
-        }
+        self.side_by_side(lhs, rhs, out);
     }
 
-    /// On a small map, up to [`BATCH_COLUMNS`] / `(oh * ow)` images per product, their im2col
-    /// matrices side by side, each image's outputs added back to its own place; on a large map
-    /// one product per image, as [`Conv2d::accumulate`] does.
+    /// On a small map, up to [`BATCH_COLUMNS`] / `(oh * ow)` images per product (see
+    /// [`Conv2d::side_by_side`]); on a large map one product per image.
     fn accumulate_each(&self, lhs: &[u64], rhs: &[u64], out: &mut [u64]) {
         let (oh, ow) = self.out_hw();
-        let ohw = oh * ow;
+        let per = BATCH_COLUMNS / (oh * ow).max(1);
         let (l, o) = (self.lhs_len(), self.out_len());
-        let per = BATCH_COLUMNS / ohw.max(1);
         if per <= 1 || l == 0 || o == 0 {
             return one_by_one(self, lhs, rhs, out);
         }
-        let (og, kdim) = (self.out_c / self.groups, self.kdim());
         for (xs, ys) in lhs.chunks(per * l).zip(out.chunks_mut(per * o)) {
-            let width = xs.len() / l * ohw;
-            let mut cols = vec![0u64; kdim * width];
-            let mut prod = vec![0u64; og * width];
-            for g in 0..self.groups {
-                prod.fill(0);
-                for (i, x) in xs.chunks_exact(l).enumerate() {
-                    self.im2col_into(x, g, &mut cols, width, i * ohw);
-                }
-                let w = &rhs[g * og * kdim..(g + 1) * og * kdim];
-                gemm_acc(og, kdim, width, w, &cols, &mut prod);
-                for (i, y) in ys.chunks_exact_mut(o).enumerate() {
-                    for oc in 0..og {
-                        let dst = &mut y[(g * og + oc) * ohw..(g * og + oc + 1) * ohw];
-                        let src = &prod[oc * width + i * ohw..oc * width + (i + 1) * ohw];
-                        for (d, v) in dst.iter_mut().zip(src) {
-                            *d = d.wrapping_add(*v);
-                        }
+            self.side_by_side(xs, rhs, ys);
+        }
+    }
+}
+
+impl Conv2d {
+    /// `ys += op(x_i, w)` for the images `x_i` of `xs` in one product per group: their im2col
+    /// matrices side by side, each image's outputs then added back to its own place in `ys`
+    /// (for one image, the product goes straight into `ys`).
+    fn side_by_side(&self, xs: &[u64], rhs: &[u64], ys: &mut [u64]) {
+        let (oh, ow) = self.out_hw();
+        let ohw = oh * ow;
+        let (l, o) = (self.lhs_len(), self.out_len());
+        let (og, kdim) = (self.out_c / self.groups, self.kdim());
+        let images = xs.len().checked_div(l).unwrap_or(1);
+        let width = images * ohw;
+        // Every group writes the same places of `cols`; those read as padding stay zero.
+        let mut cols = vec![0u64; kdim * width];
+        let mut prod = vec![0u64; if images > 1 { og * width } else { 0 }];
+        for g in 0..self.groups {
+            for (i, x) in xs.chunks_exact(l.max(1)).enumerate() {
+                self.im2col_into(x, g, &mut cols, width, i * ohw);
+            }
+            let w = &rhs[g * og * kdim..(g + 1) * og * kdim];
+            if images <= 1 {
+                gemm_acc(
+                    og,
+                    kdim,
+                    ohw,
+                    w,
+                    &cols,
+                    &mut ys[g * og * ohw..(g + 1) * og * ohw],
+                );
+                continue;
+            }
+            prod.fill(0);
+            gemm_acc(og, kdim, width, w, &cols, &mut prod);
+            for (i, y) in ys.chunks_exact_mut(o).enumerate() {
+                for oc in 0..og {
+                    let dst = &mut y[(g * og + oc) * ohw..(g * og + oc + 1) * ohw];
+                    let src = &prod[oc * width + i * ohw..oc * width + (i + 1) * ohw];
+                    for (d, v) in dst.iter_mut().zip(src) {
+                        *d = d.wrapping_add(*v);
                     }
                 }
             }
