@@ -7,9 +7,9 @@
 //! broadcast) and one short row of `b` per step. The last `n mod NR` output columns (all of
 //! them when `n < NR`: a convolution on a small map, a matrix-vector product) are dot products
 //! along the shared dimension instead, eight lanes at a time over `b`'s columns packed
-//! contiguously, so that they too run in vector registers. The same code is compiled twice: portable,
-//! and with AVX-512 (F + DQ, whose `vpmullq` multiplies eight 64-bit lanes at once) for x86-64
-//! processors that report it at run time. Both give bit-identical results (wrapping
+//! contiguously, so that they too run in vector registers. The same code is compiled twice:
+//! portable, and with AVX-512 (F + DQ, whose `vpmullq` multiplies eight 64-bit lanes at
+//! once) for x86-64 processors that report it at run time. Both give bit-identical results (wrapping
 //! arithmetic is exact), which the tests check.
 
 /// Output rows per register tile.
