@@ -219,8 +219,8 @@ impl Bilinear for Conv2d {
         self.side_by_side(lhs, rhs, out);
     }
 
-    /// On a small map, up to [`BATCH_COLUMNS`] / `(oh * ow)` images per product (see
-    /// [`Conv2d::side_by_side`]); on a large map one product per image.
+    /// On a small map, up to `BATCH_COLUMNS` (256) / `(oh * ow)` images per product (see
+    /// `Conv2d::side_by_side`); on a large map one product per image.
     fn accumulate_each(&self, lhs: &[u64], rhs: &[u64], out: &mut [u64]) {
         let (oh, ow) = self.out_hw();
         let per = BATCH_COLUMNS / (oh * ow).max(1);
