@@ -8,13 +8,14 @@
 //! default `torch.onnx.export` and random weights, every candidate with sides up to 2 and the
 //! whole map.
 //!
-//! The bound is 1e-5 relative on every hypothesis, unless `D` itself is less stable than that
-//! in `f32`: the oracle also measures each `D` on the image moved by about one `f32` rounding
-//! (1e-7 relative), and where that alone moves some `D` by `s > 1e-5` (MobileNetV2, 52
-//! convolutions deep: measured 1.9e-5) no `f32` evaluation can promise 1e-5, and the bound is
-//! [`ROUNDINGS`] `s` (the planner rounds at every layer, not once at the input). Subtracting two
-//! `f32` outputs instead of carrying the perturbation would miss these bounds by orders of
-//! magnitude wherever a hypothesis moves the output by little (`tests/distortion_suffix.rs`).
+//! The bound is 1e-5 relative on every hypothesis. The oracle also measures each `D` on the
+//! image moved by about one `f32` rounding (1e-7 relative), and prints how far that moves `D`:
+//! on MobileNetV2 (52 convolutions deep) by 1.8e-5, more than the bound. That is why the
+//! planner's unmodified pass, whose values the rectifiers compare the changes against, runs in
+//! `f64`: with it in `f32`, rounded at every layer, MobileNetV2's `D`s were 6.2e-5 off.
+//! Subtracting two `f32` outputs instead of carrying the perturbation would miss the bound by
+//! orders of magnitude wherever a hypothesis moves the output by little
+//! (`tests/distortion_suffix.rs`).
 //!
 //! Needs the Python venv (`$PATCHWORK_VENV`); without it each test says why it skips.
 
@@ -35,14 +36,8 @@ use patchwork_planner::distortion::shard::Shard;
 use patchwork_test_support::python::{export, venv_python};
 use serde_json::json;
 
-/// The bound: `|D_planner - D_oracle| <= REL * D_oracle` for every hypothesis, where `D` is
-/// stable to that in `f32` (see the module's comment).
+/// The bound: `|D_planner - D_oracle| <= REL * D_oracle` for every hypothesis.
 const REL: f64 = 1e-5;
-
-/// Where it is not: the bound in units of the largest relative change of a `D` under one
-/// rounding of the input (about the square root of the network's depth, for roundings at every
-/// layer).
-const ROUNDINGS: f64 = 8.0;
 
 /// Channels checked per layer.
 const CHANNELS: usize = 2;
@@ -150,7 +145,7 @@ fn oracle(model: &TrainedModel, input: &Npy, hyps: &[serde_json::Value]) -> Opti
     Some(serde_json::from_str(&text).expect("d and jittered"))
 }
 
-/// Every hypothesis within the bound (see the module's comment); a hypothesis that changes
+/// Every hypothesis within [`REL`]; a hypothesis that changes
 /// nothing (the channel's own 1x1 patch) measures exactly 0; each layer has a hypothesis that
 /// changes the output. The largest relative difference and the stability are printed.
 fn check(name: &str) {
@@ -158,18 +153,13 @@ fn check(name: &str) {
     let relative = |a: f64, b: f64| (a - b).abs() / b.max(f64::MIN_POSITIVE);
     let moving = rows.iter().filter(|r| r.2 > 0.0);
     let stability = moving.map(|r| relative(r.3, r.2)).fold(0.0, f64::max);
-    let bound = if stability <= REL {
-        REL
-    } else {
-        ROUNDINGS * stability
-    };
     let mut worst = (0.0f64, String::new());
     for (what, got, want, _) in &rows {
         let diff = (got - want).abs();
         assert!(
-            diff <= bound * want,
+            diff <= REL * want,
             "{name}: {what}: planner {got:e} vs f64 full forward {want:e} (relative {:.2e}, \
-             bound {bound:.1e})",
+             bound {REL:.0e})",
             relative(*got, *want)
         );
         if *want > 0.0 && diff / want > worst.0 {
@@ -188,7 +178,7 @@ fn check(name: &str) {
     }
     println!(
         "{name}: {} hypotheses, largest relative difference {:.2e} ({}); D moves by up to \
-         {stability:.2e} under one rounding of the input; bound {bound:.1e}",
+         {stability:.2e} under one rounding of the input; bound {REL:.0e}",
         rows.len(),
         worst.0,
         worst.1

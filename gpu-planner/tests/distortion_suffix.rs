@@ -218,7 +218,7 @@ fn check_exported_on(
     let n = layers.len();
     let base_spec = base(&model);
     let resolved = ResolvedSpec::new(model.model(), &base_spec).expect("base spec fits");
-    let values = forward_all(&model, &x, &resolved).expect("forward");
+    let values = forward_all::<f32>(&model, &x, &resolved).expect("forward");
     // The largest input of each channel of a layer.
     let peaks = |layer: &ReluLayer| -> Vec<f32> {
         let (_, h, w) = layer.chw;

@@ -76,8 +76,9 @@ fn real_activations(args: &Args) -> Result<Vec<(f32, usize)>, String> {
     let resolved = ResolvedSpec::new(model, &spec).map_err(|e| e.to_string())?;
     let mut acts = Vec::new();
     for i in 0..args.images.min(data.len()) {
-        let values = patchwork_model::reference::forward_all(&trained, &data.input(i), &resolved)
-            .map_err(|e| e.to_string())?;
+        let values =
+            patchwork_model::reference::forward_all::<f32>(&trained, &data.input(i), &resolved)
+                .map_err(|e| e.to_string())?;
         for (k, node) in model
             .nodes
             .iter()

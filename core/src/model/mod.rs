@@ -27,6 +27,7 @@
 
 pub mod geometry;
 mod op;
+mod real;
 mod shape;
 pub mod spec_check;
 mod trained;
@@ -37,6 +38,7 @@ pub use op::{
     softmax, Conv2d, CoordinateTransform, Linear, NearestRounding, Op, Pool2d, Resize, ResizeMode,
     RELU6_CAP,
 };
+pub use real::Real;
 pub use shape::{check_shape, infer_shape, Shape, ShapeError};
 pub use trained::TrainedModel;
 pub use weights::{LayerWeights, Weights};

@@ -5,6 +5,8 @@
 //! are filled in. An operator holds its public parameters only: the weights of a Conv or
 //! Linear node are P1's and live apart, in [`super::Weights`].
 
+use super::Real;
+
 /// One operator of the model graph.
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -42,14 +44,14 @@ pub enum Op {
 
 /// Applies a final [`Op::Softmax`] (`log` false) or [`Op::LogSoftmax`] (`log` true) to the
 /// scores `x` in place (the maximum subtracted first, so no `exp` overflows).
-pub fn softmax(x: &mut [f32], log: bool) {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let sum: f32 = x.iter().map(|&v| libm::expf(v - max)).sum();
+pub fn softmax<T: Real>(x: &mut [T], log: bool) {
+    let max = x.iter().copied().fold(T::NEG_INFINITY, T::max);
+    let sum: T = x.iter().map(|&v| (v - max).exp()).sum();
     for v in x.iter_mut() {
         *v = if log {
-            *v - max - libm::logf(sum)
+            *v - max - sum.ln()
         } else {
-            libm::expf(*v - max) / sum
+            (*v - max).exp() / sum
         };
     }
 }

@@ -91,7 +91,7 @@ impl<'a> Calibrator<'a> {
 
     /// Runs the float reference on one image and adds what every comparing node compares.
     pub fn add_image(&mut self, input: &ArrayD<f32>) -> Result<(), CalibrateError> {
-        let values = forward_all(self.trained, input, self.spec)?;
+        let values = forward_all::<f32>(self.trained, input, self.spec)?;
         let model = self.trained.model();
         for (index, (node, range)) in model.nodes.iter().zip(&mut self.ranges).enumerate() {
             let Some(range) = range else { continue };

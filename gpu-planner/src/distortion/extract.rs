@@ -1,5 +1,5 @@
 //! The per-layer driver of eq. 4 (seed paper, "Knapsack Optimization"): for each calibration
-//! image the unmodified forward pass runs once (`forward_all`); then, for every hypothesis
+//! image the unmodified forward pass runs once (`forward_all`, in `f64`); then, for every hypothesis
 //! "channel `c` of this ReLU as a Block-ReLU of patch size `p`", the ReLU output is rebuilt
 //! with that one channel changed and only the suffix runs, `batch` hypotheses at a time. A ReLU6
 //! layer is planned the same way, its hypotheses being the Block-ReLU followed by the clamp at 6
@@ -130,7 +130,7 @@ pub fn extract_layer(
     let per_image = images
         .par_iter()
         .map(|img| {
-            let prefix = forward_all(trained, img, &base)?;
+            let prefix = forward_all::<f64>(trained, img, &base)?;
             image_sums(
                 trained, layer, &plan, &prefix, &hyps, batch, reducer, progress,
             )
@@ -164,7 +164,7 @@ fn image_sums(
     trained: &TrainedModel,
     layer: &ReluLayer,
     plan: &SuffixPlan,
-    prefix: &[Option<Vec<f32>>],
+    prefix: &[Option<Vec<f64>>],
     hyps: &[(usize, PatchSize)],
     batch: usize,
     reducer: &dyn Reducer,
@@ -183,14 +183,15 @@ fn image_sums(
             // Per hypothesis the change of the ReLU's output: 0 but in channel `ch`, where it
             // is the Block-ReLU of patch `p` minus the unmodified output.
             let mut start = vec![0.0f32; chunk.len() * post.len()];
+            let mut moved = vec![0.0f64; hw];
             for (k, &(ch, p)) in chunk.iter().enumerate() {
                 let at = k * post.len() + ch * hw;
-                let dst = &mut start[at..at + hw];
-                dst.copy_from_slice(&pre[ch * hw..(ch + 1) * hw]);
-                block_relu_channel(dst, h, w, p, layer.cap);
-                dst.iter_mut()
-                    .zip(&post[ch * hw..(ch + 1) * hw])
-                    .for_each(|(y, b)| *y -= b);
+                moved.copy_from_slice(&pre[ch * hw..(ch + 1) * hw]);
+                block_relu_channel(&mut moved, h, w, p, layer.cap);
+                start[at..at + hw]
+                    .iter_mut()
+                    .zip(moved.iter().zip(&post[ch * hw..(ch + 1) * hw]))
+                    .for_each(|(y, (m, b))| *y = (m - b) as f32);
             }
             let outs = plan.run(trained, prefix, start, chunk.len());
             let d = reducer.squared_norms(&outs, out_size)?;

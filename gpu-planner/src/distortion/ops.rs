@@ -5,9 +5,11 @@
 //!
 //! Linear operators (convolution and linear layer without their bias, average pooling, resize,
 //! concatenation, addition) map perturbations to perturbations; the others (the rectifiers, max
-//! pooling, softmax) read the unmodified value beside the perturbation and return the change
-//! of their output, computed so that its rounding error is relative to the change itself, not
-//! to the activation. Eq. 4's `||F^{i,j}(X) - F(X)||^2` is then the squared norm of the output
+//! pooling, softmax) read the unmodified value (of the prefix pass, in `f64`) beside the
+//! perturbation and return the change of their output, computed in `f64` so that its rounding
+//! error is relative to the change itself, not to the activation, and carries no rounding of
+//! the unmodified values (on a deep network those alone would move small distortions by more
+//! than 1e-5). Eq. 4's `||F^{i,j}(X) - F(X)||^2` is then the squared norm of the output
 //! perturbation, free of the cancellation of subtracting two nearly equal `f32` outputs.
 //! The convolution runs as one im2col matrix for the whole batch times the weight matrix, which
 //! is what makes batching hypotheses pay. The host's reference forward is the oracle they are
@@ -220,7 +222,7 @@ pub fn avg_pool(p: &Pool2d, x: &[f32], batch: usize, input: Chw, output: Chw) ->
 pub fn max_pool(
     p: &Pool2d,
     d: &[f32],
-    (base, base_out): (&[f32], &[f32]),
+    (base, base_out): (&[f64], &[f64]),
     batch: usize,
     input: Chw,
     output: Chw,
@@ -234,14 +236,14 @@ pub fn max_pool(
         let xb = &base[ch * h * w..(ch + 1) * h * w];
         let yb = &base_out[ch * oh * ow..(ch + 1) * oh * ow];
         for ((idx, _), &max) in windows.iter().zip(yb) {
-            let mut best: Option<(usize, f32)> = None;
+            let mut best: Option<(usize, f64)> = None;
             for &i in idx {
-                let v = xb[i] + plane[i];
+                let v = xb[i] + f64::from(plane[i]);
                 if best.is_none_or(|(_, b)| v > b) {
                     best = Some((i, v));
                 }
             }
-            out.push(best.map_or(0.0, |(j, _)| (xb[j] - max) + plane[j]));
+            out.push(best.map_or(0.0, |(j, _)| ((xb[j] - max) + f64::from(plane[j])) as f32));
         }
     }
     out
@@ -273,18 +275,20 @@ pub fn resize(r: &Resize, x: &[f32], batch: usize, input: &Shape, output: &Shape
 /// difference of the clamped outputs, which is then no larger than the perturbation (or one of
 /// the outputs is 0), so its rounding stays relative to it.
 pub fn rectifier_change(
-    base: &[f32],
+    base: &[f64],
     d: &[f32],
-    raw: Option<(&[f32], &[f32])>,
+    raw: Option<(&[f64], &[f64])>,
     cap: Option<f32>,
 ) -> Vec<f32> {
-    let clamp = |v: f32| cap.map_or(v, |c| v.min(c));
-    let below = |v: f32| cap.is_none_or(|c| v < c);
-    let change = |xb: f32, dk: f32, yb: f32, yp: f32| {
-        if yb == xb && yp == xb + dk && below(xb) && below(xb + dk) {
+    let cap = cap.map(f64::from);
+    let clamp = |v: f64| cap.map_or(v, |c| v.min(c));
+    let below = |v: f64| cap.is_none_or(|c| v < c);
+    let change = |xb: f64, dk: f32, yb: f64, yp: f64| {
+        let moved = xb + f64::from(dk);
+        if yb == xb && yp == moved && below(xb) && below(moved) {
             dk
         } else {
-            clamp(yp) - clamp(yb)
+            (clamp(yp) - clamp(yb)) as f32
         }
     };
     let mut out = Vec::with_capacity(d.len());
@@ -298,7 +302,11 @@ pub fn rectifier_change(
         None => {
             for dh in d.chunks(base.len()) {
                 let items = base.iter().zip(dh);
-                out.extend(items.map(|(&xb, &dk)| change(xb, dk, xb.max(0.0), (xb + dk).max(0.0))));
+                out.extend(
+                    items.map(|(&xb, &dk)| {
+                        change(xb, dk, xb.max(0.0), (xb + f64::from(dk)).max(0.0))
+                    }),
+                );
             }
         }
     }
@@ -310,10 +318,10 @@ pub fn rectifier_change(
 /// scores, `S = sum_j p_j e^{d_j}` gives `softmax` changes `p_k (e^{d_k} - S) / S` and
 /// `log_softmax` changes `d_k - ln S`, with `e^d - 1` and `ln(1 + .)` taken directly so that
 /// small changes keep their digits.
-pub fn softmax_change(base: &[f32], d: &[f32], log: bool) -> Vec<f32> {
+pub fn softmax_change(base: &[f64], d: &[f32], log: bool) -> Vec<f32> {
     let size = base.len();
-    let max = base.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let e: Vec<f64> = base.iter().map(|&z| f64::from(z - max).exp()).collect();
+    let max = base.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = base.iter().map(|&z| (z - max).exp()).collect();
     let total: f64 = e.iter().sum();
     let p: Vec<f64> = e.iter().map(|v| v / total).collect();
     let mut out = Vec::with_capacity(d.len());
@@ -412,10 +420,14 @@ mod tests {
     #[test]
     fn nonlinear_changes_are_output_differences() {
         // ReLU6: kept and below the cap; crossing 0 both ways; crossing the cap; both clamped.
-        let base = [1.0f32, 0.5, -1.0, 5.5, 7.0, -2.0];
+        let base = [1.0f64, 0.5, -1.0, 5.5, 7.0, -2.0];
         let d = [0.25f32, -1.0, 3.0, 1.0, 1.0, 0.5];
-        let raw = |x: &[f32]| x.iter().map(|v| v.max(0.0)).collect::<Vec<f32>>();
-        let pert: Vec<f32> = base.iter().zip(&d).map(|(b, d)| b + d).collect();
+        let raw = |x: &[f64]| x.iter().map(|v| v.max(0.0)).collect::<Vec<f64>>();
+        let pert: Vec<f64> = base
+            .iter()
+            .zip(&d)
+            .map(|(b, d)| b + f64::from(*d))
+            .collect();
         let want = vec![0.25, -0.5, 2.0, 0.5, 0.0, 0.0];
         let raws = (raw(&base), raw(&pert));
         let got = rectifier_change(&base, &d, Some((&raws.0, &raws.1)), Some(6.0));
@@ -428,7 +440,7 @@ mod tests {
             padding: [0; 4],
             count_include_pad: false,
         };
-        let x = [3.0f32, 2.0, 1.0, 0.0];
+        let x = [3.0f64, 2.0, 1.0, 0.0];
         let got = max_pool(
             &p,
             &[0.0, 2.0, 0.5, 0.0],
@@ -439,14 +451,14 @@ mod tests {
         );
         assert_eq!(got, vec![1.0, 0.5]);
         // Softmax: the change equals the difference of the two softmaxes.
-        let z = [0.5f32, -1.0, 2.0];
+        let z = [0.5f64, -1.0, 2.0];
         let dz = [0.1f32, 0.0, -0.2];
-        let sm = |v: &[f32]| {
-            let e: Vec<f64> = v.iter().map(|&x| f64::from(x).exp()).collect();
+        let sm = |v: &[f64]| {
+            let e: Vec<f64> = v.iter().map(|&x| x.exp()).collect();
             let s: f64 = e.iter().sum();
             e.into_iter().map(|x| x / s).collect::<Vec<f64>>()
         };
-        let moved: Vec<f32> = z.iter().zip(&dz).map(|(a, b)| a + b).collect();
+        let moved: Vec<f64> = z.iter().zip(&dz).map(|(a, b)| a + f64::from(*b)).collect();
         let (a, b) = (sm(&z), sm(&moved));
         for (k, g) in softmax_change(&z, &dz, false).iter().enumerate() {
             assert!(

@@ -67,13 +67,13 @@ impl SuffixPlan {
     }
 
     /// Runs the suffix for `batch` hypotheses on perturbations (see [`ops`]). `prefix` holds
-    /// every value of the unmodified forward pass of the image; `start` holds `batch` changes
+    /// every value of the unmodified forward pass of the image, in `f64`; `start` holds `batch` changes
     /// of the ReLU's output, back to back. Returns `batch` changes of the model output, back to
     /// back: `F^{i,j}(X) - F(X)` of eq. 4 for each hypothesis.
     pub fn run(
         &self,
         trained: &TrainedModel,
-        prefix: &[Option<Vec<f32>>],
+        prefix: &[Option<Vec<f64>>],
         start: Vec<f32>,
         batch: usize,
     ) -> Vec<f32> {
@@ -110,9 +110,11 @@ impl SuffixPlan {
                         Some((_, (patches, (_, h, w)))) => {
                             // The unmodified output is the prefix's (the same Block-ReLU,
                             // clamped); only the moved inputs are rectified here.
-                            let mut moved: Vec<f32> = d
+                            let mut moved: Vec<f64> = d
                                 .chunks(size)
-                                .flat_map(|dh| base.iter().zip(dh).map(|(b, dk)| b + dk))
+                                .flat_map(|dh| {
+                                    base.iter().zip(dh).map(|(b, &dk)| b + f64::from(dk))
+                                })
                                 .collect();
                             for item in moved.chunks_mut(size) {
                                 block_relu_layer(item, *h, *w, patches, None);

@@ -7,26 +7,33 @@
 //! zero channels become 0. A ReLU6 layer is the Block-ReLU followed by the clamp at 6
 //! (`min(BlockReLU(x), 6)`, which with `[1, 1]` is `clamp(x, 0, 6)`).
 
+use patchwork_core::model::Real;
 use patchwork_core::patch::{block_relu_in_place, PatchSize};
 
 /// Applies Block-ReLU in place to a `C x h x w` layer, one patch size per channel: the core's
-/// plaintext Block-ReLU (the definition the secure protocol is tested against) on `f32`, then
-/// `min(., cap)` where the layer has a cap (a ReLU6's 6, `Op::cap`).
-pub fn block_relu_layer(
-    x: &mut [f32],
+/// plaintext Block-ReLU (the definition the secure protocol is tested against) on `f32` or
+/// `f64`, then `min(., cap)` where the layer has a cap (a ReLU6's 6, `Op::cap`).
+pub fn block_relu_layer<T: Real>(
+    x: &mut [T],
     h: usize,
     w: usize,
     patches: &[PatchSize],
     cap: Option<f32>,
 ) {
-    block_relu_in_place(x, h, w, patches, |sum| sum >= 0.0);
-    if let Some(cap) = cap {
+    block_relu_in_place(x, h, w, patches, |sum| sum >= T::default());
+    if let Some(cap) = cap.map(T::of) {
         x.iter_mut().for_each(|v| *v = v.min(cap));
     }
 }
 
 /// [`block_relu_layer`] on one `h x w` channel with patch size `p`.
-pub fn block_relu_channel(x: &mut [f32], h: usize, w: usize, p: PatchSize, cap: Option<f32>) {
+pub fn block_relu_channel<T: Real>(
+    x: &mut [T],
+    h: usize,
+    w: usize,
+    p: PatchSize,
+    cap: Option<f32>,
+) {
     block_relu_layer(x, h, w, &[p], cap);
 }
 

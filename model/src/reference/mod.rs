@@ -3,19 +3,41 @@
 //!
 //! This is the plaintext ground truth the secure protocol is compared against. Convolutions
 //! run as im2col + GEMM (ndarray); every other operator is a direct loop. Values are kept as
-//! flat row-major `f32` buffers laid out by the model's shapes (NCHW, batch 1).
+//! flat row-major buffers laid out by the model's shapes (NCHW, batch 1), of `f32` as a network
+//! runs, or of `f64` ([`forward_all`] in either width): the distortion planner's base pass,
+//! whose values must not carry roundings of their own into eq. 4's small changes.
 
 mod block_relu;
 mod conv;
 mod pool;
 mod resize;
 
-use ndarray::{ArrayD, IxDyn};
+use std::borrow::Cow;
+
+use ndarray::{ArrayD, IxDyn, LinalgScalar};
 use patchwork_core::model::spec_check::{ResolvedSpec, SpecError};
-use patchwork_core::model::{softmax, Op, Shape, TrainedModel};
+use patchwork_core::model::{softmax, Op, Real, Shape, TrainedModel};
 
 pub use block_relu::{block_relu_channel, block_relu_layer};
 pub use resize::resize;
+
+/// The width the forward pass computes in: `f32` or `f64`.
+pub trait Float: Real + LinalgScalar + Send + Sync {
+    /// A layer's `f32` weights in this width (borrowed when it is `f32`).
+    fn weights(w: &[f32]) -> Cow<'_, [Self]>;
+}
+
+impl Float for f32 {
+    fn weights(w: &[f32]) -> Cow<'_, [f32]> {
+        Cow::Borrowed(w)
+    }
+}
+
+impl Float for f64 {
+    fn weights(w: &[f32]) -> Cow<'_, [f64]> {
+        Cow::Owned(w.iter().map(|&v| f64::from(v)).collect())
+    }
+}
 
 /// Why a forward pass could not run.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +81,7 @@ pub fn forward(
     input: &ArrayD<f32>,
     spec: &ResolvedSpec,
 ) -> Result<ArrayD<f32>, ForwardError> {
-    let mut values = forward_all(trained, input, spec)?;
+    let mut values = forward_all::<f32>(trained, input, spec)?;
     let model = trained.model();
     let out = values[model.output]
         .take()
@@ -70,12 +92,12 @@ pub fn forward(
 }
 
 /// Runs the model and returns every value (by [`patchwork_core::model::ValueId`]) as a flat
-/// buffer; values never written (there are none in a checked model) are `None`.
-pub fn forward_all(
+/// buffer of `T`; values never written (there are none in a checked model) are `None`.
+pub fn forward_all<T: Float>(
     trained: &TrainedModel,
     input: &ArrayD<f32>,
     spec: &ResolvedSpec,
-) -> Result<Vec<Option<Vec<f32>>>, ForwardError> {
+) -> Result<Vec<Option<Vec<T>>>, ForwardError> {
     let model = trained.model();
     let expected = model.shape(model.input);
     if input.shape() != expected.0.as_slice() {
@@ -84,11 +106,11 @@ pub fn forward_all(
             found: Shape(input.shape().to_vec()),
         });
     }
-    let mut values: Vec<Option<Vec<f32>>> = vec![None; model.values.len()];
-    values[model.input] = Some(input.iter().copied().collect());
+    let mut values: Vec<Option<Vec<T>>> = vec![None; model.values.len()];
+    values[model.input] = Some(input.iter().map(|&v| T::of(v)).collect());
     for (index, node) in model.nodes.iter().enumerate() {
         // A checked model is topological, so every input was computed; never read as empty.
-        let ins: Vec<&[f32]> = node
+        let ins: Vec<&[T]> = node
             .inputs
             .iter()
             .map(|&v| {
@@ -119,7 +141,7 @@ pub fn forward_all(
                 block_relu_layer(&mut out, *h, *w, patches, node.op.cap());
                 out
             }
-            Op::Add => ins[0].iter().zip(ins[1]).map(|(a, b)| a + b).collect(),
+            Op::Add => ins[0].iter().zip(ins[1]).map(|(&a, &b)| a + b).collect(),
             Op::AvgPool(p) => pool::avg_pool(p, ins[0], in_shape, out_shape),
             Op::MaxPool(p) => pool::max_pool(p, ins[0], in_shape, out_shape),
             Op::GlobalAvgPool => pool::global_avg_pool(ins[0], in_shape),

@@ -2,7 +2,7 @@
 //! come from the core's shared geometry, which the secure runner uses too.
 
 use patchwork_core::model::geometry::pool_windows;
-use patchwork_core::model::{Pool2d, Shape};
+use patchwork_core::model::{Pool2d, Real, Shape};
 
 /// Calls `f(window, output index)` for every output pixel with the in-bounds input indices and
 /// the average-pool divisor.
@@ -26,29 +26,43 @@ fn for_windows(
 }
 
 /// Average pooling.
-pub(super) fn avg_pool(p: &Pool2d, x: &[f32], in_shape: &Shape, out_shape: &Shape) -> Vec<f32> {
-    let mut out = vec![0.0; out_shape.numel()];
+pub(super) fn avg_pool<T: Real>(
+    p: &Pool2d,
+    x: &[T],
+    in_shape: &Shape,
+    out_shape: &Shape,
+) -> Vec<T> {
+    let mut out = vec![T::default(); out_shape.numel()];
     for_windows(p, in_shape, out_shape, |idx, n, o| {
-        let sum: f32 = idx.iter().map(|&i| x[i]).sum();
-        out[o] = if n == 0 { 0.0 } else { sum / n as f32 };
+        let sum: T = idx.iter().map(|&i| x[i]).sum();
+        out[o] = if n == 0 {
+            T::default()
+        } else {
+            sum / T::of(n as f32)
+        };
     });
     out
 }
 
 /// Max pooling (padding never wins).
-pub(super) fn max_pool(p: &Pool2d, x: &[f32], in_shape: &Shape, out_shape: &Shape) -> Vec<f32> {
-    let mut out = vec![0.0; out_shape.numel()];
+pub(super) fn max_pool<T: Real>(
+    p: &Pool2d,
+    x: &[T],
+    in_shape: &Shape,
+    out_shape: &Shape,
+) -> Vec<T> {
+    let mut out = vec![T::default(); out_shape.numel()];
     for_windows(p, in_shape, out_shape, |idx, _, o| {
-        out[o] = idx.iter().map(|&i| x[i]).fold(f32::NEG_INFINITY, f32::max);
+        out[o] = idx.iter().map(|&i| x[i]).fold(T::NEG_INFINITY, T::max);
     });
     out
 }
 
 /// Mean of each channel.
-pub(super) fn global_avg_pool(x: &[f32], in_shape: &Shape) -> Vec<f32> {
+pub(super) fn global_avg_pool<T: Real>(x: &[T], in_shape: &Shape) -> Vec<T> {
     let (c, h, w) = in_shape.chw().unwrap_or_default();
     let n = (h * w).max(1);
     (0..c)
-        .map(|ch| x[ch * n..(ch + 1) * n].iter().sum::<f32>() / n as f32)
+        .map(|ch| x[ch * n..(ch + 1) * n].iter().copied().sum::<T>() / T::of(n as f32))
         .collect()
 }
