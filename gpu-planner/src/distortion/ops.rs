@@ -280,33 +280,42 @@ pub fn rectifier_change(
     raw: Option<(&[f64], &[f64])>,
     cap: Option<f32>,
 ) -> Vec<f32> {
-    let cap = cap.map(f64::from);
-    let clamp = |v: f64| cap.map_or(v, |c| v.min(c));
-    let below = |v: f64| cap.is_none_or(|c| v < c);
+    // No branch per element (the select below), so the loops vectorise; without a cap the
+    // clamp at +inf changes no finite value.
+    let cap = cap.map_or(f64::INFINITY, f64::from);
     let change = |xb: f64, dk: f32, yb: f64, yp: f64| {
         let moved = xb + f64::from(dk);
-        if yb == xb && yp == moved && below(xb) && below(moved) {
+        let kept = yb == xb && yp == moved && xb < cap && moved < cap;
+        let clamped = (yp.min(cap) - yb.min(cap)) as f32;
+        if kept {
             dk
         } else {
-            (clamp(yp) - clamp(yb)) as f32
+            clamped
         }
     };
-    let mut out = Vec::with_capacity(d.len());
+    let mut out = vec![0.0f32; d.len()];
+    let size = base.len().max(1);
     match raw {
         Some((base_out, moved_raw)) => {
-            for (dh, mh) in d.chunks(base.len()).zip(moved_raw.chunks(base.len())) {
-                let items = base.iter().zip(base_out).zip(dh.iter().zip(mh));
-                out.extend(items.map(|((&xb, &yb), (&dk, &yp))| change(xb, dk, yb, yp)));
+            for ((o, dh), mh) in out
+                .chunks_mut(size)
+                .zip(d.chunks(size))
+                .zip(moved_raw.chunks(size))
+            {
+                for ((o, (&xb, &yb)), (&dk, &yp)) in o
+                    .iter_mut()
+                    .zip(base.iter().zip(base_out))
+                    .zip(dh.iter().zip(mh))
+                {
+                    *o = change(xb, dk, yb, yp);
+                }
             }
         }
         None => {
-            for dh in d.chunks(base.len()) {
-                let items = base.iter().zip(dh);
-                out.extend(
-                    items.map(|(&xb, &dk)| {
-                        change(xb, dk, xb.max(0.0), (xb + f64::from(dk)).max(0.0))
-                    }),
-                );
+            for (o, dh) in out.chunks_mut(size).zip(d.chunks(size)) {
+                for ((o, &xb), &dk) in o.iter_mut().zip(base).zip(dh) {
+                    *o = change(xb, dk, xb.max(0.0), (xb + f64::from(dk)).max(0.0));
+                }
             }
         }
     }
