@@ -75,7 +75,8 @@ impl PartyExit {
 
 /// The failure to report when a session did not complete: the party whose own failure names no
 /// peer (the one where it started; the others fail because it went away), else the first
-/// party that failed. `None` when all three succeeded.
+/// party that failed, without the role its own message begins with (`P0: ...`). `None` when
+/// all three succeeded.
 pub fn first_failure(exits: &[PartyExit]) -> Option<String> {
     let failed: Vec<_> = exits
         .iter()
@@ -87,6 +88,8 @@ pub fn first_failure(exits: &[PartyExit]) -> Option<String> {
         .iter()
         .find(|(_, (_, peer))| peer.is_none())
         .or(failed.first())?;
+    let own = format!("P{k}: ");
+    let message = message.strip_prefix(&own).unwrap_or(message);
     Some(format!("P{k} failed: {message}"))
 }
 
@@ -129,6 +132,15 @@ mod tests {
         assert_eq!(
             first_failure(&no_error_line).as_deref(),
             Some("P0 failed: killed")
+        );
+        let own_role = [exit(
+            false,
+            "",
+            "error: P0: node '<input>': input value NaN\n",
+        )];
+        assert_eq!(
+            first_failure(&own_role).as_deref(),
+            Some("P0 failed: node '<input>': input value NaN")
         );
         let ok = [exit(true, "", "warning: w\n"), exit(true, "", "")];
         assert_eq!(first_failure(&ok), None);

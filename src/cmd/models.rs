@@ -89,7 +89,8 @@ pub struct ReferenceArgs {
     /// ONNX model file.
     #[arg(long)]
     pub model: PathBuf,
-    /// Input: `.npy` (f32 as is, u8 divided by 255) or `.png` (divided by 255).
+    /// Input: `.npy` (float32 or float64 as they are, uint8 divided by 255) or a grey or RGB
+    /// `.png`/`.jpg` (divided by 255).
     #[arg(long)]
     pub input: PathBuf,
     /// Block-ReLU spec (JSON, see model/SPEC_FORMAT.md).
